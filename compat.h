@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Differences between the kernels dlm_lowcomms builds on, in one place. */
+#ifndef DLM_LC_COMPAT_H
+#define DLM_LC_COMPAT_H
+
+#include <linux/version.h>
+#include <net/sock.h>
+
+/* MSG_SPLICE_PAGES senders replaced kernel_sendpage in 6.5. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
+#define DLM_LC_HAVE_SPLICE_PAGES 1
+#endif
+
+/* MODULE_IMPORT_NS takes a string literal from 6.13 on. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 13, 0)
+#define DLM_LC_IMPORT_KUNIT_NS() MODULE_IMPORT_NS("EXPORTED_FOR_KUNIT_TESTING")
+#else
+#define DLM_LC_IMPORT_KUNIT_NS() MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING)
+#endif
+
+static inline void dlm_lc_sock_no_task_frag(struct sock *sk)
+{
+#ifdef DLM_LC_HAVE_TASK_FRAG
+	/* Our sends may run in reclaim: never use current's page frag. */
+	sk->sk_use_task_frag = false;
+#endif
+}
+
+#endif /* DLM_LC_COMPAT_H */

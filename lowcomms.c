@@ -1,0 +1,739 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Cluster instances and their nodes: settings, start and stop, the send
+ * API, and the workqueues every instance shares.
+ */
+
+#include <linux/hash.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <kunit/visibility.h>
+
+#include "addr.h"
+#include "lowcomms_int.h"
+#include "midcomms_shim.h"
+
+struct workqueue_struct *dlm_lc_io_wq;
+struct workqueue_struct *dlm_lc_process_wq;
+
+/* every instance, so that a dying namespace finds its own */
+static LIST_HEAD(dlm_lc_instances);
+static DEFINE_MUTEX(dlm_lc_instances_mutex);
+
+#define for_each_conn(cl, conn, bkt)					\
+	for ((bkt) = 0; (bkt) < DLM_LC_HASH_SIZE; (bkt)++)		\
+		hlist_for_each_entry_srcu(conn, &(cl)->conns[bkt], hnode, \
+					  lockdep_is_held(&(cl)->lock))
+
+static struct hlist_head *conn_bucket(struct dlm_lc_cluster *cl, int nodeid)
+{
+	return &cl->conns[hash_32(nodeid, DLM_LC_HASH_BITS)];
+}
+
+/* Caller holds cl->srcu or cl->lock. */
+struct dlm_lc_conn *dlm_lc_conn_find(struct dlm_lc_cluster *cl, int nodeid)
+{
+	struct dlm_lc_conn *conn;
+
+	hlist_for_each_entry_srcu(conn, conn_bucket(cl, nodeid), hnode,
+				  srcu_read_lock_held(&cl->srcu) ||
+				  lockdep_is_held(&cl->lock)) {
+		if (conn->nodeid == nodeid)
+			return conn;
+	}
+	return NULL;
+}
+
+static bool conn_has_addr(struct dlm_lc_conn *conn,
+			  const struct sockaddr_storage *ss)
+{
+	bool found = false;
+	int i;
+
+	spin_lock(&conn->addr_lock);
+	for (i = 0; i < conn->addr_count && !found; i++)
+		found = dlm_lc_addr_equal(&conn->addrs[i], ss);
+	spin_unlock(&conn->addr_lock);
+	return found;
+}
+
+/* Caller holds cl->srcu. */
+struct dlm_lc_conn *dlm_lc_conn_find_addr(struct dlm_lc_cluster *cl,
+					  const struct sockaddr_storage *ss)
+{
+	struct dlm_lc_conn *conn;
+	int bkt;
+
+	for (bkt = 0; bkt < DLM_LC_HASH_SIZE; bkt++) {
+		hlist_for_each_entry_srcu(conn, &cl->conns[bkt], hnode,
+					  srcu_read_lock_held(&cl->srcu)) {
+			if (conn_has_addr(conn, ss))
+				return conn;
+		}
+	}
+	return NULL;
+}
+
+void dlm_lc_conn_init(struct dlm_lc_conn *conn, struct dlm_lc_cluster *cl,
+		      int nodeid)
+{
+	conn->cl = cl;
+	conn->nodeid = nodeid;
+	init_rwsem(&conn->sock_lock);
+	INIT_WORK(&conn->rwork, dlm_lc_recv_work);
+	INIT_WORK(&conn->swork, dlm_lc_send_work);
+	INIT_DELAYED_WORK(&conn->retry_work, dlm_lc_retry_work);
+	dlm_lc_wq_init(&conn->wq);
+	init_waitqueue_head(&conn->wait);
+	spin_lock_init(&conn->addr_lock);
+	/* no I/O until the instance starts */
+	set_bit(CF_STOP_IO, &conn->flags);
+}
+
+struct dlm_lc_cluster *dlm_lc_cluster_create(const char *name, struct net *net)
+{
+	struct dlm_lc_cluster *cl;
+	int ret;
+
+	if (!name || !*name || strlen(name) >= DLM_LC_NAME_LEN)
+		return ERR_PTR(-EINVAL);
+
+	cl = kzalloc(sizeof(*cl), GFP_KERNEL);
+	if (!cl)
+		return ERR_PTR(-ENOMEM);
+
+	strscpy(cl->name, name, sizeof(cl->name));
+	cl->net = net;
+	mutex_init(&cl->lock);
+	cl->port = DLM_LC_DEFAULT_PORT;
+	cl->proto = DLM_LC_PROTO_TCP;
+	cl->ops = &dlm_lc_tcp_ops;
+	cl->bufsize = DLM_LC_DEFAULT_BUFSIZE;
+	INIT_WORK(&cl->accept_work, dlm_lc_accept_work);
+	spin_lock_init(&cl->process_lock);
+	INIT_LIST_HEAD(&cl->process_list);
+	init_waitqueue_head(&cl->process_wait);
+	INIT_WORK(&cl->process_work, dlm_lc_process_work);
+
+	ret = init_srcu_struct(&cl->srcu);
+	if (ret)
+		goto out_free;
+
+	cl->shim = dlm_lc_shim_create(cl);
+	if (IS_ERR(cl->shim)) {
+		ret = PTR_ERR(cl->shim);
+		goto out_srcu;
+	}
+
+	mutex_lock(&dlm_lc_instances_mutex);
+	list_add_tail(&cl->list, &dlm_lc_instances);
+	mutex_unlock(&dlm_lc_instances_mutex);
+	return cl;
+
+out_srcu:
+	cleanup_srcu_struct(&cl->srcu);
+out_free:
+	kfree(cl);
+	return ERR_PTR(ret);
+}
+EXPORT_SYMBOL_GPL(dlm_lc_cluster_create);
+
+static void conn_drain_wait(struct dlm_lc_conn *conn, unsigned long end)
+{
+	long left = max_t(long, (long)(end - jiffies), 1);
+
+	wait_event_timeout(conn->wait,
+			   READ_ONCE(conn->wq.queued) == 0 ||
+			   test_bit(CF_STOP_IO, &conn->flags), left);
+}
+
+/*
+ * Graceful: let queued data go out, SHUT_WR, wait for every peer's EOF,
+ * all within one deadline. Then stop the workers and release the sockets.
+ */
+static void cluster_stop_locked(struct dlm_lc_cluster *cl, bool graceful)
+{
+	unsigned long end = jiffies + DLM_LC_SHUTDOWN_TIMEOUT;
+	struct dlm_lc_conn *conn;
+	int bkt;
+
+	lockdep_assert_held(&cl->lock);
+	if (!cl->running)
+		return;
+	cl->running = false;
+	dlm_lc_listen_stop(cl);
+
+	if (graceful) {
+		for_each_conn(cl, conn, bkt)
+			conn_drain_wait(conn, end);
+		for_each_conn(cl, conn, bkt)
+			dlm_lc_conn_shutdown_begin(conn);
+		for_each_conn(cl, conn, bkt)
+			dlm_lc_conn_shutdown_wait(conn, end);
+	}
+
+	for_each_conn(cl, conn, bkt) {
+		dlm_lc_conn_stop_io(conn);
+		dlm_lc_conn_close(conn, false);
+	}
+	dlm_lc_process_purge(cl);
+}
+
+static void conn_start_io(struct dlm_lc_conn *conn)
+{
+	static const int bits[] = { CF_SEND_PENDING, CF_RECV_PENDING,
+				    CF_RECV_INTR, CF_WAIT_SPACE, CF_SHUTDOWN,
+				    CF_EOF };
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(bits); i++)
+		clear_bit(bits[i], &conn->flags);
+	atomic_set(&conn->backoff_ms, 0);
+
+	spin_lock(&conn->wq.lock);
+	clear_bit(CF_STOP_IO, &conn->flags);
+	if (!dlm_lc_wq_empty_locked(&conn->wq))
+		dlm_lc_kick_send(conn);
+	spin_unlock(&conn->wq.lock);
+}
+
+static int local_addr_get(struct dlm_lc_cluster *cl)
+{
+	struct dlm_lc_conn *local;
+	int ret = -EADDRNOTAVAIL;
+
+	local = cl->local_nodeid ? dlm_lc_conn_find(cl, cl->local_nodeid) :
+				   NULL;
+	if (!local)
+		return ret;
+	spin_lock(&local->addr_lock);
+	if (local->addr_count) {
+		cl->local_addr = local->addrs[0];
+		ret = 0;
+	}
+	spin_unlock(&local->addr_lock);
+	return ret;
+}
+
+int dlm_lc_cluster_start(struct dlm_lc_cluster *cl)
+{
+	struct dlm_lc_conn *conn;
+	int bkt, ret;
+
+	mutex_lock(&cl->lock);
+	ret = 0;
+	if (cl->running)
+		goto out_unlock;
+	ret = -ENETDOWN;
+	if (!cl->net)
+		goto out_unlock;
+	ret = local_addr_get(cl);
+	if (ret) {
+		pr_err("%s: start needs a local node with an address\n",
+		       cl->name);
+		goto out_unlock;
+	}
+	ret = dlm_lc_listen_start(cl);
+	if (ret)
+		goto out_unlock;
+
+	for_each_conn(cl, conn, bkt) {
+		if (conn->nodeid != cl->local_nodeid)
+			conn_start_io(conn);
+	}
+	cl->running = true;
+out_unlock:
+	mutex_unlock(&cl->lock);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(dlm_lc_cluster_start);
+
+void dlm_lc_cluster_stop(struct dlm_lc_cluster *cl)
+{
+	mutex_lock(&cl->lock);
+	cluster_stop_locked(cl, true);
+	mutex_unlock(&cl->lock);
+}
+EXPORT_SYMBOL_GPL(dlm_lc_cluster_stop);
+
+/* The namespace is going away: no graceful close, its links may be gone. */
+void dlm_lc_net_exit(struct net *net)
+{
+	struct dlm_lc_cluster *cl;
+
+	mutex_lock(&dlm_lc_instances_mutex);
+	list_for_each_entry(cl, &dlm_lc_instances, list) {
+		if (cl->net != net)
+			continue;
+		mutex_lock(&cl->lock);
+		cluster_stop_locked(cl, false);
+		cl->net = NULL;
+		mutex_unlock(&cl->lock);
+		pr_info("%s: network namespace gone, instance stopped\n",
+			cl->name);
+	}
+	mutex_unlock(&dlm_lc_instances_mutex);
+}
+
+static void conn_remove(struct dlm_lc_cluster *cl, struct dlm_lc_conn *conn,
+			bool graceful)
+{
+	unsigned long end = jiffies + DLM_LC_SHUTDOWN_TIMEOUT;
+
+	lockdep_assert_held(&cl->lock);
+	hlist_del_init_rcu(&conn->hnode);
+	set_bit(CF_REMOVED, &conn->flags);
+	wake_up_all(&conn->wait);
+
+	/* After this no lookup finds it; then wait out unfinished writers. */
+	synchronize_srcu(&cl->srcu);
+	wait_event(conn->wait, atomic_read(&conn->writers) == 0);
+
+	if (graceful && !test_bit(CF_STOP_IO, &conn->flags)) {
+		conn_drain_wait(conn, end);
+		dlm_lc_conn_shutdown_begin(conn);
+		dlm_lc_conn_shutdown_wait(conn, end);
+	}
+	dlm_lc_conn_stop_io(conn);
+	dlm_lc_conn_free(conn);
+}
+
+void dlm_lc_cluster_destroy(struct dlm_lc_cluster *cl)
+{
+	struct dlm_lc_conn *conn;
+	struct hlist_node *tmp;
+	int bkt;
+
+	mutex_lock(&dlm_lc_instances_mutex);
+	list_del(&cl->list);
+	mutex_unlock(&dlm_lc_instances_mutex);
+
+	mutex_lock(&cl->lock);
+	cluster_stop_locked(cl, true);
+	for (bkt = 0; bkt < DLM_LC_HASH_SIZE; bkt++) {
+		hlist_for_each_entry_safe(conn, tmp, &cl->conns[bkt], hnode)
+			conn_remove(cl, conn, false);
+	}
+	mutex_unlock(&cl->lock);
+
+	dlm_lc_shim_destroy(cl->shim);
+	cleanup_srcu_struct(&cl->srcu);
+	mutex_destroy(&cl->lock);
+	kfree(cl);
+}
+EXPORT_SYMBOL_GPL(dlm_lc_cluster_destroy);
+
+bool dlm_lc_cluster_running(struct dlm_lc_cluster *cl)
+{
+	return READ_ONCE(cl->running);
+}
+EXPORT_SYMBOL_GPL(dlm_lc_cluster_running);
+
+struct net *dlm_lc_cluster_net(struct dlm_lc_cluster *cl)
+{
+	return READ_ONCE(cl->net);
+}
+
+const char *dlm_lc_cluster_name(struct dlm_lc_cluster *cl)
+{
+	return cl->name;
+}
+
+int dlm_lc_cluster_local_nodeid(struct dlm_lc_cluster *cl)
+{
+	return READ_ONCE(cl->local_nodeid);
+}
+EXPORT_SYMBOL_GPL(dlm_lc_cluster_local_nodeid);
+
+struct dlm_lc_shim *dlm_lc_cluster_shim(struct dlm_lc_cluster *cl)
+{
+	return cl->shim;
+}
+
+void dlm_lc_cluster_get_stats(struct dlm_lc_cluster *cl,
+			      struct dlm_lc_cluster_stats *st)
+{
+	st->accepted = atomic64_read(&cl->accepted);
+	st->refused = atomic64_read(&cl->refused);
+	st->rx_throttled = atomic64_read(&cl->rx_throttled);
+	spin_lock(&cl->process_lock);
+	st->process_queued = cl->process_bytes;
+	st->process_max = cl->process_max;
+	spin_unlock(&cl->process_lock);
+}
+
+/* Settings change only while stopped; @set runs under cl->lock. */
+static int cluster_set(struct dlm_lc_cluster *cl, unsigned int *field,
+		       unsigned int val)
+{
+	int ret = -EBUSY;
+
+	mutex_lock(&cl->lock);
+	if (!cl->running) {
+		*field = val;
+		ret = 0;
+	}
+	mutex_unlock(&cl->lock);
+	return ret;
+}
+
+int dlm_lc_cluster_set_port(struct dlm_lc_cluster *cl, unsigned int port)
+{
+	if (port == 0 || port > 65535)
+		return -EINVAL;
+	return cluster_set(cl, &cl->port, port);
+}
+
+unsigned int dlm_lc_cluster_port(struct dlm_lc_cluster *cl)
+{
+	return READ_ONCE(cl->port);
+}
+
+int dlm_lc_cluster_set_proto(struct dlm_lc_cluster *cl, int proto)
+{
+	if (proto == DLM_LC_PROTO_SCTP)
+		return -EPROTONOSUPPORT;
+	if (proto != DLM_LC_PROTO_TCP)
+		return -EINVAL;
+	return cluster_set(cl, &cl->proto, proto);
+}
+
+int dlm_lc_cluster_proto(struct dlm_lc_cluster *cl)
+{
+	return READ_ONCE(cl->proto);
+}
+
+int dlm_lc_cluster_set_mark(struct dlm_lc_cluster *cl, u32 mark)
+{
+	return cluster_set(cl, &cl->mark, mark);
+}
+
+u32 dlm_lc_cluster_mark(struct dlm_lc_cluster *cl)
+{
+	return READ_ONCE(cl->mark);
+}
+
+int dlm_lc_cluster_set_bufsize(struct dlm_lc_cluster *cl, unsigned int size)
+{
+	if (size < DLM_LC_BUFSIZE_MIN || size > DLM_LC_BUFSIZE_MAX)
+		return -EINVAL;
+	return cluster_set(cl, &cl->bufsize, size);
+}
+
+unsigned int dlm_lc_cluster_bufsize(struct dlm_lc_cluster *cl)
+{
+	return READ_ONCE(cl->bufsize);
+}
+
+int dlm_lc_node_add(struct dlm_lc_cluster *cl, int nodeid)
+{
+	struct dlm_lc_conn *conn;
+	int ret = -EEXIST;
+
+	if (nodeid <= 0)
+		return -EINVAL;
+	conn = kzalloc(sizeof(*conn), GFP_KERNEL);
+	if (!conn)
+		return -ENOMEM;
+	dlm_lc_conn_init(conn, cl, nodeid);
+
+	mutex_lock(&cl->lock);
+	if (dlm_lc_conn_find(cl, nodeid))
+		goto out_unlock;
+	hlist_add_head_rcu(&conn->hnode, conn_bucket(cl, nodeid));
+	if (cl->running)
+		conn_start_io(conn);
+	conn = NULL;
+	ret = 0;
+out_unlock:
+	mutex_unlock(&cl->lock);
+	kfree(conn);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(dlm_lc_node_add);
+
+int dlm_lc_node_remove(struct dlm_lc_cluster *cl, int nodeid)
+{
+	struct dlm_lc_conn *conn;
+	int ret = -ENOENT;
+
+	mutex_lock(&cl->lock);
+	conn = dlm_lc_conn_find(cl, nodeid);
+	if (!conn)
+		goto out_unlock;
+	/* without its own node an instance cannot listen */
+	if (nodeid == cl->local_nodeid) {
+		cluster_stop_locked(cl, true);
+		cl->local_nodeid = 0;
+	}
+	conn_remove(cl, conn, true);
+	ret = 0;
+out_unlock:
+	mutex_unlock(&cl->lock);
+	if (!ret)
+		dlm_lc_shim_forget(cl, nodeid);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(dlm_lc_node_remove);
+
+int dlm_lc_node_add_addr(struct dlm_lc_cluster *cl, int nodeid,
+			 const struct sockaddr_storage *addr)
+{
+	struct dlm_lc_conn *conn;
+	int i, idx, ret = -ENOENT;
+
+	if (addr->ss_family != AF_INET && addr->ss_family != AF_INET6)
+		return -EAFNOSUPPORT;
+
+	idx = srcu_read_lock(&cl->srcu);
+	conn = dlm_lc_conn_find(cl, nodeid);
+	if (!conn)
+		goto out_unlock;
+
+	spin_lock(&conn->addr_lock);
+	ret = 0;
+	for (i = 0; i < conn->addr_count && !ret; i++) {
+		if (dlm_lc_addr_equal(&conn->addrs[i], addr))
+			ret = -EEXIST;
+	}
+	if (!ret && conn->addr_count == DLM_LC_MAX_ADDRS)
+		ret = -ENOSPC;
+	if (!ret)
+		dlm_lc_addr_with_port(addr, 0, &conn->addrs[conn->addr_count++]);
+	spin_unlock(&conn->addr_lock);
+out_unlock:
+	srcu_read_unlock(&cl->srcu, idx);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(dlm_lc_node_add_addr);
+
+int dlm_lc_node_get_addrs(struct dlm_lc_cluster *cl, int nodeid,
+			  struct sockaddr_storage *addrs, int max)
+{
+	struct dlm_lc_conn *conn;
+	int i, idx, ret = -ENOENT;
+
+	idx = srcu_read_lock(&cl->srcu);
+	conn = dlm_lc_conn_find(cl, nodeid);
+	if (conn) {
+		spin_lock(&conn->addr_lock);
+		ret = min(conn->addr_count, max);
+		for (i = 0; i < ret; i++)
+			addrs[i] = conn->addrs[i];
+		spin_unlock(&conn->addr_lock);
+	}
+	srcu_read_unlock(&cl->srcu, idx);
+	return ret;
+}
+
+int dlm_lc_node_set_local(struct dlm_lc_cluster *cl, int nodeid, bool local)
+{
+	int ret;
+
+	mutex_lock(&cl->lock);
+	ret = -EBUSY;
+	if (cl->running)
+		goto out_unlock;
+	ret = -ENOENT;
+	if (!dlm_lc_conn_find(cl, nodeid))
+		goto out_unlock;
+	ret = 0;
+	if (local)
+		cl->local_nodeid = nodeid;
+	else if (cl->local_nodeid == nodeid)
+		cl->local_nodeid = 0;
+out_unlock:
+	mutex_unlock(&cl->lock);
+	return ret;
+}
+
+int dlm_lc_node_set_mark(struct dlm_lc_cluster *cl, int nodeid, u32 mark)
+{
+	struct dlm_lc_conn *conn;
+	int idx, ret = -ENOENT;
+
+	idx = srcu_read_lock(&cl->srcu);
+	conn = dlm_lc_conn_find(cl, nodeid);
+	if (conn) {
+		/* applies to the next socket of this node */
+		WRITE_ONCE(conn->mark, mark);
+		ret = 0;
+	}
+	srcu_read_unlock(&cl->srcu, idx);
+	return ret;
+}
+
+int dlm_lc_node_get_mark(struct dlm_lc_cluster *cl, int nodeid, u32 *mark)
+{
+	struct dlm_lc_conn *conn;
+	int idx, ret = -ENOENT;
+
+	idx = srcu_read_lock(&cl->srcu);
+	conn = dlm_lc_conn_find(cl, nodeid);
+	if (conn) {
+		*mark = READ_ONCE(conn->mark);
+		ret = 0;
+	}
+	srcu_read_unlock(&cl->srcu, idx);
+	return ret;
+}
+
+static bool conn_connected(struct dlm_lc_conn *conn)
+{
+	bool up;
+
+	down_read(&conn->sock_lock);
+	up = conn->sock && READ_ONCE(conn->sock->sk->sk_state) ==
+			   TCP_ESTABLISHED;
+	up_read(&conn->sock_lock);
+	return up;
+}
+
+int dlm_lc_node_get_stats(struct dlm_lc_cluster *cl, int nodeid,
+			  struct dlm_lc_node_stats *st)
+{
+	struct dlm_lc_conn *conn;
+	int idx;
+
+	idx = srcu_read_lock(&cl->srcu);
+	conn = dlm_lc_conn_find(cl, nodeid);
+	if (!conn) {
+		srcu_read_unlock(&cl->srcu, idx);
+		return -ENOENT;
+	}
+	st->connected = conn_connected(conn);
+	st->tx_bytes = atomic64_read(&conn->tx_bytes);
+	st->rx_bytes = atomic64_read(&conn->rx_bytes);
+	st->tx_msgs = atomic64_read(&conn->tx_msgs);
+	st->rx_msgs = atomic64_read(&conn->rx_msgs);
+	st->reconnects = atomic64_read(&conn->reconnects);
+	st->drops = atomic64_read(&conn->drops);
+	st->broken = atomic64_read(&conn->broken);
+	st->connect_fail = atomic64_read(&conn->connect_fail);
+	st->queued = READ_ONCE(conn->wq.queued);
+	if (conn->other) {
+		st->rx_bytes += atomic64_read(&conn->other->rx_bytes);
+		st->rx_msgs += atomic64_read(&conn->other->rx_msgs);
+		st->broken += atomic64_read(&conn->other->broken);
+	}
+	srcu_read_unlock(&cl->srcu, idx);
+	return 0;
+}
+
+int dlm_lc_node_close(struct dlm_lc_cluster *cl, int nodeid)
+{
+	struct dlm_lc_conn *conn;
+	int idx, ret = -ENOENT;
+
+	idx = srcu_read_lock(&cl->srcu);
+	conn = dlm_lc_conn_find(cl, nodeid);
+	if (conn) {
+		dlm_lc_conn_close(conn, true);
+		ret = 0;
+	}
+	srcu_read_unlock(&cl->srcu, idx);
+	return ret;
+}
+
+static int wait_for_room(struct dlm_lc_conn *conn, gfp_t gfp)
+{
+	long t;
+
+	if (READ_ONCE(conn->wq.queued) < DLM_LC_WQ_LIMIT)
+		return 0;
+	if (!gfpflags_allow_blocking(gfp))
+		return -ENOBUFS;
+	t = wait_event_killable_timeout(conn->wait,
+					READ_ONCE(conn->wq.queued) <
+					DLM_LC_WQ_LIMIT ||
+					test_bit(CF_REMOVED, &conn->flags),
+					30 * HZ);
+	if (t < 0)
+		return t;
+	if (t == 0)
+		return -ENOBUFS;
+	return test_bit(CF_REMOVED, &conn->flags) ? -ENOENT : 0;
+}
+
+int dlm_lc_msg_alloc(struct dlm_lc_cluster *cl, int nodeid, int len,
+		     gfp_t gfp, dlm_lc_msg_cb cb, void *cb_data,
+		     struct dlm_lc_msg *msg)
+{
+	struct dlm_lc_wq_entry *e;
+	struct dlm_lc_conn *conn;
+	int idx, ret;
+
+	if (len < DLM_LC_HDR_LEN || len > DLM_LC_MAX_MSG || len > PAGE_SIZE)
+		return -EINVAL;
+
+	idx = srcu_read_lock(&cl->srcu);
+	conn = dlm_lc_conn_find(cl, nodeid);
+	if (!conn || nodeid == READ_ONCE(cl->local_nodeid) ||
+	    test_bit(CF_REMOVED, &conn->flags)) {
+		srcu_read_unlock(&cl->srcu, idx);
+		return -ENOENT;
+	}
+	/* pins conn: removal waits for writers after the grace period */
+	atomic_inc(&conn->writers);
+	srcu_read_unlock(&cl->srcu, idx);
+
+	ret = wait_for_room(conn, gfp);
+	if (ret)
+		goto out_put;
+	e = dlm_lc_wq_reserve(&conn->wq, len, gfp, cb, cb_data, &msg->buf);
+	if (IS_ERR(e)) {
+		ret = PTR_ERR(e);
+		goto out_put;
+	}
+	msg->conn = conn;
+	msg->entry = e;
+	msg->len = len;
+	return 0;
+
+out_put:
+	if (atomic_dec_and_test(&conn->writers))
+		wake_up_all(&conn->wait);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(dlm_lc_msg_alloc);
+
+void dlm_lc_msg_commit(struct dlm_lc_msg *msg)
+{
+	struct dlm_lc_conn *conn = msg->conn;
+
+	spin_lock(&conn->wq.lock);
+	if (dlm_lc_wq_commit_locked(&conn->wq, msg->entry))
+		dlm_lc_kick_send(conn);
+	spin_unlock(&conn->wq.lock);
+	atomic64_inc(&conn->tx_msgs);
+
+	/* only removal waits for writers; it sets REMOVED first */
+	if (atomic_dec_and_test(&conn->writers) &&
+	    test_bit(CF_REMOVED, &conn->flags))
+		wake_up_all(&conn->wait);
+}
+EXPORT_SYMBOL_GPL(dlm_lc_msg_commit);
+
+int dlm_lc_workqueues_init(void)
+{
+	/* socket work: unordered, so connections and directions overlap */
+	dlm_lc_io_wq = alloc_workqueue("dlm_io", WQ_UNBOUND | WQ_MEM_RECLAIM |
+				       WQ_HIGHPRI, 0);
+	if (!dlm_lc_io_wq)
+		return -ENOMEM;
+
+	/* delivery: ordered, so each node's messages arrive in order */
+	dlm_lc_process_wq = alloc_ordered_workqueue("dlm_process",
+						    WQ_MEM_RECLAIM);
+	if (!dlm_lc_process_wq) {
+		destroy_workqueue(dlm_lc_io_wq);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void dlm_lc_workqueues_exit(void)
+{
+	destroy_workqueue(dlm_lc_process_wq);
+	destroy_workqueue(dlm_lc_io_wq);
+}

@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * dlm_lowcomms transport: cluster instances, per-node connections and the
+ * zero-copy send API.
+ *
+ * Locking order (outer to inner):
+ *   dlm_lc_instances_mutex (instance.c) -> cluster->lock -> conn->sock_lock
+ *   -> sk lock -> conn->wq_lock
+ * Connections are looked up under cluster->srcu and freed after a grace
+ * period; see Documentation/design.rst.
+ */
+#ifndef DLM_LC_LOWCOMMS_H
+#define DLM_LC_LOWCOMMS_H
+
+#include <linux/types.h>
+#include <linux/socket.h>
+#include <linux/gfp.h>
+
+struct net;
+struct dlm_lc_cluster;
+struct dlm_lc_conn;
+struct dlm_lc_shim;
+
+#define DLM_LC_MAX_MSG		4096	/* largest message incl. headers */
+#define DLM_LC_DEFAULT_PORT	21064
+#define DLM_LC_MAX_ADDRS	3	/* addresses per node, as in DLM */
+#define DLM_LC_NAME_LEN		64
+
+enum dlm_lc_proto {
+	DLM_LC_PROTO_TCP = 0,
+	DLM_LC_PROTO_SCTP = 1,
+};
+
+/* Per-node counters, a snapshot for status files. */
+struct dlm_lc_node_stats {
+	bool connected;
+	u64 tx_bytes;
+	u64 rx_bytes;
+	u64 tx_msgs;
+	u64 rx_msgs;
+	u64 reconnects;		/* sockets installed after the first */
+	u64 drops;		/* write-queue bytes discarded on close */
+	u64 broken;		/* streams closed for bad framing */
+	u64 connect_fail;
+	unsigned int queued;	/* bytes waiting in the write queue */
+};
+
+struct dlm_lc_cluster_stats {
+	u64 accepted;
+	u64 refused;		/* connections from unconfigured addresses */
+	u64 process_queued;	/* bytes waiting for dlm_process */
+	u64 process_max;	/* high-water mark of the above */
+	u64 rx_throttled;	/* times receive waited for processing */
+};
+
+/*
+ * Handle for the two-phase send API. Lives on the caller's stack between
+ * dlm_lc_msg_alloc() and dlm_lc_msg_commit(), which must always follow;
+ * the caller must not sleep for long in between (messages behind an
+ * unfilled one wait for it). dlm_lc_msg_alloc() sleeps for queue space
+ * only if @gfp allows blocking, else fails with -ENOBUFS.
+ */
+struct dlm_lc_msg {
+	struct dlm_lc_conn *conn;
+	void *entry;
+	char *buf;
+	int len;
+};
+
+/* Called under the write-queue lock so that messages keep buffer order. */
+typedef void (*dlm_lc_msg_cb)(char *buf, int len, void *data);
+
+/* instance lifetime (lowcomms.c) */
+struct dlm_lc_cluster *dlm_lc_cluster_create(const char *name, struct net *net);
+void dlm_lc_cluster_destroy(struct dlm_lc_cluster *cl);
+int dlm_lc_cluster_start(struct dlm_lc_cluster *cl);
+void dlm_lc_cluster_stop(struct dlm_lc_cluster *cl);
+void dlm_lc_net_exit(struct net *net);
+bool dlm_lc_cluster_running(struct dlm_lc_cluster *cl);
+struct net *dlm_lc_cluster_net(struct dlm_lc_cluster *cl);
+const char *dlm_lc_cluster_name(struct dlm_lc_cluster *cl);
+int dlm_lc_cluster_local_nodeid(struct dlm_lc_cluster *cl);
+void dlm_lc_cluster_get_stats(struct dlm_lc_cluster *cl,
+			      struct dlm_lc_cluster_stats *st);
+struct dlm_lc_shim *dlm_lc_cluster_shim(struct dlm_lc_cluster *cl);
+
+/* cluster settings; all fail with -EBUSY while the instance runs */
+int dlm_lc_cluster_set_port(struct dlm_lc_cluster *cl, unsigned int port);
+unsigned int dlm_lc_cluster_port(struct dlm_lc_cluster *cl);
+int dlm_lc_cluster_set_proto(struct dlm_lc_cluster *cl, int proto);
+int dlm_lc_cluster_proto(struct dlm_lc_cluster *cl);
+int dlm_lc_cluster_set_mark(struct dlm_lc_cluster *cl, u32 mark);
+u32 dlm_lc_cluster_mark(struct dlm_lc_cluster *cl);
+int dlm_lc_cluster_set_bufsize(struct dlm_lc_cluster *cl, unsigned int size);
+unsigned int dlm_lc_cluster_bufsize(struct dlm_lc_cluster *cl);
+
+#define DLM_LC_BUFSIZE_MIN	DLM_LC_MAX_MSG
+#define DLM_LC_BUFSIZE_MAX	(1024 * 1024)
+
+/* nodes (one connection each) */
+int dlm_lc_node_add(struct dlm_lc_cluster *cl, int nodeid);
+int dlm_lc_node_remove(struct dlm_lc_cluster *cl, int nodeid);
+int dlm_lc_node_add_addr(struct dlm_lc_cluster *cl, int nodeid,
+			 const struct sockaddr_storage *addr);
+int dlm_lc_node_get_addrs(struct dlm_lc_cluster *cl, int nodeid,
+			  struct sockaddr_storage *addrs, int max);
+int dlm_lc_node_set_local(struct dlm_lc_cluster *cl, int nodeid, bool local);
+int dlm_lc_node_set_mark(struct dlm_lc_cluster *cl, int nodeid, u32 mark);
+int dlm_lc_node_get_mark(struct dlm_lc_cluster *cl, int nodeid, u32 *mark);
+int dlm_lc_node_get_stats(struct dlm_lc_cluster *cl, int nodeid,
+			  struct dlm_lc_node_stats *st);
+int dlm_lc_node_close(struct dlm_lc_cluster *cl, int nodeid);
+
+/* two-phase zero-copy send */
+int dlm_lc_msg_alloc(struct dlm_lc_cluster *cl, int nodeid, int len,
+		     gfp_t gfp, dlm_lc_msg_cb cb, void *cb_data,
+		     struct dlm_lc_msg *msg);
+void dlm_lc_msg_commit(struct dlm_lc_msg *msg);
+
+/* workqueues shared by all instances (lowcomms.c) */
+int dlm_lc_workqueues_init(void);
+void dlm_lc_workqueues_exit(void);
+
+#endif /* DLM_LC_LOWCOMMS_H */

@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Internals shared by the transport files: instance and connection structs,
+ * flag bits and the helpers each file exports to the others.
+ */
+#ifndef DLM_LC_LOWCOMMS_INT_H
+#define DLM_LC_LOWCOMMS_INT_H
+
+#include <linux/atomic.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/rwsem.h>
+#include <linux/srcu.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+#include <net/sock.h>
+
+#include "lowcomms.h"
+#include "writequeue.h"
+
+#define DLM_LC_HASH_BITS	6
+#define DLM_LC_HASH_SIZE	BIT(DLM_LC_HASH_BITS)
+/* bytes a connection may hold unsent before writers wait */
+#define DLM_LC_WQ_LIMIT		(4 * 1024 * 1024)
+/* bytes received but not yet processed before receive backs off */
+#define DLM_LC_PROCESS_LIMIT	(8 * 1024 * 1024)
+#define DLM_LC_SHUTDOWN_TIMEOUT	(5 * HZ)
+#define DLM_LC_BACKOFF_MIN_MS	50
+#define DLM_LC_BACKOFF_MAX_MS	3000
+#define DLM_LC_DEFAULT_BUFSIZE	(32 * 1024)
+
+/*
+ * Connection flags. Who sets and clears each one is documented in
+ * Documentation/design.rst ("Life of a connection").
+ */
+enum {
+	CF_SEND_PENDING,	/* swork queued, running or owed by an event */
+	CF_RECV_PENDING,	/* rwork queued or running */
+	CF_RECV_INTR,		/* data_ready fired since rwork last looked */
+	CF_WAIT_SPACE,		/* swork parked until write_space/connect */
+	CF_STOP_IO,		/* no new work may be queued */
+	CF_SHUTDOWN,		/* we sent SHUT_WR and wait for the peer's EOF */
+	CF_EOF,			/* peer's EOF seen after our SHUT_WR */
+	CF_REMOVED,		/* node is being removed: writers give up */
+	CF_OTHER,		/* receive-only socket of a crossed connect */
+};
+
+struct dlm_lc_proto_ops;
+
+struct dlm_lc_conn {
+	struct dlm_lc_cluster *cl;
+	int nodeid;
+	struct hlist_node hnode;	/* cl->conns, RCU list under cl->lock */
+
+	/* read: socket I/O; write: install, release or replace the socket */
+	struct rw_semaphore sock_lock;
+	struct socket *sock;
+	/* rx-only sibling for a crossed connect; guarded by our sock_lock */
+	struct dlm_lc_conn *other;
+	void (*orig_data_ready)(struct sock *sk);
+	void (*orig_write_space)(struct sock *sk);
+	void (*orig_state_change)(struct sock *sk);
+	void (*orig_error_report)(struct sock *sk);
+
+	unsigned long flags;
+	struct work_struct rwork;
+	struct work_struct swork;
+	struct delayed_work retry_work;
+	atomic_t backoff_ms;
+
+	struct dlm_lc_wqueue wq;
+	/* writers waiting for queue space, shutdown waiting for EOF */
+	wait_queue_head_t wait;
+
+	/* receive buffer, owned by rwork; allocated with the socket */
+	char *rx_buf;
+	unsigned int rx_size;
+	unsigned int rx_len;
+
+	spinlock_t addr_lock;
+	struct sockaddr_storage addrs[DLM_LC_MAX_ADDRS];
+	int addr_count;
+	u32 mark;
+
+	atomic_t writers;	/* between msg_alloc and msg_commit */
+	bool had_socket;
+	atomic64_t tx_bytes;
+	atomic64_t rx_bytes;
+	atomic64_t tx_msgs;
+	atomic64_t rx_msgs;
+	atomic64_t reconnects;
+	atomic64_t drops;
+	atomic64_t broken;
+	atomic64_t connect_fail;
+};
+
+struct dlm_lc_rx {
+	struct list_head list;
+	int nodeid;
+	unsigned int len;
+	char data[];
+};
+
+struct dlm_lc_cluster {
+	struct list_head list;		/* dlm_lc_instances */
+	char name[DLM_LC_NAME_LEN];
+	struct net *net;		/* NULL once the namespace is gone */
+
+	/* settings, start/stop, the conns list and listen socket */
+	struct mutex lock;
+	bool running;
+	unsigned int port;
+	unsigned int proto;
+	u32 mark;
+	unsigned int bufsize;
+	int local_nodeid;
+	struct sockaddr_storage local_addr;	/* copied at start */
+	const struct dlm_lc_proto_ops *ops;
+
+	struct srcu_struct srcu;
+	struct hlist_head conns[DLM_LC_HASH_SIZE];
+
+	struct socket *listen_sock;
+	void (*listen_orig_data_ready)(struct sock *sk);
+	struct work_struct accept_work;
+
+	spinlock_t process_lock;
+	struct list_head process_list;
+	size_t process_bytes;
+	size_t process_max;
+	wait_queue_head_t process_wait;
+	struct work_struct process_work;
+
+	struct dlm_lc_shim *shim;
+
+	atomic64_t accepted;
+	atomic64_t refused;
+	atomic64_t rx_throttled;
+};
+
+/* Transport protocol: the TCP table lives in sock.c, SCTP comes later. */
+struct dlm_lc_proto_ops {
+	const char *name;
+	int type;
+	int protocol;
+	/* how SHUT_* maps for a graceful close */
+	int shutdown_how;
+};
+
+extern struct workqueue_struct *dlm_lc_io_wq;
+extern struct workqueue_struct *dlm_lc_process_wq;
+
+/* lowcomms.c */
+struct dlm_lc_conn *dlm_lc_conn_find(struct dlm_lc_cluster *cl, int nodeid);
+struct dlm_lc_conn *dlm_lc_conn_find_addr(struct dlm_lc_cluster *cl,
+					  const struct sockaddr_storage *ss);
+void dlm_lc_conn_init(struct dlm_lc_conn *conn, struct dlm_lc_cluster *cl,
+		      int nodeid);
+
+/* sock.c */
+extern const struct dlm_lc_proto_ops dlm_lc_tcp_ops;
+int dlm_lc_listen_start(struct dlm_lc_cluster *cl);
+void dlm_lc_listen_stop(struct dlm_lc_cluster *cl);
+void dlm_lc_accept_work(struct work_struct *work);
+int dlm_lc_conn_connect(struct dlm_lc_conn *conn);
+void dlm_lc_conn_release_locked(struct dlm_lc_conn *conn);
+void dlm_lc_conn_close(struct dlm_lc_conn *conn, bool retry);
+void dlm_lc_conn_stop_io(struct dlm_lc_conn *conn);
+void dlm_lc_conn_shutdown_begin(struct dlm_lc_conn *conn);
+void dlm_lc_conn_shutdown_wait(struct dlm_lc_conn *conn, unsigned long end);
+void dlm_lc_conn_free(struct dlm_lc_conn *conn);
+void dlm_lc_kick_send(struct dlm_lc_conn *conn);
+void dlm_lc_schedule_retry(struct dlm_lc_conn *conn);
+
+/* recv.c */
+void dlm_lc_recv_work(struct work_struct *work);
+void dlm_lc_process_work(struct work_struct *work);
+void dlm_lc_process_purge(struct dlm_lc_cluster *cl);
+int dlm_lc_recv_parse(struct dlm_lc_conn *conn);
+int dlm_lc_frame_scan(const char *buf, unsigned int len, int nodeid,
+		      unsigned int *msgs);
+
+/* send.c */
+void dlm_lc_send_work(struct work_struct *work);
+void dlm_lc_retry_work(struct work_struct *work);
+
+#endif /* DLM_LC_LOWCOMMS_INT_H */

@@ -1,0 +1,653 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Stand-in for DLM's midcomms: checks framing for the receive path,
+ * dispatches whole messages by command, and provides two services of its
+ * own: ping (RCOM_STATUS, the exchange any stock DLM node answers) and a
+ * bulk sink that checks sequence and checksum of test traffic.
+ */
+
+#include <linux/crc32.h>
+#include <linux/kref.h>
+#include <linux/random.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/sort.h>
+#include <linux/xarray.h>
+#include <kunit/visibility.h>
+
+#include "lowcomms.h"
+#include "midcomms_shim.h"
+
+#define RTT_SAMPLES		1024
+#define RCOM_STATUS_EXTRA	8	/* rcom_status: flags, reserved */
+#define RCOM_CONFIG_LEN		32	/* rcom_config carried by the reply */
+#define OPTS_LEN		(DLM_LC_HDR_LEN + 8)
+#define BULK_LOCKSPACE		0x314b4c42	/* "BLK1", a lockspace nobody has */
+#define BULK_MAGIC		0x6b6c7562
+
+struct bulk_body {
+	__le32 magic;
+	__le32 run;
+	__le64 seq;
+	__le32 len;
+	__le32 csum;
+} __packed;
+
+struct shim_handler {
+	dlm_lc_rx_fn fn;
+	void *priv;
+	struct rcu_head rcu;
+};
+
+/* Per peer node: what we pinged and what we sent to / received from it. */
+struct shim_node {
+	struct kref ref;
+	struct rcu_head rcu;
+	int nodeid;
+
+	struct mutex ping_mutex;	/* one ping in flight */
+	struct mutex bulk_mutex;	/* one bulk sender */
+	struct completion ping_done;
+
+	spinlock_t lock;		/* everything below */
+	u64 ping_id;			/* 0: none outstanding */
+	ktime_t ping_sent;
+	struct dlm_lc_ping_stats ping;
+	u64 rtt[RTT_SAMPLES];
+	unsigned int rtt_next;
+	u32 tx_run;
+	u64 tx_seq;
+	u32 rx_run;
+	u64 rx_next;
+	ktime_t rx_first;
+	struct dlm_lc_bulk_stats bulk;
+};
+
+struct dlm_lc_shim {
+	struct dlm_lc_cluster *cl;
+	struct xarray nodes;
+	struct mutex handlers_mutex;
+	struct shim_handler __rcu *handlers[DLM_LC_CMD_MAX];
+	atomic64_t next_ping_id;
+	atomic64_t unhandled;
+};
+
+static bool version_ok(u32 version)
+{
+	return (version & DLM_LC_VERSION_MAJOR) ==
+	       (DLM_LC_VERSION_3_1 & DLM_LC_VERSION_MAJOR);
+}
+
+int dlm_lc_frame_check(const void *buf, size_t avail, int nodeid)
+{
+	const struct dlm_lc_hdr *hdr = buf;
+	unsigned int len;
+
+	/* reject garbage as early as the bytes allow */
+	if (avail >= sizeof(hdr->version) &&
+	    !version_ok(le32_to_cpu(hdr->version)))
+		return -EPROTO;
+	if (avail < DLM_LC_HDR_LEN)
+		return 0;
+
+	len = le16_to_cpu(hdr->length);
+	if (len < DLM_LC_HDR_LEN || len > DLM_LC_MAX_MSG)
+		return -EMSGSIZE;
+	if (hdr->cmd < DLM_LC_CMD_MSG || hdr->cmd >= DLM_LC_CMD_MAX)
+		return -EPROTO;
+	if (le32_to_cpu(hdr->nodeid) != nodeid)
+		return -EBADMSG;
+	if (avail < len)
+		return 0;
+	return len;
+}
+EXPORT_SYMBOL_IF_KUNIT(dlm_lc_frame_check);
+
+static void shim_node_free(struct kref *ref)
+{
+	struct shim_node *n = container_of(ref, struct shim_node, ref);
+
+	kfree_rcu(n, rcu);
+}
+
+static void shim_node_put(struct shim_node *n)
+{
+	kref_put(&n->ref, shim_node_free);
+}
+
+static struct shim_node *shim_node_alloc(int nodeid)
+{
+	struct shim_node *n;
+
+	n = kzalloc(sizeof(*n), GFP_NOFS);
+	if (!n)
+		return NULL;
+	kref_init(&n->ref);
+	n->nodeid = nodeid;
+	mutex_init(&n->ping_mutex);
+	mutex_init(&n->bulk_mutex);
+	init_completion(&n->ping_done);
+	spin_lock_init(&n->lock);
+	return n;
+}
+
+/* The xarray holds one reference; lookups take their own. */
+static struct shim_node *shim_node_get(struct dlm_lc_shim *shim, int nodeid,
+				       bool create)
+{
+	struct shim_node *n, *new;
+	int ret;
+
+	if (nodeid <= 0)
+		return NULL;
+	for (;;) {
+		rcu_read_lock();
+		n = xa_load(&shim->nodes, nodeid);
+		if (n && !kref_get_unless_zero(&n->ref))
+			n = NULL;
+		rcu_read_unlock();
+		if (n || !create)
+			return n;
+
+		new = shim_node_alloc(nodeid);
+		if (!new)
+			return NULL;
+		kref_get(&new->ref);
+		ret = xa_insert(&shim->nodes, nodeid, new, GFP_NOFS);
+		if (!ret)
+			return new;
+		kfree(new);
+		if (ret != -EBUSY)
+			return NULL;
+	}
+}
+
+struct dlm_lc_shim *dlm_lc_shim_create(struct dlm_lc_cluster *cl)
+{
+	struct dlm_lc_shim *shim;
+
+	shim = kzalloc(sizeof(*shim), GFP_KERNEL);
+	if (!shim)
+		return ERR_PTR(-ENOMEM);
+	shim->cl = cl;
+	xa_init(&shim->nodes);
+	mutex_init(&shim->handlers_mutex);
+	return shim;
+}
+
+void dlm_lc_shim_destroy(struct dlm_lc_shim *shim)
+{
+	struct shim_handler *h;
+	struct shim_node *n;
+	unsigned long idx;
+	int cmd;
+
+	xa_for_each(&shim->nodes, idx, n) {
+		xa_erase(&shim->nodes, idx);
+		shim_node_put(n);
+	}
+	xa_destroy(&shim->nodes);
+
+	for (cmd = 0; cmd < DLM_LC_CMD_MAX; cmd++) {
+		h = rcu_dereference_protected(shim->handlers[cmd], true);
+		if (h)
+			kfree_rcu(h, rcu);
+	}
+	mutex_destroy(&shim->handlers_mutex);
+	kfree(shim);
+}
+
+void dlm_lc_shim_forget(struct dlm_lc_cluster *cl, int nodeid)
+{
+	struct shim_node *n;
+
+	n = xa_erase(&dlm_lc_cluster_shim(cl)->nodes, nodeid);
+	if (n)
+		shim_node_put(n);
+}
+
+int dlm_lc_shim_register(struct dlm_lc_cluster *cl, u8 cmd, dlm_lc_rx_fn fn,
+			 void *priv)
+{
+	struct dlm_lc_shim *shim = dlm_lc_cluster_shim(cl);
+	struct shim_handler *h;
+	int ret = -EBUSY;
+
+	if (cmd >= DLM_LC_CMD_MAX || !fn)
+		return -EINVAL;
+	h = kzalloc(sizeof(*h), GFP_KERNEL);
+	if (!h)
+		return -ENOMEM;
+	h->fn = fn;
+	h->priv = priv;
+
+	mutex_lock(&shim->handlers_mutex);
+	if (!rcu_access_pointer(shim->handlers[cmd])) {
+		rcu_assign_pointer(shim->handlers[cmd], h);
+		h = NULL;
+		ret = 0;
+	}
+	mutex_unlock(&shim->handlers_mutex);
+	kfree(h);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(dlm_lc_shim_register);
+
+void dlm_lc_shim_unregister(struct dlm_lc_cluster *cl, u8 cmd)
+{
+	struct dlm_lc_shim *shim = dlm_lc_cluster_shim(cl);
+	struct shim_handler *h;
+
+	if (cmd >= DLM_LC_CMD_MAX)
+		return;
+	mutex_lock(&shim->handlers_mutex);
+	h = rcu_replace_pointer(shim->handlers[cmd], NULL,
+				lockdep_is_held(&shim->handlers_mutex));
+	mutex_unlock(&shim->handlers_mutex);
+	if (h) {
+		/* the caller may free @priv once we return */
+		synchronize_rcu();
+		kfree(h);
+	}
+}
+EXPORT_SYMBOL_GPL(dlm_lc_shim_unregister);
+
+static void hdr_fill(struct dlm_lc_cluster *cl, void *buf, int len, u8 cmd,
+		     u32 lockspace)
+{
+	struct dlm_lc_hdr *hdr = buf;
+
+	memset(buf, 0, len);
+	hdr->version = cpu_to_le32(DLM_LC_VERSION_3_1);
+	hdr->lockspace = cpu_to_le32(lockspace);
+	hdr->nodeid = cpu_to_le32(dlm_lc_cluster_local_nodeid(cl));
+	hdr->length = cpu_to_le16(len);
+	hdr->cmd = cmd;
+}
+
+static int rcom_send(struct dlm_lc_cluster *cl, int nodeid, u32 type,
+		     u64 id, s32 result, u32 lockspace, gfp_t gfp,
+		     ktime_t *stamp)
+{
+	int len = DLM_LC_RCOM_LEN;
+	struct dlm_lc_rcom *rc;
+	struct dlm_lc_msg msg;
+	int ret;
+
+	/* same sizes a stock node uses, so its checks accept ours */
+	len += type == DLM_LC_RCOM_STATUS ? RCOM_STATUS_EXTRA : RCOM_CONFIG_LEN;
+	ret = dlm_lc_msg_alloc(cl, nodeid, len, gfp, NULL, NULL, &msg);
+	if (ret)
+		return ret;
+
+	rc = (struct dlm_lc_rcom *)msg.buf;
+	hdr_fill(cl, msg.buf, len, DLM_LC_CMD_RCOM, lockspace);
+	rc->type = cpu_to_le32(type);
+	rc->result = cpu_to_le32(result);
+	rc->id = cpu_to_le64(id);
+	if (stamp)
+		*stamp = ktime_get();
+	dlm_lc_msg_commit(&msg);
+	return 0;
+}
+
+static void rtt_record(struct shim_node *n, u64 ns)
+{
+	lockdep_assert_held(&n->lock);
+	n->rtt[n->rtt_next++ % RTT_SAMPLES] = ns;
+	n->ping.last_ns = ns;
+	n->ping.max_ns = max(n->ping.max_ns, ns);
+	n->ping.replies++;
+}
+
+static void rcom_rx(struct dlm_lc_shim *shim, int nodeid, const void *buf,
+		    size_t len)
+{
+	const struct dlm_lc_rcom *rc = buf;
+	struct shim_node *n;
+	ktime_t now = ktime_get();
+
+	if (len < DLM_LC_RCOM_LEN)
+		return;
+
+	switch (le32_to_cpu(rc->type)) {
+	case DLM_LC_RCOM_STATUS:
+		/* we hold no lockspaces: answer as a stock node would */
+		rcom_send(shim->cl, nodeid, DLM_LC_RCOM_STATUS_REPLY,
+			  le64_to_cpu(rc->id), -ESRCH,
+			  le32_to_cpu(rc->hdr.lockspace), GFP_NOWAIT, NULL);
+		break;
+	case DLM_LC_RCOM_STATUS_REPLY:
+		n = shim_node_get(shim, nodeid, false);
+		if (!n)
+			break;
+		spin_lock(&n->lock);
+		if (n->ping_id && le64_to_cpu(rc->id) == n->ping_id) {
+			rtt_record(n, ktime_to_ns(ktime_sub(now, n->ping_sent)));
+			n->ping.last_result = (s32)le32_to_cpu(rc->result);
+			n->ping_id = 0;
+			complete(&n->ping_done);
+		}
+		spin_unlock(&n->lock);
+		shim_node_put(n);
+		break;
+	default:
+		atomic64_inc(&shim->unhandled);
+	}
+}
+
+static u8 bulk_byte(u32 run, u64 seq, unsigned int i)
+{
+	return (u8)(run + seq * 131 + i * 7);
+}
+
+static void bulk_fill(struct dlm_lc_cluster *cl, char *buf, int len, u32 run,
+		      u64 seq)
+{
+	struct bulk_body *b = (struct bulk_body *)(buf + DLM_LC_HDR_LEN);
+	unsigned int i, plen = len - DLM_LC_BULK_MIN;
+	u8 *payload = (u8 *)buf + DLM_LC_BULK_MIN;
+
+	hdr_fill(cl, buf, len, DLM_LC_CMD_MSG, BULK_LOCKSPACE);
+	b->magic = cpu_to_le32(BULK_MAGIC);
+	b->run = cpu_to_le32(run);
+	b->seq = cpu_to_le64(seq);
+	b->len = cpu_to_le32(plen);
+	for (i = 0; i < plen; i++)
+		payload[i] = bulk_byte(run, seq, i);
+	b->csum = cpu_to_le32(crc32_le((u32)seq, payload, plen));
+}
+
+static bool bulk_valid(const void *buf, size_t len)
+{
+	const struct bulk_body *b = buf + DLM_LC_HDR_LEN;
+	const u8 *payload = buf + DLM_LC_BULK_MIN;
+	u32 plen;
+
+	if (len < DLM_LC_BULK_MIN || le32_to_cpu(b->magic) != BULK_MAGIC)
+		return false;
+	plen = le32_to_cpu(b->len);
+	if (plen != len - DLM_LC_BULK_MIN)
+		return false;
+	return crc32_le((u32)le64_to_cpu(b->seq), payload, plen) ==
+	       le32_to_cpu(b->csum);
+}
+
+static void bulk_rx(struct dlm_lc_shim *shim, int nodeid, const void *buf,
+		    size_t len)
+{
+	const struct bulk_body *b = buf + DLM_LC_HDR_LEN;
+	bool valid = bulk_valid(buf, len);
+	ktime_t now = ktime_get();
+	struct shim_node *n;
+	u64 seq;
+
+	n = shim_node_get(shim, nodeid, true);
+	if (!n) {
+		atomic64_inc(&shim->unhandled);
+		return;
+	}
+
+	spin_lock(&n->lock);
+	if (!valid) {
+		n->bulk.rx_bad_csum++;
+		goto out_unlock;
+	}
+	seq = le64_to_cpu(b->seq);
+	if (le32_to_cpu(b->run) != n->rx_run) {
+		/* a new sender run starts at sequence 0 */
+		n->rx_run = le32_to_cpu(b->run);
+		n->rx_next = 0;
+	}
+	if (seq != n->rx_next) {
+		n->bulk.rx_seq_err++;
+		n->rx_next = seq + 1;
+		goto out_unlock;
+	}
+	n->rx_next++;
+	n->bulk.rx_msgs++;
+	n->bulk.rx_bytes += len;
+	if (!n->rx_first)
+		n->rx_first = now;
+	n->bulk.rx_span_ns = ktime_to_ns(ktime_sub(now, n->rx_first));
+out_unlock:
+	spin_unlock(&n->lock);
+	shim_node_put(n);
+}
+
+static void deliver_one(struct dlm_lc_shim *shim, int nodeid, const void *buf,
+			size_t len)
+{
+	const struct dlm_lc_hdr *hdr = buf;
+	struct shim_handler *h;
+
+	rcu_read_lock();
+	h = rcu_dereference(shim->handlers[hdr->cmd]);
+	if (h) {
+		h->fn(shim->cl, nodeid, buf, len, h->priv);
+		rcu_read_unlock();
+		return;
+	}
+	rcu_read_unlock();
+
+	if (hdr->cmd == DLM_LC_CMD_RCOM)
+		rcom_rx(shim, nodeid, buf, len);
+	else if (hdr->cmd == DLM_LC_CMD_MSG &&
+		 le32_to_cpu(hdr->lockspace) == BULK_LOCKSPACE)
+		bulk_rx(shim, nodeid, buf, len);
+	else
+		atomic64_inc(&shim->unhandled);
+}
+
+/*
+ * Called in order for each message from the dlm_process worker. A 3.2 peer
+ * wraps messages in OPTS: hand on the message inside.
+ */
+void dlm_lc_shim_deliver(struct dlm_lc_cluster *cl, int nodeid,
+			 const void *buf, size_t len)
+{
+	struct dlm_lc_shim *shim = dlm_lc_cluster_shim(cl);
+	const struct dlm_lc_hdr *hdr = buf;
+	const struct dlm_lc_hdr *inner;
+	unsigned int skip;
+
+	if (hdr->cmd != DLM_LC_CMD_OPTS ||
+	    rcu_access_pointer(shim->handlers[DLM_LC_CMD_OPTS])) {
+		deliver_one(shim, nodeid, buf, len);
+		return;
+	}
+
+	if (len < OPTS_LEN)
+		goto bad;
+	skip = OPTS_LEN + le16_to_cpu(*(const __le16 *)(buf + 18));
+	if (len < skip + DLM_LC_HDR_LEN)
+		goto bad;
+	inner = buf + skip;
+	if (le16_to_cpu(inner->length) != len - skip ||
+	    inner->cmd == DLM_LC_CMD_OPTS || inner->cmd >= DLM_LC_CMD_MAX)
+		goto bad;
+	deliver_one(shim, nodeid, inner, len - skip);
+	return;
+bad:
+	atomic64_inc(&shim->unhandled);
+}
+EXPORT_SYMBOL_IF_KUNIT(dlm_lc_shim_deliver);
+
+int dlm_lc_ping(struct dlm_lc_cluster *cl, int nodeid, unsigned int count,
+		unsigned int timeout_ms)
+{
+	struct dlm_lc_shim *shim = dlm_lc_cluster_shim(cl);
+	struct shim_node *n;
+	unsigned int i;
+	long t;
+	int ret;
+
+	if (!count || count > 1000000 || !timeout_ms || timeout_ms > 600000)
+		return -EINVAL;
+	if (!dlm_lc_cluster_running(cl))
+		return -ENOTCONN;
+	n = shim_node_get(shim, nodeid, true);
+	if (!n)
+		return -ENOMEM;
+	ret = mutex_lock_killable(&n->ping_mutex);
+	if (ret)
+		goto out_put;
+
+	for (i = 0; i < count && !ret; i++) {
+		u64 id = atomic64_inc_return(&shim->next_ping_id);
+
+		spin_lock(&n->lock);
+		n->ping_id = id;
+		reinit_completion(&n->ping_done);
+		n->ping.sent++;
+		spin_unlock(&n->lock);
+
+		ret = rcom_send(cl, nodeid, DLM_LC_RCOM_STATUS, id, 0, 0,
+				GFP_KERNEL, &n->ping_sent);
+		if (ret)
+			break;
+		t = wait_for_completion_killable_timeout(&n->ping_done,
+							 msecs_to_jiffies(timeout_ms));
+		if (t < 0)
+			ret = t;
+		else if (t == 0)
+			ret = -ETIMEDOUT;
+	}
+
+	spin_lock(&n->lock);
+	if (ret == -ETIMEDOUT)
+		n->ping.timeouts++;
+	n->ping_id = 0;		/* a late reply is ignored */
+	spin_unlock(&n->lock);
+	mutex_unlock(&n->ping_mutex);
+out_put:
+	shim_node_put(n);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(dlm_lc_ping);
+
+static int cmp_u64(const void *a, const void *b)
+{
+	u64 x = *(const u64 *)a, y = *(const u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int dlm_lc_ping_get_stats(struct dlm_lc_cluster *cl, int nodeid,
+			  struct dlm_lc_ping_stats *st)
+{
+	struct shim_node *n;
+	unsigned int count;
+	u64 *sorted;
+
+	memset(st, 0, sizeof(*st));
+	n = shim_node_get(dlm_lc_cluster_shim(cl), nodeid, false);
+	if (!n)
+		return 0;
+
+	sorted = kmalloc_array(RTT_SAMPLES, sizeof(*sorted), GFP_KERNEL);
+	spin_lock(&n->lock);
+	*st = n->ping;
+	count = min_t(unsigned int, n->rtt_next, RTT_SAMPLES);
+	if (sorted)
+		memcpy(sorted, n->rtt, count * sizeof(*sorted));
+	spin_unlock(&n->lock);
+	shim_node_put(n);
+
+	st->samples = count;
+	if (sorted && count) {
+		sort(sorted, count, sizeof(*sorted), cmp_u64, NULL);
+		st->p50_ns = sorted[(count - 1) / 2];
+		st->p99_ns = sorted[(count - 1) * 99 / 100];
+	}
+	kfree(sorted);
+	return sorted || !count ? 0 : -ENOMEM;
+}
+
+int dlm_lc_bulk_send(struct dlm_lc_cluster *cl, int nodeid,
+		     unsigned int count, unsigned int size)
+{
+	struct shim_node *n;
+	struct dlm_lc_msg msg;
+	unsigned int i;
+	ktime_t start;
+	int ret;
+
+	if (!count || count > 100000000 || size < DLM_LC_BULK_MIN ||
+	    size > DLM_LC_MAX_MSG)
+		return -EINVAL;
+	n = shim_node_get(dlm_lc_cluster_shim(cl), nodeid, true);
+	if (!n)
+		return -ENOMEM;
+	ret = mutex_lock_killable(&n->bulk_mutex);
+	if (ret)
+		goto out_put;
+
+	if (!n->tx_run)
+		n->tx_run = get_random_u32() | 1;
+	start = ktime_get();
+	for (i = 0; i < count; i++) {
+		ret = dlm_lc_msg_alloc(cl, nodeid, size, GFP_KERNEL, NULL, NULL,
+				       &msg);
+		if (ret)
+			break;
+		bulk_fill(cl, msg.buf, size, n->tx_run, n->tx_seq++);
+		dlm_lc_msg_commit(&msg);
+
+		spin_lock(&n->lock);
+		n->bulk.tx_msgs++;
+		n->bulk.tx_bytes += size;
+		spin_unlock(&n->lock);
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		cond_resched();
+	}
+	spin_lock(&n->lock);
+	n->bulk.tx_ns = ktime_to_ns(ktime_sub(ktime_get(), start));
+	spin_unlock(&n->lock);
+	mutex_unlock(&n->bulk_mutex);
+out_put:
+	shim_node_put(n);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(dlm_lc_bulk_send);
+
+int dlm_lc_bulk_get_stats(struct dlm_lc_cluster *cl, int nodeid,
+			  struct dlm_lc_bulk_stats *st)
+{
+	struct shim_node *n;
+
+	memset(st, 0, sizeof(*st));
+	n = shim_node_get(dlm_lc_cluster_shim(cl), nodeid, false);
+	if (!n)
+		return 0;
+	spin_lock(&n->lock);
+	*st = n->bulk;
+	spin_unlock(&n->lock);
+	shim_node_put(n);
+	return 0;
+}
+
+void dlm_lc_shim_reset_stats(struct dlm_lc_cluster *cl, int nodeid)
+{
+	struct shim_node *n;
+
+	n = shim_node_get(dlm_lc_cluster_shim(cl), nodeid, false);
+	if (!n)
+		return;
+	/* a fresh tx run makes the receiver restart at sequence 0 */
+	mutex_lock(&n->bulk_mutex);
+	spin_lock(&n->lock);
+	memset(&n->ping, 0, sizeof(n->ping));
+	memset(&n->bulk, 0, sizeof(n->bulk));
+	n->rtt_next = 0;
+	n->tx_run = 0;
+	n->tx_seq = 0;
+	n->rx_run = 0;
+	n->rx_first = 0;
+	spin_unlock(&n->lock);
+	mutex_unlock(&n->bulk_mutex);
+	shim_node_put(n);
+}

@@ -1,0 +1,141 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# debian-kernel.sh <6.12|6.1> [extra-module ...]
+#
+# Prepare a Debian kernel for QEMU tests without installing it: downloads
+# linux-image-<abi>-amd64-unsigned (or the signed one) with `apt-get download`
+# and unpacks it with `dpkg-deb -x` into
+#   ${DLM_LC_CACHE:-/var/cache/dlm_lowcomms}/debian-<abi>/
+# The ABI is taken from the installed headers, so image and headers match.
+#
+# The directory gets:
+#   vmlinuz            the kernel image
+#   modules/*.ko       configfs.ko, veth.ko (+ extra modules and their
+#                      dependencies), decompressed
+#   modules/load-order the .ko names in insmod order (dependencies first)
+#   headers            symlink to /usr/src/linux-headers-<abi>
+#   env                shell-sourceable: ABI= VMLINUZ= HEADERS= MODDIR=
+# The directory path is the last line on stdout.  Everything else goes to
+# stderr.  Rebuilt from nothing if missing or incomplete.
+set -euo pipefail
+
+ver=${1:?usage: debian-kernel.sh <6.12|6.1> [extra-module ...]}
+shift
+extra=("$@")
+cache=${DLM_LC_CACHE:-/var/cache/dlm_lowcomms}
+
+log() { echo "debian-kernel: $*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+case "$ver" in
+6.12) pat='/usr/src/linux-headers-6.12.*-amd64' ;;
+6.1)  pat='/usr/src/linux-headers-6.1.0-*-amd64' ;;
+*) die "unknown kernel '$ver' (want 6.12 or 6.1)" ;;
+esac
+
+# Newest installed headers of that series.
+headers=$(ls -d $pat 2>/dev/null | sort -V | tail -n1 || true)
+[ -n "$headers" ] && [ -d "$headers" ] ||
+	die "no headers matching $pat: apt-get install linux-headers-${ver/6.1/6.1.0-*}-amd64"
+abi=${headers#/usr/src/linux-headers-}
+# Exact Debian version of the headers package: the image must be the same.
+hdr_pkg=linux-headers-$abi
+hdr_debver=$(dpkg-query -W -f='${Version}' "$hdr_pkg" 2>/dev/null) ||
+	die "$hdr_pkg is not a dpkg-installed package"
+
+dir=$cache/debian-$abi
+mods=(configfs veth "${extra[@]}")
+
+complete() {
+	[ -s "$dir/vmlinuz" ] && [ -s "$dir/env" ] && [ -s "$dir/modules/load-order" ] || return 1
+	grep -qx "DEBVER=$hdr_debver" "$dir/env" || return 1
+	local m
+	for m in "${mods[@]}"; do
+		[ -s "$dir/modules/$m.ko" ] || return 1
+	done
+}
+
+if ! complete; then
+	log "preparing $dir (image for $abi, version $hdr_debver)"
+	rm -rf "$dir"
+	mkdir -p "$dir/modules"
+	tmp=$(mktemp -d "$cache/.dl.XXXXXX")
+	trap 'rm -rf "$tmp"' EXIT
+	chmod 755 "$tmp"	# apt-get download drops privileges to _apt
+	got=
+	for pkg in "linux-image-$abi-unsigned" "linux-image-$abi"; do
+		cand=$(apt-cache policy "$pkg" 2>/dev/null | awk '/Candidate:/{print $2}')
+		if [ -z "$cand" ] || [ "$cand" = "(none)" ]; then
+			# Package lists may be stale or absent.
+			apt-get update >/dev/null 2>&1 || true
+			cand=$(apt-cache policy "$pkg" 2>/dev/null | awk '/Candidate:/{print $2}')
+		fi
+		[ -n "$cand" ] && [ "$cand" != "(none)" ] || continue
+		if [ "$cand" != "$hdr_debver" ]; then
+			log "skip $pkg $cand: headers are $hdr_debver"
+			continue
+		fi
+		if (cd "$tmp" && apt-get download "$pkg=$cand" >&2); then
+			got=$pkg
+			break
+		fi
+	done
+	[ -n "$got" ] || die "cannot download linux-image-$abi(-unsigned) version $hdr_debver"
+	deb=$(ls "$tmp"/*.deb | head -n1)
+	dpkg-deb -x "$deb" "$tmp/x"
+	cp "$tmp/x/boot/vmlinuz-$abi" "$dir/vmlinuz"
+	kmod=$tmp/x/lib/modules/$abi
+	[ -d "$kmod" ] || kmod=$tmp/x/usr/lib/modules/$abi
+	[ -d "$kmod" ] || die "no modules directory in $deb"
+	# The package carries no modules.dep (made at install time): make it.
+	if [ ! -s "$kmod/modules.dep" ]; then
+		command -v depmod >/dev/null || PATH=$PATH:/sbin:/usr/sbin
+		depmod -b "${kmod%/lib/modules/$abi}" "$abi" ||
+			die "depmod failed on the unpacked $abi modules"
+	fi
+	cp "$kmod/modules.dep" "$kmod/modules.builtin" "$dir/" 2>/dev/null || true
+
+	# Resolve each wanted module and its dependencies from modules.dep;
+	# emit dependencies before the module itself.
+	order=()
+	add() {
+		local name=$1 line rel dep d
+		for d in "${order[@]}"; do [ "$d" = "$name" ] && return 0; done
+		line=$(grep -E "(^|/)${name}\.ko(\.xz|\.zst|\.gz)?:" "$kmod/modules.dep" | head -n1 || true)
+		if [ -z "$line" ]; then
+			if grep -qE "(^|/)${name}\.ko\$" "$kmod/modules.builtin" 2>/dev/null; then
+				log "$name is built in"
+				return 0
+			fi
+			die "module $name not found in $abi"
+		fi
+		rel=${line%%:*}
+		for dep in ${line#*:}; do
+			dep=${dep##*/}
+			add "${dep%%.ko*}"
+		done
+		case "$rel" in
+		*.xz)  xz -dc "$kmod/$rel" >"$dir/modules/$name.ko" ;;
+		*.zst) zstd -qdc "$kmod/$rel" >"$dir/modules/$name.ko" ;;
+		*.gz)  gzip -dc "$kmod/$rel" >"$dir/modules/$name.ko" ;;
+		*)     cp "$kmod/$rel" "$dir/modules/$name.ko" ;;
+		esac
+		order+=("$name")
+	}
+	for m in "${mods[@]}"; do
+		add "$m"
+	done
+	printf '%s.ko\n' "${order[@]}" >"$dir/modules/load-order"
+	ln -sfn "$headers" "$dir/headers"
+	cat >"$dir/env" <<EOT
+ABI=$abi
+DEBVER=$hdr_debver
+PKG=$got
+VMLINUZ=$dir/vmlinuz
+HEADERS=$headers
+MODDIR=$dir/modules
+EOT
+	log "done: $(tr '\n' ' ' <"$dir/modules/load-order")"
+fi
+echo "$dir"

@@ -1,0 +1,28 @@
+#!/bin/bash
+# Install every Debian package the project's tests need (idempotent).
+# apt is skipped entirely when all of them are already installed.
+set -euo pipefail
+
+PKGS=(
+	linux-source-6.12 linux-source-6.1
+	linux-headers-amd64 linux-headers-6.12-amd64
+	build-essential bc flex bison libelf-dev libssl-dev sparse
+	python3 cpio xz-utils kmod iproute2 busybox-static
+	qemu-system-x86 rsync util-linux
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+	st=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)
+	[[ $st == ii* ]] || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "deps: all ${#PKGS[@]} packages already installed"
+	exit 0
+fi
+
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,122 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# qemu-run.sh <6.12|6.1> <guest-test> [args...]
+#
+# Builds dlm_lowcomms.ko against the matching Debian headers (sources copied
+# to a temp dir), builds a busybox initramfs with the test, boots the Debian
+# kernel under QEMU TCG (no network device: test traffic stays in the guest)
+# and reports:
+#   the guest's PASS:/FAIL:/INFO: lines
+#   PASS|FAIL: qemu-<ver>: boot/finish (timeout after ${QEMU_TIMEOUT:-900}s)
+#   PASS|FAIL: qemu-<ver>-kernel-splats
+#   PASS|FAIL: qemu-<ver>-taint   (only O=4096 and E=8192 allowed)
+# The console is in ${DLM_LC_OUT:-/tmp/dlm_lc_out}/qemu-<ver>.log.
+#
+# Environment:
+#   QEMU_TIMEOUT   hard limit in seconds (default 900)
+#   DLM_LC_OUT     output dir
+#   DLM_LC_SRC     module source dir (default: this repo)
+#   DLM_LC_CACHE   kernel cache (see debian-kernel.sh)
+#   QEMU_MEM, QEMU_SMP (1024, 2), QEMU_APPEND (extra kernel args)
+#   QEMU_VERBOSE=1 stream the whole console, not only result lines
+#   MSGS SIZE DEMO GUEST_SH CLUSTER_*   passed into the guest test's environment
+# Exit status: 0 if there was no FAIL line.
+set -uo pipefail
+
+ver=${1:?usage: qemu-run.sh <6.12|6.1> <guest-test> [args...]}
+test=${2:?usage: qemu-run.sh <6.12|6.1> <guest-test> [args...]}
+shift 2
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/.." && pwd)
+out=${DLM_LC_OUT:-/tmp/dlm_lc_out}
+src=${DLM_LC_SRC:-$repo}
+tmo=${QEMU_TIMEOUT:-900}
+mkdir -p "$out"
+log=$out/qemu-$ver.log
+tag=qemu-$ver
+
+[ -f "$test" ] || { [ -f "$repo/$test" ] && test=$repo/$test; }
+[ -f "$test" ] || { echo "FAIL: $tag: no guest test $test"; exit 1; }
+command -v qemu-system-x86_64 >/dev/null ||
+	{ echo "FAIL: $tag: qemu-system-x86_64 missing (apt-get install qemu-system-x86)"; exit 1; }
+
+kdir=$("$here/debian-kernel.sh" "$ver" | tail -n1) || { echo "FAIL: $tag: kernel prep"; exit 1; }
+# shellcheck disable=SC1091
+. "$kdir/env"
+
+build=$(mktemp -d /tmp/dlm_lc_build.XXXXXX)
+trap 'rm -rf "$build"' EXIT
+tar -C "$src" --exclude=.git -cf - . | tar -C "$build" -xf -
+echo "INFO: $tag: building module against $HEADERS"
+if ! make -C "$HEADERS" M="$build" modules >"$out/build-$ver.log" 2>&1; then
+	echo "FAIL: $tag: module build failed (see $out/build-$ver.log)"
+	grep -E 'error|Error' "$out/build-$ver.log" | head -n 20 | sed 's/^/  /'
+	exit 1
+fi
+[ -f "$build/dlm_lowcomms.ko" ] || { echo "FAIL: $tag: no dlm_lowcomms.ko built"; exit 1; }
+
+envargs=()
+for v in $(compgen -e | grep -E '^(MSGS|SIZE|DEMO|GUEST_SH|CLUSTER_[A-Z0-9_]+)$'); do
+	envargs+=(-e "$v=${!v}")
+done
+initrd=$out/initramfs-$ver.cpio.gz
+"$here/initramfs.sh" -o "$initrd" -M "$MODDIR" -k "$build/dlm_lowcomms.ko" \
+	-t "$test" "${envargs[@]}" -- "$@" >/dev/null ||
+	{ echo "FAIL: $tag: initramfs build failed"; exit 1; }
+
+echo "INFO: $tag: booting $ABI (TCG, timeout ${tmo}s), console in $log"
+filter() {
+	if [ "${QEMU_VERBOSE:-0}" = 1 ]; then
+		cat
+	else
+		grep --line-buffered -E '^(PASS|FAIL|INFO|SKIP):'
+	fi
+}
+t0=$(date +%s.%N)
+timeout -k 10 "$tmo" qemu-system-x86_64 \
+	-accel tcg,thread=multi -cpu max -m "${QEMU_MEM:-1024}" -smp "${QEMU_SMP:-2}" \
+	-nographic -no-reboot -nic none \
+	-kernel "$VMLINUZ" -initrd "$initrd" \
+	-append "console=ttyS0 panic=-1 rdinit=/init ${QEMU_APPEND:-}" </dev/null 2>&1 |
+	tr -d '\r' | tee "$log" | filter
+rc=${PIPESTATUS[0]}
+t1=$(date +%s.%N)
+wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", b-a}')
+
+fails=0
+up=$(sed -n 's/^INIT: kernel .* up at \([0-9.]*\)s$/\1/p' "$log" | head -n1)
+echo "INFO: $tag: kernel $ABI reached /init at ${up:-?}s guest time; qemu ran ${wall}s wall"
+if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+	echo "FAIL: $tag: timeout"
+	fails=$((fails + 1))
+elif ! grep -q '^INIT: done' "$log"; then
+	echo "FAIL: $tag: guest did not finish (qemu rc $rc)"
+	tail -n 20 "$log" | sed 's/^/  /'
+	fails=$((fails + 1))
+else
+	echo "PASS: $tag"
+fi
+
+splat='WARNING:|BUG:|Call Trace|general protection|Oops|Kernel panic|refcount_t:|UBSAN:|KASAN:'
+if grep -Eq "$splat" "$log"; then
+	echo "FAIL: $tag-kernel-splats"
+	grep -En -B2 -A12 "$splat" "$log" | head -n 80 | sed 's/^/  /'
+	fails=$((fails + 1))
+else
+	echo "PASS: $tag-kernel-splats"
+fi
+
+taint=$(sed -n 's/^TAINTED: *\([0-9]*\).*/\1/p' "$log" | tail -n1)
+if [ -z "$taint" ]; then
+	echo "FAIL: $tag-taint: no TAINTED line"
+	fails=$((fails + 1))
+elif [ $((taint & ~(4096 | 8192))) -ne 0 ]; then
+	echo "FAIL: $tag-taint: tainted=$taint (bits beyond O/E: $((taint & ~(4096 | 8192))))"
+	fails=$((fails + 1))
+else
+	echo "PASS: $tag-taint ($taint)"
+fi
+
+guestfails=$(grep -c '^FAIL:' "$log")
+[ "$fails" -eq 0 ] && [ "$guestfails" -eq 0 ]

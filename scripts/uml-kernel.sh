@@ -1,0 +1,100 @@
+#!/bin/bash
+# Build (once) a debug User-Mode Linux kernel from Debian's linux-source-6.12
+# and print the path of its ready build dir on the last stdout line.
+#
+#   cache root   ${DLM_LC_CACHE:-/var/cache/dlm_lowcomms}
+#   sources      <cache>/src-<pkg version>/linux-source-6.12
+#   build dir    <cache>/uml-<pkg version>-<sha1(tests/uml.config)[0:12]>
+#
+# A new package version or a changed fragment gives a new key, hence a build
+# from nothing; a build dir without its .built stamp (interrupted build) is
+# wiped and rebuilt.  flock serialises concurrent runs.
+# Progress goes to stderr, the make output to <build dir>/build.log.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+FRAG=${UML_CONFIG_FRAGMENT:-$HERE/../tests/uml.config}
+FRAG=$(readlink -f "$FRAG")
+CACHE=${DLM_LC_CACHE:-/var/cache/dlm_lowcomms}
+TARBALL=/usr/src/linux-source-6.12.tar.xz
+JOBS=$(nproc)
+
+log() { echo "uml-kernel: $*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+[ -r "$TARBALL" ] || die "$TARBALL missing (run scripts/deps.sh)"
+[ -r "$FRAG" ] || die "config fragment $FRAG missing"
+VER=$(dpkg-query -W -f='${Version}' linux-source-6.12) ||
+	die "linux-source-6.12 not installed"
+VER=${VER//[^A-Za-z0-9.+_-]/_}
+FSHA=$(sha1sum "$FRAG" | cut -c1-12)
+
+mkdir -p "$CACHE"
+exec 9>"$CACHE/.lock"
+if ! flock -n 9; then
+	log "waiting for another build to finish ($CACHE/.lock)"
+	flock 9
+fi
+
+SRCROOT=$CACHE/src-$VER
+SRC=$SRCROOT/linux-source-6.12
+BUILD=$CACHE/uml-$VER-$FSHA
+
+if [ ! -f "$SRCROOT/.unpacked" ]; then
+	log "unpacking $TARBALL into $SRCROOT"
+	rm -rf "$SRCROOT"
+	mkdir -p "$SRCROOT"
+	tar -xJf "$TARBALL" -C "$SRCROOT"
+	[ -f "$SRC/Makefile" ] || die "unexpected tarball layout: no $SRC/Makefile"
+	touch "$SRCROOT/.unpacked"
+fi
+
+if [ -f "$BUILD/.built" ] && [ -x "$BUILD/linux" ]; then
+	log "cached: $BUILD"
+	echo "$BUILD"
+	exit 0
+fi
+
+rm -rf "$BUILD"
+mkdir -p "$BUILD"
+BLOG=$BUILD/build.log
+START=$(date +%s)
+log "building UML $VER (fragment $FSHA) in $BUILD, log $BLOG"
+
+mk() { make -C "$SRC" O="$BUILD" ARCH=um "$@" >>"$BLOG" 2>&1 ||
+	{ tail -40 "$BLOG" >&2; die "make $* failed"; }; }
+
+mk defconfig
+ARCH=um "$SRC/scripts/kconfig/merge_config.sh" -m -O "$BUILD" \
+	"$BUILD/.config" "$FRAG" >>"$BLOG" 2>&1 || die "merge_config.sh failed"
+mk olddefconfig
+
+# kconfig silently drops options whose dependencies are unmet: check that
+# every line of the fragment is in the final .config.
+bad=0
+while IFS= read -r line; do
+	if [[ $line =~ ^(CONFIG_[A-Za-z0-9_]+)=(.*)$ ]]; then
+		sym=${BASH_REMATCH[1]}
+		if ! grep -qxF -- "$line" "$BUILD/.config"; then
+			got=$(grep -E "^(# )?$sym[= ]" "$BUILD/.config" || echo "absent")
+			log "fragment wants '$line', .config has '$got'"
+			bad=1
+		fi
+	elif [[ $line =~ ^#\ (CONFIG_[A-Za-z0-9_]+)\ is\ not\ set$ ]]; then
+		sym=${BASH_REMATCH[1]}
+		if grep -qE "^$sym=" "$BUILD/.config"; then
+			log "fragment wants $sym unset, .config has '$(grep -E "^$sym=" "$BUILD/.config")'"
+			bad=1
+		fi
+	fi
+done <"$FRAG"
+[ $bad -eq 0 ] || die "kconfig dropped fragment options (see above)"
+cp "$FRAG" "$BUILD/uml.config.fragment"
+
+mk -j"$JOBS" all
+[ -x "$BUILD/linux" ] || die "no $BUILD/linux after build"
+[ -f "$BUILD/Module.symvers" ] || die "no Module.symvers after build"
+echo "$SRC" >"$BUILD/.srcdir"
+touch "$BUILD/.built"
+log "built in $(( $(date +%s) - START )) s"
+echo "$BUILD"

@@ -1,0 +1,593 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Socket side of a connection: callbacks, listen and accept, connect,
+ * graceful shutdown and release.
+ */
+
+#include <linux/net.h>
+#include <linux/slab.h>
+#include <net/tcp.h>
+
+#include "addr.h"
+#include "compat.h"
+#include "lowcomms_int.h"
+
+const struct dlm_lc_proto_ops dlm_lc_tcp_ops = {
+	.name = "tcp",
+	.type = SOCK_STREAM,
+	.protocol = IPPROTO_TCP,
+	.shutdown_how = SHUT_WR,
+};
+
+static void kick_recv(struct dlm_lc_conn *conn)
+{
+	/* rwork rechecks this bit before it gives up on -EAGAIN */
+	set_bit(CF_RECV_INTR, &conn->flags);
+	if (test_bit(CF_STOP_IO, &conn->flags))
+		return;
+	if (!test_and_set_bit(CF_RECV_PENDING, &conn->flags))
+		queue_work(dlm_lc_io_wq, &conn->rwork);
+}
+
+/* A parked send worker resumes: SEND_PENDING is still set for it. */
+static void wake_sender(struct dlm_lc_conn *conn)
+{
+	if (!test_and_clear_bit(CF_WAIT_SPACE, &conn->flags))
+		return;
+	if (!test_bit(CF_STOP_IO, &conn->flags))
+		queue_work(dlm_lc_io_wq, &conn->swork);
+}
+
+/* Queue the send worker for new data; called with the write-queue lock. */
+void dlm_lc_kick_send(struct dlm_lc_conn *conn)
+{
+	lockdep_assert_held(&conn->wq.lock);
+	if (test_bit(CF_STOP_IO, &conn->flags) ||
+	    test_bit(CF_SHUTDOWN, &conn->flags) ||
+	    test_bit(CF_WAIT_SPACE, &conn->flags))
+		return;
+	if (!test_and_set_bit(CF_SEND_PENDING, &conn->flags))
+		queue_work(dlm_lc_io_wq, &conn->swork);
+}
+
+static void conn_data_ready(struct sock *sk)
+{
+	struct dlm_lc_conn *conn;
+
+	read_lock_bh(&sk->sk_callback_lock);
+	conn = sk->sk_user_data;
+	if (conn)
+		kick_recv(conn);
+	read_unlock_bh(&sk->sk_callback_lock);
+}
+
+static void conn_write_space(struct sock *sk)
+{
+	struct dlm_lc_conn *conn;
+
+	read_lock_bh(&sk->sk_callback_lock);
+	conn = sk->sk_user_data;
+	if (conn) {
+		clear_bit(SOCK_NOSPACE, &sk->sk_socket->flags);
+		wake_sender(conn);
+	}
+	read_unlock_bh(&sk->sk_callback_lock);
+}
+
+static void conn_state_change(struct sock *sk)
+{
+	struct dlm_lc_conn *conn;
+
+	read_lock_bh(&sk->sk_callback_lock);
+	conn = sk->sk_user_data;
+	if (!conn)
+		goto out;
+
+	switch (sk->sk_state) {
+	case TCP_ESTABLISHED:
+		atomic_set(&conn->backoff_ms, 0);
+		wake_sender(conn);
+		break;
+	case TCP_CLOSE_WAIT:
+	case TCP_CLOSE:
+		/* let both workers find the EOF or error */
+		wake_sender(conn);
+		kick_recv(conn);
+		break;
+	default:
+		break;
+	}
+	wake_up_all(&conn->wait);
+out:
+	read_unlock_bh(&sk->sk_callback_lock);
+}
+
+/* Softirq context: note it and let the workers meet the error. */
+static void conn_error_report(struct sock *sk)
+{
+	void (*orig)(struct sock *sk) = NULL;
+	struct dlm_lc_conn *conn;
+
+	read_lock_bh(&sk->sk_callback_lock);
+	conn = sk->sk_user_data;
+	if (conn) {
+		net_dbg_ratelimited("%s: node %d: socket error %d\n",
+				    conn->cl->name, conn->nodeid,
+				    READ_ONCE(sk->sk_err));
+		orig = conn->orig_error_report;
+		wake_sender(conn);
+		kick_recv(conn);
+	}
+	read_unlock_bh(&sk->sk_callback_lock);
+	if (orig)
+		orig(sk);
+}
+
+static void sock_hook(struct dlm_lc_conn *conn, struct socket *sock)
+{
+	struct sock *sk = sock->sk;
+
+	write_lock_bh(&sk->sk_callback_lock);
+	conn->orig_data_ready = sk->sk_data_ready;
+	conn->orig_write_space = sk->sk_write_space;
+	conn->orig_state_change = sk->sk_state_change;
+	conn->orig_error_report = sk->sk_error_report;
+	sk->sk_user_data = conn;
+	sk->sk_data_ready = conn_data_ready;
+	sk->sk_write_space = conn_write_space;
+	sk->sk_state_change = conn_state_change;
+	sk->sk_error_report = conn_error_report;
+	write_unlock_bh(&sk->sk_callback_lock);
+}
+
+/* After this no callback of ours runs for @sock again. */
+static void sock_unhook(struct dlm_lc_conn *conn, struct socket *sock)
+{
+	struct sock *sk = sock->sk;
+
+	lock_sock(sk);
+	write_lock_bh(&sk->sk_callback_lock);
+	sk->sk_user_data = NULL;
+	sk->sk_data_ready = conn->orig_data_ready;
+	sk->sk_write_space = conn->orig_write_space;
+	sk->sk_state_change = conn->orig_state_change;
+	sk->sk_error_report = conn->orig_error_report;
+	write_unlock_bh(&sk->sk_callback_lock);
+	release_sock(sk);
+}
+
+static void sock_setup(struct socket *sock, u32 mark)
+{
+	struct sock *sk = sock->sk;
+
+	sk->sk_allocation = GFP_NOFS;
+	dlm_lc_sock_no_task_frag(sk);
+	if (mark)
+		sock_set_mark(sk, mark);
+	tcp_sock_set_nodelay(sk);
+}
+
+static u32 conn_mark(struct dlm_lc_conn *conn)
+{
+	return READ_ONCE(conn->mark) ?: READ_ONCE(conn->cl->mark);
+}
+
+static int conn_install_locked(struct dlm_lc_conn *conn, struct socket *sock)
+{
+	lockdep_assert_held_write(&conn->sock_lock);
+
+	conn->rx_buf = kmalloc(conn->cl->bufsize, GFP_NOFS);
+	if (!conn->rx_buf)
+		return -ENOMEM;
+	conn->rx_size = conn->cl->bufsize;
+	conn->rx_len = 0;
+
+	sock_hook(conn, sock);
+	conn->sock = sock;
+	if (conn->had_socket)
+		atomic64_inc(&conn->reconnects);
+	conn->had_socket = true;
+	return 0;
+}
+
+void dlm_lc_conn_release_locked(struct dlm_lc_conn *conn)
+{
+	unsigned int dropped;
+
+	lockdep_assert_held_write(&conn->sock_lock);
+	if (!conn->sock)
+		return;
+
+	sock_unhook(conn, conn->sock);
+	sock_release(conn->sock);
+	conn->sock = NULL;
+	kfree(conn->rx_buf);
+	conn->rx_buf = NULL;
+	conn->rx_len = 0;
+	clear_bit(CF_WAIT_SPACE, &conn->flags);
+
+	spin_lock(&conn->wq.lock);
+	dropped = dlm_lc_wq_drop_partial_locked(&conn->wq);
+	spin_unlock(&conn->wq.lock);
+	if (dropped)
+		atomic64_add(dropped, &conn->drops);
+	wake_up_all(&conn->wait);
+}
+
+static unsigned long next_backoff(struct dlm_lc_conn *conn)
+{
+	int ms = atomic_read(&conn->backoff_ms);
+
+	ms = ms ? min(ms * 2, DLM_LC_BACKOFF_MAX_MS) : DLM_LC_BACKOFF_MIN_MS;
+	atomic_set(&conn->backoff_ms, ms);
+	return msecs_to_jiffies(ms);
+}
+
+/*
+ * Run the send worker again after a backoff. SEND_PENDING stays set until
+ * that worker finds the queue empty, so commits do not queue it twice.
+ */
+void dlm_lc_schedule_retry(struct dlm_lc_conn *conn)
+{
+	unsigned long delay = next_backoff(conn);
+
+	spin_lock(&conn->wq.lock);
+	if (!test_bit(CF_STOP_IO, &conn->flags)) {
+		set_bit(CF_SEND_PENDING, &conn->flags);
+		queue_delayed_work(dlm_lc_io_wq, &conn->retry_work, delay);
+	}
+	spin_unlock(&conn->wq.lock);
+}
+
+/*
+ * Close the socket (and a crossed connection's receive-only sibling). May
+ * be called from the connection's own workers: it never waits for them.
+ */
+void dlm_lc_conn_close(struct dlm_lc_conn *conn, bool retry)
+{
+	struct dlm_lc_conn *other;
+
+	down_write(&conn->sock_lock);
+	dlm_lc_conn_release_locked(conn);
+	other = conn->other;
+	if (other) {
+		down_write_nested(&other->sock_lock, SINGLE_DEPTH_NESTING);
+		dlm_lc_conn_release_locked(other);
+		up_write(&other->sock_lock);
+	}
+	up_write(&conn->sock_lock);
+
+	if (retry && !test_bit(CF_OTHER, &conn->flags))
+		dlm_lc_schedule_retry(conn);
+}
+
+int dlm_lc_conn_connect(struct dlm_lc_conn *conn)
+{
+	struct dlm_lc_cluster *cl = conn->cl;
+	struct sockaddr_storage peer, local;
+	struct socket *sock;
+	int plen, llen, ret;
+
+	spin_lock(&conn->addr_lock);
+	if (!conn->addr_count) {
+		spin_unlock(&conn->addr_lock);
+		return -EDESTADDRREQ;
+	}
+	plen = dlm_lc_addr_with_port(&conn->addrs[0], cl->port, &peer);
+	spin_unlock(&conn->addr_lock);
+	llen = dlm_lc_addr_with_port(&cl->local_addr, 0, &local);
+	if (peer.ss_family != local.ss_family)
+		return -EAFNOSUPPORT;
+
+	down_write(&conn->sock_lock);
+	if (conn->sock) {
+		/* an accepted socket arrived first */
+		ret = 0;
+		goto out_unlock;
+	}
+
+	ret = sock_create_kern(cl->net, peer.ss_family, cl->ops->type,
+			       cl->ops->protocol, &sock);
+	if (ret)
+		goto out_unlock;
+	sock_setup(sock, conn_mark(conn));
+
+	/* The peer recognises us by the source address: use ours. */
+	ret = kernel_bind(sock, (struct sockaddr *)&local, llen);
+	if (ret)
+		goto out_release;
+
+	ret = conn_install_locked(conn, sock);
+	if (ret)
+		goto out_release;
+
+	ret = kernel_connect(sock, (struct sockaddr *)&peer, plen, O_NONBLOCK);
+	if (ret == -EINPROGRESS)
+		ret = 0;
+	if (ret)
+		dlm_lc_conn_release_locked(conn);
+	goto out_unlock;
+
+out_release:
+	sock_release(sock);
+out_unlock:
+	up_write(&conn->sock_lock);
+	return ret;
+}
+
+static struct dlm_lc_conn *other_get_locked(struct dlm_lc_conn *conn)
+{
+	struct dlm_lc_conn *other;
+
+	lockdep_assert_held_write(&conn->sock_lock);
+	if (conn->other)
+		return conn->other;
+
+	other = kzalloc(sizeof(*other), GFP_NOFS);
+	if (!other)
+		return NULL;
+	dlm_lc_conn_init(other, conn->cl, conn->nodeid);
+	set_bit(CF_OTHER, &other->flags);
+	clear_bit(CF_STOP_IO, &other->flags);
+	/* one nesting level: lockdep sees conn -> other, never reverse */
+	lockdep_set_subclass(&other->sock_lock, SINGLE_DEPTH_NESTING);
+	conn->other = other;
+	return other;
+}
+
+/*
+ * Both ends may connect at once. Like stock DLM we keep the second socket
+ * as a receive-only sibling rather than tearing one down, since a stock
+ * peer sends on whichever socket it opened.
+ */
+static struct dlm_lc_conn *accept_install(struct dlm_lc_conn *conn,
+					  struct socket *sock)
+{
+	struct dlm_lc_conn *target = conn, *other;
+	int ret = -ESHUTDOWN;
+
+	down_write(&conn->sock_lock);
+	if (test_bit(CF_STOP_IO, &conn->flags))
+		goto out_unlock;
+
+	if (!conn->sock) {
+		ret = conn_install_locked(conn, sock);
+		goto out_unlock;
+	}
+
+	ret = -ENOMEM;
+	other = other_get_locked(conn);
+	if (!other)
+		goto out_unlock;
+	target = other;
+	down_write_nested(&other->sock_lock, SINGLE_DEPTH_NESTING);
+	dlm_lc_conn_release_locked(other);
+	ret = conn_install_locked(other, sock);
+	up_write(&other->sock_lock);
+
+out_unlock:
+	up_write(&conn->sock_lock);
+	return ret ? ERR_PTR(ret) : target;
+}
+
+static void accept_one(struct dlm_lc_cluster *cl, struct socket *sock)
+{
+	struct dlm_lc_conn *conn, *target;
+	struct sockaddr_storage peer;
+	int idx, ret;
+
+	ret = kernel_getpeername(sock, (struct sockaddr *)&peer);
+	if (ret < 0)
+		goto out_release;
+
+	idx = srcu_read_lock(&cl->srcu);
+	conn = dlm_lc_conn_find_addr(cl, &peer);
+	if (!conn || conn->nodeid == cl->local_nodeid) {
+		srcu_read_unlock(&cl->srcu, idx);
+		atomic64_inc(&cl->refused);
+		net_info_ratelimited("%s: refused connection from unconfigured address %pISc\n",
+				     cl->name, &peer);
+		goto out_release;
+	}
+
+	sock_setup(sock, conn_mark(conn));
+	/* the child inherited the listener's callback: give back the default */
+	write_lock_bh(&sock->sk->sk_callback_lock);
+	sock->sk->sk_user_data = NULL;
+	sock->sk->sk_data_ready = cl->listen_orig_data_ready;
+	write_unlock_bh(&sock->sk->sk_callback_lock);
+
+	target = accept_install(conn, sock);
+	if (IS_ERR(target)) {
+		srcu_read_unlock(&cl->srcu, idx);
+		goto out_release;
+	}
+	atomic64_inc(&cl->accepted);
+
+	/* bytes may have arrived before our callbacks were in place */
+	kick_recv(target);
+	if (target == conn) {
+		spin_lock(&conn->wq.lock);
+		if (!dlm_lc_wq_empty_locked(&conn->wq))
+			dlm_lc_kick_send(conn);
+		spin_unlock(&conn->wq.lock);
+	}
+	srcu_read_unlock(&cl->srcu, idx);
+	return;
+
+out_release:
+	sock_release(sock);
+}
+
+void dlm_lc_accept_work(struct work_struct *work)
+{
+	struct dlm_lc_cluster *cl = container_of(work, struct dlm_lc_cluster,
+						 accept_work);
+	struct socket *sock;
+	int i, ret;
+
+	for (i = 0; i < 32; i++) {
+		ret = kernel_accept(cl->listen_sock, &sock, O_NONBLOCK);
+		if (ret == -EAGAIN)
+			return;
+		if (ret < 0) {
+			net_warn_ratelimited("%s: accept failed: %d\n",
+					     cl->name, ret);
+			return;
+		}
+		accept_one(cl, sock);
+	}
+	/* let other work run, then continue with the backlog */
+	queue_work(dlm_lc_io_wq, work);
+}
+
+static void listen_data_ready(struct sock *sk)
+{
+	struct dlm_lc_cluster *cl;
+
+	read_lock_bh(&sk->sk_callback_lock);
+	cl = sk->sk_user_data;
+	if (cl)
+		queue_work(dlm_lc_io_wq, &cl->accept_work);
+	read_unlock_bh(&sk->sk_callback_lock);
+}
+
+int dlm_lc_listen_start(struct dlm_lc_cluster *cl)
+{
+	struct sockaddr_storage ss;
+	struct socket *sock;
+	int len, ret;
+
+	lockdep_assert_held(&cl->lock);
+	len = dlm_lc_addr_with_port(&cl->local_addr, cl->port, &ss);
+	ret = sock_create_kern(cl->net, ss.ss_family, cl->ops->type,
+			       cl->ops->protocol, &sock);
+	if (ret)
+		return ret;
+	sock_setup(sock, cl->mark);
+	sock_set_reuseaddr(sock->sk);
+
+	ret = kernel_bind(sock, (struct sockaddr *)&ss, len);
+	if (ret) {
+		pr_err("%s: cannot bind %pISpc: %d%s\n", cl->name, &ss, ret,
+		       ret == -EADDRINUSE ?
+		       " (port in use, is dlm.ko or another instance listening?)" :
+		       "");
+		goto out_release;
+	}
+	ret = kernel_listen(sock, 128);
+	if (ret)
+		goto out_release;
+
+	write_lock_bh(&sock->sk->sk_callback_lock);
+	cl->listen_orig_data_ready = sock->sk->sk_data_ready;
+	sock->sk->sk_user_data = cl;
+	sock->sk->sk_data_ready = listen_data_ready;
+	write_unlock_bh(&sock->sk->sk_callback_lock);
+	cl->listen_sock = sock;
+	return 0;
+
+out_release:
+	sock_release(sock);
+	return ret;
+}
+
+void dlm_lc_listen_stop(struct dlm_lc_cluster *cl)
+{
+	struct sock *sk;
+
+	lockdep_assert_held(&cl->lock);
+	if (!cl->listen_sock)
+		return;
+
+	sk = cl->listen_sock->sk;
+	lock_sock(sk);
+	write_lock_bh(&sk->sk_callback_lock);
+	sk->sk_user_data = NULL;
+	sk->sk_data_ready = cl->listen_orig_data_ready;
+	write_unlock_bh(&sk->sk_callback_lock);
+	release_sock(sk);
+
+	cancel_work_sync(&cl->accept_work);
+	sock_release(cl->listen_sock);
+	cl->listen_sock = NULL;
+}
+
+static void shutdown_one(struct dlm_lc_conn *conn)
+{
+	down_read(&conn->sock_lock);
+	if (conn->sock) {
+		set_bit(CF_SHUTDOWN, &conn->flags);
+		kernel_sock_shutdown(conn->sock, conn->cl->ops->shutdown_how);
+	}
+	up_read(&conn->sock_lock);
+}
+
+/* Tell the peer we are done: it reads to our FIN, then closes its side. */
+void dlm_lc_conn_shutdown_begin(struct dlm_lc_conn *conn)
+{
+	shutdown_one(conn);
+	if (conn->other)
+		shutdown_one(conn->other);
+}
+
+static bool shutdown_done(struct dlm_lc_conn *conn)
+{
+	return test_bit(CF_EOF, &conn->flags) || !READ_ONCE(conn->sock) ||
+	       !test_bit(CF_SHUTDOWN, &conn->flags);
+}
+
+void dlm_lc_conn_shutdown_wait(struct dlm_lc_conn *conn, unsigned long end)
+{
+	long left = max_t(long, (long)(end - jiffies), 1);
+
+	wait_event_timeout(conn->wait, shutdown_done(conn), left);
+	if (conn->other) {
+		left = max_t(long, (long)(end - jiffies), 1);
+		wait_event_timeout(conn->other->wait,
+				   shutdown_done(conn->other), left);
+	}
+}
+
+static void stop_io_one(struct dlm_lc_conn *conn)
+{
+	spin_lock(&conn->wq.lock);
+	set_bit(CF_STOP_IO, &conn->flags);
+	spin_unlock(&conn->wq.lock);
+
+	/* a receive worker may wait for the process queue to drain */
+	wake_up_all(&conn->cl->process_wait);
+	cancel_delayed_work_sync(&conn->retry_work);
+	cancel_work_sync(&conn->swork);
+	cancel_work_sync(&conn->rwork);
+	clear_bit(CF_SEND_PENDING, &conn->flags);
+	clear_bit(CF_RECV_PENDING, &conn->flags);
+	clear_bit(CF_WAIT_SPACE, &conn->flags);
+}
+
+/* After this no worker of @conn runs and none will be queued. */
+void dlm_lc_conn_stop_io(struct dlm_lc_conn *conn)
+{
+	might_sleep();
+	stop_io_one(conn);
+	if (conn->other)
+		stop_io_one(conn->other);
+}
+
+/* I/O is stopped and no lookup can find @conn any more. */
+void dlm_lc_conn_free(struct dlm_lc_conn *conn)
+{
+	struct dlm_lc_conn *other = conn->other;
+
+	if (other) {
+		down_write(&other->sock_lock);
+		dlm_lc_conn_release_locked(other);
+		up_write(&other->sock_lock);
+		kfree(other);
+	}
+	down_write(&conn->sock_lock);
+	dlm_lc_conn_release_locked(conn);
+	up_write(&conn->sock_lock);
+	dlm_lc_wq_purge(&conn->wq);
+	kfree(conn);
+}

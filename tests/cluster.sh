@@ -1,0 +1,475 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# cluster.sh [path/to/dlm_lowcomms.ko]
+#
+# Three-node dlm_lowcomms cluster inside one kernel: one cluster instance per
+# network namespace, a full mesh of veth pairs, everything configured through
+# configfs (Documentation/configfs-spec.md.draft).  POSIX sh: runs under
+# busybox sh (QEMU initramfs) and dash (UML with the host's root fs).
+#
+# Topology (each node has ONE address, assigned /32 on each of its veth
+# ends, with a /32 route to each peer over the veth that leads to it):
+#
+#                      n1  192.0.2.1
+#                   v12 |          | v13
+#                       |          |
+#                   v21 |          | v31
+#           n2  192.0.2.2 --v23--v32-- n3  192.0.2.3
+#
+#   vIJ lives in nI and is paired with vJI in nJ.
+#   in nI:  192.0.2.I/32 dev vIJ ; 192.0.2.J/32 dev vIJ src 192.0.2.I
+#
+# Environment:
+#   MSGS   total checked bulk messages, all pairs together (default 100000,
+#          20000 with DEMO=1)
+#   SIZE   bytes per message, 40..4096 (default 256)
+#   DEMO=1 fewer messages, more INFO lines (make demo)
+#   CLUSTER_BULK_TIMEOUT  seconds to wait for delivery (default 300)
+#   CLUSTER_PINGS         pings per ordered pair (default 20)
+#   KMOD_DIR  where configfs.ko / veth.ko are if not built in
+#             (default: the directory of dlm_lowcomms.ko)
+# Output: one "PASS: cluster.<case>" or "FAIL: cluster.<case>: reason" line
+# per case (load topology configure ping bulk close-reconnect teardown),
+# "INFO:" lines with numbers, and "TAINTED: <n>" after rmmod.
+# Exit status: number of failed cases.
+
+# --- binaries ---------------------------------------------------------------
+# busybox sh runs its own `ip` applet (no netns/veth) before PATH: use the
+# iproute2 binary by full path.
+IP=
+for c in /sbin/ip /bin/ip /usr/sbin/ip /usr/bin/ip; do
+	if [ -x "$c" ] && "$c" -V 2>/dev/null | grep -qi iproute2; then
+		IP=$c
+		break
+	fi
+done
+[ -n "$IP" ] || IP=/sbin/ip
+
+DEMO=${DEMO:-0}
+if [ "$DEMO" = 1 ]; then MSGS=${MSGS:-20000}; else MSGS=${MSGS:-100000}; fi
+SIZE=${SIZE:-256}
+BULK_TIMEOUT=${CLUSTER_BULK_TIMEOUT:-300}
+PINGS=${CLUSTER_PINGS:-20}
+NODES="1 2 3"
+CFG=/sys/kernel/config/dlm_lowcomms
+ERR=/tmp/cluster.err.$$
+
+MOD=${1:-${MODULE:-}}
+if [ -z "$MOD" ]; then
+	for c in /modules/dlm_lowcomms.ko "$(dirname "$0")/../dlm_lowcomms.ko" ./dlm_lowcomms.ko; do
+		[ -f "$c" ] && { MOD=$c; break; }
+	done
+fi
+KMOD_DIR=${KMOD_DIR:-$(dirname "${MOD:-/modules/x}")}
+
+failed=0
+pass() { echo "PASS: cluster.$1"; }
+fail() {
+	c=$1
+	shift
+	echo "FAIL: cluster.$c: $*"
+	failed=$((failed + 1))
+}
+info() { echo "INFO: $*"; }
+diag() { echo "  $*"; }
+
+now() { cut -d' ' -f1 /proc/uptime; }
+# elapsed START [END]: seconds as a decimal
+elapsed() { awk -v a="$1" -v b="${2:-$(now)}" 'BEGIN { printf "%.2f", b - a }'; }
+# older_than START SECS: true once SECS have passed since START
+older_than() { awk -v a="$1" -v b="$(now)" -v s="$2" 'BEGIN { exit !(b - a >= s) }'; }
+
+# wr FILE VALUE [SECS]: write VALUE to a configfs attribute, bounded in
+# time; on failure the error text is in $ERR.
+wr() {
+	if command -v timeout >/dev/null 2>&1; then
+		timeout "${3:-60}" sh -c 'echo "$1" > "$2"' wr "$2" "$1" 2>"$ERR"
+	else
+		sh -c 'echo "$1" > "$2"' wr "$2" "$1" 2>"$ERR"
+	fi
+	r=$?
+	[ $r -eq 0 ] && return 0
+	[ -s "$ERR" ] || echo "exit $r (timeout?)" >"$ERR"
+	return $r
+}
+errtxt() { tr '\n' ' ' <"$ERR" | sed 's/ *$//'; }
+
+# st FILE KEY: value of a "key value" line
+st() { awk -v k="$2" '$1 == k { print $2; exit }' "$1" 2>/dev/null; }
+cst() { st "$CFG/c$1/comms/$2/status" "$3"; }	# cst NODE PEER KEY
+
+# in_ns NS CMD...: run CMD in netns NS, keeping /sys/kernel/config visible.
+# nsenter switches only the network namespace; `ip netns exec` also makes
+# a new mount namespace with a fresh /sys, so configfs is mounted again
+# there (configfs is one tree, the same in every mount).
+in_ns() {
+	ns=$1
+	shift
+	if command -v nsenter >/dev/null 2>&1 && [ -e "/run/netns/$ns" ]; then
+		nsenter --net="/run/netns/$ns" "$@"
+	else
+		"$IP" netns exec "$ns" sh -c \
+			'mount -t configfs none /sys/kernel/config 2>/dev/null; "$@"' in_ns "$@"
+	fi
+}
+
+pairs() {
+	for i in $NODES; do
+		for j in $NODES; do
+			[ "$i" != "$j" ] && echo "$i $j"
+		done
+	done
+}
+
+# --- load -------------------------------------------------------------------
+case_load() {
+	if ! grep -qw configfs /proc/filesystems; then
+		insmod "$KMOD_DIR/configfs.ko" 2>"$ERR" || modprobe configfs 2>>"$ERR"
+	fi
+	if [ ! -d /sys/module/veth ] && ! grep -qw veth /proc/modules 2>/dev/null; then
+		# may be built in: the topology step tells
+		insmod "$KMOD_DIR/veth.ko" 2>/dev/null || modprobe veth 2>/dev/null || true
+	fi
+	if ! grep -qw configfs /proc/filesystems; then
+		fail load "configfs unavailable: $(errtxt)"
+		return 1
+	fi
+	if ! grep -q ' /sys/kernel/config ' /proc/mounts; then
+		mount -t configfs none /sys/kernel/config 2>"$ERR" ||
+			{ fail load "mount configfs: $(errtxt)"; return 1; }
+	fi
+	[ -n "$MOD" ] && [ -f "$MOD" ] || { fail load "no module file (${MOD:-unset})"; return 1; }
+	if grep -q '^dlm_lowcomms ' /proc/modules; then
+		rmmod dlm_lowcomms 2>/dev/null
+	fi
+	insmod "$MOD" 2>"$ERR" || { fail load "insmod $MOD: $(errtxt)"; return 1; }
+	grep -q '^dlm_lowcomms ' /proc/modules || { fail load "not in /proc/modules"; return 1; }
+	pass load
+}
+
+# --- topology ---------------------------------------------------------------
+topo_down() {
+	for i in $NODES; do
+		"$IP" netns del "n$i" 2>/dev/null
+	done
+}
+
+case_topology() {
+	topo_down
+	for i in $NODES; do
+		"$IP" netns add "n$i" 2>"$ERR" || { fail topology "netns add n$i: $(errtxt)"; return 1; }
+		"$IP" -n "n$i" link set lo up
+	done
+	for p in "1 2" "1 3" "2 3"; do
+		set -- $p
+		"$IP" link add "v$1$2" netns "n$1" type veth peer name "v$2$1" netns "n$2" 2>"$ERR" ||
+			{ fail topology "veth v$1$2/v$2$1: $(errtxt)"; return 1; }
+	done
+	for p in $(pairs | tr ' ' ':'); do
+		i=${p%:*}
+		j=${p#*:}
+		dev=v$i$j
+		"$IP" -n "n$i" addr add "192.0.2.$i/32" dev "$dev" 2>"$ERR" &&
+			"$IP" -n "n$i" link set "$dev" up 2>>"$ERR" &&
+			"$IP" -n "n$i" route add "192.0.2.$j/32" dev "$dev" src "192.0.2.$i" 2>>"$ERR" ||
+			{ fail topology "n$i $dev: $(errtxt)"; return 1; }
+	done
+	# Each peer is reached directly over its own veth.
+	for p in $(pairs | tr ' ' ':'); do
+		i=${p%:*}
+		j=${p#*:}
+		r=$("$IP" -n "n$i" route get "192.0.2.$j" 2>&1)
+		case "$r" in
+		*"dev v$i$j "*"src 192.0.2.$i"*) ;;
+		*) fail topology "n$i route to 192.0.2.$j: $r"; return 1 ;;
+		esac
+	done
+	# in_ns must really enter the namespace (/proc/net follows the netns).
+	grep -q 'v12:' /proc/net/dev && { fail topology "v12 visible in the initial netns"; return 1; }
+	in_ns n1 cat /proc/net/dev | grep -q 'v12:' ||
+		{ fail topology "in_ns n1 does not see v12"; return 1; }
+	# Prove the wiring with real ICMP (busybox or iputils ping).
+	if command -v ping >/dev/null 2>&1; then
+		for p in $(pairs | tr ' ' ':'); do
+			i=${p%:*}
+			j=${p#*:}
+			ok=0
+			for try in 1 2 3; do
+				if "$IP" netns exec "n$i" ping -c 1 -W 2 "192.0.2.$j" >/dev/null 2>&1; then
+					ok=1
+					break
+				fi
+			done
+			[ $ok = 1 ] || { fail topology "ICMP n$i -> 192.0.2.$j fails"; return 1; }
+		done
+		# Negative control: an address nobody has must not answer.
+		if "$IP" netns exec n1 ping -c 1 -W 1 192.0.2.9 >/dev/null 2>&1; then
+			fail topology "ICMP to unassigned 192.0.2.9 answered"
+			return 1
+		fi
+		pass topology
+	else
+		info "topology: no ping binary, ICMP check skipped"
+		pass topology
+	fi
+}
+
+# --- configure ----------------------------------------------------------------
+case_configure() {
+	[ -d "$CFG" ] || { fail configure "$CFG missing"; return 1; }
+	for i in $NODES; do
+		# The instance binds to the netns of the process doing mkdir.
+		in_ns "n$i" mkdir "$CFG/c$i" 2>"$ERR" ||
+			{ fail configure "mkdir c$i in n$i: $(errtxt)"; return 1; }
+		for j in $NODES; do
+			mkdir "$CFG/c$i/comms/$j" 2>"$ERR" ||
+				{ fail configure "mkdir c$i/comms/$j: $(errtxt)"; return 1; }
+			nid=$(cat "$CFG/c$i/comms/$j/nodeid" 2>/dev/null)
+			[ "$nid" = "$j" ] || { fail configure "c$i/comms/$j/nodeid reads '$nid'"; return 1; }
+			wr "$CFG/c$i/comms/$j/addr" "192.0.2.$j" ||
+				{ fail configure "c$i/comms/$j/addr: $(errtxt)"; return 1; }
+		done
+		wr "$CFG/c$i/comms/$i/local" 1 ||
+			{ fail configure "c$i/comms/$i/local: $(errtxt)"; return 1; }
+	done
+	for i in $NODES; do
+		wr "$CFG/c$i/control" start ||
+			{ fail configure "c$i/control start: $(errtxt)"; return 1; }
+	done
+	for i in $NODES; do
+		c=$(cat "$CFG/c$i/control" 2>/dev/null)
+		[ "$c" = running ] || { fail configure "c$i/control reads '$c'"; return 1; }
+		ln=$(st "$CFG/c$i/status" local_nodeid)
+		[ "$ln" = "$i" ] || { fail configure "c$i local_nodeid '$ln'"; return 1; }
+		if [ "$DEMO" = 1 ]; then
+			peers=
+			for j in $NODES; do
+				[ "$j" = "$i" ] && continue
+				peers="$peers node$j=$(tr '\n' ' ' <"$CFG/c$i/comms/$j/addr_list" | sed 's/ *$//')"
+			done
+			info "node $i: cluster c$i in netns n$i, local 192.0.2.$i:$(cat "$CFG/c$i/port"), $(cat "$CFG/c$i/control"), peers$peers"
+		fi
+	done
+	pass configure
+}
+
+# --- ping -------------------------------------------------------------------
+case_ping() {
+	bad=
+	for p in $(pairs | tr ' ' ':'); do
+		i=${p%:*}
+		j=${p#*:}
+		f=$CFG/c$i/comms/$j
+		if ! wr "$f/ping" "$PINGS 2000" $((PINGS * 3 + 30)); then
+			bad="$bad n$i->n$j:$(errtxt)"
+			continue
+		fi
+		rep=$(cst "$i" "$j" ping_replies)
+		p50=$(cst "$i" "$j" rtt_p50_ns)
+		p99=$(cst "$i" "$j" rtt_p99_ns)
+		info "ping n$i->n$j: replies=${rep:-?}/$PINGS rtt p50=$(awk -v n="${p50:-0}" 'BEGIN{printf "%.1f", n/1000}')us p99=$(awk -v n="${p99:-0}" 'BEGIN{printf "%.1f", n/1000}')us"
+		[ "${rep:-0}" -ge "$PINGS" ] 2>/dev/null || bad="$bad n$i->n$j:replies=${rep:-?}"
+		[ "${p50:-0}" -gt 0 ] 2>/dev/null || bad="$bad n$i->n$j:p50=${p50:-?}"
+	done
+	[ -z "$bad" ] && pass ping || fail ping "$bad"
+}
+
+# --- bulk -------------------------------------------------------------------
+# send_all COUNT: each ordered pair sends COUNT messages, six writers in
+# parallel; returns non-zero if a writer failed.
+send_all() {
+	n=$1
+	pids=
+	for p in $(pairs | tr ' ' ':'); do
+		i=${p%:*}
+		j=${p#*:}
+		(wr "$CFG/c$i/comms/$j/bulk" "$n $SIZE" "$BULK_TIMEOUT" ||
+			echo "n$i->n$j: $(errtxt)" >"$ERR.bulk.$i$j") &
+		pids="$pids $!"
+	done
+	for pid in $pids; do
+		wait "$pid"
+	done
+	if ls "$ERR".bulk.* >/dev/null 2>&1; then
+		cat "$ERR".bulk.* | tr '\n' ' '
+		rm -f "$ERR".bulk.*
+		return 1
+	fi
+	return 0
+}
+
+# wait_delivered: poll until for every pair rx == tx (bounded); sets $lag
+wait_delivered() {
+	t=$(now)
+	k=0
+	while [ $k -lt $((BULK_TIMEOUT * 5)) ]; do
+		lag=
+		for p in $(pairs | tr ' ' ':'); do
+			i=${p%:*}
+			j=${p#*:}
+			tx=$(cst "$i" "$j" bulk_tx_msgs)
+			rx=$(cst "$j" "$i" bulk_rx_msgs)
+			[ -n "$tx" ] && [ "$tx" = "$rx" ] || lag="$lag n$i->n$j:tx=$tx,rx=$rx"
+		done
+		[ -z "$lag" ] && return 0
+		older_than "$t" "$BULK_TIMEOUT" && return 1
+		sleep 0.2
+		k=$((k + 1))
+	done
+	return 1
+}
+
+pair_table() {
+	for p in $(pairs | tr ' ' ':'); do
+		i=${p%:*}
+		j=${p#*:}
+		diag "n$i->n$j tx_msgs=$(cst "$i" "$j" bulk_tx_msgs) rx_msgs=$(cst "$j" "$i" bulk_rx_msgs)" \
+			"bad_csum=$(cst "$j" "$i" bulk_rx_bad_csum) seq_err=$(cst "$j" "$i" bulk_rx_seq_err)" \
+			"connected=$(cst "$i" "$j" connected) queued=$(cst "$i" "$j" queued)" \
+			"drops=$(cst "$i" "$j" drops) reconnects=$(cst "$i" "$j" reconnects)"
+	done
+}
+
+case_bulk() {
+	per=$(((MSGS + 5) / 6))
+	for p in $(pairs | tr ' ' ':'); do
+		wr "$CFG/c${p%:*}/comms/${p#*:}/reset" 1 ||
+			{ fail bulk "reset c${p%:*}/comms/${p#*:}: $(errtxt)"; return 1; }
+	done
+	info "bulk: 6 pairs x $per messages x $SIZE bytes, writers in parallel"
+	t0=$(now)
+	if ! werr=$(send_all "$per"); then
+		fail bulk "writer failed: $werr"
+		pair_table
+		return 1
+	fi
+	tq=$(now)
+	if ! wait_delivered; then
+		fail bulk "not delivered within ${BULK_TIMEOUT}s:$lag"
+		pair_table
+		return 1
+	fi
+	t1=$(now)
+	total=0
+	bad=
+	span=0
+	for p in $(pairs | tr ' ' ':'); do
+		i=${p%:*}
+		j=${p#*:}
+		tx=$(cst "$i" "$j" bulk_tx_msgs)
+		rx=$(cst "$j" "$i" bulk_rx_msgs)
+		csum=$(cst "$j" "$i" bulk_rx_bad_csum)
+		seq=$(cst "$j" "$i" bulk_rx_seq_err)
+		s=$(cst "$j" "$i" bulk_rx_span_ns)
+		[ "$tx" = "$per" ] || bad="$bad n$i->n$j:tx=$tx!=$per"
+		[ "$csum" = 0 ] || bad="$bad n$i->n$j:bad_csum=$csum"
+		[ "$seq" = 0 ] || bad="$bad n$i->n$j:seq_err=$seq"
+		total=$((total + ${rx:-0}))
+		[ "${s:-0}" -gt "$span" ] 2>/dev/null && span=$s
+	done
+	[ "$total" -ge "$MSGS" ] || bad="$bad total=$total<$MSGS"
+	wall=$(elapsed "$t0" "$t1")
+	info "bulk: $total messages of $SIZE B delivered in ${wall}s wall (queued in $(elapsed "$t0" "$tq")s):" \
+		"$(awk -v m="$total" -v s="$SIZE" -v w="$wall" 'BEGIN { if (w <= 0) w = 0.01; printf "%.0f msgs/s %.2f MB/s", m / w, m * s / w / 1e6 }')"
+	if [ "$span" -gt 0 ] 2>/dev/null; then
+		info "bulk: by bulk_rx_span_ns (longest receiver span $(awk -v n="$span" 'BEGIN{printf "%.3f", n/1e9}')s):" \
+			"$(awk -v m="$total" -v s="$SIZE" -v n="$span" 'BEGIN { w = n / 1e9; printf "%.0f msgs/s %.2f MB/s", m / w, m * s / w / 1e6 }')"
+	fi
+	if [ -n "$bad" ]; then
+		fail bulk "$bad"
+		pair_table
+		return 1
+	fi
+	pass bulk
+}
+
+# --- close-reconnect --------------------------------------------------------
+case_close() {
+	n=1000
+	f=$CFG/c1/comms/2
+	before=$(cst 2 1 bulk_rx_msgs)
+	before_back=$(cst 1 2 bulk_rx_msgs)
+	rc0=$(cst 1 2 reconnects)
+	wr "$f/close" 1 || { fail close-reconnect "close: $(errtxt)"; return 1; }
+	wr "$f/bulk" "$n $SIZE" 120 || { fail close-reconnect "bulk after close: $(errtxt)"; return 1; }
+	wr "$CFG/c2/comms/1/bulk" "$n $SIZE" 120 || { fail close-reconnect "bulk back after close: $(errtxt)"; return 1; }
+	if ! wait_delivered; then
+		fail close-reconnect "not delivered after close:$lag"
+		pair_table
+		return 1
+	fi
+	after=$(cst 2 1 bulk_rx_msgs)
+	after_back=$(cst 1 2 bulk_rx_msgs)
+	rc1=$(cst 1 2 reconnects)
+	bad=
+	[ $((after - before)) -eq $n ] || bad="$bad n1->n2 got $((after - before))/$n"
+	[ $((after_back - before_back)) -eq $n ] || bad="$bad n2->n1 got $((after_back - before_back))/$n"
+	for p in "2 1" "1 2"; do
+		set -- $p
+		[ "$(cst "$1" "$2" bulk_rx_bad_csum)" = 0 ] || bad="$bad c$1<-$2 bad_csum=$(cst "$1" "$2" bulk_rx_bad_csum)"
+		[ "$(cst "$1" "$2" bulk_rx_seq_err)" = 0 ] || bad="$bad c$1<-$2 seq_err=$(cst "$1" "$2" bulk_rx_seq_err)"
+	done
+	wr "$f/ping" "3 2000" 30 || bad="$bad ping after close: $(errtxt)"
+	info "close-reconnect: reconnects n1->n2 $rc0 -> $rc1"
+	[ -z "$bad" ] && pass close-reconnect || { fail close-reconnect "$bad"; pair_table; }
+}
+
+# --- teardown ---------------------------------------------------------------
+case_teardown() {
+	bad=
+	if [ -d "$CFG" ]; then
+		for d in "$CFG"/*/; do
+			[ -d "$d" ] || continue
+			d=${d%/}
+			if [ -f "$d/control" ] && [ "$(cat "$d/control" 2>/dev/null)" = running ]; then
+				wr "$d/control" stop 60 || bad="$bad stop ${d##*/}: $(errtxt)"
+			fi
+			for c in "$d"/comms/*/; do
+				[ -d "$c" ] || continue
+				rmdir "${c%/}" 2>"$ERR" || bad="$bad rmdir ${c#$CFG/}: $(errtxt)"
+			done
+			rmdir "$d" 2>"$ERR" || bad="$bad rmdir ${d##*/}: $(errtxt)"
+		done
+	fi
+	topo_down
+	if grep -q '^dlm_lowcomms ' /proc/modules; then
+		ok=0
+		for try in 1 2 3 4 5 6 7 8 9 10; do
+			if rmmod dlm_lowcomms 2>"$ERR"; then
+				ok=1
+				break
+			fi
+			sleep 1
+		done
+		[ $ok = 1 ] || bad="$bad rmmod: $(errtxt) (refcnt $(cat /sys/module/dlm_lowcomms/refcnt 2>/dev/null))"
+	else
+		bad="$bad module not loaded"
+	fi
+	echo "TAINTED: $(cat /proc/sys/kernel/tainted)"
+	[ -z "$bad" ] && pass teardown || fail teardown "$bad"
+}
+
+# --- main -------------------------------------------------------------------
+T0=$(now)
+info "cluster: ip=$IP module=${MOD:-none} MSGS=$MSGS SIZE=$SIZE kernel=$(uname -r)"
+skip() { fail "$1" "not run ($2 failed)"; }
+if case_load; then
+	if case_topology; then
+		if case_configure; then
+			case_ping
+			case_bulk
+			case_close
+		else
+			for c in ping bulk close-reconnect; do skip $c configure; done
+		fi
+	else
+		for c in configure ping bulk close-reconnect; do skip $c topology; done
+	fi
+	case_teardown
+else
+	for c in topology configure ping bulk close-reconnect teardown; do skip $c load; done
+fi
+info "cluster: finished in $(elapsed "$T0")s, $failed failed"
+rm -f "$ERR" "$ERR".bulk.*
+exit $failed

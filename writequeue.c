@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Page-backed write queue (see writequeue.h for the rules).
+ */
+
+#include <linux/err.h>
+#include <linux/gfp.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <kunit/visibility.h>
+
+#include "writequeue.h"
+
+void dlm_lc_wq_init(struct dlm_lc_wqueue *q)
+{
+	spin_lock_init(&q->lock);
+	INIT_LIST_HEAD(&q->entries);
+	q->queued = 0;
+	q->pages = 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(dlm_lc_wq_init);
+
+static struct dlm_lc_wq_entry *entry_alloc(gfp_t gfp)
+{
+	struct dlm_lc_wq_entry *e;
+
+	e = kzalloc(sizeof(*e), gfp);
+	if (!e)
+		return NULL;
+
+	/* Spliced into skbs, so it must be a real page, never slab. */
+	e->page = alloc_page(gfp);
+	if (!e->page) {
+		kfree(e);
+		return NULL;
+	}
+	return e;
+}
+
+static void entry_free(struct dlm_lc_wq_entry *e)
+{
+	/* The socket holds its own page references for bytes in flight. */
+	__free_page(e->page);
+	kfree(e);
+}
+
+static void entry_del(struct dlm_lc_wqueue *q, struct dlm_lc_wq_entry *e)
+{
+	lockdep_assert_held(&q->lock);
+	list_del(&e->list);
+	q->pages--;
+	entry_free(e);
+}
+
+static struct dlm_lc_wq_entry *tail_with_room(struct dlm_lc_wqueue *q,
+					      int len)
+{
+	struct dlm_lc_wq_entry *e;
+
+	lockdep_assert_held(&q->lock);
+	if (list_empty(&q->entries))
+		return NULL;
+	e = list_last_entry(&q->entries, struct dlm_lc_wq_entry, list);
+	if (e->sealed || PAGE_SIZE - e->end < len)
+		return NULL;
+	return e;
+}
+
+struct dlm_lc_wq_entry *dlm_lc_wq_reserve(struct dlm_lc_wqueue *q, int len,
+					  gfp_t gfp, dlm_lc_wq_cb cb,
+					  void *cb_data, char **buf)
+{
+	struct dlm_lc_wq_entry *e, *spare = NULL;
+
+	if (len <= 0 || len > PAGE_SIZE)
+		return ERR_PTR(-EINVAL);
+
+	for (;;) {
+		spin_lock(&q->lock);
+		e = tail_with_room(q, len);
+		if (e)
+			break;
+		if (spare) {
+			list_add_tail(&spare->list, &q->entries);
+			q->pages++;
+			e = spare;
+			spare = NULL;
+			break;
+		}
+		spin_unlock(&q->lock);
+
+		/* Allocate outside the lock, then look again: we may race. */
+		spare = entry_alloc(gfp);
+		if (!spare)
+			return ERR_PTR(-ENOMEM);
+	}
+
+	*buf = page_address(e->page) + e->end;
+	e->end += len;
+	e->users++;
+	q->queued += len;
+	/* Under the lock, so callers can number messages in buffer order. */
+	if (cb)
+		cb(*buf, len, cb_data);
+	spin_unlock(&q->lock);
+
+	if (spare)
+		entry_free(spare);
+	return e;
+}
+EXPORT_SYMBOL_IF_KUNIT(dlm_lc_wq_reserve);
+
+/* Returns true when the entry became sendable. */
+bool dlm_lc_wq_commit_locked(struct dlm_lc_wqueue *q,
+			     struct dlm_lc_wq_entry *e)
+{
+	lockdep_assert_held(&q->lock);
+	if (WARN_ON_ONCE(e->users <= 0))
+		return false;
+	e->users--;
+	return e->users == 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(dlm_lc_wq_commit_locked);
+
+/*
+ * Find the next bytes to send. Fully sent entries are freed on the way,
+ * except an unsealed tail with room, which keeps taking messages.
+ */
+bool dlm_lc_wq_peek_locked(struct dlm_lc_wqueue *q, struct page **page,
+			   unsigned int *offset, unsigned int *len)
+{
+	struct dlm_lc_wq_entry *e;
+
+	lockdep_assert_held(&q->lock);
+	while ((e = list_first_entry_or_null(&q->entries,
+					     struct dlm_lc_wq_entry, list))) {
+		if (e->users)
+			return false;
+		if (e->offset < e->end) {
+			e->sealed = true;
+			*page = e->page;
+			*offset = e->offset;
+			*len = e->end - e->offset;
+			return true;
+		}
+		if (list_is_last(&e->list, &q->entries) && !e->sealed &&
+		    e->end < PAGE_SIZE)
+			return false;
+		entry_del(q, e);
+	}
+	return false;
+}
+EXPORT_SYMBOL_IF_KUNIT(dlm_lc_wq_peek_locked);
+
+void dlm_lc_wq_advance_locked(struct dlm_lc_wqueue *q, unsigned int sent)
+{
+	struct dlm_lc_wq_entry *e;
+
+	lockdep_assert_held(&q->lock);
+	e = list_first_entry_or_null(&q->entries, struct dlm_lc_wq_entry,
+				     list);
+	if (WARN_ON_ONCE(!e || sent > e->end - e->offset))
+		return;
+
+	e->offset += sent;
+	q->queued -= sent;
+	e->half = e->offset < e->end;
+	if (e->half)
+		return;
+	/* Sealed since peek, so nobody wrote behind us: reopen or free. */
+	if (e->end < PAGE_SIZE && list_is_last(&e->list, &q->entries))
+		e->sealed = false;
+	else
+		entry_del(q, e);
+}
+EXPORT_SYMBOL_IF_KUNIT(dlm_lc_wq_advance_locked);
+
+/*
+ * After the socket it was sent on is gone, the rest of a half-sent entry
+ * would start the new stream in the middle of a message: drop it.
+ */
+unsigned int dlm_lc_wq_drop_partial_locked(struct dlm_lc_wqueue *q)
+{
+	struct dlm_lc_wq_entry *e;
+	unsigned int dropped;
+
+	lockdep_assert_held(&q->lock);
+	e = list_first_entry_or_null(&q->entries, struct dlm_lc_wq_entry,
+				     list);
+	if (!e || !e->half)
+		return 0;
+
+	dropped = e->end - e->offset;
+	q->queued -= dropped;
+	entry_del(q, e);
+	return dropped;
+}
+EXPORT_SYMBOL_IF_KUNIT(dlm_lc_wq_drop_partial_locked);
+
+/* Free everything; the caller guarantees no writer holds an entry. */
+unsigned int dlm_lc_wq_purge(struct dlm_lc_wqueue *q)
+{
+	struct dlm_lc_wq_entry *e, *tmp;
+	unsigned int dropped;
+
+	spin_lock(&q->lock);
+	dropped = q->queued;
+	list_for_each_entry_safe(e, tmp, &q->entries, list) {
+		WARN_ON_ONCE(e->users);
+		entry_del(q, e);
+	}
+	q->queued = 0;
+	spin_unlock(&q->lock);
+	return dropped;
+}
+EXPORT_SYMBOL_IF_KUNIT(dlm_lc_wq_purge);
+
+bool dlm_lc_wq_empty_locked(struct dlm_lc_wqueue *q)
+{
+	lockdep_assert_held(&q->lock);
+	return q->queued == 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(dlm_lc_wq_empty_locked);

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Page-backed write queue. Writers reserve a message inside a page, fill it
+ * and commit it; the send worker hands committed bytes to the socket
+ * straight from the page.
+ *
+ * Rules:
+ * - a message never crosses a page;
+ * - an entry is sendable only while no writer is still filling it;
+ * - an entry is sealed while its bytes are with the socket, so nothing is
+ *   appended to a range that is being sent; a fully sent tail is reopened;
+ * - only the send worker advances or drops entries, under the lock.
+ */
+#ifndef DLM_LC_WRITEQUEUE_H
+#define DLM_LC_WRITEQUEUE_H
+
+#include <linux/list.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+
+struct page;
+
+struct dlm_lc_wq_entry {
+	struct list_head list;
+	struct page *page;
+	unsigned int offset;	/* bytes already handed to the socket */
+	unsigned int end;	/* bytes reserved by writers */
+	int users;		/* writers still filling */
+	bool sealed;		/* takes no more writers (being sent) */
+	bool half;		/* the socket has part of [offset, end) */
+};
+
+struct dlm_lc_wqueue {
+	spinlock_t lock;
+	struct list_head entries;
+	unsigned int queued;	/* reserved and not yet sent */
+	unsigned int pages;
+};
+
+typedef void (*dlm_lc_wq_cb)(char *buf, int len, void *data);
+
+void dlm_lc_wq_init(struct dlm_lc_wqueue *q);
+struct dlm_lc_wq_entry *dlm_lc_wq_reserve(struct dlm_lc_wqueue *q, int len,
+					  gfp_t gfp, dlm_lc_wq_cb cb,
+					  void *cb_data, char **buf);
+bool dlm_lc_wq_commit_locked(struct dlm_lc_wqueue *q,
+			     struct dlm_lc_wq_entry *e);
+bool dlm_lc_wq_peek_locked(struct dlm_lc_wqueue *q, struct page **page,
+			   unsigned int *offset, unsigned int *len);
+void dlm_lc_wq_advance_locked(struct dlm_lc_wqueue *q, unsigned int sent);
+unsigned int dlm_lc_wq_drop_partial_locked(struct dlm_lc_wqueue *q);
+unsigned int dlm_lc_wq_purge(struct dlm_lc_wqueue *q);
+bool dlm_lc_wq_empty_locked(struct dlm_lc_wqueue *q);
+
+#endif /* DLM_LC_WRITEQUEUE_H */
