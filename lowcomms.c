@@ -15,6 +15,7 @@
 
 struct workqueue_struct *dlm_lc_io_wq;
 struct workqueue_struct *dlm_lc_process_wq;
+EXPORT_SYMBOL_IF_KUNIT(dlm_lc_process_wq);
 
 /* every instance, so that a dying namespace finds its own */
 static LIST_HEAD(dlm_lc_instances);
@@ -89,6 +90,7 @@ void dlm_lc_conn_init(struct dlm_lc_conn *conn, struct dlm_lc_cluster *cl,
 	/* no I/O until the instance starts */
 	set_bit(CF_STOP_IO, &conn->flags);
 }
+EXPORT_SYMBOL_IF_KUNIT(dlm_lc_conn_init);
 
 struct dlm_lc_cluster *dlm_lc_cluster_create(const char *name, struct net *net)
 {
@@ -315,6 +317,8 @@ void dlm_lc_cluster_destroy(struct dlm_lc_cluster *cl)
 			conn_remove(cl, conn, false);
 	}
 	mutex_unlock(&cl->lock);
+	/* messages parsed while stopped (tests feed the parser directly) */
+	dlm_lc_process_purge(cl);
 
 	dlm_lc_shim_destroy(cl->shim);
 	cleanup_srcu_struct(&cl->srcu);
@@ -333,11 +337,13 @@ struct net *dlm_lc_cluster_net(struct dlm_lc_cluster *cl)
 {
 	return READ_ONCE(cl->net);
 }
+EXPORT_SYMBOL_GPL(dlm_lc_cluster_net);
 
 const char *dlm_lc_cluster_name(struct dlm_lc_cluster *cl)
 {
 	return cl->name;
 }
+EXPORT_SYMBOL_GPL(dlm_lc_cluster_name);
 
 int dlm_lc_cluster_local_nodeid(struct dlm_lc_cluster *cl)
 {
@@ -349,6 +355,7 @@ struct dlm_lc_shim *dlm_lc_cluster_shim(struct dlm_lc_cluster *cl)
 {
 	return cl->shim;
 }
+EXPORT_SYMBOL_GPL(dlm_lc_cluster_shim);
 
 void dlm_lc_cluster_get_stats(struct dlm_lc_cluster *cl,
 			      struct dlm_lc_cluster_stats *st)
@@ -361,6 +368,7 @@ void dlm_lc_cluster_get_stats(struct dlm_lc_cluster *cl,
 	st->process_max = cl->process_max;
 	spin_unlock(&cl->process_lock);
 }
+EXPORT_SYMBOL_GPL(dlm_lc_cluster_get_stats);
 
 /* Settings change only while stopped; @set runs under cl->lock. */
 static int cluster_set(struct dlm_lc_cluster *cl, unsigned int *field,
@@ -383,11 +391,13 @@ int dlm_lc_cluster_set_port(struct dlm_lc_cluster *cl, unsigned int port)
 		return -EINVAL;
 	return cluster_set(cl, &cl->port, port);
 }
+EXPORT_SYMBOL_GPL(dlm_lc_cluster_set_port);
 
 unsigned int dlm_lc_cluster_port(struct dlm_lc_cluster *cl)
 {
 	return READ_ONCE(cl->port);
 }
+EXPORT_SYMBOL_GPL(dlm_lc_cluster_port);
 
 int dlm_lc_cluster_set_proto(struct dlm_lc_cluster *cl, int proto)
 {
@@ -397,21 +407,25 @@ int dlm_lc_cluster_set_proto(struct dlm_lc_cluster *cl, int proto)
 		return -EINVAL;
 	return cluster_set(cl, &cl->proto, proto);
 }
+EXPORT_SYMBOL_GPL(dlm_lc_cluster_set_proto);
 
 int dlm_lc_cluster_proto(struct dlm_lc_cluster *cl)
 {
 	return READ_ONCE(cl->proto);
 }
+EXPORT_SYMBOL_GPL(dlm_lc_cluster_proto);
 
 int dlm_lc_cluster_set_mark(struct dlm_lc_cluster *cl, u32 mark)
 {
 	return cluster_set(cl, &cl->mark, mark);
 }
+EXPORT_SYMBOL_GPL(dlm_lc_cluster_set_mark);
 
 u32 dlm_lc_cluster_mark(struct dlm_lc_cluster *cl)
 {
 	return READ_ONCE(cl->mark);
 }
+EXPORT_SYMBOL_GPL(dlm_lc_cluster_mark);
 
 int dlm_lc_cluster_set_bufsize(struct dlm_lc_cluster *cl, unsigned int size)
 {
@@ -419,11 +433,13 @@ int dlm_lc_cluster_set_bufsize(struct dlm_lc_cluster *cl, unsigned int size)
 		return -EINVAL;
 	return cluster_set(cl, &cl->bufsize, size);
 }
+EXPORT_SYMBOL_GPL(dlm_lc_cluster_set_bufsize);
 
 unsigned int dlm_lc_cluster_bufsize(struct dlm_lc_cluster *cl)
 {
 	return READ_ONCE(cl->bufsize);
 }
+EXPORT_SYMBOL_GPL(dlm_lc_cluster_bufsize);
 
 int dlm_lc_node_add(struct dlm_lc_cluster *cl, int nodeid)
 {
@@ -525,6 +541,7 @@ int dlm_lc_node_get_addrs(struct dlm_lc_cluster *cl, int nodeid,
 	srcu_read_unlock(&cl->srcu, idx);
 	return ret;
 }
+EXPORT_SYMBOL_GPL(dlm_lc_node_get_addrs);
 
 int dlm_lc_node_set_local(struct dlm_lc_cluster *cl, int nodeid, bool local)
 {
@@ -546,6 +563,7 @@ out_unlock:
 	mutex_unlock(&cl->lock);
 	return ret;
 }
+EXPORT_SYMBOL_GPL(dlm_lc_node_set_local);
 
 int dlm_lc_node_set_mark(struct dlm_lc_cluster *cl, int nodeid, u32 mark)
 {
@@ -562,6 +580,7 @@ int dlm_lc_node_set_mark(struct dlm_lc_cluster *cl, int nodeid, u32 mark)
 	srcu_read_unlock(&cl->srcu, idx);
 	return ret;
 }
+EXPORT_SYMBOL_GPL(dlm_lc_node_set_mark);
 
 int dlm_lc_node_get_mark(struct dlm_lc_cluster *cl, int nodeid, u32 *mark)
 {
@@ -577,6 +596,7 @@ int dlm_lc_node_get_mark(struct dlm_lc_cluster *cl, int nodeid, u32 *mark)
 	srcu_read_unlock(&cl->srcu, idx);
 	return ret;
 }
+EXPORT_SYMBOL_GPL(dlm_lc_node_get_mark);
 
 static bool conn_connected(struct dlm_lc_conn *conn)
 {
@@ -619,6 +639,7 @@ int dlm_lc_node_get_stats(struct dlm_lc_cluster *cl, int nodeid,
 	srcu_read_unlock(&cl->srcu, idx);
 	return 0;
 }
+EXPORT_SYMBOL_GPL(dlm_lc_node_get_stats);
 
 int dlm_lc_node_close(struct dlm_lc_cluster *cl, int nodeid)
 {
@@ -634,6 +655,7 @@ int dlm_lc_node_close(struct dlm_lc_cluster *cl, int nodeid)
 	srcu_read_unlock(&cl->srcu, idx);
 	return ret;
 }
+EXPORT_SYMBOL_GPL(dlm_lc_node_close);
 
 static int wait_for_room(struct dlm_lc_conn *conn, gfp_t gfp)
 {

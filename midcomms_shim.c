@@ -563,6 +563,7 @@ int dlm_lc_ping_get_stats(struct dlm_lc_cluster *cl, int nodeid,
 	kfree(sorted);
 	return sorted || !count ? 0 : -ENOMEM;
 }
+EXPORT_SYMBOL_GPL(dlm_lc_ping_get_stats);
 
 int dlm_lc_bulk_send(struct dlm_lc_cluster *cl, int nodeid,
 		     unsigned int count, unsigned int size)
@@ -629,6 +630,7 @@ int dlm_lc_bulk_get_stats(struct dlm_lc_cluster *cl, int nodeid,
 	shim_node_put(n);
 	return 0;
 }
+EXPORT_SYMBOL_GPL(dlm_lc_bulk_get_stats);
 
 void dlm_lc_shim_reset_stats(struct dlm_lc_cluster *cl, int nodeid)
 {
@@ -651,3 +653,4 @@ void dlm_lc_shim_reset_stats(struct dlm_lc_cluster *cl, int nodeid)
 	mutex_unlock(&n->bulk_mutex);
 	shim_node_put(n);
 }
+EXPORT_SYMBOL_GPL(dlm_lc_shim_reset_stats);

@@ -11,6 +11,7 @@
 
 #include "configfs.h"
 #include "lowcomms.h"
+#include "midcomms_shim.h"
 
 /* Not a value any table expects on success, so an overwrite shows. */
 #define UNTOUCHED	12345u
@@ -50,7 +51,7 @@ static const struct cfs_case port_cases[] = {
 	{ .in = "0x10", .ret = -EINVAL },
 	{ .in = "80 ", .ret = -EINVAL },
 	{ .in = "80\n\n", .ret = -EINVAL },
-	{ .in = "80\0" "1", .len = 4, .ret = -EINVAL },
+	{ .in = "80\0x", .len = 4, .ret = -EINVAL },
 	{ .in = "4294967296", .ret = -EINVAL },
 	{ .in = "000000000000000000000000000000000080", .ret = -EINVAL },
 };
@@ -153,7 +154,7 @@ static const struct cfs_case ping_cases[] = {
 	{ .in = "-5", .ret = -EINVAL },
 	{ .in = "abc", .ret = -EINVAL },
 	{ .in = "", .ret = -EINVAL },
-	{ .in = " \n", .ret = -EINVAL },
+	{ .in = " \t ", .ret = -EINVAL },
 	{ .in = "4294967296 1", .ret = -EINVAL },
 };
 
@@ -170,7 +171,7 @@ static const struct cfs_case bulk_cases[] = {
 	{ .in = "10 100 1", .ret = -EINVAL },
 	{ .in = "10 -100", .ret = -EINVAL },
 	{ .in = "ten 100", .ret = -EINVAL },
-	{ .in = "10 100\0" "9", .len = 8, .ret = -EINVAL },
+	{ .in = "10 100\0x", .len = 8, .ret = -EINVAL },
 	{ .in = "", .ret = -EINVAL },
 };
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The KUnit module: every tests/*_kunit.c suite links into it.
+ * The KUnit module: every suite under tests/ links into it.
  */
 
 #include <linux/module.h>

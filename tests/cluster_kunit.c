@@ -1,0 +1,440 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Instances in one kernel talking through real sockets on loopback
+ * addresses: delivery, ping, bulk order, crossed connects, close and
+ * reconnect, refused and broken peers, IPv6.
+ *
+ *   instance A: node 1 @ 127.0.0.1      instance B: node 2 @ 127.0.0.2
+ *   (node 3 @ 127.0.0.3 is configured in A only: a raw test socket)
+ */
+
+#include <kunit/test.h>
+#include <linux/delay.h>
+#include <linux/inet.h>
+#include <linux/netdevice.h>
+#include <linux/rtnetlink.h>
+#include <net/net_namespace.h>
+#include <net/sock.h>
+
+#include "addr.h"
+#include "lowcomms.h"
+#include "midcomms_shim.h"
+
+#define TEST_PORT	31064
+#define WAIT_MS		10000
+
+struct sink {
+	spinlock_t lock;	/* all below */
+	int count;
+	int from;
+	int last_len;
+	u8 last[DLM_LC_MAX_MSG];
+};
+
+struct ctx {
+	struct dlm_lc_cluster *a;
+	struct dlm_lc_cluster *b;
+	struct sink sink_a;
+	struct sink sink_b;
+	struct socket *raw;
+};
+
+static void sink_rx(struct dlm_lc_cluster *cl, int nodeid, const void *buf,
+		    size_t len, void *priv)
+{
+	struct sink *s = priv;
+
+	spin_lock(&s->lock);
+	s->count++;
+	s->from = nodeid;
+	s->last_len = len;
+	memcpy(s->last, buf, len);
+	spin_unlock(&s->lock);
+}
+
+static int sink_count(struct sink *s)
+{
+	int n;
+
+	spin_lock(&s->lock);
+	n = s->count;
+	spin_unlock(&s->lock);
+	return n;
+}
+
+/* Poll, bounded: liveness only, never a performance assertion. */
+#define wait_for(cond) ({						\
+	int __i;							\
+	for (__i = 0; __i < WAIT_MS / 10 && !(cond); __i++)		\
+		msleep(10);						\
+	(cond);								\
+})
+
+static int lo_up(void)
+{
+	struct net_device *dev;
+	int ret = -ENODEV;
+
+	rtnl_lock();
+	dev = __dev_get_by_name(&init_net, "lo");
+	if (dev)
+		ret = (dev->flags & IFF_UP) ? 0 :
+		      dev_change_flags(dev, dev->flags | IFF_UP, NULL);
+	rtnl_unlock();
+	return ret;
+}
+
+static void add_node(struct kunit *test, struct dlm_lc_cluster *cl, int id,
+		     const char *addr)
+{
+	struct sockaddr_storage ss;
+
+	KUNIT_ASSERT_EQ(test, dlm_lc_node_add(cl, id), 0);
+	KUNIT_ASSERT_EQ(test, dlm_lc_addr_parse(addr, strlen(addr), &ss), 0);
+	KUNIT_ASSERT_EQ(test, dlm_lc_node_add_addr(cl, id, &ss), 0);
+}
+
+static struct dlm_lc_cluster *instance(struct kunit *test, const char *name,
+				       int local, const char *addr1,
+				       const char *addr2, struct sink *sink)
+{
+	struct dlm_lc_cluster *cl;
+
+	cl = dlm_lc_cluster_create(name, &init_net);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(cl));
+	add_node(test, cl, 1, addr1);
+	add_node(test, cl, 2, addr2);
+	KUNIT_ASSERT_EQ(test, dlm_lc_node_set_local(cl, local, true), 0);
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_set_port(cl, TEST_PORT), 0);
+	spin_lock_init(&sink->lock);
+	KUNIT_ASSERT_EQ(test, dlm_lc_shim_register(cl, DLM_LC_CMD_MSG,
+						   sink_rx, sink), 0);
+	return cl;
+}
+
+static int cluster_init(struct kunit *test)
+{
+	struct ctx *c = kunit_kzalloc(test, sizeof(*c), GFP_KERNEL);
+
+	if (!c)
+		return -ENOMEM;
+	test->priv = c;
+	return lo_up();
+}
+
+static void cluster_exit(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+
+	if (c->raw)
+		sock_release(c->raw);
+	if (!IS_ERR_OR_NULL(c->a))
+		dlm_lc_cluster_destroy(c->a);
+	if (!IS_ERR_OR_NULL(c->b))
+		dlm_lc_cluster_destroy(c->b);
+}
+
+static void pair_start(struct kunit *test, const char *a1, const char *a2)
+{
+	struct ctx *c = test->priv;
+
+	c->a = instance(test, "kunit-a", 1, a1, a2, &c->sink_a);
+	c->b = instance(test, "kunit-b", 2, a1, a2, &c->sink_b);
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->a), 0);
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->b), 0);
+}
+
+/* One DLM_MSG of @len bytes whose body is a pattern seeded by @seed. */
+static int send_msg(struct dlm_lc_cluster *cl, int to, int len, u8 seed)
+{
+	struct dlm_lc_hdr *hdr;
+	struct dlm_lc_msg msg;
+	int i, ret;
+
+	ret = dlm_lc_msg_alloc(cl, to, len, GFP_KERNEL, NULL, NULL, &msg);
+	if (ret)
+		return ret;
+	hdr = (struct dlm_lc_hdr *)msg.buf;
+	hdr->version = cpu_to_le32(DLM_LC_VERSION_3_1);
+	hdr->lockspace = cpu_to_le32(0x1234);
+	hdr->nodeid = cpu_to_le32(dlm_lc_cluster_local_nodeid(cl));
+	hdr->length = cpu_to_le16(len);
+	hdr->cmd = DLM_LC_CMD_MSG;
+	hdr->pad = 0;
+	for (i = DLM_LC_HDR_LEN; i < len; i++)
+		msg.buf[i] = seed + i;
+	dlm_lc_msg_commit(&msg);
+	return 0;
+}
+
+static void expect_last(struct kunit *test, struct sink *s, int from,
+			int len, u8 seed)
+{
+	int i, bad = 0;
+
+	spin_lock(&s->lock);
+	KUNIT_EXPECT_EQ(test, s->from, from);
+	KUNIT_EXPECT_EQ(test, s->last_len, len);
+	for (i = DLM_LC_HDR_LEN; i < len && i < s->last_len; i++)
+		bad += s->last[i] != (u8)(seed + i);
+	spin_unlock(&s->lock);
+	KUNIT_EXPECT_EQ(test, bad, 0);
+}
+
+static void cluster_exchange(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+
+	pair_start(test, "127.0.0.1", "127.0.0.2");
+
+	KUNIT_ASSERT_EQ(test, send_msg(c->a, 2, 100, 3), 0);
+	KUNIT_ASSERT_TRUE(test, wait_for(sink_count(&c->sink_b) == 1));
+	expect_last(test, &c->sink_b, 1, 100, 3);
+
+	KUNIT_ASSERT_EQ(test, send_msg(c->b, 1, DLM_LC_MAX_MSG, 9), 0);
+	KUNIT_ASSERT_TRUE(test, wait_for(sink_count(&c->sink_a) == 1));
+	expect_last(test, &c->sink_a, 2, DLM_LC_MAX_MSG, 9);
+}
+
+static void cluster_send_to_unknown_node(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+	struct dlm_lc_msg msg;
+
+	pair_start(test, "127.0.0.1", "127.0.0.2");
+
+	KUNIT_EXPECT_EQ(test, dlm_lc_msg_alloc(c->a, 5, 64, GFP_KERNEL, NULL,
+					       NULL, &msg), -ENOENT);
+	/* to itself: the local node has no connection */
+	KUNIT_EXPECT_EQ(test, dlm_lc_msg_alloc(c->a, 1, 64, GFP_KERNEL, NULL,
+					       NULL, &msg), -ENOENT);
+	KUNIT_EXPECT_EQ(test, dlm_lc_msg_alloc(c->a, 2, DLM_LC_MAX_MSG + 1,
+					       GFP_KERNEL, NULL, NULL, &msg),
+			-EINVAL);
+}
+
+static void cluster_ping(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+	struct dlm_lc_ping_stats st;
+
+	pair_start(test, "127.0.0.1", "127.0.0.2");
+
+	KUNIT_ASSERT_EQ(test, dlm_lc_ping(c->a, 2, 20, 5000), 0);
+	KUNIT_ASSERT_EQ(test, dlm_lc_ping_get_stats(c->a, 2, &st), 0);
+
+	KUNIT_EXPECT_EQ(test, st.sent, 20ULL);
+	KUNIT_EXPECT_EQ(test, st.replies, 20ULL);
+	KUNIT_EXPECT_EQ(test, st.samples, 20U);
+	KUNIT_EXPECT_GT(test, st.p50_ns, 0ULL);
+	KUNIT_EXPECT_LE(test, st.p50_ns, st.p99_ns);
+	KUNIT_EXPECT_LE(test, st.p99_ns, st.max_ns);
+	/* answered like a stock node without the lockspace */
+	KUNIT_EXPECT_EQ(test, st.last_result, -ESRCH);
+}
+
+static bool bulk_done(struct dlm_lc_cluster *cl, int from, u64 want)
+{
+	struct dlm_lc_bulk_stats st;
+
+	dlm_lc_bulk_get_stats(cl, from, &st);
+	return st.rx_msgs + st.rx_bad_csum + st.rx_seq_err >= want;
+}
+
+static void cluster_bulk_both_ways(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+	struct dlm_lc_bulk_stats st;
+
+	pair_start(test, "127.0.0.1", "127.0.0.2");
+
+	KUNIT_ASSERT_EQ(test, dlm_lc_bulk_send(c->a, 2, 3000, 700), 0);
+	KUNIT_ASSERT_EQ(test, dlm_lc_bulk_send(c->b, 1, 3000, 40), 0);
+	KUNIT_ASSERT_TRUE(test, wait_for(bulk_done(c->b, 1, 3000)));
+	KUNIT_ASSERT_TRUE(test, wait_for(bulk_done(c->a, 2, 3000)));
+
+	dlm_lc_bulk_get_stats(c->b, 1, &st);
+	KUNIT_EXPECT_EQ(test, st.rx_msgs, 3000ULL);
+	KUNIT_EXPECT_EQ(test, st.rx_bytes, 3000ULL * 700);
+	KUNIT_EXPECT_EQ(test, st.rx_bad_csum, 0ULL);
+	KUNIT_EXPECT_EQ(test, st.rx_seq_err, 0ULL);
+	dlm_lc_bulk_get_stats(c->a, 2, &st);
+	KUNIT_EXPECT_EQ(test, st.rx_msgs, 3000ULL);
+	KUNIT_EXPECT_EQ(test, st.rx_seq_err, 0ULL);
+}
+
+/* Both sides connect at once, repeatedly; every message must arrive. */
+static void cluster_crossed_connects(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+	int round;
+
+	pair_start(test, "127.0.0.1", "127.0.0.2");
+
+	for (round = 1; round <= 10; round++) {
+		KUNIT_ASSERT_EQ(test, send_msg(c->a, 2, 64, round), 0);
+		KUNIT_ASSERT_EQ(test, send_msg(c->b, 1, 64, round), 0);
+		KUNIT_ASSERT_TRUE(test, wait_for(sink_count(&c->sink_b) ==
+						 round &&
+						 sink_count(&c->sink_a) ==
+						 round));
+		dlm_lc_node_close(c->a, 2);
+		dlm_lc_node_close(c->b, 1);
+	}
+}
+
+static void cluster_close_reconnect(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+	struct dlm_lc_node_stats st;
+
+	pair_start(test, "127.0.0.1", "127.0.0.2");
+	KUNIT_ASSERT_EQ(test, send_msg(c->a, 2, 64, 1), 0);
+	KUNIT_ASSERT_TRUE(test, wait_for(sink_count(&c->sink_b) == 1));
+
+	KUNIT_ASSERT_EQ(test, dlm_lc_node_close(c->a, 2), 0);
+	KUNIT_ASSERT_EQ(test, send_msg(c->a, 2, 64, 2), 0);
+	KUNIT_ASSERT_TRUE(test, wait_for(sink_count(&c->sink_b) == 2));
+	expect_last(test, &c->sink_b, 1, 64, 2);
+
+	KUNIT_ASSERT_EQ(test, dlm_lc_node_get_stats(c->a, 2, &st), 0);
+	KUNIT_EXPECT_GE(test, st.reconnects, 1ULL);
+	KUNIT_EXPECT_EQ(test, st.tx_msgs, 2ULL);
+}
+
+/* Stop B while A has data for it; after B restarts the data arrives. */
+static void cluster_peer_restart(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+
+	pair_start(test, "127.0.0.1", "127.0.0.2");
+	KUNIT_ASSERT_EQ(test, send_msg(c->a, 2, 64, 1), 0);
+	KUNIT_ASSERT_TRUE(test, wait_for(sink_count(&c->sink_b) == 1));
+
+	dlm_lc_cluster_stop(c->b);
+	KUNIT_EXPECT_FALSE(test, dlm_lc_cluster_running(c->b));
+	KUNIT_ASSERT_EQ(test, send_msg(c->a, 2, 64, 2), 0);
+	msleep(200);
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->b), 0);
+
+	KUNIT_ASSERT_TRUE(test, wait_for(sink_count(&c->sink_b) == 2));
+	expect_last(test, &c->sink_b, 1, 64, 2);
+}
+
+static int raw_connect(struct kunit *test, const char *from)
+{
+	struct ctx *c = test->priv;
+	struct sockaddr_storage src, dst;
+	int len, ret;
+
+	KUNIT_ASSERT_EQ(test, dlm_lc_addr_parse(from, strlen(from), &src), 0);
+	KUNIT_ASSERT_EQ(test, dlm_lc_addr_parse("127.0.0.1", 9, &dst), 0);
+	ret = sock_create_kern(&init_net, AF_INET, SOCK_STREAM, IPPROTO_TCP,
+			       &c->raw);
+	if (ret)
+		return ret;
+	len = dlm_lc_addr_with_port(&src, 0, &src);
+	ret = kernel_bind(c->raw, (struct sockaddr *)&src, len);
+	if (ret)
+		return ret;
+	len = dlm_lc_addr_with_port(&dst, TEST_PORT, &dst);
+	return kernel_connect(c->raw, (struct sockaddr *)&dst, len, 0);
+}
+
+static bool refused_at_least(struct dlm_lc_cluster *cl, u64 n)
+{
+	struct dlm_lc_cluster_stats st;
+
+	dlm_lc_cluster_get_stats(cl, &st);
+	return st.refused >= n;
+}
+
+static void cluster_refuses_unconfigured(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+
+	pair_start(test, "127.0.0.1", "127.0.0.2");
+	KUNIT_ASSERT_EQ(test, raw_connect(test, "127.0.0.9"), 0);
+
+	KUNIT_EXPECT_TRUE(test, wait_for(refused_at_least(c->a, 1)));
+	/* the instance keeps working */
+	KUNIT_EXPECT_EQ(test, dlm_lc_ping(c->a, 2, 3, 5000), 0);
+}
+
+static bool node_broken(struct dlm_lc_cluster *cl, int nodeid)
+{
+	struct dlm_lc_node_stats st;
+
+	return !dlm_lc_node_get_stats(cl, nodeid, &st) && st.broken >= 1;
+}
+
+static void cluster_closes_broken_stream(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+	struct msghdr msg = {};
+	char junk[64];
+	struct kvec iov = { junk, sizeof(junk) };
+
+	pair_start(test, "127.0.0.1", "127.0.0.2");
+	add_node(test, c->a, 3, "127.0.0.3");
+	KUNIT_ASSERT_EQ(test, raw_connect(test, "127.0.0.3"), 0);
+
+	memset(junk, 0x5a, sizeof(junk));
+	KUNIT_ASSERT_EQ(test, kernel_sendmsg(c->raw, &msg, &iov, 1,
+					     sizeof(junk)), (int)sizeof(junk));
+
+	KUNIT_EXPECT_TRUE(test, wait_for(node_broken(c->a, 3)));
+	KUNIT_EXPECT_EQ(test, sink_count(&c->sink_a), 0);
+	KUNIT_EXPECT_EQ(test, dlm_lc_ping(c->a, 2, 3, 5000), 0);
+}
+
+static void cluster_remove_node_with_traffic(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+	int i;
+
+	pair_start(test, "127.0.0.1", "127.0.0.2");
+	for (i = 0; i < 200; i++)
+		KUNIT_ASSERT_EQ(test, send_msg(c->a, 2, 1000, i), 0);
+
+	KUNIT_EXPECT_EQ(test, dlm_lc_node_remove(c->a, 2), 0);
+	KUNIT_EXPECT_EQ(test, send_msg(c->a, 2, 64, 0), -ENOENT);
+	KUNIT_EXPECT_EQ(test, dlm_lc_node_remove(c->a, 2), -ENOENT);
+}
+
+/* fd5c::1 and fd5c::2 are added to lo by the guest script */
+static void cluster_exchange_ipv6(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+
+	pair_start(test, "fd5c::1", "[fd5c::2]");
+
+	KUNIT_ASSERT_EQ(test, send_msg(c->a, 2, 200, 5), 0);
+	KUNIT_ASSERT_TRUE(test, wait_for(sink_count(&c->sink_b) == 1));
+	expect_last(test, &c->sink_b, 1, 200, 5);
+	KUNIT_EXPECT_EQ(test, dlm_lc_ping(c->b, 1, 5, 5000), 0);
+}
+
+static struct kunit_case cluster_cases[] = {
+	KUNIT_CASE(cluster_exchange),
+	KUNIT_CASE(cluster_send_to_unknown_node),
+	KUNIT_CASE(cluster_ping),
+	KUNIT_CASE(cluster_bulk_both_ways),
+	KUNIT_CASE(cluster_crossed_connects),
+	KUNIT_CASE(cluster_close_reconnect),
+	KUNIT_CASE(cluster_peer_restart),
+	KUNIT_CASE(cluster_refuses_unconfigured),
+	KUNIT_CASE(cluster_closes_broken_stream),
+	KUNIT_CASE(cluster_remove_node_with_traffic),
+	KUNIT_CASE(cluster_exchange_ipv6),
+	{}
+};
+
+static struct kunit_suite cluster_suite = {
+	.name = "dlm_lc_cluster",
+	.init = cluster_init,
+	.exit = cluster_exit,
+	.test_cases = cluster_cases,
+};
+
+kunit_test_suites(&cluster_suite);

@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Framing: what the receive path accepts, waits for, and rejects.
+ */
+
+#include <kunit/test.h>
+#include <linux/slab.h>
+
+#include "lowcomms_int.h"
+#include "midcomms_shim.h"
+
+#define NODE	7
+
+static void put_hdr(char *buf, u32 version, int nodeid, unsigned int len,
+		    u8 cmd)
+{
+	struct dlm_lc_hdr *hdr = (struct dlm_lc_hdr *)buf;
+
+	memset(buf, 0, DLM_LC_HDR_LEN);
+	hdr->version = cpu_to_le32(version);
+	hdr->nodeid = cpu_to_le32(nodeid);
+	hdr->length = cpu_to_le16(len);
+	hdr->cmd = cmd;
+}
+
+struct frame_case {
+	const char *name;
+	u32 version;
+	int nodeid;
+	unsigned int len;	/* header length field */
+	u8 cmd;
+	unsigned int avail;	/* bytes present */
+	int expect;
+};
+
+static const struct frame_case frame_cases[] = {
+	{ "complete 3.1", DLM_LC_VERSION_3_1, NODE, 64, 1, 64, 64 },
+	{ "complete 3.2 opts", DLM_LC_VERSION_3_2, NODE, 40, 3, 40, 40 },
+	{ "header only", DLM_LC_VERSION_3_1, NODE, 16, 4, 16, 16 },
+	{ "largest", DLM_LC_VERSION_3_1, NODE, 4096, 2, 4096, 4096 },
+	{ "body partial", DLM_LC_VERSION_3_1, NODE, 64, 1, 63, 0 },
+	{ "header partial", DLM_LC_VERSION_3_1, NODE, 64, 1, 15, 0 },
+	{ "version only", DLM_LC_VERSION_3_1, NODE, 64, 1, 4, 0 },
+	{ "one byte", DLM_LC_VERSION_3_1, NODE, 64, 1, 1, 0 },
+	{ "length below header", DLM_LC_VERSION_3_1, NODE, 15, 1, 16, -EMSGSIZE },
+	{ "length zero", DLM_LC_VERSION_3_1, NODE, 0, 1, 16, -EMSGSIZE },
+	{ "oversized", DLM_LC_VERSION_3_1, NODE, 4097, 1, 16, -EMSGSIZE },
+	{ "version 2", 0x00020001, NODE, 64, 1, 64, -EPROTO },
+	{ "garbage version seen early", 0xdeadbeef, NODE, 64, 1, 4, -EPROTO },
+	{ "cmd zero", DLM_LC_VERSION_3_1, NODE, 64, 0, 64, -EPROTO },
+	{ "cmd unknown", DLM_LC_VERSION_3_1, NODE, 64, 9, 64, -EPROTO },
+	{ "wrong sender", DLM_LC_VERSION_3_1, NODE + 1, 64, 1, 64, -EBADMSG },
+};
+
+static void frame_case_desc(const struct frame_case *c, char *desc)
+{
+	strscpy(desc, c->name, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(frame, frame_cases, frame_case_desc);
+
+static void frame_check_cases(struct kunit *test)
+{
+	const struct frame_case *c = test->param_value;
+	char *buf = kunit_kzalloc(test, DLM_LC_MAX_MSG, GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	put_hdr(buf, c->version, c->nodeid, c->len, c->cmd);
+
+	KUNIT_EXPECT_EQ(test, dlm_lc_frame_check(buf, c->avail, NODE),
+			c->expect);
+}
+
+static void frame_scan_multiple_and_leftover(struct kunit *test)
+{
+	char *buf = kunit_kzalloc(test, 256, GFP_KERNEL);
+	unsigned int msgs;
+
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	put_hdr(buf, DLM_LC_VERSION_3_1, NODE, 20, 1);
+	put_hdr(buf + 20, DLM_LC_VERSION_3_1, NODE, 16, 4);
+	put_hdr(buf + 36, DLM_LC_VERSION_3_2, NODE, 100, 2);
+
+	/* two whole messages and 50 bytes of a third */
+	KUNIT_EXPECT_EQ(test, dlm_lc_frame_scan(buf, 86, NODE, &msgs), 36);
+	KUNIT_EXPECT_EQ(test, msgs, 2U);
+	KUNIT_EXPECT_EQ(test, dlm_lc_frame_scan(buf, 136, NODE, &msgs), 136);
+	KUNIT_EXPECT_EQ(test, msgs, 3U);
+	KUNIT_EXPECT_EQ(test, dlm_lc_frame_scan(buf, 10, NODE, &msgs), 0);
+	KUNIT_EXPECT_EQ(test, msgs, 0U);
+}
+
+static void frame_scan_broken_after_good(struct kunit *test)
+{
+	char *buf = kunit_kzalloc(test, 64, GFP_KERNEL);
+	unsigned int msgs;
+
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	put_hdr(buf, DLM_LC_VERSION_3_1, NODE, 16, 1);
+	memset(buf + 16, 0xff, 32);
+
+	/* a good message does not excuse the garbage behind it */
+	KUNIT_EXPECT_LT(test, dlm_lc_frame_scan(buf, 48, NODE, &msgs), 0);
+}
+
+/* Deterministic garbage must never be taken for a frame past 4096. */
+static void frame_check_garbage(struct kunit *test)
+{
+	char *buf = kunit_kzalloc(test, 64, GFP_KERNEL);
+	u32 state = 0x12345678;
+	int i, j, ret;
+
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	for (i = 0; i < 20000; i++) {
+		for (j = 0; j < 64; j++) {
+			state = state * 1103515245 + 12345;
+			buf[j] = state >> 16;
+		}
+		ret = dlm_lc_frame_check(buf, 64, NODE);
+		KUNIT_ASSERT_LE(test, ret, 64);
+		if (ret > 0)
+			KUNIT_ASSERT_GE(test, ret, DLM_LC_HDR_LEN);
+	}
+}
+
+struct parse_ctx {
+	struct dlm_lc_cluster *cl;
+	struct dlm_lc_conn *conn;
+};
+
+static int parse_init(struct kunit *test)
+{
+	struct parse_ctx *ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
+
+	if (!ctx)
+		return -ENOMEM;
+	ctx->cl = dlm_lc_cluster_create("kunit-parse", &init_net);
+	if (IS_ERR(ctx->cl))
+		return PTR_ERR(ctx->cl);
+	ctx->conn = kunit_kzalloc(test, sizeof(*ctx->conn), GFP_KERNEL);
+	if (!ctx->conn)
+		return -ENOMEM;
+	dlm_lc_conn_init(ctx->conn, ctx->cl, NODE);
+	ctx->conn->rx_size = 512;
+	ctx->conn->rx_buf = kunit_kzalloc(test, 512, GFP_KERNEL);
+	if (!ctx->conn->rx_buf)
+		return -ENOMEM;
+	test->priv = ctx;
+	return 0;
+}
+
+static void parse_exit(struct kunit *test)
+{
+	struct parse_ctx *ctx = test->priv;
+
+	if (ctx && !IS_ERR_OR_NULL(ctx->cl))
+		dlm_lc_cluster_destroy(ctx->cl);
+}
+
+static unsigned int process_queued(struct dlm_lc_cluster *cl)
+{
+	struct dlm_lc_rx *rx;
+	unsigned int n = 0;
+
+	spin_lock(&cl->process_lock);
+	list_for_each_entry(rx, &cl->process_list, list)
+		n += rx->len;
+	spin_unlock(&cl->process_lock);
+	return n;
+}
+
+static void recv_parse_keeps_leftover(struct kunit *test)
+{
+	struct parse_ctx *ctx = test->priv;
+	struct dlm_lc_conn *conn = ctx->conn;
+
+	/* the process worker may run: stop it from taking our entry */
+	flush_workqueue(dlm_lc_process_wq);
+	put_hdr(conn->rx_buf, DLM_LC_VERSION_3_1, NODE, 32, 1);
+	put_hdr(conn->rx_buf + 32, DLM_LC_VERSION_3_1, NODE, 40, 1);
+	conn->rx_len = 50;
+
+	KUNIT_ASSERT_EQ(test, dlm_lc_recv_parse(conn), 0);
+
+	KUNIT_EXPECT_EQ(test, conn->rx_len, 18U);
+	KUNIT_EXPECT_EQ(test, le16_to_cpu(((struct dlm_lc_hdr *)conn->rx_buf)->length),
+			40);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&conn->rx_msgs), 1);
+
+	/* the rest arrives: exactly the second message completes */
+	conn->rx_len = 40;
+	KUNIT_ASSERT_EQ(test, dlm_lc_recv_parse(conn), 0);
+	KUNIT_EXPECT_EQ(test, conn->rx_len, 0U);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&conn->rx_msgs), 2);
+	flush_workqueue(dlm_lc_process_wq);
+	KUNIT_EXPECT_EQ(test, process_queued(ctx->cl), 0U);
+}
+
+static void recv_parse_rejects_wrong_sender(struct kunit *test)
+{
+	struct parse_ctx *ctx = test->priv;
+	struct dlm_lc_conn *conn = ctx->conn;
+
+	put_hdr(conn->rx_buf, DLM_LC_VERSION_3_1, NODE + 3, 32, 1);
+	conn->rx_len = 32;
+
+	KUNIT_EXPECT_EQ(test, dlm_lc_recv_parse(conn), -EBADMSG);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&conn->rx_msgs), 0);
+}
+
+static struct kunit_case framing_cases[] = {
+	KUNIT_CASE_PARAM(frame_check_cases, frame_gen_params),
+	KUNIT_CASE(frame_scan_multiple_and_leftover),
+	KUNIT_CASE(frame_scan_broken_after_good),
+	KUNIT_CASE(frame_check_garbage),
+	{}
+};
+
+static struct kunit_suite framing_suite = {
+	.name = "dlm_lc_framing",
+	.test_cases = framing_cases,
+};
+
+static struct kunit_case parse_cases[] = {
+	KUNIT_CASE(recv_parse_keeps_leftover),
+	KUNIT_CASE(recv_parse_rejects_wrong_sender),
+	{}
+};
+
+static struct kunit_suite parse_suite = {
+	.name = "dlm_lc_recv_parse",
+	.init = parse_init,
+	.exit = parse_exit,
+	.test_cases = parse_cases,
+};
+
+kunit_test_suites(&framing_suite, &parse_suite);

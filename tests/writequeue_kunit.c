@@ -1,0 +1,268 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Write queue: packing messages into pages, when bytes become sendable,
+ * and what partial sends leave behind.
+ */
+
+#include <kunit/test.h>
+#include <linux/err.h>
+#include <linux/mm.h>
+
+#include "writequeue.h"
+
+static int wq_init(struct kunit *test)
+{
+	struct dlm_lc_wqueue *q = kunit_kzalloc(test, sizeof(*q), GFP_KERNEL);
+
+	if (!q)
+		return -ENOMEM;
+	dlm_lc_wq_init(q);
+	test->priv = q;
+	return 0;
+}
+
+static void wq_exit(struct kunit *test)
+{
+	dlm_lc_wq_purge(test->priv);
+}
+
+static struct dlm_lc_wq_entry *reserve(struct kunit *test, int len,
+				       char **buf)
+{
+	struct dlm_lc_wq_entry *e;
+
+	e = dlm_lc_wq_reserve(test->priv, len, GFP_KERNEL, NULL, NULL, buf);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(e));
+	return e;
+}
+
+static void commit(struct kunit *test, struct dlm_lc_wq_entry *e)
+{
+	struct dlm_lc_wqueue *q = test->priv;
+
+	spin_lock(&q->lock);
+	dlm_lc_wq_commit_locked(q, e);
+	spin_unlock(&q->lock);
+}
+
+static bool peek(struct kunit *test, unsigned int *off, unsigned int *len)
+{
+	struct dlm_lc_wqueue *q = test->priv;
+	struct page *page;
+	bool ret;
+
+	spin_lock(&q->lock);
+	ret = dlm_lc_wq_peek_locked(q, &page, off, len);
+	spin_unlock(&q->lock);
+	return ret;
+}
+
+static void advance(struct kunit *test, unsigned int sent)
+{
+	struct dlm_lc_wqueue *q = test->priv;
+
+	spin_lock(&q->lock);
+	dlm_lc_wq_advance_locked(q, sent);
+	spin_unlock(&q->lock);
+}
+
+static void wq_packs_into_one_page(struct kunit *test)
+{
+	struct dlm_lc_wqueue *q = test->priv;
+	struct dlm_lc_wq_entry *a, *b;
+	char *ba, *bb;
+
+	a = reserve(test, 100, &ba);
+	b = reserve(test, 200, &bb);
+
+	KUNIT_EXPECT_PTR_EQ(test, a, b);
+	KUNIT_EXPECT_PTR_EQ(test, bb, ba + 100);
+	KUNIT_EXPECT_EQ(test, q->pages, 1U);
+	KUNIT_EXPECT_EQ(test, q->queued, 300U);
+	commit(test, a);
+	commit(test, b);
+}
+
+static void wq_message_never_crosses_page(struct kunit *test)
+{
+	struct dlm_lc_wqueue *q = test->priv;
+	struct dlm_lc_wq_entry *a, *b;
+	char *ba, *bb;
+
+	a = reserve(test, PAGE_SIZE - 10, &ba);
+	b = reserve(test, 20, &bb);
+
+	KUNIT_EXPECT_PTR_NE(test, a, b);
+	KUNIT_EXPECT_EQ(test, q->pages, 2U);
+	KUNIT_EXPECT_EQ(test, offset_in_page(bb), 0UL);
+	commit(test, a);
+	commit(test, b);
+}
+
+static void wq_rejects_bad_lengths(struct kunit *test)
+{
+	char *buf;
+
+	KUNIT_EXPECT_TRUE(test, IS_ERR(dlm_lc_wq_reserve(test->priv, 0,
+							 GFP_KERNEL, NULL,
+							 NULL, &buf)));
+	KUNIT_EXPECT_TRUE(test, IS_ERR(dlm_lc_wq_reserve(test->priv,
+							 PAGE_SIZE + 1,
+							 GFP_KERNEL, NULL,
+							 NULL, &buf)));
+}
+
+static void wq_unfilled_message_blocks_entry(struct kunit *test)
+{
+	struct dlm_lc_wq_entry *a, *b;
+	unsigned int off, len;
+	char *buf;
+
+	a = reserve(test, 64, &buf);
+	b = reserve(test, 64, &buf);
+	commit(test, a);
+
+	/* b is still being filled: nothing of its page may go out */
+	KUNIT_EXPECT_FALSE(test, peek(test, &off, &len));
+	commit(test, b);
+	KUNIT_ASSERT_TRUE(test, peek(test, &off, &len));
+	KUNIT_EXPECT_EQ(test, off, 0U);
+	KUNIT_EXPECT_EQ(test, len, 128U);
+}
+
+static void wq_partial_send_resumes(struct kunit *test)
+{
+	struct dlm_lc_wqueue *q = test->priv;
+	unsigned int off, len;
+	char *buf;
+
+	commit(test, reserve(test, 300, &buf));
+	KUNIT_ASSERT_TRUE(test, peek(test, &off, &len));
+	advance(test, 120);
+
+	KUNIT_ASSERT_TRUE(test, peek(test, &off, &len));
+	KUNIT_EXPECT_EQ(test, off, 120U);
+	KUNIT_EXPECT_EQ(test, len, 180U);
+	KUNIT_EXPECT_EQ(test, q->queued, 180U);
+	advance(test, 180);
+	KUNIT_EXPECT_FALSE(test, peek(test, &off, &len));
+	KUNIT_EXPECT_EQ(test, q->queued, 0U);
+}
+
+static void wq_no_append_behind_bytes_in_flight(struct kunit *test)
+{
+	struct dlm_lc_wq_entry *a, *b;
+	unsigned int off, len;
+	char *buf;
+
+	a = reserve(test, 100, &buf);
+	commit(test, a);
+	KUNIT_ASSERT_TRUE(test, peek(test, &off, &len));
+
+	/* the socket holds [0, 100): new messages go to a new page */
+	b = reserve(test, 50, &buf);
+	KUNIT_EXPECT_PTR_NE(test, a, b);
+	commit(test, b);
+}
+
+static void wq_sent_tail_reopens(struct kunit *test)
+{
+	struct dlm_lc_wq_entry *a, *b;
+	unsigned int off, len;
+	char *buf;
+
+	a = reserve(test, 100, &buf);
+	commit(test, a);
+	KUNIT_ASSERT_TRUE(test, peek(test, &off, &len));
+	advance(test, 100);
+
+	b = reserve(test, 50, &buf);
+	KUNIT_EXPECT_PTR_EQ(test, a, b);
+	commit(test, b);
+	KUNIT_ASSERT_TRUE(test, peek(test, &off, &len));
+	KUNIT_EXPECT_EQ(test, off, 100U);
+	KUNIT_EXPECT_EQ(test, len, 50U);
+}
+
+static void wq_drop_half_sent_only(struct kunit *test)
+{
+	struct dlm_lc_wqueue *q = test->priv;
+	unsigned int off, len, dropped;
+	char *buf;
+
+	commit(test, reserve(test, 200, &buf));
+	KUNIT_ASSERT_TRUE(test, peek(test, &off, &len));
+	spin_lock(&q->lock);
+	KUNIT_EXPECT_EQ(test, dlm_lc_wq_drop_partial_locked(q), 0U);
+	spin_unlock(&q->lock);
+
+	advance(test, 50);
+	spin_lock(&q->lock);
+	dropped = dlm_lc_wq_drop_partial_locked(q);
+	spin_unlock(&q->lock);
+
+	KUNIT_EXPECT_EQ(test, dropped, 150U);
+	KUNIT_EXPECT_EQ(test, q->queued, 0U);
+	KUNIT_EXPECT_EQ(test, q->pages, 0U);
+}
+
+static void count_cb(char *buf, int len, void *data)
+{
+	int *n = data;
+
+	/* number messages in buffer order, as a sequence layer would */
+	buf[0] = (char)(*n)++;
+}
+
+static void wq_callback_runs_in_order(struct kunit *test)
+{
+	struct dlm_lc_wq_entry *e[3];
+	char *buf[3];
+	int i, n = 0;
+
+	for (i = 0; i < 3; i++) {
+		e[i] = dlm_lc_wq_reserve(test->priv, 32, GFP_KERNEL, count_cb,
+					 &n, &buf[i]);
+		KUNIT_ASSERT_FALSE(test, IS_ERR(e[i]));
+	}
+	for (i = 0; i < 3; i++) {
+		KUNIT_EXPECT_EQ(test, buf[i][0], (char)i);
+		commit(test, e[i]);
+	}
+}
+
+static void wq_purge_counts(struct kunit *test)
+{
+	struct dlm_lc_wqueue *q = test->priv;
+	char *buf;
+	int i;
+
+	for (i = 0; i < 5; i++)
+		commit(test, reserve(test, 1000, &buf));
+	KUNIT_EXPECT_EQ(test, q->pages, 2U);
+	KUNIT_EXPECT_EQ(test, dlm_lc_wq_purge(q), 5000U);
+	KUNIT_EXPECT_EQ(test, q->pages, 0U);
+}
+
+static struct kunit_case wq_cases[] = {
+	KUNIT_CASE(wq_packs_into_one_page),
+	KUNIT_CASE(wq_message_never_crosses_page),
+	KUNIT_CASE(wq_rejects_bad_lengths),
+	KUNIT_CASE(wq_unfilled_message_blocks_entry),
+	KUNIT_CASE(wq_partial_send_resumes),
+	KUNIT_CASE(wq_no_append_behind_bytes_in_flight),
+	KUNIT_CASE(wq_sent_tail_reopens),
+	KUNIT_CASE(wq_drop_half_sent_only),
+	KUNIT_CASE(wq_callback_runs_in_order),
+	KUNIT_CASE(wq_purge_counts),
+	{}
+};
+
+static struct kunit_suite wq_suite = {
+	.name = "dlm_lc_writequeue",
+	.init = wq_init,
+	.exit = wq_exit,
+	.test_cases = wq_cases,
+};
+
+kunit_test_suites(&wq_suite);
