@@ -6,10 +6,27 @@ KDIR ?= /usr/src/linux-headers-$(KVER)
 
 all: modules
 
+# Build against installed headers (default: the newest Debian amd64 ones).
 modules:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 
-.PHONY: all modules clean
+# A 3-node cluster in a Debian 6.12 kernel under QEMU: pings, throughput.
+demo:
+	bash scripts/deps.sh
+	bash scripts/demo.sh
+
+# Every test; the last line reads "N passed, N failed".
+check:
+	bash scripts/check.sh
+
+# Fast inner loop: W=1 + sparse on 6.1 and 6.12, checkpatch, KUnit in UML.
+quick:
+	CHECK_STEPS="build checkpatch kunit" bash scripts/check.sh
+
+kunit:
+	CHECK_STEPS="kunit" bash scripts/check.sh
+
+.PHONY: all modules clean demo check quick kunit

@@ -132,10 +132,12 @@ bool dlm_lc_addr_equal(const struct sockaddr_storage *a,
 }
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_addr_equal);
 
+/* Callers clear a port in place, so @out may be @ss. */
 int dlm_lc_addr_with_port(const struct sockaddr_storage *ss, u16 port,
 			  struct sockaddr_storage *out)
 {
-	*out = *ss;
+	if (out != ss)
+		*out = *ss;
 
 	switch (ss->ss_family) {
 	case AF_INET:

@@ -334,20 +334,6 @@ static ssize_t cfs_cluster_control_show(struct config_item *item, char *page)
 	return sysfs_emit(page, "%s\n", running ? "running" : "stopped");
 }
 
-/* A bare errno from "echo start" is hard to act on, so say what is wrong. */
-static int cfs_cluster_start(struct dlm_lc_cluster *cl)
-{
-	int ret = dlm_lc_cluster_start(cl);
-
-	if (ret == -EADDRINUSE)
-		pr_err("cluster %s: port %u is already in use\n",
-		       dlm_lc_cluster_name(cl), dlm_lc_cluster_port(cl));
-	else if (ret == -EADDRNOTAVAIL)
-		pr_err("cluster %s: start needs a local node with an address\n",
-		       dlm_lc_cluster_name(cl));
-	return ret;
-}
-
 static ssize_t cfs_cluster_control_store(struct config_item *item,
 					 const char *buf, size_t len)
 {
@@ -356,8 +342,9 @@ static ssize_t cfs_cluster_control_store(struct config_item *item,
 
 	if (ret)
 		return ret;
+	/* lowcomms logs why a start failed (no local address, port taken). */
 	if (start)
-		ret = cfs_cluster_start(to_cl(item));
+		ret = dlm_lc_cluster_start(to_cl(item));
 	else
 		dlm_lc_cluster_stop(to_cl(item));
 	return dlm_lc_cfs_done(ret, len);

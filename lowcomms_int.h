@@ -77,7 +77,7 @@ struct dlm_lc_conn {
 	unsigned int rx_size;
 	unsigned int rx_len;
 
-	spinlock_t addr_lock;
+	spinlock_t addr_lock;	/* addrs, addr_count */
 	struct sockaddr_storage addrs[DLM_LC_MAX_ADDRS];
 	int addr_count;
 	u32 mark;
@@ -124,7 +124,7 @@ struct dlm_lc_cluster {
 	void (*listen_orig_data_ready)(struct sock *sk);
 	struct work_struct accept_work;
 
-	spinlock_t process_lock;
+	spinlock_t process_lock;	/* process_list, process_bytes/max */
 	struct list_head process_list;
 	size_t process_bytes;
 	size_t process_max;

@@ -66,7 +66,7 @@ struct shim_node {
 struct dlm_lc_shim {
 	struct dlm_lc_cluster *cl;
 	struct xarray nodes;
-	struct mutex handlers_mutex;
+	struct mutex handlers_mutex;	/* writers of handlers[] */
 	struct shim_handler __rcu *handlers[DLM_LC_CMD_MAX];
 	atomic64_t next_ping_id;
 	atomic64_t unhandled;

@@ -31,7 +31,7 @@ struct dlm_lc_wq_entry {
 };
 
 struct dlm_lc_wqueue {
-	spinlock_t lock;
+	spinlock_t lock;	/* everything here and in the entries */
 	struct list_head entries;
 	unsigned int queued;	/* reserved and not yet sent */
 	unsigned int pages;

@@ -281,6 +281,22 @@ static void addr_with_port_test(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, dlm_lc_addr_equal(&out6, &v6));
 }
 
+/* lowcomms clears ports in place, passing the same storage twice. */
+static void addr_with_port_in_place_test(struct kunit *test)
+{
+	struct sockaddr_storage ss, orig;
+	int len;
+
+	addr_from(test, "2001:db8::1", TEST_PORT, &ss);
+	orig = ss;
+
+	len = dlm_lc_addr_with_port(&ss, 0, &ss);
+
+	KUNIT_EXPECT_EQ(test, len, (int)sizeof(struct sockaddr_in6));
+	KUNIT_EXPECT_EQ(test, addr_port(test, &ss), 0);
+	KUNIT_EXPECT_TRUE(test, dlm_lc_addr_equal(&ss, &orig));
+}
+
 static void addr_with_port_bad_family_test(struct kunit *test)
 {
 	struct sockaddr_storage ss = { .ss_family = AF_UNIX }, out;
@@ -334,6 +350,7 @@ static struct kunit_case dlm_lc_addr_cases[] = {
 	KUNIT_CASE(addr_parse_overlong_text_test),
 	KUNIT_CASE_PARAM(addr_equal_test, equal_gen_params),
 	KUNIT_CASE(addr_with_port_test),
+	KUNIT_CASE(addr_with_port_in_place_test),
 	KUNIT_CASE(addr_with_port_bad_family_test),
 	KUNIT_CASE_PARAM(addr_format_round_trip_test, good_text_gen_params),
 	KUNIT_CASE(addr_format_truncate_test),

@@ -65,8 +65,8 @@ static int sink_count(struct sink *s)
 /* Poll, bounded: liveness only, never a performance assertion. */
 #define wait_for(cond) ({						\
 	int __i;							\
-	for (__i = 0; __i < WAIT_MS / 10 && !(cond); __i++)		\
-		msleep(10);						\
+	for (__i = 0; __i < WAIT_MS / 20 && !(cond); __i++)		\
+		msleep(20);						\
 	(cond);								\
 })
 

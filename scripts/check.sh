@@ -1,0 +1,61 @@
+#!/bin/bash
+# make check: every test of the project. Each step prints PASS:/FAIL: lines,
+# one per case; this script collects them and ends with
+# "N passed, N failed". Exit status 1 if anything failed.
+#
+# Steps (CHECK_STEPS overrides, space separated):
+#   deps build checkpatch kunit uml-cluster qemu-6.12 qemu-6.1
+set -uo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+export DLM_LC_OUT=${DLM_LC_OUT:-/tmp/dlm_lc_out}
+mkdir -p "$DLM_LC_OUT"
+RESULTS=$DLM_LC_OUT/results.txt
+: >"$RESULTS"
+
+STEPS=${CHECK_STEPS:-deps build checkpatch kunit uml-cluster qemu-6.12 qemu-6.1}
+
+step_cmd() {
+	case $1 in
+	deps)		echo "$HERE/deps.sh" ;;
+	build)		echo "$HERE/build-matrix.sh" ;;
+	checkpatch)	echo "$HERE/checkpatch.sh" ;;
+	kunit)		echo "$HERE/kunit.sh" ;;
+	uml-cluster)	echo "$HERE/uml-cluster.sh" ;;
+	qemu-6.12)	echo "$HERE/qemu-run.sh 6.12 cluster.sh" ;;
+	qemu-6.1)	echo "$HERE/qemu-run.sh 6.1 cluster.sh" ;;
+	*)		return 1 ;;
+	esac
+}
+
+for step in $STEPS; do
+	cmd=$(step_cmd "$step") || { echo "FAIL: check.$step: unknown step" | tee -a "$RESULTS"; continue; }
+	echo "=== $step: $cmd ($(date +%T))"
+	start=$(date +%s)
+	log=$DLM_LC_OUT/step-$step.log
+	# shellcheck disable=SC2086
+	bash $cmd 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	grep -E '^(PASS|FAIL): ' "$log" >>"$RESULTS"
+	if [ "$step" = deps ]; then
+		if [ "$rc" -eq 0 ]; then
+			echo "PASS: deps" | tee -a "$RESULTS"
+		else
+			echo "FAIL: deps: exit $rc" | tee -a "$RESULTS"
+		fi
+	elif [ "$rc" -ne 0 ] && ! grep -q '^FAIL: ' "$log"; then
+		echo "FAIL: check.$step: exit $rc without a FAIL line" | tee -a "$RESULTS"
+	elif ! grep -qE '^(PASS|FAIL): ' "$log"; then
+		echo "FAIL: check.$step: no results" | tee -a "$RESULTS"
+	fi
+	echo "=== $step done in $(( $(date +%s) - start )) s, exit $rc"
+done
+
+passed=$(grep -c '^PASS: ' "$RESULTS")
+failed=$(grep -c '^FAIL: ' "$RESULTS")
+if [ "$failed" -gt 0 ]; then
+	echo "--- failures:"
+	grep '^FAIL: ' "$RESULTS"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
