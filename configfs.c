@@ -2,10 +2,8 @@
 /*
  * configfs front end of dlm_lowcomms: a directory per cluster instance and,
  * under its comms/ group, one per node. The file layout and error codes
- * are fixed by Documentation/configfs-spec.md.draft.
+ * are fixed by Documentation/configfs.md.
  */
-
-#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/configfs.h>
 #include <linux/err.h>
