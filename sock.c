@@ -362,6 +362,10 @@ static struct dlm_lc_conn *accept_install(struct dlm_lc_conn *conn,
 	target = other;
 	down_write_nested(&other->sock_lock, SINGLE_DEPTH_NESTING);
 	dlm_lc_conn_release_locked(other);
+	/* a stop left these set; the main connection is running again */
+	clear_bit(CF_SHUTDOWN, &other->flags);
+	clear_bit(CF_EOF, &other->flags);
+	clear_bit(CF_STOP_IO, &other->flags);
 	ret = conn_install_locked(other, sock);
 	up_write(&other->sock_lock);
 
@@ -447,7 +451,8 @@ static void listen_data_ready(struct sock *sk)
 
 	read_lock_bh(&sk->sk_callback_lock);
 	cl = sk->sk_user_data;
-	if (cl)
+	/* children inherit this callback until accepted: ignore them */
+	if (cl && sk->sk_state == TCP_LISTEN)
 		queue_work(dlm_lc_io_wq, &cl->accept_work);
 	read_unlock_bh(&sk->sk_callback_lock);
 }
