@@ -56,6 +56,11 @@ complete() {
 	done
 }
 
+# Parallel runs (6.1 and 6.12 at once, CI) share the cache: one preparer.
+mkdir -p "$cache"
+exec 9>"$cache/.lock-$abi"
+command -v flock >/dev/null && flock -w 600 9
+
 if ! complete; then
 	log "preparing $dir (image for $abi, version $hdr_debver)"
 	rm -rf "$dir"

@@ -11,7 +11,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
 out=${DLM_LC_OUT:-/tmp/dlm_lc_out}
 mkdir -p "$out"
-export DEMO=1 MSGS=${MSGS:-20000} SIZE=${SIZE:-256} QEMU_TIMEOUT=${QEMU_TIMEOUT:-600}
+export DEMO=1 MSGS=${MSGS:-60000} SIZE=${SIZE:-256} QEMU_TIMEOUT=${QEMU_TIMEOUT:-600}
 export DLM_LC_OUT=$out
 
 echo "== dlm_lowcomms demo: Debian 6.12 kernel under QEMU, 3 nodes in 3 netns =="

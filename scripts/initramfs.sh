@@ -17,7 +17,7 @@
 #   -f FILE         extra file, copied to /extra/ (repeatable)
 set -euo pipefail
 
-out= moddir= module= test=
+out='' moddir='' module='' test=''
 envs=() extras=()
 usage() { sed -n '4,18p' "$0" >&2; exit 2; }
 while getopts "o:M:k:t:e:f:h" opt; do

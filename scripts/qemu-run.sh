@@ -47,7 +47,10 @@ kdir=$("$here/debian-kernel.sh" "$ver" | tail -n1) || { echo "FAIL: $tag: kernel
 
 build=$(mktemp -d /tmp/dlm_lc_build.XXXXXX)
 trap 'rm -rf "$build"' EXIT
-tar -C "$src" --exclude=.git -cf - . | tar -C "$build" -xf -
+# Sources only: in-tree build products may be for the other kernel.
+tar -C "$src" --exclude=.git --exclude='*.o' --exclude='*.ko' --exclude='*.mod' \
+	--exclude='*.mod.c' --exclude='.*.cmd' --exclude='*.a' --exclude=Module.symvers \
+	--exclude=modules.order --exclude=.tmp_versions -cf - . | tar -C "$build" -xf -
 echo "INFO: $tag: building module against $HEADERS"
 if ! make -C "$HEADERS" M="$build" modules >"$out/build-$ver.log" 2>&1; then
 	echo "FAIL: $tag: module build failed (see $out/build-$ver.log)"

@@ -22,7 +22,7 @@
 #
 # Environment:
 #   MSGS   total checked bulk messages, all pairs together (default 100000,
-#          20000 with DEMO=1)
+#          60000 with DEMO=1)
 #   SIZE   bytes per message, 40..4096 (default 256)
 #   DEMO=1 fewer messages, more INFO lines (make demo)
 #   CLUSTER_BULK_TIMEOUT  seconds to wait for delivery (default 300)
@@ -47,13 +47,13 @@ done
 [ -n "$IP" ] || IP=/sbin/ip
 
 DEMO=${DEMO:-0}
-if [ "$DEMO" = 1 ]; then MSGS=${MSGS:-20000}; else MSGS=${MSGS:-100000}; fi
+if [ "$DEMO" = 1 ]; then MSGS=${MSGS:-60000}; else MSGS=${MSGS:-100000}; fi
 SIZE=${SIZE:-256}
 BULK_TIMEOUT=${CLUSTER_BULK_TIMEOUT:-300}
 PINGS=${CLUSTER_PINGS:-20}
 NODES="1 2 3"
 CFG=/sys/kernel/config/dlm_lowcomms
-ERR=/tmp/cluster.err.$$
+ERR=${TMPDIR:-/tmp}/cluster.err.$$
 
 MOD=${1:-${MODULE:-}}
 if [ -z "$MOD" ]; then
@@ -195,7 +195,7 @@ case_topology() {
 			i=${p%:*}
 			j=${p#*:}
 			ok=0
-			for try in 1 2 3; do
+			for _ in 1 2 3; do
 				if "$IP" netns exec "n$i" ping -c 1 -W 2 "192.0.2.$j" >/dev/null 2>&1; then
 					ok=1
 					break
@@ -261,6 +261,8 @@ case_ping() {
 		i=${p%:*}
 		j=${p#*:}
 		f=$CFG/c$i/comms/$j
+		# fresh statistics for this round
+		wr "$f/reset" 1 || { bad="$bad n$i->n$j:reset:$(errtxt)"; continue; }
 		if ! wr "$f/ping" "$PINGS 2000" $((PINGS * 3 + 30)); then
 			bad="$bad n$i->n$j:$(errtxt)"
 			continue
@@ -435,7 +437,7 @@ case_teardown() {
 	topo_down
 	if grep -q '^dlm_lowcomms ' /proc/modules; then
 		ok=0
-		for try in 1 2 3 4 5 6 7 8 9 10; do
+		for _ in 1 2 3 4 5 6 7 8 9 10; do
 			if rmmod dlm_lowcomms 2>"$ERR"; then
 				ok=1
 				break

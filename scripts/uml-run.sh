@@ -1,0 +1,124 @@
+#!/bin/bash
+# usage: uml-run.sh <guest-script> [args...]
+#
+# Boots the cached debug UML kernel (scripts/uml-kernel.sh) with the build
+# machine's / as a READ-ONLY hostfs root and <guest-script> as init; the args
+# reach the guest script as "$@" (kernel command line after "--", so they must
+# not contain spaces).  The guest must power itself off (busybox poweroff -f).
+#
+# stdout: the guest's own "PASS:"/"FAIL:" lines, then
+#   FAIL: <tag>-uml-boot: timeout      (no poweroff within ${UML_TIMEOUT:-900} s)
+#   FAIL: <tag>-uml-boot: ...          (UML died / guest never printed GUEST-DONE)
+#   PASS|FAIL: <tag>-kernel-splats     (WARNING:, BUG:, KASAN, lockdep, kmemleak...)
+# and a final "uml-run: log <file>" line on stderr.  The full console goes to
+# ${DLM_LC_OUT:-/tmp/dlm_lc_out}/<tag>-<timestamp>.log (and to stderr too with
+# UML_VERBOSE=1).  <tag> is ${UML_TAG}, default: the guest script's name
+# without "guest-" and ".sh".  Exit status: 0 iff no FAIL line.
+# UML_BUILD=<dir> skips uml-kernel.sh; UML_MEM (default 1G); UML_LOG=<file>
+# sets the console log path.
+set -uo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+[ $# -ge 1 ] || { echo "usage: $0 <guest-script> [args...]" >&2; exit 2; }
+GUEST=$(readlink -f "$1"); shift
+[ -x "$GUEST" ] || { echo "uml-run: $GUEST is not executable" >&2; exit 2; }
+for a in "$@"; do
+	case $a in *[[:space:]]*|'') echo "uml-run: argument '$a' has spaces or is empty" >&2; exit 2;; esac
+done
+
+TAG=${UML_TAG:-$(basename "$GUEST" .sh)}
+TAG=${TAG#guest-}
+TIMEOUT=${UML_TIMEOUT:-900}
+OUT=${DLM_LC_OUT:-/tmp/dlm_lc_out}
+mkdir -p "$OUT"
+LOG=${UML_LOG:-$OUT/$TAG-$(date +%Y%m%d-%H%M%S)-$$.log}
+mkdir -p "$(dirname "$LOG")"
+
+if [ -n "${UML_BUILD:-}" ]; then
+	BUILD=$UML_BUILD
+else
+	BUILD=$("$HERE/uml-kernel.sh" | tail -n1) || { echo "FAIL: $TAG-uml-boot: uml-kernel.sh failed"; exit 1; }
+fi
+[ -x "$BUILD/linux" ] || { echo "FAIL: $TAG-uml-boot: no $BUILD/linux"; exit 1; }
+
+# UML's own host-side files (memory backing file, mconsole socket dir) go to
+# a private temp dir, removed at exit.
+# On tmpfs when possible: UML backs guest RAM with a file there.
+RUNDIR=$(mktemp -d /dev/shm/dlm_lc_uml.XXXXXX 2>/dev/null || mktemp -d "${TMPDIR:-/tmp}/dlm_lc_uml.XXXXXX")
+UML_PID=
+# UML's process group (see setsid below); its leader alone as a fallback.
+kill_uml() { kill -KILL -- "-$UML_PID" 2>/dev/null || kill -KILL "$UML_PID" 2>/dev/null; }
+cleanup() {
+	if [ -n "$UML_PID" ] && kill -0 "$UML_PID" 2>/dev/null; then
+		kill_uml
+	fi
+	rm -rf "$RUNDIR"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# con0: no input, output to our stdout; all other consoles and serial lines
+# off (the defaults would try xterms/ptys).
+CMDLINE=(mem=${UML_MEM:-1G} "uml_dir=$RUNDIR" umid=dlmlc$$
+	con=null ssl=null con0=null,fd:1
+	rootfstype=hostfs rootflags=/ ro
+	panic=-1 loglevel=7 init="$GUEST" -- "$@")
+
+START=$(date +%s.%N)
+# setsid: UML and its helper processes get their own process group, so a
+# timeout can kill all of them and nothing else.
+TMPDIR=$RUNDIR setsid "$BUILD/linux" "${CMDLINE[@]}" </dev/null >"$LOG" 2>&1 &
+UML_PID=$!
+if [ "${UML_VERBOSE:-0}" = 1 ]; then
+	tail -n +1 -f --pid="$UML_PID" "$LOG" >&2 &
+fi
+
+timed_out=0
+deadline=$(( $(date +%s) + TIMEOUT ))
+while kill -0 "$UML_PID" 2>/dev/null; do
+	if [ "$(date +%s)" -ge "$deadline" ]; then
+		timed_out=1
+		kill_uml
+		break
+	fi
+	sleep 0.2
+done
+wait "$UML_PID" 2>/dev/null
+rc=$?
+# Helper processes of a killed UML may outlive the main one briefly.
+[ $timed_out = 1 ] && kill -KILL -- "-$UML_PID" 2>/dev/null
+UML_PID=
+ELAPSED=$(printf '%.1f' "$(echo "$(date +%s.%N) - $START" | bc)")
+wait 2>/dev/null
+
+fails=0
+res() { echo "$1"; case $1 in FAIL:*) fails=$((fails + 1));; esac; }
+
+# The guest's own result lines (console may glue a kernel message in front).
+while IFS= read -r l; do res "$l"; done < <(grep -aoE '(PASS|FAIL): [^[:cntrl:]]*' "$LOG" |
+	grep -avE '^(PASS|FAIL): (kunit\.|kunit-missing)' | sed 's/[[:space:]]*$//')
+
+if [ $timed_out = 1 ]; then
+	res "FAIL: $TAG-uml-boot: timeout"
+elif ! grep -aq '^GUEST-DONE' "$LOG"; then
+	res "FAIL: $TAG-uml-boot: guest did not finish (uml exit $rc, see $LOG)"
+else
+	res "PASS: $TAG-uml-boot"
+fi
+
+SPLAT='WARNING:|BUG:|KASAN|possible circular locking|inconsistent lock state|possible recursive locking|suspicious RCU usage|kmemleak:.*(unreferenced|suspected memory leak)|Call Trace|Kernel panic|Oops|ODEBUG|UBSAN|general protection'
+splats=$(grep -aE "$SPLAT" "$LOG" | grep -avE "^(PASS|FAIL): " | head -n 8)
+if [ -n "$splats" ]; then
+	res "FAIL: $TAG-kernel-splats: $(echo "$splats" | head -n1 | tr -d '\r')"
+	echo "$splats" | sed 's/^/  splat: /' >&2
+else
+	res "PASS: $TAG-kernel-splats"
+fi
+
+echo "uml-run: $TAG ran ${ELAPSED}s, uml exit $rc, log $LOG" >&2
+if [ $fails -gt 0 ]; then
+	echo "uml-run: last console lines:" >&2
+	tail -n 25 "$LOG" | sed 's/^/  | /' >&2
+	exit 1
+fi
+exit 0
