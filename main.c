@@ -15,8 +15,9 @@ static void __net_exit dlm_lc_pernet_exit(struct net *net)
 	dlm_lc_net_exit(net);
 }
 
+/* pre_exit: close our sockets while the namespace's devices still exist */
 static struct pernet_operations dlm_lc_pernet_ops = {
-	.exit = dlm_lc_pernet_exit,
+	.pre_exit = dlm_lc_pernet_exit,
 };
 
 static int __init dlm_lc_init(void)

@@ -17,7 +17,9 @@
 #   headers            symlink to /usr/src/linux-headers-<abi>
 #   env                shell-sourceable: ABI= VMLINUZ= HEADERS= MODDIR=
 # The directory path is the last line on stdout.  Everything else goes to
-# stderr.  Rebuilt from nothing if missing or incomplete.
+# stderr.  Rebuilt from nothing if missing or incomplete; if only extra
+# modules are missing (the image matches), they are added to the existing
+# directory and load-order, and nothing already there is removed.
 set -euo pipefail
 
 ver=${1:?usage: debian-kernel.sh <6.12|6.1> [extra-module ...]}
@@ -61,9 +63,22 @@ mkdir -p "$cache"
 exec 9>"$cache/.lock-$abi"
 command -v flock >/dev/null && flock -w 600 9
 
+# The image is there and matches, only some requested modules are missing
+# (a caller asked for extra modules): add them, keep everything else.
+base_ok() {
+	[ -s "$dir/vmlinuz" ] && [ -s "$dir/env" ] && [ -s "$dir/modules/load-order" ] &&
+		grep -qx "DEBVER=$hdr_debver" "$dir/env"
+}
+
 if ! complete; then
-	log "preparing $dir (image for $abi, version $hdr_debver)"
-	rm -rf "$dir"
+	incremental=0
+	if base_ok; then
+		incremental=1
+		log "adding modules to $dir (image for $abi, version $hdr_debver)"
+	else
+		log "preparing $dir (image for $abi, version $hdr_debver)"
+		rm -rf "$dir"
+	fi
 	mkdir -p "$dir/modules"
 	tmp=$(mktemp -d "$cache/.dl.XXXXXX")
 	trap 'rm -rf "$tmp"' EXIT
@@ -89,7 +104,7 @@ if ! complete; then
 	[ -n "$got" ] || die "cannot download linux-image-$abi(-unsigned) version $hdr_debver"
 	deb=$(ls "$tmp"/*.deb | head -n1)
 	dpkg-deb -x "$deb" "$tmp/x"
-	cp "$tmp/x/boot/vmlinuz-$abi" "$dir/vmlinuz"
+	[ "$incremental" = 1 ] || cp "$tmp/x/boot/vmlinuz-$abi" "$dir/vmlinuz"
 	kmod=$tmp/x/lib/modules/$abi
 	[ -d "$kmod" ] || kmod=$tmp/x/usr/lib/modules/$abi
 	[ -d "$kmod" ] || die "no modules directory in $deb"
@@ -104,6 +119,12 @@ if ! complete; then
 	# Resolve each wanted module and its dependencies from modules.dep;
 	# emit dependencies before the module itself.
 	order=()
+	if [ "$incremental" = 1 ]; then
+		# modules already prepared stay, in their order
+		while read -r m; do
+			[ -n "$m" ] && [ -s "$dir/modules/$m" ] && order+=("${m%.ko}")
+		done <"$dir/modules/load-order"
+	fi
 	add() {
 		local name=$1 line rel dep d
 		for d in "${order[@]}"; do [ "$d" = "$name" ] && return 0; done
@@ -121,19 +142,21 @@ if ! complete; then
 			add "${dep%%.ko*}"
 		done
 		case "$rel" in
-		*.xz)  xz -dc "$kmod/$rel" >"$dir/modules/$name.ko" ;;
-		*.zst) zstd -qdc "$kmod/$rel" >"$dir/modules/$name.ko" ;;
-		*.gz)  gzip -dc "$kmod/$rel" >"$dir/modules/$name.ko" ;;
-		*)     cp "$kmod/$rel" "$dir/modules/$name.ko" ;;
+		*.xz)  xz -dc "$kmod/$rel" >"$dir/modules/.$name.ko.tmp" ;;
+		*.zst) zstd -qdc "$kmod/$rel" >"$dir/modules/.$name.ko.tmp" ;;
+		*.gz)  gzip -dc "$kmod/$rel" >"$dir/modules/.$name.ko.tmp" ;;
+		*)     cp "$kmod/$rel" "$dir/modules/.$name.ko.tmp" ;;
 		esac
+		mv "$dir/modules/.$name.ko.tmp" "$dir/modules/$name.ko"
 		order+=("$name")
 	}
 	for m in "${mods[@]}"; do
 		add "$m"
 	done
-	printf '%s.ko\n' "${order[@]}" >"$dir/modules/load-order"
+	printf '%s.ko\n' "${order[@]}" >"$dir/modules/.load-order.tmp"
+	mv "$dir/modules/.load-order.tmp" "$dir/modules/load-order"
 	ln -sfn "$headers" "$dir/headers"
-	cat >"$dir/env" <<EOT
+	cat >"$dir/.env.tmp" <<EOT
 ABI=$abi
 DEBVER=$hdr_debver
 PKG=$got
@@ -141,6 +164,7 @@ VMLINUZ=$dir/vmlinuz
 HEADERS=$headers
 MODDIR=$dir/modules
 EOT
+	mv "$dir/.env.tmp" "$dir/env"
 	log "done: $(tr '\n' ' ' <"$dir/modules/load-order")"
 fi
 echo "$dir"

@@ -9,6 +9,7 @@ PKGS=(
 	build-essential bc flex bison libelf-dev libssl-dev sparse
 	python3 cpio xz-utils kmod iproute2 busybox-static
 	qemu-system-x86 rsync util-linux
+	tcpdump tshark
 )
 
 missing=()
@@ -24,5 +25,9 @@ fi
 
 echo "deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# tshark pulls in wireshark-common, which asks whether non-root users may
+# capture: answer "no" up front so the install never prompts.
+echo "wireshark-common wireshark-common/install-setuid boolean false" |
+	debconf-set-selections 2>/dev/null || true
 apt-get update -qq >/dev/null
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

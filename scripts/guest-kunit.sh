@@ -36,6 +36,16 @@ mount -t tmpfs tmpfs /tmp
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 cd /run/dlm_lc || off
 
+# Loopback for the in-kernel cluster suites: 127.0.0.0/8 plus the IPv6
+# addresses tests/cluster_kunit.c uses (nodad: usable at once).
+if out=$( { ip link set lo up &&
+	ip -6 addr add fd5c::1/128 dev lo nodad &&
+	ip -6 addr add fd5c::2/128 dev lo nodad; } 2>&1); then
+	echo "PASS: kunit-guest-net"
+else
+	echo "FAIL: kunit-guest-net: $out"
+fi
+
 KML=/sys/kernel/debug/kmemleak
 uptime_s() { cut -d. -f1 /proc/uptime; }
 
@@ -48,18 +58,15 @@ if [ -w $KML ]; then
 	echo clear >$KML
 fi
 
-ok=1
 for m in dlm_lowcomms dlm_lowcomms_kunit; do
 	if [ ! -f mod/$m.ko ]; then
 		echo "FAIL: kunit-insmod-$m: $m.ko not built"
-		ok=0
 		break
 	fi
 	if out=$(insmod mod/$m.ko 2>&1); then
 		echo "PASS: kunit-insmod-$m"
 	else
 		echo "FAIL: kunit-insmod-$m: $out"
-		ok=0
 		break
 	fi
 done

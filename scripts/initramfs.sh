@@ -15,12 +15,15 @@
 # Options:
 #   -e NAME=VALUE   exported into the test's environment (repeatable)
 #   -f FILE         extra file, copied to /extra/ (repeatable)
+#   -b BINARY       extra dynamically linked program (e.g. /usr/bin/tcpdump),
+#                   copied to /usr/bin/NAME with the shared libraries ldd
+#                   lists, at the host's paths (repeatable)
 set -euo pipefail
 
 out='' moddir='' module='' test=''
-envs=() extras=()
-usage() { sed -n '4,18p' "$0" >&2; exit 2; }
-while getopts "o:M:k:t:e:f:h" opt; do
+envs=() extras=() bins=()
+usage() { sed -n '4,21p' "$0" >&2; exit 2; }
+while getopts "o:M:k:t:e:f:b:h" opt; do
 	case $opt in
 	o) out=$OPTARG ;;
 	M) moddir=$OPTARG ;;
@@ -28,6 +31,7 @@ while getopts "o:M:k:t:e:f:h" opt; do
 	t) test=$OPTARG ;;
 	e) envs+=("$OPTARG") ;;
 	f) extras+=("$OPTARG") ;;
+	b) bins+=("$OPTARG") ;;
 	*) usage ;;
 	esac
 done
@@ -72,9 +76,24 @@ if [ -x /bin/dash ]; then
 		cp -L "$lib" "$root$lib"
 	done
 fi
+# Extra programs (-b) with their libraries.
+for b in "${bins[@]}"; do
+	bp=$(command -v "$b" 2>/dev/null || true)
+	[ -n "$bp" ] && [ -x "$bp" ] || { echo "initramfs: no program $b" >&2; exit 1; }
+	bp=$(readlink -f "$bp")
+	rm -f "$root/usr/bin/$(basename "$b")"	# never write through an applet link
+	cp "$bp" "$root/usr/bin/$(basename "$b")"
+	for lib in $(ldd "$bp" | awk '/=>/ {print $3} /^\t\/lib/ {print $1}'); do
+		[ -f "$lib" ] || continue
+		[ -e "$root$lib" ] && continue
+		mkdir -p "$root$(dirname "$lib")"
+		cp -L "$lib" "$root$lib"
+	done
+done
 # ip netns looks at /etc/netns, and iproute2 wants its config dir.
 mkdir -p "$root/etc/netns" "$root/etc/iproute2"
 echo "root:x:0:0:root:/:/bin/sh" >"$root/etc/passwd"
+echo "root:x:0:" >"$root/etc/group"
 
 # Modules: load order first, then ours.
 cp "$moddir"/*.ko "$root/modules/"

@@ -20,7 +20,14 @@
 #   DLM_LC_CACHE   kernel cache (see debian-kernel.sh)
 #   QEMU_MEM, QEMU_SMP (1024, 2), QEMU_APPEND (extra kernel args)
 #   QEMU_VERBOSE=1 stream the whole console, not only result lines
-#   MSGS SIZE DEMO GUEST_SH CLUSTER_*   passed into the guest test's environment
+#   MSGS SIZE DEMO GUEST_SH CLUSTER_* INTEROP_*   passed into the guest test's
+#                  environment
+#   QEMU_NAME      tag for result lines and file names (default qemu-<ver>):
+#                  console $DLM_LC_OUT/<name>.log, initramfs-<ver>[-<name>].cpio.gz
+#   QEMU_MODULES   extra kernel modules (names, e.g. "dlm") to take from the
+#                  Debian image with their dependencies (debian-kernel.sh)
+#   QEMU_BINS      extra host programs for the initramfs (initramfs.sh -b)
+#   QEMU_FILES     extra files for the initramfs's /extra (initramfs.sh -f)
 # Exit status: 0 if there was no FAIL line.
 set -uo pipefail
 
@@ -33,15 +40,16 @@ out=${DLM_LC_OUT:-/tmp/dlm_lc_out}
 src=${DLM_LC_SRC:-$repo}
 tmo=${QEMU_TIMEOUT:-900}
 mkdir -p "$out"
-log=$out/qemu-$ver.log
-tag=qemu-$ver
+tag=${QEMU_NAME:-qemu-$ver}
+log=$out/$tag.log
 
 [ -f "$test" ] || { [ -f "$repo/$test" ] && test=$repo/$test; }
 [ -f "$test" ] || { echo "FAIL: $tag: no guest test $test"; exit 1; }
 command -v qemu-system-x86_64 >/dev/null ||
 	{ echo "FAIL: $tag: qemu-system-x86_64 missing (apt-get install qemu-system-x86)"; exit 1; }
 
-kdir=$("$here/debian-kernel.sh" "$ver" | tail -n1) || { echo "FAIL: $tag: kernel prep"; exit 1; }
+# shellcheck disable=SC2086
+kdir=$("$here/debian-kernel.sh" "$ver" ${QEMU_MODULES:-} | tail -n1) || { echo "FAIL: $tag: kernel prep"; exit 1; }
 # shellcheck disable=SC1091
 . "$kdir/env"
 
@@ -52,18 +60,28 @@ tar -C "$src" --exclude=.git --exclude='*.o' --exclude='*.ko' --exclude='*.mod' 
 	--exclude='*.mod.c' --exclude='.*.cmd' --exclude='*.a' --exclude=Module.symvers \
 	--exclude=modules.order --exclude=.tmp_versions -cf - . | tar -C "$build" -xf -
 echo "INFO: $tag: building module against $HEADERS"
-if ! make -C "$HEADERS" M="$build" modules >"$out/build-$ver.log" 2>&1; then
-	echo "FAIL: $tag: module build failed (see $out/build-$ver.log)"
-	grep -E 'error|Error' "$out/build-$ver.log" | head -n 20 | sed 's/^/  /'
+if ! make -C "$HEADERS" M="$build" modules >"$out/build-$ver${QEMU_NAME:+-$QEMU_NAME}.log" 2>&1; then
+	echo "FAIL: $tag: module build failed (see $out/build-$ver${QEMU_NAME:+-$QEMU_NAME}.log)"
+	grep -E 'error|Error' "$out/build-$ver${QEMU_NAME:+-$QEMU_NAME}.log" | head -n 20 | sed 's/^/  /'
 	exit 1
 fi
 [ -f "$build/dlm_lowcomms.ko" ] || { echo "FAIL: $tag: no dlm_lowcomms.ko built"; exit 1; }
 
 envargs=()
-for v in $(compgen -e | grep -E '^(MSGS|SIZE|DEMO|GUEST_SH|CLUSTER_[A-Z0-9_]+)$'); do
+for v in $(compgen -e | grep -E '^(MSGS|SIZE|DEMO|GUEST_SH|CLUSTER_[A-Z0-9_]+|INTEROP_[A-Z0-9_]+)$'); do
 	envargs+=(-e "$v=${!v}")
 done
-initrd=$out/initramfs-$ver.cpio.gz
+for b in ${QEMU_BINS:-}; do
+	envargs+=(-b "$b")
+done
+for f in ${QEMU_FILES:-}; do
+	envargs+=(-f "$f")
+done
+if [ -n "${QEMU_NAME:-}" ]; then
+	initrd=$out/initramfs-$ver-$QEMU_NAME.cpio.gz
+else
+	initrd=$out/initramfs-$ver.cpio.gz
+fi
 "$here/initramfs.sh" -o "$initrd" -M "$MODDIR" -k "$build/dlm_lowcomms.ko" \
 	-t "$test" "${envargs[@]}" -- "$@" >/dev/null ||
 	{ echo "FAIL: $tag: initramfs build failed"; exit 1; }

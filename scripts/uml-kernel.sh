@@ -49,7 +49,23 @@ if [ ! -f "$SRCROOT/.unpacked" ]; then
 	touch "$SRCROOT/.unpacked"
 fi
 
+# Prune what other keys left behind (~0.9 GB per build dir, 1.7 GB per
+# source tree): build dirs unused for a day, then sources no build uses.
+for d in "$CACHE"/uml-*; do
+	[ -d "$d" ] && [ "$d" != "$BUILD" ] || continue
+	if [ -z "$(find "$d/.built" -mmin -1440 2>/dev/null)" ]; then
+		log "pruning stale $d"
+		rm -rf "$d"
+	fi
+done
+for d in "$CACHE"/src-*; do
+	[ -d "$d" ] && [ "$d" != "$SRCROOT" ] || continue
+	v=${d##*/src-}
+	compgen -G "$CACHE/uml-$v-*" >/dev/null || { log "pruning $d"; rm -rf "$d"; }
+done
+
 if [ -f "$BUILD/.built" ] && [ -x "$BUILD/linux" ]; then
+	touch "$BUILD/.built"	# marks it in use for the pruning above
 	log "cached: $BUILD"
 	echo "$BUILD"
 	exit 0
@@ -76,7 +92,7 @@ while IFS= read -r line; do
 	if [[ $line =~ ^(CONFIG_[A-Za-z0-9_]+)=(.*)$ ]]; then
 		sym=${BASH_REMATCH[1]}
 		if ! grep -qxF -- "$line" "$BUILD/.config"; then
-			got=$(grep -E "^(# )?$sym[= ]" "$BUILD/.config" || echo "absent")
+			got=$(grep -E "^(# )?${sym}[= ]" "$BUILD/.config" || echo "absent")
 			log "fragment wants '$line', .config has '$got'"
 			bad=1
 		fi

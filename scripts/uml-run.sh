@@ -59,8 +59,8 @@ trap 'exit 130' INT TERM
 
 # con0: no input, output to our stdout; all other consoles and serial lines
 # off (the defaults would try xterms/ptys).
-CMDLINE=(mem=${UML_MEM:-1G} "uml_dir=$RUNDIR" umid=dlmlc$$
-	con=null ssl=null con0=null,fd:1
+CMDLINE=("mem=${UML_MEM:-1G}" "uml_dir=$RUNDIR" umid=dlmlc$$
+	con=null ssl=null "con0=null,fd:1"
 	rootfstype=hostfs rootflags=/ ro
 	panic=-1 loglevel=7 init="$GUEST" -- "$@")
 

@@ -417,6 +417,107 @@ case_close() {
 	[ -z "$bad" ] && pass close-reconnect || { fail close-reconnect "$bad"; pair_table; }
 }
 
+# --- bad-values: rejected writes change nothing ------------------------------
+case_bad_values() {
+	f=$CFG/c1
+	bad=
+	port=$(cat "$f/port")
+	for v in 0 65536 abc ""; do
+		wr "$f/port" "$v" 5 && bad="$bad port='$v' accepted"
+	done
+	# settings are fixed while the instance runs
+	wr "$f/port" 21065 5 && bad="$bad port changed while running"
+	grep -q EBUSY "$ERR" 2>/dev/null || grep -qi busy "$ERR" 2>/dev/null ||
+		bad="$bad running port write: '$(errtxt)' (want EBUSY)"
+	[ "$(cat "$f/port")" = "$port" ] || bad="$bad port now $(cat "$f/port")"
+	list=$(cat "$f/comms/2/addr_list")
+	for v in 1.2.3 1.2.3.4x "[::1" 300.1.1.1; do
+		wr "$f/comms/2/addr" "$v" 5 && bad="$bad addr='$v' accepted"
+	done
+	wr "$f/comms/2/addr" 192.0.2.2 5 && bad="$bad duplicate addr accepted"
+	[ "$(cat "$f/comms/2/addr_list")" = "$list" ] || bad="$bad addr_list changed"
+	wr "$f/comms/2/nodeid" 7 5 && bad="$bad nodeid changed"
+	wr "$f/control" bogus 5 && bad="$bad control=bogus accepted"
+	wr "$f/comms/2/bulk" "10 39" 5 && bad="$bad bulk size 39 accepted"
+	[ "$(cat "$f/control")" = running ] || bad="$bad c1 no longer running"
+	[ -z "$bad" ] && pass bad-values || fail bad-values "$bad"
+}
+
+# --- port-taken: a second listener on the same address fails clearly --------
+case_port_taken() {
+	d=$CFG/c1dup
+	in_ns n1 mkdir "$d" 2>"$ERR" || { fail port-taken "mkdir: $(errtxt)"; return 1; }
+	mkdir "$d/comms/1" && wr "$d/comms/1/addr" 192.0.2.1 && wr "$d/comms/1/local" 1 ||
+		{ fail port-taken "configure: $(errtxt)"; rmdir "$d/comms/1" "$d" 2>/dev/null; return 1; }
+	bad=
+	if wr "$d/control" start 10; then
+		bad="start succeeded on a taken port"
+	else
+		grep -qi "in use" "$ERR" || bad="error '$(errtxt)' is not EADDRINUSE"
+	fi
+	[ "$(cat "$d/control")" = stopped ] || bad="$bad dup reads $(cat "$d/control")"
+	rmdir "$d/comms/1" "$d" 2>"$ERR" || bad="$bad rmdir: $(errtxt)"
+	wr "$CFG/c1/comms/2/ping" "3 2000" 30 || bad="$bad c1 ping after: $(errtxt)"
+	[ -z "$bad" ] && pass port-taken || fail port-taken "$bad"
+}
+
+# --- remove-under-traffic: rmdir a node while it streams to us -------------
+# (A writer on the removed node's own bulk file would hold off the rmdir:
+# configfs lets a store finish first. So node 3 streams to node 1 while
+# node 1 removes node 3.)
+case_remove_traffic() {
+	f=$CFG/c1/comms/3
+	sh -c 'echo "$1" > "$2"' w "5000000 $SIZE" "$CFG/c3/comms/1/bulk" 2>/dev/null &
+	pid=$!
+	sleep 0.5
+	bad=
+	got0=$(cst 1 3 rx_msgs)
+	rmdir "$f" 2>"$ERR" || bad="rmdir under traffic: $(errtxt)"
+	sleep 0.5
+	kill -KILL "$pid" 2>/dev/null || bad="$bad writer already done (test too weak)"
+	wait "$pid" 2>/dev/null
+	[ "${got0:-0}" -gt 0 ] 2>/dev/null || bad="$bad no traffic from n3 before the rmdir"
+	wr "$CFG/c1/comms/2/ping" "3 2000" 30 || bad="$bad c1->n2 ping after rmdir: $(errtxt)"
+	# put the node back; traffic to it works again
+	mkdir "$f" 2>"$ERR" && wr "$f/addr" 192.0.2.3 ||
+		{ fail remove-under-traffic "$bad re-add: $(errtxt)"; return 1; }
+	wr "$f/ping" "3 2000" 30 || bad="$bad ping after re-add: $(errtxt)"
+	wr "$CFG/c3/comms/1/reset" 1
+	wr "$f/bulk" "1000 $SIZE" 60 || bad="$bad bulk after re-add: $(errtxt)"
+	k=0
+	while [ "$(cst 3 1 bulk_rx_msgs)" != 1000 ] && [ $k -lt 150 ]; do
+		sleep 0.2
+		k=$((k + 1))
+	done
+	[ "$(cst 3 1 bulk_rx_msgs)" = 1000 ] || bad="$bad after re-add n3 got $(cst 3 1 bulk_rx_msgs)/1000"
+	[ "$(cst 3 1 bulk_rx_seq_err)" = 0 ] || bad="$bad seq_err after re-add"
+	info "remove-under-traffic: node 1 had received $got0 messages from node 3 when it removed it; refused since: $(st "$CFG/c1/status" refused)"
+	[ -z "$bad" ] && pass remove-under-traffic || fail remove-under-traffic "$bad"
+}
+
+# --- netns-gone: an instance whose namespace dies is stopped safely ----------
+case_netns_gone() {
+	"$IP" netns add n4 2>"$ERR" || { fail netns-gone "netns add: $(errtxt)"; return 1; }
+	"$IP" -n n4 link set lo up
+	"$IP" -n n4 addr add 192.0.2.4/32 dev lo
+	d=$CFG/c4
+	in_ns n4 mkdir "$d" 2>"$ERR" && mkdir "$d/comms/4" &&
+		wr "$d/comms/4/addr" 192.0.2.4 && wr "$d/comms/4/local" 1 &&
+		wr "$d/control" start ||
+		{ fail netns-gone "setup: $(errtxt)"; "$IP" netns del n4; return 1; }
+	"$IP" netns del n4
+	k=0
+	while [ "$(st "$d/status" running)" != 0 ] && [ $k -lt 100 ]; do
+		sleep 0.2
+		k=$((k + 1))
+	done
+	bad=
+	[ "$(st "$d/status" running)" = 0 ] || bad="still running 20 s after the netns was deleted"
+	wr "$d/control" start 10 && bad="$bad restart in a dead netns succeeded"
+	rmdir "$d/comms/4" "$d" 2>"$ERR" || bad="$bad rmdir: $(errtxt)"
+	[ -z "$bad" ] && pass netns-gone || fail netns-gone "$bad"
+}
+
 # --- teardown ---------------------------------------------------------------
 case_teardown() {
 	bad=
@@ -456,21 +557,26 @@ case_teardown() {
 T0=$(now)
 info "cluster: ip=$IP module=${MOD:-none} MSGS=$MSGS SIZE=$SIZE kernel=$(uname -r)"
 skip() { fail "$1" "not run ($2 failed)"; }
+LATER="ping bulk close-reconnect bad-values port-taken remove-under-traffic netns-gone"
 if case_load; then
 	if case_topology; then
 		if case_configure; then
 			case_ping
 			case_bulk
 			case_close
+			case_bad_values
+			case_port_taken
+			case_remove_traffic
+			case_netns_gone
 		else
-			for c in ping bulk close-reconnect; do skip $c configure; done
+			for c in $LATER; do skip $c configure; done
 		fi
 	else
-		for c in configure ping bulk close-reconnect; do skip $c topology; done
+		for c in configure $LATER; do skip $c topology; done
 	fi
 	case_teardown
 else
-	for c in topology configure ping bulk close-reconnect teardown; do skip $c load; done
+	for c in topology configure $LATER teardown; do skip $c load; done
 fi
 info "cluster: finished in $(elapsed "$T0")s, $failed failed"
 rm -f "$ERR" "$ERR".bulk.*

@@ -1,0 +1,465 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# interop.sh - guest test (busybox sh / dash): dlm_lowcomms against the
+# stock dlm.ko of the same kernel.  Run by scripts/interop.sh through
+# scripts/qemu-run.sh; needs in the initramfs: /modules/dlm_lowcomms.ko,
+# dlm.ko (+ dependencies), veth.ko, /extra/dlm_ls_create and, for the wire
+# capture, /usr/bin/tcpdump.
+#
+# Topology (one kernel):
+#   root netns : stock dlm.ko, node 2, 192.0.2.2  (dlm is global: init_net)
+#   netns n1   : our instance c1, node 1, 192.0.2.1, veth v12 <-> v21 (root)
+#   netns n3   : our instance c3, node 3, 192.0.2.3, veth v13 (n1) <-> v31
+#
+# Cases, one "PASS: interop.<case>" / "FAIL: interop.<case>: reason" each:
+#   load        configfs, dlm.ko (deps from its modinfo), veth, ours: both
+#               configfs roots present
+#   stock-node  stock configfs (binary sockaddr_storage addresses), a
+#               lockspace through /dev/dlm-control, listener on 21064
+#   our-node    c1 in n1 (nodes 1,2,3), c3 in n3 (nodes 1,3), started
+#   ping        c1 -> stock node 2: INTEROP_PINGS pings, replies == sent
+#   bulk        c1 <-> c3 checked DLM_MSG both ways (captured too)
+#   capture     tcpdump in n1 (-i any) over ping + bulk; the pcap is printed
+#               as base64 between "PCAP-BEGIN <name> <bytes> <md5>" and
+#               "PCAP-END <name>" for the host to decode with tshark
+#   port-taken  an instance of ours in the root netns on 192.0.2.2:21064
+#               must fail "control start" with EADDRINUSE and log
+#               "port in use"; stock still answers afterwards
+#   unload      stop, rmdir, rmmod dlm_lowcomms (dlm.ko stays), no splat
+# Environment: INTEROP_PINGS (10), INTEROP_PING_TMO (3000 ms),
+#   INTEROP_BULK (20 messages each way), INTEROP_SIZE (256),
+#   INTEROP_CAPTURE (1; 0 = no tcpdump), INTEROP_LS (lockspace name)
+# Exit status: number of failed cases.
+
+IP=
+for c in /sbin/ip /bin/ip /usr/sbin/ip /usr/bin/ip; do
+	if [ -x "$c" ] && "$c" -V 2>/dev/null | grep -qi iproute2; then
+		IP=$c
+		break
+	fi
+done
+[ -n "$IP" ] || IP=/sbin/ip
+TCPDUMP=
+for c in /usr/bin/tcpdump /usr/sbin/tcpdump /sbin/tcpdump; do
+	[ -x "$c" ] && { TCPDUMP=$c; break; }
+done
+
+PINGS=${INTEROP_PINGS:-10}
+PING_TMO=${INTEROP_PING_TMO:-3000}
+BULK=${INTEROP_BULK:-20}
+SIZE=${INTEROP_SIZE:-256}
+CAPTURE=${INTEROP_CAPTURE:-1}
+LSNAME=${INTEROP_LS:-interop}
+MODS=/modules
+HELPER=/extra/dlm_ls_create
+CFG=/sys/kernel/config/dlm_lowcomms
+SCFG=/sys/kernel/config/dlm
+T=${TMPDIR:-/tmp}/interop
+ERR=$T/err
+PCAP=$T/interop.pcap
+mkdir -p "$T"
+
+failed=0
+pass() { echo "PASS: interop.$1"; }
+fail() {
+	c=$1
+	shift
+	echo "FAIL: interop.$c: $*"
+	failed=$((failed + 1))
+}
+info() { echo "INFO: $*"; }
+now() { cut -d' ' -f1 /proc/uptime; }
+
+# wr FILE VALUE [SECS]: one write, bounded in time; error text in $ERR
+wr() {
+	timeout "${3:-60}" sh -c 'echo "$1" > "$2"' wr "$2" "$1" 2>"$ERR"
+	r=$?
+	[ $r -eq 0 ] && return 0
+	[ -s "$ERR" ] || echo "exit $r (timeout?)" >"$ERR"
+	return $r
+}
+errtxt() { tr '\n' ' ' <"$ERR" | sed 's/ *$//'; }
+st() { awk -v k="$2" '$1 == k { print $2; exit }' "$1" 2>/dev/null; }
+
+in_ns() {
+	ns=$1
+	shift
+	nsenter --net="/run/netns/$ns" "$@"
+}
+
+# Kernel log lines of interest since the last mark
+DMESG_MARK=0
+dmesg_mark() { DMESG_MARK=$(dmesg | wc -l); }
+dmesg_since() { dmesg | tail -n +$((DMESG_MARK + 1)); }
+dmesg_dlm() {
+	dmesg_since | grep -Ei 'dlm|lowcomms' | tail -n "${1:-20}" | sed 's/^/INFO:   dmesg: /'
+}
+
+# sockaddr_storage (128 bytes): AF_INET (2, little-endian), port 0, IPv4
+# address in network order, zeros; written with ONE write() as stock
+# configfs insists on exactly sizeof(struct sockaddr_storage).
+write_ss() {
+	a=$1 f=$2
+	oct=
+	for o in $(echo "$a" | tr '.' ' '); do
+		oct="$oct\\$(printf '%03o' "$o")"
+	done
+	{
+		printf '\002\000\000\000'
+		printf "$oct"
+		head -c 120 /dev/zero
+	} >"$T/ss.bin"
+	sz=$(wc -c <"$T/ss.bin")
+	[ "$sz" = 128 ] || { echo "sockaddr is $sz bytes" >"$ERR"; return 1; }
+	dd if="$T/ss.bin" of="$f" bs=128 count=1 2>"$ERR" >/dev/null
+}
+
+listening_21064() {
+	# state 0A = LISTEN, port 21064 = 0x5248
+	awk '$2 ~ /:5248$/ && $4 == "0A" { f = 1 } END { exit !f }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+
+# --- load -------------------------------------------------------------------
+# insmod_dep NAME: insmod /modules/NAME.ko after its "depends" (modinfo)
+insmod_dep() {
+	n=$1
+	grep -q "^$n " /proc/modules && return 0
+	[ -d "/sys/module/$n" ] && return 0	# built in
+	f=$MODS/$n.ko
+	[ -f "$f" ] || { echo "no $f" >"$ERR"; return 1; }
+	deps=$(modinfo -F depends "$f" 2>/dev/null)
+	[ -n "$deps" ] || deps=$(strings "$f" | sed -n 's/^depends=//p' | head -n1)
+	for d in $(echo "$deps" | tr ',' ' '); do
+		insmod_dep "$d" || return 1
+	done
+	insmod "$f" 2>"$ERR"
+}
+
+case_load() {
+	bad=
+	for m in configfs dlm veth; do
+		insmod_dep "$m" || bad="$bad $m:$(errtxt)"
+	done
+	insmod "$MODS/dlm_lowcomms.ko" 2>"$ERR" || bad="$bad dlm_lowcomms:$(errtxt)"
+	grep -q ' /sys/kernel/config ' /proc/mounts ||
+		mount -t configfs none /sys/kernel/config 2>/dev/null
+	for m in dlm dlm_lowcomms; do
+		grep -q "^$m " /proc/modules || bad="$bad $m-not-loaded"
+	done
+	[ -d "$SCFG" ] || bad="$bad no-$SCFG"
+	[ -d "$CFG" ] || bad="$bad no-$CFG"
+	[ -n "$bad" ] && { fail load "$bad"; return 1; }
+	info "load: modules $(awk '{print $1}' /proc/modules | tr '\n' ' ')"
+	info "load: dlm.ko depends '$(modinfo -F depends "$MODS/dlm.ko" 2>/dev/null)'; configfs roots: $(ls /sys/kernel/config | tr '\n' ' ')"
+	pass load
+}
+
+# --- topology + stock node ----------------------------------------------------
+topology() {
+	for ns in n1 n3; do
+		"$IP" netns add "$ns" 2>"$ERR" || return 1
+		"$IP" -n "$ns" link set lo up
+	done
+	"$IP" link add v21 type veth peer name v12 netns n1 2>"$ERR" || return 1
+	"$IP" -n n1 link add v13 type veth peer name v31 netns n3 2>"$ERR" || return 1
+	{
+		"$IP" addr add 192.0.2.2/32 dev v21 &&
+			"$IP" link set v21 up &&
+			"$IP" route add 192.0.2.1/32 dev v21 src 192.0.2.2 &&
+			"$IP" -n n1 addr add 192.0.2.1/32 dev v12 &&
+			"$IP" -n n1 addr add 192.0.2.1/32 dev v13 &&
+			"$IP" -n n1 link set v12 up &&
+			"$IP" -n n1 link set v13 up &&
+			"$IP" -n n1 route add 192.0.2.2/32 dev v12 src 192.0.2.1 &&
+			"$IP" -n n1 route add 192.0.2.3/32 dev v13 src 192.0.2.1 &&
+			"$IP" -n n3 addr add 192.0.2.3/32 dev v31 &&
+			"$IP" -n n3 link set v31 up &&
+			"$IP" -n n3 route add 192.0.2.1/32 dev v31 src 192.0.2.3
+	} 2>"$ERR" || return 1
+	for _ in 1 2 3 4 5; do
+		in_ns n1 ping -c 1 -W 2 192.0.2.2 >/dev/null 2>&1 &&
+			in_ns n1 ping -c 1 -W 2 192.0.2.3 >/dev/null 2>&1 && return 0
+	done
+	echo "no ICMP between n1 and 192.0.2.2/3" >"$ERR"
+	return 1
+}
+
+case_stock() {
+	topology || { fail stock-node "topology: $(errtxt)"; return 1; }
+	dmesg_mark
+	C=$SCFG/cluster
+	mkdir "$C" 2>"$ERR" || { fail stock-node "mkdir $C: $(errtxt)"; return 1; }
+	for n in 1 2; do
+		mkdir "$C/comms/$n" 2>"$ERR" || { fail stock-node "mkdir comms/$n: $(errtxt)"; return 1; }
+		wr "$C/comms/$n/nodeid" "$n" || { fail stock-node "comms/$n/nodeid: $(errtxt)"; return 1; }
+		write_ss "192.0.2.$n" "$C/comms/$n/addr" ||
+			{ fail stock-node "comms/$n/addr: $(errtxt)"; return 1; }
+	done
+	wr "$C/comms/2/local" 1 || { fail stock-node "comms/2/local: $(errtxt)"; return 1; }
+	[ -x "$HELPER" ] || { fail stock-node "no $HELPER"; return 1; }
+	# devtmpfs normally gives us the node; the helper mknods it otherwise
+	grep -q ' /dev devtmpfs' /proc/mounts || mount -t devtmpfs devtmpfs /dev 2>/dev/null
+	"$HELPER" "$LSNAME" >"$T/helper.out" 2>&1 &
+	HELPER_PID=$!
+	ev=/sys/kernel/dlm/$LSNAME/event_done
+	k=0
+	while [ ! -e "$ev" ] && [ $k -lt 100 ]; do
+		kill -0 "$HELPER_PID" 2>/dev/null || break
+		sleep 0.1
+		k=$((k + 1))
+	done
+	if [ ! -e "$ev" ]; then
+		fail stock-node "no $ev; helper: $(tr '\n' ' ' <"$T/helper.out")"
+		dmesg_dlm
+		return 1
+	fi
+	echo 0 >"$ev" 2>"$ERR" || { fail stock-node "write $ev: $(errtxt)"; return 1; }
+	k=0
+	while ! listening_21064 && [ $k -lt 50 ]; do
+		sleep 0.1
+		k=$((k + 1))
+	done
+	sleep 0.5
+	info "stock-node: helper pid $HELPER_PID $(kill -0 "$HELPER_PID" 2>/dev/null && echo 'blocked in write (expected)' || echo exited): $(tr '\n' ' ' <"$T/helper.out")"
+	dmesg_dlm
+	listening_21064 || { fail stock-node "nothing listens on port 21064 in the root netns"; return 1; }
+	info "stock-node: listening: $(awk '$2 ~ /:5248$/ && $4 == "0A" {print $2}' /proc/net/tcp)"
+	pass stock-node
+}
+
+# --- our nodes ------------------------------------------------------------------
+case_ours() {
+	in_ns n1 mkdir "$CFG/c1" 2>"$ERR" || { fail our-node "mkdir c1 in n1: $(errtxt)"; return 1; }
+	in_ns n3 mkdir "$CFG/c3" 2>"$ERR" || { fail our-node "mkdir c3 in n3: $(errtxt)"; return 1; }
+	for n in 1 2 3; do
+		mkdir "$CFG/c1/comms/$n" 2>"$ERR" &&
+			wr "$CFG/c1/comms/$n/addr" "192.0.2.$n" ||
+			{ fail our-node "c1/comms/$n: $(errtxt)"; return 1; }
+	done
+	for n in 1 3; do
+		mkdir "$CFG/c3/comms/$n" 2>"$ERR" &&
+			wr "$CFG/c3/comms/$n/addr" "192.0.2.$n" ||
+			{ fail our-node "c3/comms/$n: $(errtxt)"; return 1; }
+	done
+	wr "$CFG/c1/comms/1/local" 1 && wr "$CFG/c3/comms/3/local" 1 ||
+		{ fail our-node "local: $(errtxt)"; return 1; }
+	wr "$CFG/c1/control" start || { fail our-node "c1 start: $(errtxt)"; return 1; }
+	wr "$CFG/c3/control" start || { fail our-node "c3 start: $(errtxt)"; return 1; }
+	for i in 1 3; do
+		c=$(cat "$CFG/c$i/control")
+		[ "$c" = running ] || { fail our-node "c$i control reads '$c'"; return 1; }
+	done
+	in_ns n1 awk '$2 ~ /:5248$/ && $4 == "0A" { f = 1 } END { exit !f }' /proc/net/tcp ||
+		{ fail our-node "c1 not listening in n1"; return 1; }
+	pass our-node
+}
+
+# --- capture --------------------------------------------------------------------
+TCPDUMP_PID=
+capture_start() {
+	[ "$CAPTURE" = 1 ] || return 0
+	[ -n "$TCPDUMP" ] || { info "capture: no tcpdump in the image"; return 1; }
+	in_ns n1 "$TCPDUMP" -i any -n -s 0 -U -Z root -w "$PCAP" tcp port 21064 \
+		>"$T/tcpdump.out" 2>&1 &
+	TCPDUMP_PID=$!
+	k=0
+	while ! grep -q 'listening on' "$T/tcpdump.out" && [ $k -lt 100 ]; do
+		kill -0 "$TCPDUMP_PID" 2>/dev/null || break
+		sleep 0.1
+		k=$((k + 1))
+	done
+	grep -q 'listening on' "$T/tcpdump.out" || {
+		info "capture: tcpdump did not start: $(tr '\n' ' ' <"$T/tcpdump.out")"
+		TCPDUMP_PID=
+		return 1
+	}
+	sleep 0.3
+}
+
+capture_stop() {
+	[ -n "$TCPDUMP_PID" ] || return 1
+	sleep 0.5
+	kill -INT "$TCPDUMP_PID" 2>/dev/null
+	k=0
+	while kill -0 "$TCPDUMP_PID" 2>/dev/null && [ $k -lt 50 ]; do
+		sleep 0.1
+		k=$((k + 1))
+	done
+	kill -9 "$TCPDUMP_PID" 2>/dev/null
+	wait "$TCPDUMP_PID" 2>/dev/null
+	TCPDUMP_PID=
+	info "capture: $(grep -E 'packets (captured|received|dropped)' "$T/tcpdump.out" | tr '\n' ',' | sed 's/,$//')"
+}
+
+# Print the pcap between marker lines, with the console quiet meanwhile
+capture_dump() {
+	if [ ! -s "$PCAP" ]; then
+		fail capture "no pcap written"
+		return 1
+	fi
+	sz=$(wc -c <"$PCAP")
+	md=$(md5sum "$PCAP" | cut -d' ' -f1)
+	lvl=$(cut -f1 /proc/sys/kernel/printk)
+	dmesg -n 1 2>/dev/null
+	echo "PCAP-BEGIN interop $sz $md"
+	base64 "$PCAP"
+	echo "PCAP-END interop"
+	dmesg -n "$lvl" 2>/dev/null
+	pass capture
+}
+
+# --- ping -----------------------------------------------------------------------
+case_ping() {
+	f=$CFG/c1/comms/2
+	dmesg_mark
+	wr "$f/reset" 1 || { fail ping "reset: $(errtxt)"; return 1; }
+	t0=$(now)
+	wr "$f/ping" "$PINGS $PING_TMO" $((PINGS * PING_TMO / 1000 + 30))
+	r=$?
+	e=$(errtxt)
+	sent=$(st "$f/status" ping_sent)
+	rep=$(st "$f/status" ping_replies)
+	tmo=$(st "$f/status" ping_timeouts)
+	p50=$(st "$f/status" rtt_p50_ns)
+	info "ping c1 -> stock node 2: rc=$r ${e:+($e) }sent=$sent replies=$rep timeouts=$tmo rtt_p50=$(awk -v n="${p50:-0}" 'BEGIN{printf "%.1f", n/1000}')us in $(awk -v a="$t0" -v b="$(now)" 'BEGIN{printf "%.2f", b-a}')s"
+	info "ping: c1/comms/2/status: $(tr '\n' ' ' <"$f/status")"
+	dmesg_dlm
+	bad=
+	[ $r -eq 0 ] || bad="$bad write failed ($e)"
+	[ "$rep" = "$PINGS" ] || bad="$bad replies=${rep:-?}/$PINGS"
+	[ -n "$sent" ] && [ "$rep" = "$sent" ] || bad="$bad replies=${rep:-?}!=sent=${sent:-?}"
+	[ "${tmo:-1}" = 0 ] || bad="$bad timeouts=${tmo:-?}"
+	[ -z "$bad" ] && pass ping || fail ping "$bad"
+}
+
+# --- bulk between two of ours ---------------------------------------------------
+case_bulk() {
+	for p in "1 3" "3 1"; do
+		set -- $p
+		wr "$CFG/c$1/comms/$2/reset" 1 || { fail bulk "reset: $(errtxt)"; return 1; }
+	done
+	for p in "1 3" "3 1"; do
+		set -- $p
+		wr "$CFG/c$1/comms/$2/bulk" "$BULK $SIZE" 120 ||
+			{ fail bulk "c$1 -> node $2: $(errtxt)"; return 1; }
+	done
+	k=0
+	while [ $k -lt 150 ]; do
+		a=$(st "$CFG/c3/comms/1/status" bulk_rx_msgs)
+		b=$(st "$CFG/c1/comms/3/status" bulk_rx_msgs)
+		[ "$a" = "$BULK" ] && [ "$b" = "$BULK" ] && break
+		sleep 0.2
+		k=$((k + 1))
+	done
+	bad=
+	for p in "1 3" "3 1"; do
+		set -- $p
+		s=$CFG/c$2/comms/$1/status
+		rx=$(st "$s" bulk_rx_msgs)
+		cs=$(st "$s" bulk_rx_bad_csum)
+		sq=$(st "$s" bulk_rx_seq_err)
+		info "bulk node $1 -> node $2: rx=$rx/$BULK x $SIZE B bad_csum=$cs seq_err=$sq"
+		[ "$rx" = "$BULK" ] && [ "$cs" = 0 ] && [ "$sq" = 0 ] ||
+			bad="$bad $1->$2:rx=$rx,csum=$cs,seq=$sq"
+	done
+	[ -z "$bad" ] && pass bulk || fail bulk "$bad"
+}
+
+# --- port taken by the stock node ----------------------------------------------
+case_port_taken() {
+	P=$CFG/probe
+	dmesg_mark
+	listening_21064 || { fail port-taken "stock dlm is not listening on 21064"; return 1; }
+	mkdir "$P" 2>"$ERR" && mkdir "$P/comms/2" 2>>"$ERR" &&
+		wr "$P/comms/2/addr" 192.0.2.2 && wr "$P/comms/2/local" 1 ||
+		{ fail port-taken "configure: $(errtxt)"; rmdir "$P/comms/2" "$P" 2>/dev/null; return 1; }
+	bad=
+	if wr "$P/control" start 30; then
+		bad="control start succeeded while stock dlm listens on 192.0.2.2:21064"
+		wr "$P/control" stop 30
+	else
+		e=$(errtxt)
+		info "port-taken: control start failed as wanted: $e"
+		case "$e" in
+		*"in use"*) ;;
+		*) bad="$bad error is not EADDRINUSE: '$e'" ;;
+		esac
+	fi
+	c=$(cat "$P/control" 2>/dev/null)
+	[ "$c" = stopped ] || bad="$bad probe control reads '$c'"
+	sleep 0.2
+	l=$(dmesg_since | grep -i 'port in use' | head -n1)
+	if [ -n "$l" ]; then
+		info "port-taken: kernel log: $l"
+	else
+		bad="$bad no 'port in use' kernel log line"
+		dmesg_since | tail -n 5 | sed 's/^/INFO:   dmesg: /'
+	fi
+	rmdir "$P/comms/2" 2>"$ERR" && rmdir "$P" 2>>"$ERR" || bad="$bad rmdir probe: $(errtxt)"
+	# the failed start must not have hurt the stock listener or our c1
+	listening_21064 || bad="$bad stock listener gone"
+	wr "$CFG/c1/comms/2/ping" "3 $PING_TMO" 60 || bad="$bad ping after probe: $(errtxt)"
+	[ -z "$bad" ] && pass port-taken || fail port-taken "$bad"
+}
+
+# --- unload -----------------------------------------------------------------
+case_unload() {
+	bad=
+	for i in 1 3; do
+		d=$CFG/c$i
+		[ -d "$d" ] || continue
+		if [ "$(cat "$d/control" 2>/dev/null)" = running ]; then
+			wr "$d/control" stop 60 || bad="$bad stop c$i: $(errtxt)"
+		fi
+		for c in "$d"/comms/*/; do
+			[ -d "$c" ] || continue
+			rmdir "${c%/}" 2>"$ERR" || bad="$bad rmdir ${c#$CFG/}: $(errtxt)"
+		done
+		rmdir "$d" 2>"$ERR" || bad="$bad rmdir c$i: $(errtxt)"
+	done
+	ok=0
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		if rmmod dlm_lowcomms 2>"$ERR"; then
+			ok=1
+			break
+		fi
+		sleep 1
+	done
+	[ $ok = 1 ] || bad="$bad rmmod: $(errtxt)"
+	[ -d "$CFG" ] && bad="$bad $CFG still there"
+	grep -q '^dlm ' /proc/modules || bad="$bad dlm.ko gone"
+	"$IP" netns del n1 2>/dev/null
+	"$IP" netns del n3 2>/dev/null
+	sleep 0.5
+	s=$(dmesg | grep -E 'WARNING:|BUG:|Call Trace|general protection|Oops|refcount_t:|UBSAN:|KASAN:' | head -n 3)
+	[ -n "$s" ] && bad="$bad splat: $s"
+	[ -z "$bad" ] && pass unload || fail unload "$bad"
+}
+
+# --- main -------------------------------------------------------------------
+T0=$(now)
+info "interop: kernel $(uname -r) ip=$IP tcpdump=${TCPDUMP:-none} pings=$PINGS bulk=${BULK}x$SIZE"
+skip() { fail "$1" "not run ($2 failed)"; }
+if case_load; then
+	if case_stock; then
+		if case_ours; then
+			capture_start
+			case_ping
+			case_bulk
+			capture_stop && capture_dump
+			case_port_taken
+		else
+			for c in ping bulk port-taken; do skip $c our-node; done
+		fi
+	else
+		for c in our-node ping bulk port-taken; do skip $c stock-node; done
+	fi
+	case_unload
+else
+	for c in stock-node our-node ping bulk port-taken unload; do skip $c load; done
+fi
+echo "INFO: interop: dlm kernel log:"
+dmesg | grep -Ei 'dlm|lowcomms' | tail -n 60 | sed 's/^/INFO:   dmesg: /'
+info "interop: finished in $(awk -v a="$T0" -v b="$(now)" 'BEGIN{printf "%.1f", b-a}')s, $failed failed"
+exit $failed
