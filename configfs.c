@@ -558,8 +558,11 @@ static ssize_t cfs_node_status_emit(const struct dlm_lc_node_stats *ns,
 		{ "bulk_rx_seq_err", bs->rx_seq_err },
 		{ "bulk_rx_span_ns", bs->rx_span_ns },
 	};
+	ssize_t len = dlm_lc_cfs_emit(page, lines, ARRAY_SIZE(lines));
 
-	return dlm_lc_cfs_emit(page, lines, ARRAY_SIZE(lines));
+	/* signed: a stock node without the lockspace answers -ESRCH (-3) */
+	return len + sysfs_emit_at(page, len, "ping_last_result %d\n",
+				   ps->last_result);
 }
 
 static ssize_t cfs_node_status_show(struct config_item *item, char *page)

@@ -5,6 +5,7 @@
 #
 # Steps (CHECK_STEPS overrides, space separated):
 #   deps build checkpatch kunit uml-cluster qemu-6.12 qemu-6.1
+#   interop-6.12 interop-6.1
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -13,28 +14,29 @@ mkdir -p "$DLM_LC_OUT"
 RESULTS=$DLM_LC_OUT/results.txt
 : >"$RESULTS"
 
-STEPS=${CHECK_STEPS:-deps build checkpatch kunit uml-cluster qemu-6.12 qemu-6.1}
+STEPS=${CHECK_STEPS:-deps build checkpatch kunit uml-cluster qemu-6.12 qemu-6.1 interop-6.12 interop-6.1}
 
-step_cmd() {
+run_step() {
 	case $1 in
-	deps)		echo "$HERE/deps.sh" ;;
-	build)		echo "$HERE/build-matrix.sh" ;;
-	checkpatch)	echo "$HERE/checkpatch.sh" ;;
-	kunit)		echo "$HERE/kunit.sh" ;;
-	uml-cluster)	echo "$HERE/uml-cluster.sh" ;;
-	qemu-6.12)	echo "$HERE/qemu-run.sh 6.12 cluster.sh" ;;
-	qemu-6.1)	echo "$HERE/qemu-run.sh 6.1 cluster.sh" ;;
-	*)		return 1 ;;
+	deps)		"$HERE/deps.sh" ;;
+	build)		"$HERE/build-matrix.sh" ;;
+	checkpatch)	"$HERE/checkpatch.sh" ;;
+	kunit)		"$HERE/kunit.sh" ;;
+	uml-cluster)	"$HERE/uml-cluster.sh" ;;
+	qemu-6.12|qemu-6.1)
+		CLUSTER_TAG=$1.cluster "$HERE/qemu-run.sh" "${1#qemu-}" \
+			"$HERE/../tests/cluster.sh" ;;
+	interop-6.12|interop-6.1)
+		"$HERE/interop.sh" "${1#interop-}" ;;
+	*)		echo "FAIL: check.$1: unknown step"; return 1 ;;
 	esac
 }
 
 for step in $STEPS; do
-	cmd=$(step_cmd "$step") || { echo "FAIL: check.$step: unknown step" | tee -a "$RESULTS"; continue; }
-	echo "=== $step: $cmd ($(date +%T))"
+	echo "=== $step ($(date +%T))"
 	start=$(date +%s)
 	log=$DLM_LC_OUT/step-$step.log
-	# shellcheck disable=SC2086
-	bash $cmd 2>&1 | tee "$log"
+	run_step "$step" 2>&1 | tee "$log"
 	rc=${PIPESTATUS[0]}
 	grep -E '^(PASS|FAIL): ' "$log" >>"$RESULTS"
 	if [ "$step" = deps ]; then

@@ -9,7 +9,7 @@
 #                                     kmemleak, DEBUG_OBJECTS, KUnit)
 #  3. make -C <src> O=<uml build> ARCH=um M=<scratch copy> modules
 #                                     (the repo itself stays clean)
-#  4. scripts/uml-run.sh scripts/guest-kunit.sh <scratch>
+#  4. scripts/uml-run.sh scripts/guest-uml.sh <scratch> kunit
 #                                     insmod, KUnit at load, rmmod, kmemleak
 #  5. scripts/ktap.py                 PASS:/FAIL: kunit.<suite>.<case>
 #
@@ -27,26 +27,15 @@ fail() { echo "FAIL: $1"; exit 1; }
 "$HERE/deps.sh" >&2 || fail "kunit-deps: scripts/deps.sh failed"
 BUILD=$("$HERE/uml-kernel.sh" | tail -n1) && [ -x "$BUILD/linux" ] ||
 	fail "kunit-uml-kernel: scripts/uml-kernel.sh failed"
-KSRC=$(cat "$BUILD/.srcdir")
-
 SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/dlm_lc_kunit.XXXXXX")
 trap 'rm -rf "$SCRATCH"' EXIT
-# The sources only: no VCS data, no objects from other builds.
-rsync -a --exclude=.git --exclude='*.o' --exclude='*.ko' --exclude='*.mod*' \
-	--exclude='.*.cmd' --exclude=Module.symvers --exclude=modules.order \
-	"$SRC"/ "$SCRATCH"/
-
-BLOG=$OUT/kunit-module-build.log
-if ! make -C "$KSRC" O="$BUILD" ARCH=um M="$SCRATCH" -j"$(nproc)" modules \
-	>"$BLOG" 2>&1; then
-	grep -E 'error|Error' "$BLOG" | head -n 20 >&2
-	fail "kunit-module-build: see $BLOG"
-fi
+"$HERE/uml-module.sh" "$SRC" "$SCRATCH" "$OUT/kunit-module-build.log" ||
+	fail "kunit-module-build: see $OUT/kunit-module-build.log"
 echo "PASS: kunit-module-build"
 
 LOG=$OUT/kunit-$(date +%Y%m%d-%H%M%S)-$$.log
 UML_BUILD=$BUILD UML_TAG=kunit UML_LOG=$LOG \
-	"$HERE/uml-run.sh" "$HERE/guest-kunit.sh" "$SCRATCH"
+	"$HERE/uml-run.sh" "$HERE/guest-uml.sh" "$SCRATCH" kunit
 urc=$?
 
 krc=0

@@ -27,6 +27,7 @@
 #   DEMO=1 fewer messages, more INFO lines (make demo)
 #   CLUSTER_BULK_TIMEOUT  seconds to wait for delivery (default 300)
 #   CLUSTER_PINGS         pings per ordered pair (default 20)
+#   CLUSTER_TAG           prefix of the result names (default cluster)
 #   KMOD_DIR  where configfs.ko / veth.ko are if not built in
 #             (default: the directory of dlm_lowcomms.ko)
 # Output: one "PASS: cluster.<case>" or "FAIL: cluster.<case>: reason" line
@@ -64,11 +65,12 @@ fi
 KMOD_DIR=${KMOD_DIR:-$(dirname "${MOD:-/modules/x}")}
 
 failed=0
-pass() { echo "PASS: cluster.$1"; }
+TAG=${CLUSTER_TAG:-cluster}
+pass() { echo "PASS: $TAG.$1"; }
 fail() {
 	c=$1
 	shift
-	echo "FAIL: cluster.$c: $*"
+	echo "FAIL: $TAG.$c: $*"
 	failed=$((failed + 1))
 }
 info() { echo "INFO: $*"; }
@@ -81,12 +83,15 @@ elapsed() { awk -v a="$1" -v b="${2:-$(now)}" 'BEGIN { printf "%.2f", b - a }'; 
 older_than() { awk -v a="$1" -v b="$(now)" -v s="$2" 'BEGIN { exit !(b - a >= s) }'; }
 
 # wr FILE VALUE [SECS]: write VALUE to a configfs attribute, bounded in
-# time; on failure the error text is in $ERR.
+# time; on failure the error text is in $ERR. busybox's echo names the
+# errno ("Device or resource busy"); dash's says "I/O error" for all.
+WSH=sh
+[ -x /bin/busybox ] && WSH="/bin/busybox sh"
 wr() {
 	if command -v timeout >/dev/null 2>&1; then
-		timeout "${3:-60}" sh -c 'echo "$1" > "$2"' wr "$2" "$1" 2>"$ERR"
+		timeout "${3:-60}" $WSH -c 'echo "$1" > "$2"' wr "$2" "$1" 2>"$ERR"
 	else
-		sh -c 'echo "$1" > "$2"' wr "$2" "$1" 2>"$ERR"
+		$WSH -c 'echo "$1" > "$2"' wr "$2" "$1" 2>"$ERR"
 	fi
 	r=$?
 	[ $r -eq 0 ] && return 0

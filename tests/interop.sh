@@ -19,6 +19,8 @@
 #               lockspace through /dev/dlm-control, listener on 21064
 #   our-node    c1 in n1 (nodes 1,2,3), c3 in n3 (nodes 1,3), started
 #   ping        c1 -> stock node 2: INTEROP_PINGS pings, replies == sent
+#               (stock lockspace id set as dlm_controld would: -ESRCH reply)
+#   ping-ls0    3 more with the stock lockspace's id 0 = our ping's id
 #   bulk        c1 <-> c3 checked DLM_MSG both ways (captured too)
 #   capture     tcpdump in n1 (-i any) over ping + bulk; the pcap is printed
 #               as base64 between "PCAP-BEGIN <name> <bytes> <md5>" and
@@ -29,7 +31,8 @@
 #   unload      stop, rmdir, rmmod dlm_lowcomms (dlm.ko stays), no splat
 # Environment: INTEROP_PINGS (10), INTEROP_PING_TMO (3000 ms),
 #   INTEROP_BULK (20 messages each way), INTEROP_SIZE (256),
-#   INTEROP_CAPTURE (1; 0 = no tcpdump), INTEROP_LS (lockspace name)
+#   INTEROP_CAPTURE (1; 0 = no tcpdump), INTEROP_LS (lockspace name),
+#   INTEROP_LS_ID (its global id, default 1229869140)
 # Exit status: number of failed cases.
 
 IP=
@@ -51,6 +54,7 @@ BULK=${INTEROP_BULK:-20}
 SIZE=${INTEROP_SIZE:-256}
 CAPTURE=${INTEROP_CAPTURE:-1}
 LSNAME=${INTEROP_LS:-interop}
+LSID=${INTEROP_LS_ID:-1229869140}	# "TRNI": any id but 0
 MODS=/modules
 HELPER=/extra/dlm_ls_create
 CFG=/sys/kernel/config/dlm_lowcomms
@@ -214,6 +218,11 @@ case_stock() {
 		dmesg_dlm
 		return 1
 	fi
+	# dlm_controld would set the lockspace's global id (a hash of the
+	# name) before starting it; without that it stays 0, which is the
+	# lockspace id our ping uses (see case_ping_ls0).
+	echo "$LSID" >"/sys/kernel/dlm/$LSNAME/id" 2>"$ERR" ||
+		{ fail stock-node "write id: $(errtxt)"; return 1; }
 	echo 0 >"$ev" 2>"$ERR" || { fail stock-node "write $ev: $(errtxt)"; return 1; }
 	k=0
 	while ! listening_21064 && [ $k -lt 50 ]; do
@@ -281,15 +290,14 @@ capture_stop() {
 	[ -n "$TCPDUMP_PID" ] || return 1
 	sleep 0.5
 	kill -INT "$TCPDUMP_PID" 2>/dev/null
-	k=0
-	while kill -0 "$TCPDUMP_PID" 2>/dev/null && [ $k -lt 50 ]; do
-		sleep 0.1
-		k=$((k + 1))
-	done
-	kill -9 "$TCPDUMP_PID" 2>/dev/null
+	# a zombie still answers kill -0: bound the wait with a watchdog
+	(sleep 10; kill -9 "$TCPDUMP_PID" 2>/dev/null) &
+	wd=$!
 	wait "$TCPDUMP_PID" 2>/dev/null
+	kill "$wd" 2>/dev/null
+	wait "$wd" 2>/dev/null
 	TCPDUMP_PID=
-	info "capture: $(grep -E 'packets (captured|received|dropped)' "$T/tcpdump.out" | tr '\n' ',' | sed 's/,$//')"
+	info "capture: tcpdump: $(grep -v '^ *$' "$T/tcpdump.out" | tr '\n' ';' | sed 's/;$//')"
 }
 
 # Print the pcap between marker lines, with the console quiet meanwhile
@@ -331,6 +339,23 @@ case_ping() {
 	[ -n "$sent" ] && [ "$rep" = "$sent" ] || bad="$bad replies=${rep:-?}!=sent=${sent:-?}"
 	[ "${tmo:-1}" = 0 ] || bad="$bad timeouts=${tmo:-?}"
 	[ -z "$bad" ] && pass ping || fail ping "$bad"
+}
+
+# Same ping while the stock lockspace's global id is 0, the id our ping
+# carries: the stock node then answers from a real lockspace (result 0 and
+# its rcom_config) instead of -ESRCH; ours must count those replies too.
+case_ping_ls0() {
+	f=$CFG/c1/comms/2
+	n=3
+	echo 0 >"/sys/kernel/dlm/$LSNAME/id" 2>"$ERR" || { fail ping-ls0 "write id 0: $(errtxt)"; return 1; }
+	wr "$f/reset" 1 || { fail ping-ls0 "reset: $(errtxt)"; return 1; }
+	wr "$f/ping" "$n $PING_TMO" 60
+	r=$?
+	e=$(errtxt)
+	rep=$(st "$f/status" ping_replies)
+	echo "$LSID" >"/sys/kernel/dlm/$LSNAME/id" 2>/dev/null
+	info "ping-ls0 c1 -> stock node 2 (stock lockspace id 0): rc=$r ${e:+($e) }replies=$rep/$n"
+	[ $r -eq 0 ] && [ "$rep" = "$n" ] && pass ping-ls0 || fail ping-ls0 "rc=$r ($e) replies=${rep:-?}/$n"
 }
 
 # --- bulk between two of ours ---------------------------------------------------
@@ -446,18 +471,19 @@ if case_load; then
 		if case_ours; then
 			capture_start
 			case_ping
+			case_ping_ls0
 			case_bulk
 			capture_stop && capture_dump
 			case_port_taken
 		else
-			for c in ping bulk port-taken; do skip $c our-node; done
+			for c in ping ping-ls0 bulk port-taken; do skip $c our-node; done
 		fi
 	else
-		for c in our-node ping bulk port-taken; do skip $c stock-node; done
+		for c in our-node ping ping-ls0 bulk port-taken; do skip $c stock-node; done
 	fi
 	case_unload
 else
-	for c in stock-node our-node ping bulk port-taken unload; do skip $c load; done
+	for c in stock-node our-node ping ping-ls0 bulk port-taken unload; do skip $c load; done
 fi
 echo "INFO: interop: dlm kernel log:"
 dmesg | grep -Ei 'dlm|lowcomms' | tail -n 60 | sed 's/^/INFO:   dmesg: /'

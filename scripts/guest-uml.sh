@@ -1,6 +1,6 @@
 #!/bin/sh
 # PID 1 inside the UML guest (see scripts/uml-run.sh).
-# usage (kernel command line): init=/path/guest-kunit.sh -- <module dir>
+# usage (kernel command line): init=/path/guest-uml.sh -- <module dir> [kunit|cluster] [msgs]
 #
 # The root file system is the BUILD MACHINE's / over hostfs, mounted ro:
 # mount tmpfs over every place we write before writing anything.
@@ -25,11 +25,18 @@ mountpoint -q /sys || mount -t sysfs sysfs /sys
 mountpoint -q /dev || mount -t devtmpfs devtmpfs /dev 2>/dev/null
 mount -t tmpfs -o mode=755 tmpfs /run
 MODDIR=${1:-}
+MODE=${2:-kunit}
+MSGS=${3:-100000}
+case $MODE in
+cluster) TAGP=uml-cluster ;;
+*) TAGP=$MODE ;;
+esac
 # Copy the modules into tmpfs first: the module dir may well live under /tmp,
 # which we are about to hide.
 mkdir -p /run/dlm_lc/mod
-if [ -z "$MODDIR" ] || ! cp "$MODDIR"/*.ko /run/dlm_lc/mod/ 2>/dev/null; then
-	echo "FAIL: kunit-guest-setup: no modules in '${MODDIR}'"
+if [ -z "$MODDIR" ] || ! cp "$MODDIR"/*.ko /run/dlm_lc/mod/ 2>/dev/null ||
+	! cp "$MODDIR"/*.sh /run/dlm_lc/ 2>/dev/null; then
+	echo "FAIL: $TAGP-guest-setup: no modules in '${MODDIR}'"
 	off
 fi
 mount -t tmpfs tmpfs /tmp
@@ -41,9 +48,9 @@ cd /run/dlm_lc || off
 if out=$( { ip link set lo up &&
 	ip -6 addr add fd5c::1/128 dev lo nodad &&
 	ip -6 addr add fd5c::2/128 dev lo nodad; } 2>&1); then
-	echo "PASS: kunit-guest-net"
+	echo "PASS: $TAGP-guest-net"
 else
-	echo "FAIL: kunit-guest-net: $out"
+	echo "FAIL: $TAGP-guest-net: $out"
 fi
 
 KML=/sys/kernel/debug/kmemleak
@@ -58,28 +65,41 @@ if [ -w $KML ]; then
 	echo clear >$KML
 fi
 
-for m in dlm_lowcomms dlm_lowcomms_kunit; do
-	if [ ! -f mod/$m.ko ]; then
-		echo "FAIL: kunit-insmod-$m: $m.ko not built"
-		break
-	fi
-	if out=$(insmod mod/$m.ko 2>&1); then
-		echo "PASS: kunit-insmod-$m"
-	else
-		echo "FAIL: kunit-insmod-$m: $out"
-		break
-	fi
-done
+run_kunit() {
+	for m in dlm_lowcomms dlm_lowcomms_kunit; do
+		if [ ! -f mod/$m.ko ]; then
+			echo "FAIL: $TAGP-insmod-$m: $m.ko not built"
+			break
+		fi
+		if out=$(insmod mod/$m.ko 2>&1); then
+			echo "PASS: $TAGP-insmod-$m"
+		else
+			echo "FAIL: $TAGP-insmod-$m: $out"
+			break
+		fi
+	done
 
-# Unload in reverse, whatever loaded.
-for m in dlm_lowcomms_kunit dlm_lowcomms; do
-	[ -d /sys/module/$m ] || continue
-	if out=$(rmmod $m 2>&1); then
-		echo "PASS: kunit-rmmod-$m"
-	else
-		echo "FAIL: kunit-rmmod-$m: $out"
-	fi
-done
+	# Unload in reverse, whatever loaded.
+	for m in dlm_lowcomms_kunit dlm_lowcomms; do
+		[ -d /sys/module/$m ] || continue
+		if out=$(rmmod $m 2>&1); then
+			echo "PASS: $TAGP-rmmod-$m"
+		else
+			echo "FAIL: $TAGP-rmmod-$m: $out"
+		fi
+	done
+}
+
+# tests/cluster.sh does its own insmod, configuration and rmmod.
+run_cluster() {
+	CLUSTER_TAG=uml.cluster MSGS=$MSGS sh /run/dlm_lc/cluster.sh /run/dlm_lc/mod/dlm_lowcomms.ko
+}
+
+case $MODE in
+kunit) run_kunit ;;
+cluster) run_cluster ;;
+*) echo "FAIL: uml-guest: unknown mode '$MODE'" ;;
+esac
 
 if [ -w $KML ]; then
 	# Two scans 6 s apart so objects leaked at load/unload pass the 5 s age.
@@ -90,11 +110,11 @@ if [ -w $KML ]; then
 	if [ -n "$rep" ]; then
 		echo "kmemleak report:"
 		echo "$rep" | sed 's/^/kmemleak: /'
-		echo "FAIL: kunit-kmemleak: $(echo "$rep" | grep -c 'unreferenced object') unreferenced object(s)"
+		echo "FAIL: $TAGP-kmemleak: $(echo "$rep" | grep -c 'unreferenced object') unreferenced object(s)"
 	else
-		echo "PASS: kunit-kmemleak"
+		echo "PASS: $TAGP-kmemleak"
 	fi
 else
-	echo "FAIL: kunit-kmemleak: $KML not available"
+	echo "FAIL: $TAGP-kmemleak: $KML not available"
 fi
 off
