@@ -35,14 +35,9 @@
 #   INTEROP_LS_ID (its global id, default 1229869140)
 # Exit status: number of failed cases.
 
-IP=
-for c in /sbin/ip /bin/ip /usr/sbin/ip /usr/bin/ip; do
-	if [ -x "$c" ] && "$c" -V 2>/dev/null | grep -qi iproute2; then
-		IP=$c
-		break
-	fi
-done
-[ -n "$IP" ] || IP=/sbin/ip
+TAG=interop
+. "$(dirname "$0")/lib.sh"
+
 TCPDUMP=
 for c in /usr/bin/tcpdump /usr/sbin/tcpdump /sbin/tcpdump; do
 	[ -x "$c" ] && { TCPDUMP=$c; break; }
@@ -63,34 +58,6 @@ T=${TMPDIR:-/tmp}/interop
 ERR=$T/err
 PCAP=$T/interop.pcap
 mkdir -p "$T"
-
-failed=0
-pass() { echo "PASS: interop.$1"; }
-fail() {
-	c=$1
-	shift
-	echo "FAIL: interop.$c: $*"
-	failed=$((failed + 1))
-}
-info() { echo "INFO: $*"; }
-now() { cut -d' ' -f1 /proc/uptime; }
-
-# wr FILE VALUE [SECS]: one write, bounded in time; error text in $ERR
-wr() {
-	timeout "${3:-60}" sh -c 'echo "$1" > "$2"' wr "$2" "$1" 2>"$ERR"
-	r=$?
-	[ $r -eq 0 ] && return 0
-	[ -s "$ERR" ] || echo "exit $r (timeout?)" >"$ERR"
-	return $r
-}
-errtxt() { tr '\n' ' ' <"$ERR" | sed 's/ *$//'; }
-st() { awk -v k="$2" '$1 == k { print $2; exit }' "$1" 2>/dev/null; }
-
-in_ns() {
-	ns=$1
-	shift
-	nsenter --net="/run/netns/$ns" "$@"
-}
 
 # Kernel log lines of interest since the last mark
 DMESG_MARK=0
@@ -443,15 +410,7 @@ case_unload() {
 		done
 		rmdir "$d" 2>"$ERR" || bad="$bad rmdir c$i: $(errtxt)"
 	done
-	ok=0
-	for _ in 1 2 3 4 5 6 7 8 9 10; do
-		if rmmod dlm_lowcomms 2>"$ERR"; then
-			ok=1
-			break
-		fi
-		sleep 1
-	done
-	[ $ok = 1 ] || bad="$bad rmmod: $(errtxt)"
+	rmmod_retry || bad="$bad rmmod: $(errtxt)"
 	[ -d "$CFG" ] && bad="$bad $CFG still there"
 	grep -q '^dlm ' /proc/modules || bad="$bad dlm.ko gone"
 	"$IP" netns del n1 2>/dev/null

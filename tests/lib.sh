@@ -1,0 +1,78 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+# Shell helpers shared by the guest tests (cluster.sh, interop.sh).
+# POSIX sh: busybox sh and dash. Callers set TAG (result prefix) and ERR
+# (a scratch file for error text) before using pass/fail/wr.
+
+# busybox sh runs its own `ip` applet (no netns/veth) before PATH: find
+# iproute2's binary and call it by full path.
+IP=
+for c in /sbin/ip /bin/ip /usr/sbin/ip /usr/bin/ip; do
+	if [ -x "$c" ] && "$c" -V 2>/dev/null | grep -qi iproute2; then
+		IP=$c
+		break
+	fi
+done
+[ -n "$IP" ] || IP=/sbin/ip
+
+failed=0
+pass() { echo "PASS: $TAG.$1"; }
+fail() {
+	c=$1
+	shift
+	echo "FAIL: $TAG.$c: $*"
+	failed=$((failed + 1))
+}
+info() { echo "INFO: $*"; }
+diag() { echo "  $*"; }
+
+now() { cut -d' ' -f1 /proc/uptime; }
+# elapsed START [END]: seconds as a decimal
+elapsed() { awk -v a="$1" -v b="${2:-$(now)}" 'BEGIN { printf "%.2f", b - a }'; }
+# older_than START SECS: true once SECS have passed since START
+older_than() { awk -v a="$1" -v b="$(now)" -v s="$2" 'BEGIN { exit !(b - a >= s) }'; }
+
+# wr FILE VALUE [SECS]: write VALUE to a configfs attribute, bounded in
+# time; on failure the error text is in $ERR. busybox's echo names the
+# errno ("Device or resource busy"); dash's says "I/O error" for all.
+WSH=sh
+[ -x /bin/busybox ] && WSH="/bin/busybox sh"
+wr() {
+	if command -v timeout >/dev/null 2>&1; then
+		timeout "${3:-60}" $WSH -c 'echo "$1" > "$2"' wr "$2" "$1" 2>"$ERR"
+	else
+		$WSH -c 'echo "$1" > "$2"' wr "$2" "$1" 2>"$ERR"
+	fi
+	r=$?
+	[ $r -eq 0 ] && return 0
+	[ -s "$ERR" ] || echo "exit $r (timeout?)" >"$ERR"
+	return $r
+}
+errtxt() { tr '\n' ' ' <"$ERR" | sed 's/ *$//'; }
+
+# st FILE KEY: value of a "key value" line
+st() { awk -v k="$2" '$1 == k { print $2; exit }' "$1" 2>/dev/null; }
+
+# in_ns NS CMD...: run CMD in netns NS, keeping /sys/kernel/config visible.
+# nsenter switches only the network namespace; `ip netns exec` also makes
+# a new mount namespace with a fresh /sys, so configfs is mounted again
+# there (configfs is one tree, the same in every mount).
+in_ns() {
+	ns=$1
+	shift
+	if command -v nsenter >/dev/null 2>&1 && [ -e "/run/netns/$ns" ]; then
+		nsenter --net="/run/netns/$ns" "$@"
+	else
+		"$IP" netns exec "$ns" sh -c \
+			'mount -t configfs none /sys/kernel/config 2>/dev/null; "$@"' in_ns "$@"
+	fi
+}
+
+# rmmod_retry: unload dlm_lowcomms, retrying while references drain (10 s)
+rmmod_retry() {
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		rmmod dlm_lowcomms 2>"$ERR" && return 0
+		sleep 1
+	done
+	return 1
+}
