@@ -115,6 +115,7 @@ struct dlm_lc_cluster *dlm_lc_cluster_create(const char *name, struct net *net)
 	spin_lock_init(&cl->process_lock);
 	INIT_LIST_HEAD(&cl->process_list);
 	init_waitqueue_head(&cl->process_wait);
+	cl->process_limit = DLM_LC_PROCESS_LIMIT;
 	INIT_WORK(&cl->process_work, dlm_lc_process_work);
 
 	ret = init_srcu_struct(&cl->srcu);

@@ -128,6 +128,7 @@ struct dlm_lc_cluster {
 	struct list_head process_list;
 	size_t process_bytes;
 	size_t process_max;
+	size_t process_limit;	/* receive backs off above this */
 	wait_queue_head_t process_wait;
 	struct work_struct process_work;
 

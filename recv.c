@@ -128,11 +128,11 @@ static void recv_throttle(struct dlm_lc_conn *conn)
 {
 	struct dlm_lc_cluster *cl = conn->cl;
 
-	if (process_has_room(cl, DLM_LC_PROCESS_LIMIT))
+	if (process_has_room(cl, cl->process_limit))
 		return;
 	atomic64_inc(&cl->rx_throttled);
 	wait_event(cl->process_wait,
-		   process_has_room(cl, DLM_LC_PROCESS_LIMIT / 2) ||
+		   process_has_room(cl, cl->process_limit / 2) ||
 		   test_bit(CF_STOP_IO, &conn->flags));
 }
 

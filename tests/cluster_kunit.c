@@ -18,6 +18,7 @@
 
 #include "addr.h"
 #include "lowcomms.h"
+#include "lowcomms_int.h"
 #include "midcomms_shim.h"
 
 #define TEST_PORT	31064
@@ -31,12 +32,21 @@ struct sink {
 	u8 last[DLM_LC_MAX_MSG];
 };
 
+/* A work item that holds up the ordered dlm_process queue. */
+struct blocker {
+	struct work_struct work;
+	struct completion running;
+	struct completion go;
+	bool queued;
+};
+
 struct ctx {
 	struct dlm_lc_cluster *a;
 	struct dlm_lc_cluster *b;
 	struct sink sink_a;
 	struct sink sink_b;
 	struct socket *raw;
+	struct blocker blocker;
 };
 
 static void sink_rx(struct dlm_lc_cluster *cl, int nodeid, const void *buf,
@@ -126,6 +136,10 @@ static void cluster_exit(struct kunit *test)
 {
 	struct ctx *c = test->priv;
 
+	if (c->blocker.queued) {
+		complete(&c->blocker.go);
+		flush_work(&c->blocker.work);
+	}
 	if (c->raw)
 		sock_release(c->raw);
 	if (!IS_ERR_OR_NULL(c->a))
@@ -423,6 +437,57 @@ static void cluster_remove_node_with_traffic(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, dlm_lc_node_remove(c->a, 2), -ENOENT);
 }
 
+static void blocker_fn(struct work_struct *work)
+{
+	struct blocker *b = container_of(work, struct blocker, work);
+
+	complete(&b->running);
+	wait_for_completion_timeout(&b->go, 60 * HZ);
+}
+
+static u64 throttled(struct dlm_lc_cluster *cl)
+{
+	struct dlm_lc_cluster_stats st;
+
+	dlm_lc_cluster_get_stats(cl, &st);
+	return st.rx_throttled;
+}
+
+/* Processing stalls: receive must stop at the bound, then catch up. */
+static void cluster_backpressure(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+	struct dlm_lc_cluster_stats st;
+	size_t limit = 64 * 1024;
+	int i;
+
+	pair_start(test, "127.0.0.1", "127.0.0.2");
+	c->b->process_limit = limit;
+	INIT_WORK(&c->blocker.work, blocker_fn);
+	init_completion(&c->blocker.running);
+	init_completion(&c->blocker.go);
+	c->blocker.queued = true;
+	queue_work(dlm_lc_process_wq, &c->blocker.work);
+	wait_for_completion(&c->blocker.running);
+
+	for (i = 0; i < 400; i++)
+		KUNIT_ASSERT_EQ(test, send_msg(c->a, 2, 1000, i), 0);
+
+	KUNIT_ASSERT_TRUE(test, wait_for(throttled(c->b) >= 1));
+	dlm_lc_cluster_get_stats(c->b, &st);
+	KUNIT_EXPECT_EQ(test, sink_count(&c->sink_b), 0);
+	/* at most one read past the bound */
+	KUNIT_EXPECT_LE(test, st.process_queued,
+			(u64)limit + dlm_lc_cluster_bufsize(c->b));
+
+	complete(&c->blocker.go);
+	KUNIT_ASSERT_TRUE(test, wait_for(sink_count(&c->sink_b) == 400));
+	dlm_lc_cluster_get_stats(c->b, &st);
+	KUNIT_EXPECT_LE(test, st.process_max,
+			(u64)limit + dlm_lc_cluster_bufsize(c->b));
+	expect_last(test, &c->sink_b, 1, 1000, (u8)399);
+}
+
 /* fd5c::1 and fd5c::2 are added to lo by the guest script */
 static void cluster_exchange_ipv6(struct kunit *test)
 {
@@ -447,6 +512,7 @@ static struct kunit_case cluster_cases[] = {
 	KUNIT_CASE(cluster_refuses_unconfigured),
 	KUNIT_CASE(cluster_closes_broken_stream),
 	KUNIT_CASE(cluster_remove_node_with_traffic),
+	KUNIT_CASE(cluster_backpressure),
 	KUNIT_CASE(cluster_exchange_ipv6),
 	{}
 };
