@@ -46,6 +46,8 @@ struct ctx {
 	struct sink sink_a;
 	struct sink sink_b;
 	struct socket *raw;
+	struct socket *listener;
+	struct socket *accepted;
 	struct blocker blocker;
 };
 
@@ -142,6 +144,10 @@ static void cluster_exit(struct kunit *test)
 	}
 	if (c->raw)
 		sock_release(c->raw);
+	if (c->accepted)
+		sock_release(c->accepted);
+	if (c->listener)
+		sock_release(c->listener);
 	if (!IS_ERR_OR_NULL(c->a))
 		dlm_lc_cluster_destroy(c->a);
 	if (!IS_ERR_OR_NULL(c->b))
@@ -356,14 +362,15 @@ static void cluster_peer_restart(struct kunit *test)
 	expect_last(test, &c->sink_b, 1, 64, 2);
 }
 
-static int raw_connect(struct kunit *test, const char *from)
+static int raw_connect_to(struct kunit *test, const char *from,
+			  const char *to)
 {
 	struct ctx *c = test->priv;
 	struct sockaddr_storage src, dst;
 	int len, ret;
 
 	KUNIT_ASSERT_EQ(test, dlm_lc_addr_parse(from, strlen(from), &src), 0);
-	KUNIT_ASSERT_EQ(test, dlm_lc_addr_parse("127.0.0.1", 9, &dst), 0);
+	KUNIT_ASSERT_EQ(test, dlm_lc_addr_parse(to, strlen(to), &dst), 0);
 	ret = sock_create_kern(&init_net, AF_INET, SOCK_STREAM, IPPROTO_TCP,
 			       &c->raw);
 	if (ret)
@@ -374,6 +381,11 @@ static int raw_connect(struct kunit *test, const char *from)
 		return ret;
 	len = dlm_lc_addr_with_port(&dst, TEST_PORT, &dst);
 	return kernel_connect(c->raw, (struct sockaddr *)&dst, len, 0);
+}
+
+static int raw_connect(struct kunit *test, const char *from)
+{
+	return raw_connect_to(test, from, "127.0.0.1");
 }
 
 static bool refused_at_least(struct dlm_lc_cluster *cl, u64 n)
@@ -421,6 +433,91 @@ static void cluster_closes_broken_stream(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, wait_for(node_broken(c->a, 3)));
 	KUNIT_EXPECT_EQ(test, sink_count(&c->sink_a), 0);
 	KUNIT_EXPECT_EQ(test, dlm_lc_ping(c->a, 2, 3, 5000), 0);
+}
+
+/* A test socket plays node 3 at 127.0.0.3: listen there, accept B. */
+static void fake_node_listen(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+	struct sockaddr_storage ss;
+	int len;
+
+	KUNIT_ASSERT_EQ(test, dlm_lc_addr_parse("127.0.0.3", 9, &ss), 0);
+	len = dlm_lc_addr_with_port(&ss, TEST_PORT, &ss);
+	KUNIT_ASSERT_EQ(test, sock_create_kern(&init_net, AF_INET, SOCK_STREAM,
+					       IPPROTO_TCP, &c->listener), 0);
+	KUNIT_ASSERT_EQ(test, kernel_bind(c->listener, (struct sockaddr *)&ss,
+					  len), 0);
+	KUNIT_ASSERT_EQ(test, kernel_listen(c->listener, 4), 0);
+}
+
+static bool fake_node_accepted(struct ctx *c)
+{
+	return c->accepted ||
+	       !kernel_accept(c->listener, &c->accepted, O_NONBLOCK);
+}
+
+/* Read one message of @len bytes that B sent to the fake node 3. */
+static void fake_node_expect(struct kunit *test, int len, u8 seed)
+{
+	struct ctx *c = test->priv;
+	struct msghdr msg = {};
+	struct dlm_lc_hdr *hdr;
+	struct kvec iov;
+	u8 *buf;
+	int i, bad = 0;
+
+	buf = kunit_kzalloc(test, len, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	iov.iov_base = buf;
+	iov.iov_len = len;
+	c->accepted->sk->sk_rcvtimeo = 10 * HZ;
+	KUNIT_ASSERT_EQ(test, kernel_recvmsg(c->accepted, &msg, &iov, 1, len,
+					     MSG_WAITALL), len);
+	hdr = (struct dlm_lc_hdr *)buf;
+	KUNIT_EXPECT_EQ(test, le32_to_cpu(hdr->nodeid), 2U);
+	KUNIT_EXPECT_EQ(test, le16_to_cpu(hdr->length), len);
+	for (i = DLM_LC_HDR_LEN; i < len; i++)
+		bad += buf[i] != (u8)(seed + i);
+	KUNIT_EXPECT_EQ(test, bad, 0);
+}
+
+/*
+ * Deterministic crossed connect: B connects to node 3, then node 3
+ * connects to B. B must read the second socket (a stock peer sends on the
+ * socket it opened) and keep sending on its own.
+ */
+static void cluster_crossed_sibling(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+	struct dlm_lc_hdr hdr = {
+		.version = cpu_to_le32(DLM_LC_VERSION_3_1),
+		.nodeid = cpu_to_le32(3),
+		.length = cpu_to_le16(sizeof(hdr)),
+		.cmd = DLM_LC_CMD_MSG,
+	};
+	struct kvec iov = { &hdr, sizeof(hdr) };
+	struct msghdr msg = {};
+
+	pair_start(test, "127.0.0.1", "127.0.0.2");
+	add_node(test, c->b, 3, "127.0.0.3");
+	fake_node_listen(test);
+
+	KUNIT_ASSERT_EQ(test, send_msg(c->b, 3, 64, 1), 0);
+	KUNIT_ASSERT_TRUE(test, wait_for(fake_node_accepted(c)));
+	fake_node_expect(test, 64, 1);
+
+	KUNIT_ASSERT_EQ(test, raw_connect_to(test, "127.0.0.3", "127.0.0.2"),
+			0);
+	KUNIT_ASSERT_EQ(test, kernel_sendmsg(c->raw, &msg, &iov, 1,
+					     sizeof(hdr)), (int)sizeof(hdr));
+	KUNIT_ASSERT_TRUE(test, wait_for(sink_count(&c->sink_b) == 1));
+	spin_lock(&c->sink_b.lock);
+	KUNIT_EXPECT_EQ(test, c->sink_b.from, 3);
+	spin_unlock(&c->sink_b.lock);
+
+	KUNIT_ASSERT_EQ(test, send_msg(c->b, 3, 100, 2), 0);
+	fake_node_expect(test, 100, 2);
 }
 
 static void cluster_remove_node_with_traffic(struct kunit *test)
@@ -507,6 +604,7 @@ static struct kunit_case cluster_cases[] = {
 	KUNIT_CASE(cluster_ping),
 	KUNIT_CASE(cluster_bulk_both_ways),
 	KUNIT_CASE(cluster_crossed_connects),
+	KUNIT_CASE(cluster_crossed_sibling),
 	KUNIT_CASE(cluster_close_reconnect),
 	KUNIT_CASE(cluster_peer_restart),
 	KUNIT_CASE(cluster_refuses_unconfigured),
