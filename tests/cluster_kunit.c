@@ -640,7 +640,7 @@ static void cluster_backpressure(struct kunit *test)
 	dlm_lc_cluster_get_stats(c->b, &st);
 	KUNIT_EXPECT_LE(test, st.process_max,
 			(u64)limit + dlm_lc_cluster_bufsize(c->b));
-	expect_last(test, &c->sink_b, 1, 1000, (u8)399);
+	expect_last(test, &c->sink_b, 1, 1000, 399 & 0xff);
 }
 
 /* fd5c::1 and fd5c::2 are added to lo by the guest script */
