@@ -18,6 +18,10 @@ demo:
 	bash scripts/deps.sh
 	bash scripts/demo.sh
 
+# Parallel dlm_io against a serialized baseline, measured in one boot.
+bench:
+	bash scripts/bench.sh
+
 # Every test; the last line reads "N passed, N failed".
 check:
 	bash scripts/check.sh
@@ -29,4 +33,4 @@ quick:
 kunit:
 	CHECK_STEPS="kunit" bash scripts/check.sh
 
-.PHONY: all modules clean demo check quick kunit
+.PHONY: all modules clean demo bench check quick kunit

@@ -5,6 +5,7 @@
  */
 
 #include <linux/hash.h>
+#include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <kunit/visibility.h>
@@ -737,11 +738,23 @@ void dlm_lc_msg_commit(struct dlm_lc_msg *msg)
 }
 EXPORT_SYMBOL_GPL(dlm_lc_msg_commit);
 
+/*
+ * For benchmarks only: one ordered socket queue, so that every receive and
+ * send waits for the others as in the pre-6.5 design. It gives the
+ * baseline that the parallel queue is measured against in the same run.
+ */
+static bool serial_io;
+module_param(serial_io, bool, 0444);
+MODULE_PARM_DESC(serial_io, "benchmark baseline: serialize all socket work");
+
 int dlm_lc_workqueues_init(void)
 {
 	/* socket work: unordered, so connections and directions overlap */
-	dlm_lc_io_wq = alloc_workqueue("dlm_io", WQ_UNBOUND | WQ_MEM_RECLAIM |
-				       WQ_HIGHPRI, 0);
+	if (serial_io)
+		dlm_lc_io_wq = alloc_ordered_workqueue("dlm_io", WQ_MEM_RECLAIM);
+	else
+		dlm_lc_io_wq = alloc_workqueue("dlm_io", WQ_UNBOUND |
+					       WQ_MEM_RECLAIM | WQ_HIGHPRI, 0);
 	if (!dlm_lc_io_wq)
 		return -ENOMEM;
 

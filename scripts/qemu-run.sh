@@ -68,7 +68,7 @@ fi
 [ -f "$build/dlm_lowcomms.ko" ] || { echo "FAIL: $tag: no dlm_lowcomms.ko built"; exit 1; }
 
 envargs=()
-for v in $(compgen -e | grep -E '^(MSGS|SIZE|DEMO|GUEST_SH|CLUSTER_[A-Z0-9_]+|INTEROP_[A-Z0-9_]+)$'); do
+for v in $(compgen -e | grep -E '^(MSGS|SIZE|DEMO|GUEST_SH|CLUSTER_[A-Z0-9_]+|INTEROP_[A-Z0-9_]+|BENCH_[A-Z0-9_]+)$'); do
 	envargs+=(-e "$v=${!v}")
 done
 for b in ${QEMU_BINS:-}; do

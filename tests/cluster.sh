@@ -28,6 +28,7 @@
 #   CLUSTER_BULK_TIMEOUT  seconds to wait for delivery (default 300)
 #   CLUSTER_PINGS         pings per ordered pair (default 20)
 #   CLUSTER_TAG           prefix of the result names (default cluster)
+#   CLUSTER_MODPARAMS     insmod parameters (bench.sh: serial_io=1)
 #   KMOD_DIR  where configfs.ko / veth.ko are if not built in
 #             (default: the directory of dlm_lowcomms.ko)
 # Output: one "PASS: cluster.<case>" or "FAIL: cluster.<case>: reason" line
@@ -88,7 +89,9 @@ case_load() {
 	if grep -q '^dlm_lowcomms ' /proc/modules; then
 		rmmod dlm_lowcomms 2>/dev/null
 	fi
-	insmod "$MOD" 2>"$ERR" || { fail load "insmod $MOD: $(errtxt)"; return 1; }
+	# shellcheck disable=SC2086
+	insmod "$MOD" ${CLUSTER_MODPARAMS:-} 2>"$ERR" ||
+		{ fail load "insmod $MOD ${CLUSTER_MODPARAMS:-}: $(errtxt)"; return 1; }
 	grep -q '^dlm_lowcomms ' /proc/modules || { fail load "not in /proc/modules"; return 1; }
 	pass load
 }

@@ -1,0 +1,47 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# bench.sh: the parallel design against its own serialized baseline, both
+# measured in this boot. Runs cluster.sh (3 nodes, all-to-all checked bulk)
+# ROUNDS times with each setting, alternating:
+#   serial:   insmod serial_io=1 (one ordered socket queue, as before 6.5)
+#   parallel: the default (unordered, unbound dlm_io)
+# and prints the receivers' throughput and ping RTT for each, then one
+# "INFO: bench result:" line per setting with the median. Correctness is still checked
+# (cluster.sh's own PASS/FAIL lines, tagged bench-<setting>-<round>).
+# Environment: BENCH_ROUNDS (3), MSGS (60000), SIZE (256).
+
+here=$(dirname "$0")
+ROUNDS=${BENCH_ROUNDS:-3}
+export MSGS=${MSGS:-60000} SIZE=${SIZE:-256}
+OUT=${TMPDIR:-/tmp}/bench.$$
+mkdir -p "$OUT"
+
+rate() {	# rate LOG: msgs/s by the receivers' longest span
+	sed -n 's/^INFO: bulk: by bulk_rx_span_ns.*: \([0-9]*\) msgs\/s.*/\1/p' "$1"
+}
+p50() {		# p50 LOG: median of the per-pair ping p50s, in us
+	sed -n 's/^INFO: ping .* p50=\([0-9.]*\)us.*/\1/p' "$1" | sort -n |
+		awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'
+}
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
+
+r=1
+while [ "$r" -le "$ROUNDS" ]; do
+	for mode in serial parallel; do
+		params=
+		[ "$mode" = serial ] && params=serial_io=1
+		CLUSTER_TAG=bench-$mode-$r CLUSTER_MODPARAMS=$params \
+			sh "$here/cluster.sh" "$@" >"$OUT/$mode-$r.log" 2>&1
+		grep -E '^(PASS|FAIL): ' "$OUT/$mode-$r.log"
+		echo "INFO: bench round $r $mode: $(rate "$OUT/$mode-$r.log") msgs/s, ping p50 $(p50 "$OUT/$mode-$r.log") us"
+	done
+	r=$((r + 1))
+done
+
+for mode in serial parallel; do
+	m=$(for f in "$OUT"/$mode-*.log; do rate "$f"; done | median)
+	p=$(for f in "$OUT"/$mode-*.log; do p50 "$f"; done | median)
+	echo "INFO: bench result: $mode msgs_per_s=${m:-?} mb_per_s=$(awk -v m="${m:-0}" -v s="$SIZE" 'BEGIN { printf "%.1f", m * s / 1e6 }') ping_p50_us=${p:-?} size=$SIZE msgs=$MSGS rounds=$ROUNDS"
+done
+rm -rf "$OUT"
