@@ -22,6 +22,10 @@ demo:
 bench:
 	bash scripts/bench.sh
 
+# Receive-path fuzzer under KASAN; FUZZ_INPUTS=N for a longer run.
+fuzz:
+	bash scripts/fuzz.sh
+
 # Every test; the last line reads "N passed, N failed".
 check:
 	bash scripts/check.sh
@@ -33,4 +37,4 @@ quick:
 kunit:
 	CHECK_STEPS="kunit" bash scripts/check.sh
 
-.PHONY: all modules clean demo bench check quick kunit
+.PHONY: all modules clean demo bench fuzz check quick kunit

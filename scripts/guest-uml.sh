@@ -90,6 +90,21 @@ run_kunit() {
 	done
 }
 
+# The fuzzer: its own KUnit module, the count as a module parameter.
+run_fuzz() {
+	if ! out=$(insmod mod/dlm_lowcomms.ko 2>&1); then
+		echo "FAIL: $TAGP-insmod: $out"
+		return
+	fi
+	if out=$(insmod mod/dlm_lowcomms_fuzz.ko inputs="$MSGS" 2>&1); then
+		echo "PASS: $TAGP-insmod"
+	else
+		echo "FAIL: $TAGP-insmod: $out"
+	fi
+	rmmod dlm_lowcomms_fuzz 2>/dev/null
+	rmmod dlm_lowcomms || echo "FAIL: $TAGP-rmmod"
+}
+
 # tests/cluster.sh does its own insmod, configuration and rmmod.
 run_cluster() {
 	CLUSTER_TAG=uml.cluster MSGS=$MSGS sh /run/dlm_lc/cluster.sh /run/dlm_lc/mod/dlm_lowcomms.ko
@@ -98,6 +113,7 @@ run_cluster() {
 case $MODE in
 kunit) run_kunit ;;
 cluster) run_cluster ;;
+fuzz) run_fuzz ;;
 *) echo "FAIL: uml-guest: unknown mode '$MODE'" ;;
 esac
 
