@@ -15,6 +15,7 @@
 #include <linux/rtnetlink.h>
 #include <net/net_namespace.h>
 #include <net/sock.h>
+#include <net/tcp.h>
 
 #include "addr.h"
 #include "lowcomms.h"
@@ -164,23 +165,28 @@ static void pair_start(struct kunit *test, const char *a1, const char *a2)
 	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->b), 0);
 }
 
+static void put_le_hdr(u8 *buf, int nodeid, int len)
+{
+	struct dlm_lc_hdr *hdr = (struct dlm_lc_hdr *)buf;
+
+	hdr->version = cpu_to_le32(DLM_LC_VERSION_3_1);
+	hdr->lockspace = cpu_to_le32(0x1234);
+	hdr->nodeid = cpu_to_le32(nodeid);
+	hdr->length = cpu_to_le16(len);
+	hdr->cmd = DLM_LC_CMD_MSG;
+	hdr->pad = 0;
+}
+
 /* One DLM_MSG of @len bytes whose body is a pattern seeded by @seed. */
 static int send_msg(struct dlm_lc_cluster *cl, int to, int len, u8 seed)
 {
-	struct dlm_lc_hdr *hdr;
 	struct dlm_lc_msg msg;
 	int i, ret;
 
 	ret = dlm_lc_msg_alloc(cl, to, len, GFP_KERNEL, NULL, NULL, &msg);
 	if (ret)
 		return ret;
-	hdr = (struct dlm_lc_hdr *)msg.buf;
-	hdr->version = cpu_to_le32(DLM_LC_VERSION_3_1);
-	hdr->lockspace = cpu_to_le32(0x1234);
-	hdr->nodeid = cpu_to_le32(dlm_lc_cluster_local_nodeid(cl));
-	hdr->length = cpu_to_le16(len);
-	hdr->cmd = DLM_LC_CMD_MSG;
-	hdr->pad = 0;
+	put_le_hdr((u8 *)msg.buf, dlm_lc_cluster_local_nodeid(cl), len);
 	for (i = DLM_LC_HDR_LEN; i < len; i++)
 		msg.buf[i] = seed + i;
 	dlm_lc_msg_commit(&msg);
@@ -446,6 +452,8 @@ static void fake_node_listen(struct kunit *test)
 	len = dlm_lc_addr_with_port(&ss, TEST_PORT, &ss);
 	KUNIT_ASSERT_EQ(test, sock_create_kern(&init_net, AF_INET, SOCK_STREAM,
 					       IPPROTO_TCP, &c->listener), 0);
+	/* earlier cases leave TIME_WAIT behind on this address and port */
+	sock_set_reuseaddr(c->listener->sk);
 	KUNIT_ASSERT_EQ(test, kernel_bind(c->listener, (struct sockaddr *)&ss,
 					  len), 0);
 	KUNIT_ASSERT_EQ(test, kernel_listen(c->listener, 4), 0);
@@ -578,6 +586,143 @@ static void cluster_close_under_traffic(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, st.rx_bad_csum, 0ULL);
 }
 
+/* A valid message from node 3, one byte per segment. */
+static void cluster_dribbled_message(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+	struct msghdr msg = {};
+	struct kvec iov;
+	u8 buf[48];
+	int i;
+
+	pair_start(test, "127.0.0.1", "127.0.0.2");
+	add_node(test, c->a, 3, "127.0.0.3");
+	KUNIT_ASSERT_EQ(test, raw_connect(test, "127.0.0.3"), 0);
+	tcp_sock_set_nodelay(c->raw->sk);
+
+	memset(buf, 0, sizeof(buf));
+	put_le_hdr(buf, 3, sizeof(buf));
+	for (i = DLM_LC_HDR_LEN; i < sizeof(buf); i++)
+		buf[i] = 7 + i;
+	for (i = 0; i < sizeof(buf); i++) {
+		iov.iov_base = &buf[i];
+		iov.iov_len = 1;
+		KUNIT_ASSERT_EQ(test, kernel_sendmsg(c->raw, &msg, &iov, 1, 1), 1);
+		usleep_range(1000, 2000);
+		if (i < sizeof(buf) - 1)
+			KUNIT_ASSERT_EQ(test, sink_count(&c->sink_a), 0);
+	}
+	KUNIT_ASSERT_TRUE(test, wait_for(sink_count(&c->sink_a) == 1));
+	expect_last(test, &c->sink_a, 3, sizeof(buf), 7);
+}
+
+/* A peer that stops in the middle of a header, then hangs up. */
+static void cluster_truncated_then_closed(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+	struct msghdr msg = {};
+	u8 buf[DLM_LC_HDR_LEN];
+	struct kvec iov = { buf, 10 };
+
+	pair_start(test, "127.0.0.1", "127.0.0.2");
+	add_node(test, c->a, 3, "127.0.0.3");
+	KUNIT_ASSERT_EQ(test, raw_connect(test, "127.0.0.3"), 0);
+	put_le_hdr(buf, 3, 64);
+	KUNIT_ASSERT_EQ(test, kernel_sendmsg(c->raw, &msg, &iov, 1, 10), 10);
+	msleep(100);
+	sock_release(c->raw);
+	c->raw = NULL;
+
+	msleep(200);
+	KUNIT_EXPECT_EQ(test, sink_count(&c->sink_a), 0);
+	KUNIT_EXPECT_EQ(test, dlm_lc_ping(c->a, 2, 3, 5000), 0);
+}
+
+/*
+ * Node 3 accepts our connection and never reads. Its queue must stop
+ * growing at the bound (writers that cannot wait get -ENOBUFS) and the
+ * other node must not notice.
+ */
+static void cluster_peer_never_reads(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+	struct dlm_lc_node_stats ns;
+	struct dlm_lc_msg msg;
+	int i, ret = 0;
+
+	pair_start(test, "127.0.0.1", "127.0.0.2");
+	add_node(test, c->b, 3, "127.0.0.3");
+	fake_node_listen(test);
+
+	for (i = 0; i < 100000 && !ret; i++) {
+		ret = dlm_lc_msg_alloc(c->b, 3, 4000, GFP_NOWAIT, NULL, NULL,
+				       &msg);
+		if (!ret) {
+			memset(msg.buf, 0, 4000);
+			put_le_hdr((u8 *)msg.buf, 2, 4000);
+			dlm_lc_msg_commit(&msg);
+		}
+		if (!(i % 64))
+			cond_resched();
+	}
+	KUNIT_EXPECT_EQ(test, ret, -ENOBUFS);
+	KUNIT_ASSERT_TRUE(test, wait_for(fake_node_accepted(c)));
+
+	KUNIT_ASSERT_EQ(test, dlm_lc_node_get_stats(c->b, 3, &ns), 0);
+	KUNIT_EXPECT_LE(test, ns.queued, (unsigned int)DLM_LC_WQ_LIMIT + 4000);
+	KUNIT_EXPECT_EQ(test, dlm_lc_ping(c->b, 1, 5, 5000), 0);
+	KUNIT_EXPECT_EQ(test, send_msg(c->b, 1, 200, 4), 0);
+	KUNIT_EXPECT_TRUE(test, wait_for(sink_count(&c->sink_a) == 1));
+}
+
+#define STORM	1000
+
+/* Many connections at once from addresses nobody configured. */
+static void cluster_connection_storm(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+	struct sockaddr_storage src, dst;
+	struct dlm_lc_cluster_stats st;
+	struct socket **socks;
+	char addr[20];
+	int i, len, made = 0;
+
+	pair_start(test, "127.0.0.1", "127.0.0.2");
+	socks = kunit_kcalloc(test, STORM, sizeof(*socks), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, socks);
+	KUNIT_ASSERT_EQ(test, dlm_lc_addr_parse("127.0.0.1", 9, &dst), 0);
+	len = dlm_lc_addr_with_port(&dst, TEST_PORT, &dst);
+
+	for (i = 0; i < STORM; i++) {
+		snprintf(addr, sizeof(addr), "127.0.%d.%d", 10 + i / 200,
+			 1 + i % 200);
+		if (dlm_lc_addr_parse(addr, strlen(addr), &src) ||
+		    sock_create_kern(&init_net, AF_INET, SOCK_STREAM,
+				     IPPROTO_TCP, &socks[i]))
+			break;
+		dlm_lc_addr_with_port(&src, 0, &src);
+		if (kernel_bind(socks[i], (struct sockaddr *)&src,
+				sizeof(struct sockaddr_in)))
+			break;
+		kernel_connect(socks[i], (struct sockaddr *)&dst, len,
+			       O_NONBLOCK);
+		made++;
+	}
+	KUNIT_EXPECT_EQ(test, made, STORM);
+
+	/* SYNs past the listen backlog are retried by TCP: allow time */
+	for (i = 0; i < 150 && !refused_at_least(c->a, made); i++)
+		msleep(200);
+	dlm_lc_cluster_get_stats(c->a, &st);
+	KUNIT_EXPECT_EQ(test, st.refused, (u64)made);
+	KUNIT_EXPECT_EQ(test, st.accepted, 0ULL);
+	KUNIT_EXPECT_EQ(test, dlm_lc_ping(c->a, 2, 3, 5000), 0);
+
+	for (i = 0; i < STORM; i++)
+		if (socks[i])
+			sock_release(socks[i]);
+}
+
 static void cluster_remove_node_with_traffic(struct kunit *test)
 {
 	struct ctx *c = test->priv;
@@ -668,6 +813,10 @@ static struct kunit_case cluster_cases[] = {
 	KUNIT_CASE(cluster_refuses_unconfigured),
 	KUNIT_CASE(cluster_closes_broken_stream),
 	KUNIT_CASE(cluster_close_under_traffic),
+	KUNIT_CASE(cluster_dribbled_message),
+	KUNIT_CASE(cluster_truncated_then_closed),
+	KUNIT_CASE(cluster_peer_never_reads),
+	KUNIT_CASE(cluster_connection_storm),
 	KUNIT_CASE(cluster_remove_node_with_traffic),
 	KUNIT_CASE(cluster_backpressure),
 	KUNIT_CASE(cluster_exchange_ipv6),
