@@ -614,7 +614,7 @@ static bool conn_connected(struct dlm_lc_conn *conn)
 int dlm_lc_node_get_stats(struct dlm_lc_cluster *cl, int nodeid,
 			  struct dlm_lc_node_stats *st)
 {
-	struct dlm_lc_conn *conn;
+	struct dlm_lc_conn *conn, *other;
 	int idx;
 
 	idx = srcu_read_lock(&cl->srcu);
@@ -633,10 +633,12 @@ int dlm_lc_node_get_stats(struct dlm_lc_cluster *cl, int nodeid,
 	st->broken = atomic64_read(&conn->broken);
 	st->connect_fail = atomic64_read(&conn->connect_fail);
 	st->queued = READ_ONCE(conn->wq.queued);
-	if (conn->other) {
-		st->rx_bytes += atomic64_read(&conn->other->rx_bytes);
-		st->rx_msgs += atomic64_read(&conn->other->rx_msgs);
-		st->broken += atomic64_read(&conn->other->broken);
+	/* pairs with the release in other_get_locked() */
+	other = smp_load_acquire(&conn->other);
+	if (other) {
+		st->rx_bytes += atomic64_read(&other->rx_bytes);
+		st->rx_msgs += atomic64_read(&other->rx_msgs);
+		st->broken += atomic64_read(&other->broken);
 	}
 	srcu_read_unlock(&cl->srcu, idx);
 	return 0;

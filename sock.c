@@ -331,7 +331,8 @@ static struct dlm_lc_conn *other_get_locked(struct dlm_lc_conn *conn)
 	clear_bit(CF_STOP_IO, &other->flags);
 	/* one nesting level: lockdep sees conn -> other, never reverse */
 	lockdep_set_subclass(&other->sock_lock, SINGLE_DEPTH_NESTING);
-	conn->other = other;
+	/* status readers look without the lock: publish it initialised */
+	smp_store_release(&conn->other, other);
 	return other;
 }
 
