@@ -1,0 +1,26 @@
+#!/bin/bash
+# A guest test script in the debug UML kernel (lockdep, KASAN,
+# DEBUG_OBJECTS, kmemleak), then a kmemleak scan.
+# usage: scripts/uml-test.sh cluster|stress [module source dir]   env: MSGS
+#   cluster: tests/cluster.sh, the 3-node cluster (uml.cluster.*)
+#   stress:  tests/stress.sh, configfs races under traffic (uml.stress.*)
+# Prints one PASS:/FAIL: line per case; exit 1 on any FAIL.
+set -uo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+MODE=${1:?usage: uml-test.sh cluster|stress [srcdir]}
+SRC=$(readlink -f "${2:-${DLM_LC_SRC:-$HERE/..}}")
+OUT=${DLM_LC_OUT:-/tmp/dlm_lc_out}
+mkdir -p "$OUT"
+
+"$HERE/deps.sh" >&2 || { echo "FAIL: uml-$MODE-deps"; exit 1; }
+SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/dlm_lc_uml.XXXXXX")
+trap 'rm -rf "$SCRATCH"' EXIT
+if ! "$HERE/uml-module.sh" "$SRC" "$SCRATCH" "$OUT/uml-$MODE-build.log"; then
+	echo "FAIL: uml-$MODE-module-build: see $OUT/uml-$MODE-build.log"
+	exit 1
+fi
+echo "PASS: uml-$MODE-module-build"
+
+UML_TAG=uml-$MODE UML_LOG=$OUT/uml-$MODE.log \
+	"$HERE/uml-run.sh" "$HERE/guest-uml.sh" "$SCRATCH" "$MODE" "${MSGS:-100000}"
