@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # dlm_lowcomms: see README.md. The kernel build itself is driven by Kbuild.
 
-KVER ?= $(shell ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sort -V | tail -n 1 | sed 's|.*/linux-headers-||')
-KDIR ?= /usr/src/linux-headers-$(KVER)
+# The running kernel's build tree if it has one (a real node), otherwise
+# the newest installed Debian amd64 headers (the build machine).
+KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
+	  $(shell ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sort -V | tail -n 1))
 
 all: modules
 
