@@ -4,8 +4,8 @@
  * zero-copy send API.
  *
  * Locking order (outer to inner):
- *   dlm_lc_instances_mutex (instance.c) -> cluster->lock -> conn->sock_lock
- *   -> sk lock -> conn->wq_lock
+ *   dlm_lc_instances_mutex -> cluster->lock -> conn->sock_lock
+ *   -> sk lock -> conn->wq.lock
  * Connections are looked up under cluster->srcu and freed after a grace
  * period; see Documentation/design.rst.
  */

@@ -5,7 +5,7 @@
 #
 # Three-node dlm_lowcomms cluster inside one kernel: one cluster instance per
 # network namespace, a full mesh of veth pairs, everything configured through
-# configfs (Documentation/configfs-spec.md.draft).  POSIX sh: runs under
+# configfs (Documentation/configfs.md).  POSIX sh: runs under
 # busybox sh (QEMU initramfs) and dash (UML with the host's root fs).
 #
 # Topology (each node has ONE address, assigned /32 on each of its veth
