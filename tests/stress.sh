@@ -175,11 +175,30 @@ case_loops() {
 	[ -d "$CFG/c1/comms/3" ] && rmdir "$CFG/c1/comms/3" 2>/dev/null
 }
 
+# Wait (bounded) until the storm's traffic is out of every queue: nothing
+# unsent at either side and the receivers' counters still for a second.
+# Stale messages arriving after the reset below would start a new run.
+quiesce() {
+	prev=
+	k=0
+	while [ $k -lt 60 ]; do
+		cur="$(cst 1 2 queued) $(cst 2 1 queued) $(cst 2 1 rx_msgs) $(cst 1 2 rx_msgs)"
+		case "$cur" in
+		"0 0 "*) [ "$cur" = "$prev" ] && return 0 ;;
+		esac
+		prev=$cur
+		sleep 1
+		k=$((k + 1))
+	done
+	return 1
+}
+
 # afterwards both instances still carry checked traffic
 case_survive() {
 	bad=
 	[ "$(cat "$CFG/c2/control")" = running ] || wr "$CFG/c2/control" start ||
 		bad="c2 restart: $(errtxt)"
+	quiesce || bad="$bad traffic did not settle in 60 s: $cur"
 	wr "$CFG/c1/comms/2/reset" 1
 	wr "$CFG/c2/comms/1/reset" 1
 	wr "$CFG/c1/comms/2/ping" "5 3000" 60 || bad="$bad ping: $(errtxt)"
