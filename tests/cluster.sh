@@ -471,16 +471,7 @@ case_teardown() {
 	bad=
 	if [ -d "$CFG" ]; then
 		for d in "$CFG"/*/; do
-			[ -d "$d" ] || continue
-			d=${d%/}
-			if [ -f "$d/control" ] && [ "$(cat "$d/control" 2>/dev/null)" = running ]; then
-				wr "$d/control" stop 60 || bad="$bad stop ${d##*/}: $(errtxt)"
-			fi
-			for c in "$d"/comms/*/; do
-				[ -d "$c" ] || continue
-				rmdir "${c%/}" 2>"$ERR" || bad="$bad rmdir ${c#$CFG/}: $(errtxt)"
-			done
-			rmdir "$d" 2>"$ERR" || bad="$bad rmdir ${d##*/}: $(errtxt)"
+			remove_instance "$d"
 		done
 	fi
 	topo_down

@@ -399,16 +399,7 @@ case_port_taken() {
 case_unload() {
 	bad=
 	for i in 1 3; do
-		d=$CFG/c$i
-		[ -d "$d" ] || continue
-		if [ "$(cat "$d/control" 2>/dev/null)" = running ]; then
-			wr "$d/control" stop 60 || bad="$bad stop c$i: $(errtxt)"
-		fi
-		for c in "$d"/comms/*/; do
-			[ -d "$c" ] || continue
-			rmdir "${c%/}" 2>"$ERR" || bad="$bad rmdir ${c#$CFG/}: $(errtxt)"
-		done
-		rmdir "$d" 2>"$ERR" || bad="$bad rmdir c$i: $(errtxt)"
+		remove_instance "$CFG/c$i"
 	done
 	rmmod_retry || bad="$bad rmmod: $(errtxt)"
 	[ -d "$CFG" ] && bad="$bad $CFG still there"

@@ -68,6 +68,21 @@ in_ns() {
 	fi
 }
 
+# remove_instance DIR: stop it if running, rmdir its nodes and itself;
+# appends what failed to $bad
+remove_instance() {
+	d=${1%/}
+	[ -d "$d" ] || return 0
+	if [ -f "$d/control" ] && [ "$(cat "$d/control" 2>/dev/null)" = running ]; then
+		wr "$d/control" stop 60 || bad="$bad stop ${d##*/}: $(errtxt)"
+	fi
+	for c in "$d"/comms/*/; do
+		[ -d "$c" ] || continue
+		rmdir "${c%/}" 2>"$ERR" || bad="$bad rmdir ${d##*/}/comms/$(basename "$c"): $(errtxt)"
+	done
+	rmdir "$d" 2>"$ERR" || bad="$bad rmdir ${d##*/}: $(errtxt)"
+}
+
 # rmmod_retry: unload dlm_lowcomms, retrying while references drain (10 s)
 rmmod_retry() {
 	for _ in 1 2 3 4 5 6 7 8 9 10; do
