@@ -23,6 +23,7 @@
 #include "configfs.h"
 #include "lowcomms.h"
 #include "midcomms_shim.h"
+#include "reliable.h"
 
 /* Room for the longest text value, "4294967295 4294967295\n". */
 #define DLM_LC_CFS_TEXT_MAX	32
@@ -178,6 +179,18 @@ int dlm_lc_cfs_parse_bool(const char *buf, size_t len, bool *val)
 	return 0;
 }
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_cfs_parse_bool);
+
+int dlm_lc_cfs_parse_version(const char *buf, size_t len, u32 *version)
+{
+	static const char * const words[] = { "3.1", "3.2" };
+	int i = dlm_lc_cfs_word(buf, len, words, ARRAY_SIZE(words));
+
+	if (i < 0)
+		return -EINVAL;
+	*version = i ? DLM_LC_VERSION_3_2 : DLM_LC_VERSION_3_1;
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(dlm_lc_cfs_parse_version);
 
 int dlm_lc_cfs_parse_ping(const char *buf, size_t len, unsigned int *count,
 			  unsigned int *timeout_ms)
@@ -348,6 +361,32 @@ static ssize_t cfs_cluster_control_store(struct config_item *item,
 	return dlm_lc_cfs_done(ret, len);
 }
 
+static const char *version_name(u32 version)
+{
+	if (version == DLM_LC_VERSION_3_1)
+		return "3.1";
+	if (version >= DLM_LC_VERSION_3_2)
+		return "3.2";
+	return "unknown";
+}
+
+static ssize_t cfs_cluster_version_show(struct config_item *item, char *page)
+{
+	return sysfs_emit(page, "%s\n",
+			  version_name(dlm_lc_shim_version(to_cl(item))));
+}
+
+static ssize_t cfs_cluster_version_store(struct config_item *item,
+					 const char *buf, size_t len)
+{
+	u32 version;
+	int ret = dlm_lc_cfs_parse_version(buf, len, &version);
+
+	if (!ret)
+		ret = dlm_lc_shim_set_version(to_cl(item), version);
+	return dlm_lc_cfs_done(ret, len);
+}
+
 static ssize_t cfs_cluster_status_emit(struct dlm_lc_cluster *cl,
 				       const struct dlm_lc_cluster_stats *st,
 				       char *page)
@@ -378,6 +417,7 @@ CONFIGFS_ATTR(cfs_cluster_, protocol);
 CONFIGFS_ATTR(cfs_cluster_, mark);
 CONFIGFS_ATTR(cfs_cluster_, buffer_size);
 CONFIGFS_ATTR(cfs_cluster_, control);
+CONFIGFS_ATTR(cfs_cluster_, version);
 CONFIGFS_ATTR_RO(cfs_cluster_, status);
 
 static struct configfs_attribute *cfs_cluster_attrs[] = {
@@ -386,6 +426,7 @@ static struct configfs_attribute *cfs_cluster_attrs[] = {
 	&cfs_cluster_attr_mark,
 	&cfs_cluster_attr_buffer_size,
 	&cfs_cluster_attr_control,
+	&cfs_cluster_attr_version,
 	&cfs_cluster_attr_status,
 	NULL,
 };
@@ -525,9 +566,42 @@ static ssize_t cfs_node_mark_store(struct config_item *item,
 	return dlm_lc_cfs_done(ret, len);
 }
 
+static ssize_t cfs_node_rel_emit(const struct dlm_lc_rel_stats *rs,
+				 char *page, ssize_t len)
+{
+	const struct dlm_lc_cfs_stat lines[] = {
+		{ "seq_tx_next", rs->tx_next },
+		{ "seq_tx_acked", rs->tx_acked },
+		{ "seq_rx_next", rs->rx_next },
+		{ "rel_tx_msgs", rs->tx_msgs },
+		{ "rel_rx_msgs", rs->rx_msgs },
+		{ "retransmits", rs->retransmits },
+		{ "rx_dups", rs->rx_dups },
+		{ "rx_future", rs->rx_future },
+		{ "rx_discarded", rs->rx_discarded },
+		{ "resyncs", rs->resyncs },
+		{ "acks_tx", rs->acks_tx },
+		{ "acks_rx", rs->acks_rx },
+		{ "acks_stale", rs->acks_stale },
+		{ "fin_tx", rs->fin_tx },
+		{ "fin_rx", rs->fin_rx },
+		{ "peer_closed", rs->peer_closed },
+		{ "abandoned", rs->abandoned },
+		{ "backlog_waits", rs->backlog_waits },
+		{ "unacked_msgs", rs->unacked_msgs },
+		{ "unacked_bytes", rs->unacked_bytes },
+		{ "unacked_max", rs->unacked_max },
+	};
+
+	len += sysfs_emit_at(page, len, "version %s\n",
+			     version_name(rs->version));
+	return len + dlm_lc_cfs_emit(page + len, lines, ARRAY_SIZE(lines));
+}
+
 static ssize_t cfs_node_status_emit(const struct dlm_lc_node_stats *ns,
 				    const struct dlm_lc_ping_stats *ps,
 				    const struct dlm_lc_bulk_stats *bs,
+				    const struct dlm_lc_rel_stats *rs,
 				    char *page)
 {
 	const struct dlm_lc_cfs_stat lines[] = {
@@ -541,6 +615,7 @@ static ssize_t cfs_node_status_emit(const struct dlm_lc_node_stats *ns,
 		{ "broken", ns->broken },
 		{ "connect_fail", ns->connect_fail },
 		{ "queued", ns->queued },
+		{ "queued_max", ns->queued_max },
 		{ "ping_sent", ps->sent },
 		{ "ping_replies", ps->replies },
 		{ "ping_timeouts", ps->timeouts },
@@ -557,12 +632,14 @@ static ssize_t cfs_node_status_emit(const struct dlm_lc_node_stats *ns,
 		{ "bulk_rx_bad_csum", bs->rx_bad_csum },
 		{ "bulk_rx_seq_err", bs->rx_seq_err },
 		{ "bulk_rx_span_ns", bs->rx_span_ns },
+		{ "bulk_rx_first_seq", bs->rx_first_seq },
 	};
 	ssize_t len = dlm_lc_cfs_emit(page, lines, ARRAY_SIZE(lines));
 
 	/* signed: a stock node without the lockspace answers -ESRCH (-3) */
-	return len + sysfs_emit_at(page, len, "ping_last_result %d\n",
-				   ps->last_result);
+	len += sysfs_emit_at(page, len, "ping_last_result %d\n",
+			     ps->last_result);
+	return cfs_node_rel_emit(rs, page, len);
 }
 
 static ssize_t cfs_node_status_show(struct config_item *item, char *page)
@@ -572,6 +649,7 @@ static ssize_t cfs_node_status_show(struct config_item *item, char *page)
 	struct dlm_lc_node_stats ns;
 	struct dlm_lc_ping_stats ps;
 	struct dlm_lc_bulk_stats bs;
+	struct dlm_lc_rel_stats rs;
 	int ret;
 
 	if (nodeid < 0)
@@ -581,9 +659,11 @@ static ssize_t cfs_node_status_show(struct config_item *item, char *page)
 		ret = dlm_lc_ping_get_stats(cl, nodeid, &ps);
 	if (!ret)
 		ret = dlm_lc_bulk_get_stats(cl, nodeid, &bs);
+	if (!ret)
+		ret = dlm_lc_shim_rel_stats(cl, nodeid, &rs);
 	if (ret)
 		return ret;
-	return cfs_node_status_emit(&ns, &ps, &bs, page);
+	return cfs_node_status_emit(&ns, &ps, &bs, &rs, page);
 }
 
 static ssize_t cfs_node_ping_store(struct config_item *item,

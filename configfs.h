@@ -24,6 +24,8 @@ int dlm_lc_cfs_parse_nodeid(const char *buf, size_t len, int *nodeid);
 int dlm_lc_cfs_parse_proto(const char *buf, size_t len, int *proto);
 int dlm_lc_cfs_parse_control(const char *buf, size_t len, bool *start);
 int dlm_lc_cfs_parse_bool(const char *buf, size_t len, bool *val);
+/* "3.1" or "3.2", as DLM_LC_VERSION_3_x */
+int dlm_lc_cfs_parse_version(const char *buf, size_t len, u32 *version);
 int dlm_lc_cfs_parse_ping(const char *buf, size_t len, unsigned int *count,
 			  unsigned int *timeout_ms);
 int dlm_lc_cfs_parse_bulk(const char *buf, size_t len, unsigned int *count,

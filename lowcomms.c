@@ -168,6 +168,8 @@ static void cluster_stop_locked(struct dlm_lc_cluster *cl, bool graceful)
 	dlm_lc_listen_stop(cl);
 
 	if (graceful) {
+		/* FIN to 3.2 peers once they have acked what we sent */
+		dlm_lc_shim_stop(cl, end);
 		for_each_conn(cl, conn, bkt)
 			conn_drain_wait(conn, end);
 		for_each_conn(cl, conn, bkt)
@@ -194,10 +196,10 @@ static void conn_start_io(struct dlm_lc_conn *conn)
 		clear_bit(bits[i], &conn->flags);
 	atomic_set(&conn->backoff_ms, 0);
 
+	/* the worker connects if it has queued or unacked messages */
 	spin_lock(&conn->wq.lock);
 	clear_bit(CF_STOP_IO, &conn->flags);
-	if (!dlm_lc_wq_empty_locked(&conn->wq))
-		dlm_lc_kick_send(conn);
+	dlm_lc_kick_send(conn);
 	spin_unlock(&conn->wq.lock);
 }
 
@@ -240,6 +242,7 @@ int dlm_lc_cluster_start(struct dlm_lc_cluster *cl)
 	ret = dlm_lc_listen_start(cl);
 	if (ret)
 		goto out_unlock;
+	dlm_lc_shim_start(cl);
 
 	for_each_conn(cl, conn, bkt) {
 		if (conn->nodeid != cl->local_nodeid)
@@ -483,6 +486,9 @@ int dlm_lc_node_remove(struct dlm_lc_cluster *cl, int nodeid)
 	if (nodeid == cl->local_nodeid) {
 		cluster_stop_locked(cl, true);
 		cl->local_nodeid = 0;
+	} else if (cl->running) {
+		dlm_lc_shim_node_fin(cl, nodeid,
+				     jiffies + DLM_LC_SHUTDOWN_TIMEOUT);
 	}
 	conn_remove(cl, conn, true);
 	ret = 0;
@@ -633,6 +639,7 @@ int dlm_lc_node_get_stats(struct dlm_lc_cluster *cl, int nodeid,
 	st->broken = atomic64_read(&conn->broken);
 	st->connect_fail = atomic64_read(&conn->connect_fail);
 	st->queued = READ_ONCE(conn->wq.queued);
+	st->queued_max = READ_ONCE(conn->wq.queued_max);
 	/* pairs with the release in other_get_locked() */
 	other = smp_load_acquire(&conn->other);
 	if (other) {
@@ -665,7 +672,8 @@ static int wait_for_room(struct dlm_lc_conn *conn, gfp_t gfp)
 {
 	long t;
 
-	if (READ_ONCE(conn->wq.queued) < DLM_LC_WQ_LIMIT)
+	/* __GFP_HIGH (ACKs): small control messages pass the limit */
+	if (READ_ONCE(conn->wq.queued) < DLM_LC_WQ_LIMIT || (gfp & __GFP_HIGH))
 		return 0;
 	if (!gfpflags_allow_blocking(gfp))
 		return -ENOBUFS;

@@ -43,6 +43,7 @@ struct dlm_lc_node_stats {
 	u64 broken;		/* streams closed for bad framing */
 	u64 connect_fail;
 	unsigned int queued;	/* bytes waiting in the write queue */
+	unsigned int queued_max;	/* high-water mark of the above */
 };
 
 struct dlm_lc_cluster_stats {

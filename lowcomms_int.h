@@ -43,6 +43,7 @@ enum {
 	CF_EOF,			/* peer's EOF seen after our SHUT_WR */
 	CF_REMOVED,		/* node is being removed: writers give up */
 	CF_OTHER,		/* receive-only socket of a crossed connect */
+	CF_RESEND,		/* new socket: resend unacked messages first */
 };
 
 struct dlm_lc_proto_ops;
@@ -76,6 +77,14 @@ struct dlm_lc_conn {
 	char *rx_buf;
 	unsigned int rx_size;
 	unsigned int rx_len;
+
+	/* resend after a reconnect, owned by swork; allocated with the socket */
+	char *rs_buf;			/* the copy being sent */
+	unsigned int rs_len;
+	unsigned int rs_off;
+	u32 rs_next;			/* next sequence number to resend */
+	u32 rs_end;			/* first one the write queue covers */
+	bool rs_active;
 
 	spinlock_t addr_lock;	/* addrs, addr_count */
 	struct sockaddr_storage addrs[DLM_LC_MAX_ADDRS];

@@ -17,11 +17,15 @@
 
 #include "lowcomms.h"
 #include "midcomms_shim.h"
+#include "reliable.h"
 
 #define RTT_SAMPLES		1024
 #define RCOM_STATUS_EXTRA	8	/* rcom_status: flags, reserved */
 #define RCOM_CONFIG_LEN		32	/* rcom_config carried by the reply */
-#define OPTS_LEN		(DLM_LC_HDR_LEN + 8)
+#define OPTS_LEN		DLM_LC_OPTS_LEN
+/* waiting for a peer to show its protocol version */
+#define PROBE_TRIES		10
+#define PROBE_WAIT		HZ
 #define BULK_LOCKSPACE		0x314b4c42	/* "BLK1", a lockspace nobody has */
 #define BULK_MAGIC		0x6b6c7562
 
@@ -59,8 +63,11 @@ struct shim_node {
 	u64 tx_seq;
 	u32 rx_run;
 	u64 rx_next;
+	bool rx_adopt;			/* fresh state: take the first seq */
 	ktime_t rx_first;
 	struct dlm_lc_bulk_stats bulk;
+
+	struct dlm_lc_rel rel;		/* sequence numbers, ACKs, resend */
 };
 
 struct dlm_lc_shim {
@@ -70,6 +77,7 @@ struct dlm_lc_shim {
 	struct shim_handler __rcu *handlers[DLM_LC_CMD_MAX];
 	atomic64_t next_ping_id;
 	atomic64_t unhandled;
+	u32 version;			/* ours: 3.2, or 3.1 only */
 };
 
 static bool version_ok(u32 version)
@@ -103,10 +111,12 @@ int dlm_lc_frame_check(const void *buf, size_t avail, int nodeid)
 }
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_frame_check);
 
+/* The last reference may only be dropped where sleeping is allowed. */
 static void shim_node_free(struct kref *ref)
 {
 	struct shim_node *n = container_of(ref, struct shim_node, ref);
 
+	dlm_lc_rel_release(&n->rel);
 	kfree_rcu(n, rcu);
 }
 
@@ -115,7 +125,8 @@ static void shim_node_put(struct shim_node *n)
 	kref_put(&n->ref, shim_node_free);
 }
 
-static struct shim_node *shim_node_alloc(int nodeid)
+static struct shim_node *shim_node_alloc(struct dlm_lc_shim *shim,
+					 int nodeid)
 {
 	struct shim_node *n;
 
@@ -128,6 +139,8 @@ static struct shim_node *shim_node_alloc(int nodeid)
 	mutex_init(&n->bulk_mutex);
 	init_completion(&n->ping_done);
 	spin_lock_init(&n->lock);
+	n->rx_adopt = true;
+	dlm_lc_rel_init(&n->rel, shim->cl, nodeid);
 	return n;
 }
 
@@ -149,7 +162,7 @@ static struct shim_node *shim_node_get(struct dlm_lc_shim *shim, int nodeid,
 		if (n || !create)
 			return n;
 
-		new = shim_node_alloc(nodeid);
+		new = shim_node_alloc(shim, nodeid);
 		if (!new)
 			return NULL;
 		kref_get(&new->ref);
@@ -170,6 +183,7 @@ struct dlm_lc_shim *dlm_lc_shim_create(struct dlm_lc_cluster *cl)
 	if (!shim)
 		return ERR_PTR(-ENOMEM);
 	shim->cl = cl;
+	shim->version = DLM_LC_VERSION_3_2;
 	xa_init(&shim->nodes);
 	mutex_init(&shim->handlers_mutex);
 	return shim;
@@ -253,12 +267,12 @@ void dlm_lc_shim_unregister(struct dlm_lc_cluster *cl, u8 cmd)
 EXPORT_SYMBOL_GPL(dlm_lc_shim_unregister);
 
 static void hdr_fill(struct dlm_lc_cluster *cl, void *buf, int len, u8 cmd,
-		     u32 lockspace)
+		     u32 lockspace, u32 version)
 {
 	struct dlm_lc_hdr *hdr = buf;
 
 	memset(buf, 0, len);
-	hdr->version = cpu_to_le32(DLM_LC_VERSION_3_1);
+	hdr->version = cpu_to_le32(version);
 	hdr->lockspace = cpu_to_le32(lockspace);
 	hdr->nodeid = cpu_to_le32(dlm_lc_cluster_local_nodeid(cl));
 	hdr->length = cpu_to_le16(len);
@@ -281,7 +295,9 @@ static int rcom_send(struct dlm_lc_cluster *cl, int nodeid, u32 type,
 		return ret;
 
 	rc = (struct dlm_lc_rcom *)msg.buf;
-	hdr_fill(cl, msg.buf, len, DLM_LC_CMD_RCOM, lockspace);
+	/* never wrapped: stock nodes learn our version from these */
+	hdr_fill(cl, msg.buf, len, DLM_LC_CMD_RCOM, lockspace,
+		 READ_ONCE(dlm_lc_cluster_shim(cl)->version));
 	rc->type = cpu_to_le32(type);
 	rc->result = cpu_to_le32(result);
 	rc->id = cpu_to_le64(id);
@@ -342,13 +358,13 @@ static u8 bulk_byte(u32 run, u64 seq, unsigned int i)
 }
 
 static void bulk_fill(struct dlm_lc_cluster *cl, char *buf, int len, u32 run,
-		      u64 seq)
+		      u64 seq, u32 version)
 {
 	struct bulk_body *b = (struct bulk_body *)(buf + DLM_LC_HDR_LEN);
 	unsigned int i, plen = len - DLM_LC_BULK_MIN;
 	u8 *payload = (u8 *)buf + DLM_LC_BULK_MIN;
 
-	hdr_fill(cl, buf, len, DLM_LC_CMD_MSG, BULK_LOCKSPACE);
+	hdr_fill(cl, buf, len, DLM_LC_CMD_MSG, BULK_LOCKSPACE, version);
 	b->magic = cpu_to_le32(BULK_MAGIC);
 	b->run = cpu_to_le32(run);
 	b->seq = cpu_to_le64(seq);
@@ -394,7 +410,13 @@ static void bulk_rx(struct dlm_lc_shim *shim, int nodeid, const void *buf,
 		goto out_unlock;
 	}
 	seq = le64_to_cpu(b->seq);
-	if (le32_to_cpu(b->run) != n->rx_run) {
+	if (n->rx_adopt) {
+		/* fresh state (module reloaded): the stream goes on from here */
+		n->rx_adopt = false;
+		n->rx_run = le32_to_cpu(b->run);
+		n->rx_next = seq;
+		n->bulk.rx_first_seq = seq;
+	} else if (le32_to_cpu(b->run) != n->rx_run) {
 		/* a new sender run starts at sequence 0 */
 		n->rx_run = le32_to_cpu(b->run);
 		n->rx_next = 0;
@@ -439,23 +461,38 @@ static void deliver_one(struct dlm_lc_shim *shim, int nodeid, const void *buf,
 		atomic64_inc(&shim->unhandled);
 }
 
-/*
- * Called in order for each message from the dlm_process worker. A 3.2 peer
- * wraps messages in OPTS: hand on the message inside.
- */
-void dlm_lc_shim_deliver(struct dlm_lc_cluster *cl, int nodeid,
-			 const void *buf, size_t len)
+static void learn_version(struct dlm_lc_shim *shim, int nodeid, u32 version)
 {
-	struct dlm_lc_shim *shim = dlm_lc_cluster_shim(cl);
-	const struct dlm_lc_hdr *hdr = buf;
-	const struct dlm_lc_hdr *inner;
-	unsigned int skip;
+	struct shim_node *n;
 
-	if (hdr->cmd != DLM_LC_CMD_OPTS ||
-	    rcu_access_pointer(shim->handlers[DLM_LC_CMD_OPTS])) {
-		deliver_one(shim, nodeid, buf, len);
+	n = shim_node_get(shim, nodeid, true);
+	if (!n)
+		return;
+	if (dlm_lc_rel_version(&n->rel) != version)
+		dlm_lc_rel_seen_version(&n->rel, version);
+	shim_node_put(n);
+}
+
+static void ack_rx(struct dlm_lc_shim *shim, int nodeid, const void *buf)
+{
+	struct shim_node *n;
+
+	n = shim_node_get(shim, nodeid, false);
+	if (!n) {
+		atomic64_inc(&shim->unhandled);
 		return;
 	}
+	dlm_lc_rel_rx_ack(&n->rel, buf);
+	shim_node_put(n);
+}
+
+/* A 3.2 message: check its sequence number, then hand on what it wraps. */
+static void opts_rx(struct dlm_lc_shim *shim, int nodeid, const void *buf,
+		    size_t len)
+{
+	const struct dlm_lc_hdr *inner;
+	struct shim_node *n;
+	unsigned int skip;
 
 	if (len < OPTS_LEN)
 		goto bad;
@@ -464,12 +501,60 @@ void dlm_lc_shim_deliver(struct dlm_lc_cluster *cl, int nodeid,
 		goto bad;
 	inner = buf + skip;
 	if (le16_to_cpu(inner->length) != len - skip ||
-	    inner->cmd == DLM_LC_CMD_OPTS || inner->cmd >= DLM_LC_CMD_MAX)
+	    inner->cmd == DLM_LC_CMD_OPTS || inner->cmd == DLM_LC_CMD_ACK ||
+	    inner->cmd >= DLM_LC_CMD_MAX)
 		goto bad;
-	deliver_one(shim, nodeid, inner, len - skip);
+
+	n = shim_node_get(shim, nodeid, true);
+	if (!n)
+		goto bad;
+	if (dlm_lc_rel_version(&n->rel) != DLM_LC_VERSION_3_2)
+		dlm_lc_rel_seen_version(&n->rel, DLM_LC_VERSION_3_2);
+	/* a node that speaks only 3.1 takes what is inside, unnumbered */
+	if (READ_ONCE(shim->version) == DLM_LC_VERSION_3_2 &&
+	    !dlm_lc_rel_rx(&n->rel, buf, inner->cmd)) {
+		shim_node_put(n);
+		return;
+	}
+	shim_node_put(n);
+	if (inner->cmd != DLM_LC_CMD_FIN)
+		deliver_one(shim, nodeid, inner, len - skip);
 	return;
 bad:
 	atomic64_inc(&shim->unhandled);
+}
+
+/* Called in order for each message from the dlm_process worker. */
+void dlm_lc_shim_deliver(struct dlm_lc_cluster *cl, int nodeid,
+			 const void *buf, size_t len)
+{
+	struct dlm_lc_shim *shim = dlm_lc_cluster_shim(cl);
+	const struct dlm_lc_rcom *rc = buf;
+	u32 type;
+
+	switch (rc->hdr.cmd) {
+	case DLM_LC_CMD_OPTS:
+		if (rcu_access_pointer(shim->handlers[DLM_LC_CMD_OPTS]))
+			break;
+		opts_rx(shim, nodeid, buf, len);
+		return;
+	case DLM_LC_CMD_ACK:
+		if (rcu_access_pointer(shim->handlers[DLM_LC_CMD_ACK]))
+			break;
+		ack_rx(shim, nodeid, buf);
+		return;
+	case DLM_LC_CMD_RCOM:
+		if (len < DLM_LC_RCOM_LEN)
+			break;
+		/* never wrapped, so their header shows the sender's version */
+		type = le32_to_cpu(rc->type);
+		if (type == DLM_LC_RCOM_STATUS ||
+		    type == DLM_LC_RCOM_STATUS_REPLY)
+			learn_version(shim, nodeid,
+				      le32_to_cpu(rc->hdr.version));
+		break;
+	}
+	deliver_one(shim, nodeid, buf, len);
 }
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_shim_deliver);
 
@@ -565,39 +650,117 @@ int dlm_lc_ping_get_stats(struct dlm_lc_cluster *cl, int nodeid,
 }
 EXPORT_SYMBOL_GPL(dlm_lc_ping_get_stats);
 
+/*
+ * The version to send with: 3.2 only if both sides speak it. A peer we
+ * have not heard from yet is asked with an RCOM_STATUS, as a stock node
+ * would be, and its reply shows its version.
+ */
+static int tx_version(struct dlm_lc_shim *shim, struct shim_node *n,
+		      gfp_t gfp, u32 *version)
+{
+	u32 ours = READ_ONCE(shim->version);
+	u32 peer;
+	long t;
+	int i, ret;
+
+	for (i = 0; ours == DLM_LC_VERSION_3_2; i++) {
+		peer = dlm_lc_rel_version(&n->rel);
+		if (peer) {
+			*version = peer >= DLM_LC_VERSION_3_2 ?
+				   DLM_LC_VERSION_3_2 : DLM_LC_VERSION_3_1;
+			return 0;
+		}
+		if (!gfpflags_allow_blocking(gfp))
+			return -EAGAIN;
+		if (i == PROBE_TRIES)
+			return -ETIMEDOUT;
+		ret = rcom_send(shim->cl, n->nodeid, DLM_LC_RCOM_STATUS, 0, 0, 0,
+				gfp, NULL);
+		if (ret)
+			return ret;
+		t = wait_event_killable_timeout(n->rel.wait,
+						dlm_lc_rel_version(&n->rel),
+						PROBE_WAIT);
+		if (t < 0)
+			return t;
+	}
+	*version = DLM_LC_VERSION_3_1;
+	return 0;
+}
+
+int dlm_lc_shim_send(struct dlm_lc_cluster *cl, int nodeid, const void *buf,
+		     size_t len, gfp_t gfp)
+{
+	struct dlm_lc_shim *shim = dlm_lc_cluster_shim(cl);
+	struct dlm_lc_rel_tx tx;
+	struct shim_node *n;
+	u32 version;
+	int ret;
+
+	if (len < DLM_LC_HDR_LEN || len > DLM_LC_MAX_MSG)
+		return -EINVAL;
+	n = shim_node_get(shim, nodeid, true);
+	if (!n)
+		return -ENOMEM;
+	ret = tx_version(shim, n, gfp, &version);
+	if (!ret)
+		ret = dlm_lc_rel_alloc(&n->rel, len,
+				       version == DLM_LC_VERSION_3_2, gfp, &tx);
+	if (!ret) {
+		memcpy(tx.buf, buf, len);
+		dlm_lc_rel_commit(&n->rel, &tx);
+	}
+	shim_node_put(n);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(dlm_lc_shim_send);
+
 int dlm_lc_bulk_send(struct dlm_lc_cluster *cl, int nodeid,
 		     unsigned int count, unsigned int size)
 {
+	struct dlm_lc_shim *shim = dlm_lc_cluster_shim(cl);
+	struct dlm_lc_rel_tx tx;
 	struct shim_node *n;
-	struct dlm_lc_msg msg;
-	unsigned int i;
+	unsigned int i, len;
+	u32 version;
 	ktime_t start;
 	int ret;
 
 	if (!count || count > 100000000 || size < DLM_LC_BULK_MIN ||
 	    size > DLM_LC_MAX_MSG)
 		return -EINVAL;
-	n = shim_node_get(dlm_lc_cluster_shim(cl), nodeid, true);
+	n = shim_node_get(shim, nodeid, true);
 	if (!n)
 		return -ENOMEM;
 	ret = mutex_lock_killable(&n->bulk_mutex);
 	if (ret)
 		goto out_put;
+	ret = tx_version(shim, n, GFP_KERNEL, &version);
+	if (ret)
+		goto out_unlock;
+	/* @size is what goes on the wire: the OPTS wrapper counts */
+	len = size;
+	if (version == DLM_LC_VERSION_3_2)
+		len -= OPTS_LEN;
+	ret = -EINVAL;
+	if (len < DLM_LC_BULK_MIN)
+		goto out_unlock;
 
 	if (!n->tx_run)
 		n->tx_run = get_random_u32() | 1;
 	start = ktime_get();
 	for (i = 0; i < count; i++) {
-		ret = dlm_lc_msg_alloc(cl, nodeid, size, GFP_KERNEL, NULL, NULL,
-				       &msg);
+		ret = dlm_lc_rel_alloc(&n->rel, len,
+				       version == DLM_LC_VERSION_3_2,
+				       GFP_KERNEL, &tx);
 		if (ret)
 			break;
-		bulk_fill(cl, msg.buf, size, n->tx_run, n->tx_seq++);
-		dlm_lc_msg_commit(&msg);
+		bulk_fill(cl, tx.buf, len, n->tx_run, n->tx_seq++, version);
+		dlm_lc_rel_commit(&n->rel, &tx);
 
 		spin_lock(&n->lock);
 		n->bulk.tx_msgs++;
-		n->bulk.tx_bytes += size;
+		n->bulk.tx_bytes += len;
 		spin_unlock(&n->lock);
 		if (fatal_signal_pending(current)) {
 			ret = -EINTR;
@@ -608,6 +771,7 @@ int dlm_lc_bulk_send(struct dlm_lc_cluster *cl, int nodeid,
 	spin_lock(&n->lock);
 	n->bulk.tx_ns = ktime_to_ns(ktime_sub(ktime_get(), start));
 	spin_unlock(&n->lock);
+out_unlock:
 	mutex_unlock(&n->bulk_mutex);
 out_put:
 	shim_node_put(n);
@@ -654,3 +818,173 @@ void dlm_lc_shim_reset_stats(struct dlm_lc_cluster *cl, int nodeid)
 	shim_node_put(n);
 }
 EXPORT_SYMBOL_GPL(dlm_lc_shim_reset_stats);
+
+int dlm_lc_shim_set_version(struct dlm_lc_cluster *cl, u32 version)
+{
+	if (version != DLM_LC_VERSION_3_1 && version != DLM_LC_VERSION_3_2)
+		return -EINVAL;
+	if (dlm_lc_cluster_running(cl))
+		return -EBUSY;
+	WRITE_ONCE(dlm_lc_cluster_shim(cl)->version, version);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(dlm_lc_shim_set_version);
+
+u32 dlm_lc_shim_version(struct dlm_lc_cluster *cl)
+{
+	return READ_ONCE(dlm_lc_cluster_shim(cl)->version);
+}
+EXPORT_SYMBOL_GPL(dlm_lc_shim_version);
+
+int dlm_lc_shim_rel_stats(struct dlm_lc_cluster *cl, int nodeid,
+			  struct dlm_lc_rel_stats *st)
+{
+	struct shim_node *n;
+
+	memset(st, 0, sizeof(*st));
+	n = shim_node_get(dlm_lc_cluster_shim(cl), nodeid, false);
+	if (!n)
+		return 0;
+	dlm_lc_rel_get_stats(&n->rel, st);
+	shim_node_put(n);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(dlm_lc_shim_rel_stats);
+
+/* The node at or after *@idx, with a reference; NULL at the end. */
+static struct shim_node *shim_node_next(struct dlm_lc_shim *shim,
+					unsigned long *idx)
+{
+	struct shim_node *n;
+
+	rcu_read_lock();
+	for (;;) {
+		n = xa_find(&shim->nodes, idx, ULONG_MAX, XA_PRESENT);
+		if (!n || kref_get_unless_zero(&n->ref))
+			break;
+		(*idx)++;
+	}
+	rcu_read_unlock();
+	return n;
+}
+
+#define for_each_shim_node(shim, n, idx) \
+	for ((idx) = 0; ((n) = shim_node_next(shim, &(idx))); \
+	     shim_node_put(n), (idx)++)
+
+static bool node_connected(struct dlm_lc_cluster *cl, int nodeid)
+{
+	struct dlm_lc_node_stats ns;
+
+	return !dlm_lc_node_get_stats(cl, nodeid, &ns) && ns.connected;
+}
+
+/* Wait until the peer has acked everything, left us, or time is up. */
+static void wait_all_acked(struct dlm_lc_cluster *cl, struct shim_node *n,
+			   unsigned long end)
+{
+	while (!dlm_lc_rel_all_acked(&n->rel) &&
+	       node_connected(cl, n->nodeid) && time_before(jiffies, end))
+		wait_event_timeout(n->rel.wait, dlm_lc_rel_all_acked(&n->rel),
+				   HZ / 50);
+}
+
+static bool speaks_3_2(struct dlm_lc_shim *shim, struct shim_node *n)
+{
+	return READ_ONCE(shim->version) == DLM_LC_VERSION_3_2 &&
+	       dlm_lc_rel_version(&n->rel) >= DLM_LC_VERSION_3_2;
+}
+
+/*
+ * Stop as a 3.2 node does: deliver nothing more and ACK what was
+ * delivered; wait (until @end) for our messages to be acked; send FIN and
+ * wait for its ACK. Messages still unacked stay for the next start.
+ */
+static void node_fin(struct dlm_lc_shim *shim, struct shim_node *n,
+		     unsigned long end)
+{
+	if (!speaks_3_2(shim, n) || !node_connected(shim->cl, n->nodeid))
+		return;
+	wait_all_acked(shim->cl, n, end);
+	if (dlm_lc_rel_all_acked(&n->rel) && !dlm_lc_rel_send_fin(&n->rel))
+		wait_all_acked(shim->cl, n, end);
+}
+
+void dlm_lc_shim_stop(struct dlm_lc_cluster *cl, unsigned long end)
+{
+	struct dlm_lc_shim *shim = dlm_lc_cluster_shim(cl);
+	struct shim_node *n;
+	unsigned long idx;
+
+	for_each_shim_node(shim, n, idx)
+		dlm_lc_rel_close_begin(&n->rel);
+	for_each_shim_node(shim, n, idx)
+		node_fin(shim, n, end);
+}
+
+void dlm_lc_shim_start(struct dlm_lc_cluster *cl)
+{
+	struct dlm_lc_shim *shim = dlm_lc_cluster_shim(cl);
+	struct shim_node *n;
+	unsigned long idx;
+
+	for_each_shim_node(shim, n, idx)
+		dlm_lc_rel_open(&n->rel);
+}
+
+void dlm_lc_shim_node_fin(struct dlm_lc_cluster *cl, int nodeid,
+			  unsigned long end)
+{
+	struct dlm_lc_shim *shim = dlm_lc_cluster_shim(cl);
+	struct shim_node *n;
+
+	n = shim_node_get(shim, nodeid, false);
+	if (!n)
+		return;
+	dlm_lc_rel_close_begin(&n->rel);
+	node_fin(shim, n, end);
+	shim_node_put(n);
+}
+
+bool dlm_lc_shim_resend_begin(struct dlm_lc_cluster *cl, int nodeid,
+			      u32 *from, u32 *to)
+{
+	struct dlm_lc_shim *shim = dlm_lc_cluster_shim(cl);
+	struct shim_node *n;
+	bool ret = false;
+
+	n = shim_node_get(shim, nodeid, false);
+	if (!n)
+		return false;
+	if (READ_ONCE(shim->version) == DLM_LC_VERSION_3_2)
+		ret = dlm_lc_rel_resend_begin(&n->rel, from, to);
+	shim_node_put(n);
+	return ret;
+}
+
+int dlm_lc_shim_resend_copy(struct dlm_lc_cluster *cl, int nodeid, u32 *seq,
+			    u32 to, void *buf)
+{
+	struct shim_node *n;
+	int ret;
+
+	n = shim_node_get(dlm_lc_cluster_shim(cl), nodeid, false);
+	if (!n)
+		return -ENOENT;
+	ret = dlm_lc_rel_resend_copy(&n->rel, seq, to, buf);
+	shim_node_put(n);
+	return ret;
+}
+
+bool dlm_lc_shim_has_unacked(struct dlm_lc_cluster *cl, int nodeid)
+{
+	struct shim_node *n;
+	bool ret;
+
+	n = shim_node_get(dlm_lc_cluster_shim(cl), nodeid, false);
+	if (!n)
+		return false;
+	ret = dlm_lc_rel_has_unacked(&n->rel);
+	shim_node_put(n);
+	return ret;
+}

@@ -99,6 +99,7 @@ struct dlm_lc_bulk_stats {
 	u64 rx_seq_err;		/* gaps, duplicates or reordering */
 	u64 tx_ns;		/* time the last bulk_send took */
 	u64 rx_span_ns;		/* first to last message received */
+	u64 rx_first_seq;	/* where a fresh receiver joined the stream */
 };
 
 /*
@@ -110,6 +111,16 @@ int dlm_lc_ping(struct dlm_lc_cluster *cl, int nodeid, unsigned int count,
 int dlm_lc_ping_get_stats(struct dlm_lc_cluster *cl, int nodeid,
 			  struct dlm_lc_ping_stats *st);
 
+/*
+ * Send one message built by the caller, header included. To a 3.2 peer it
+ * goes numbered, inside OPTS (so it must leave 24 bytes of the 4096), and
+ * is kept until acknowledged. Fails with -EAGAIN if @gfp may not block and
+ * the peer's version is not known yet, -ENOBUFS if the unacknowledged
+ * backlog is full (after waiting, if @gfp allows), -EMSGSIZE if too long.
+ */
+int dlm_lc_shim_send(struct dlm_lc_cluster *cl, int nodeid, const void *buf,
+		     size_t len, gfp_t gfp);
+
 #define DLM_LC_BULK_MIN		(DLM_LC_HDR_LEN + 24)
 /* Queue @count checked messages of @size bytes (headers included). */
 int dlm_lc_bulk_send(struct dlm_lc_cluster *cl, int nodeid,
@@ -117,5 +128,27 @@ int dlm_lc_bulk_send(struct dlm_lc_cluster *cl, int nodeid,
 int dlm_lc_bulk_get_stats(struct dlm_lc_cluster *cl, int nodeid,
 			  struct dlm_lc_bulk_stats *st);
 void dlm_lc_shim_reset_stats(struct dlm_lc_cluster *cl, int nodeid);
+
+/* protocol version we speak: DLM_LC_VERSION_3_2 (default) or _3_1 */
+int dlm_lc_shim_set_version(struct dlm_lc_cluster *cl, u32 version);
+u32 dlm_lc_shim_version(struct dlm_lc_cluster *cl);
+
+struct dlm_lc_rel_stats;
+int dlm_lc_shim_rel_stats(struct dlm_lc_cluster *cl, int nodeid,
+			  struct dlm_lc_rel_stats *st);
+
+/* instance start and graceful stop (FIN to every 3.2 peer) */
+void dlm_lc_shim_start(struct dlm_lc_cluster *cl);
+void dlm_lc_shim_stop(struct dlm_lc_cluster *cl, unsigned long end);
+/* one node is removed gracefully: FIN to it first */
+void dlm_lc_shim_node_fin(struct dlm_lc_cluster *cl, int nodeid,
+			  unsigned long end);
+
+/* for the send worker after a reconnect (see reliable.h) */
+bool dlm_lc_shim_resend_begin(struct dlm_lc_cluster *cl, int nodeid,
+			      u32 *from, u32 *to);
+int dlm_lc_shim_resend_copy(struct dlm_lc_cluster *cl, int nodeid, u32 *seq,
+			    u32 to, void *buf);
+bool dlm_lc_shim_has_unacked(struct dlm_lc_cluster *cl, int nodeid);
 
 #endif /* DLM_LC_MIDCOMMS_SHIM_H */

@@ -11,6 +11,7 @@
 
 #include "compat.h"
 #include "lowcomms_int.h"
+#include "midcomms_shim.h"
 
 /* sends per run before the worker yields to others */
 #define SEND_BUDGET	64
@@ -64,6 +65,62 @@ static bool send_park(struct dlm_lc_conn *conn, struct sock *sk)
 		return true;
 	/* If a callback beat us to the bit, its requeued run carries on. */
 	return !test_and_clear_bit(CF_WAIT_SPACE, &conn->flags);
+}
+
+/*
+ * First thing on a new socket: the copies of messages the peer has not
+ * acknowledged, oldest first, then the write queue (see reliable.c for why
+ * no gap can remain). The copy is sent from rs_buf, which the socket
+ * copies: it may be reused as soon as sendmsg returns.
+ */
+static int send_resend(struct dlm_lc_conn *conn)
+{
+	struct dlm_lc_cluster *cl = conn->cl;
+	struct socket *sock = conn->sock;
+	struct msghdr msg = { .msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL };
+	struct kvec iov;
+	int i, ret;
+
+	if (test_and_clear_bit(CF_RESEND, &conn->flags)) {
+		conn->rs_len = 0;
+		conn->rs_off = 0;
+		conn->rs_active = dlm_lc_shim_resend_begin(cl, conn->nodeid,
+							   &conn->rs_next,
+							   &conn->rs_end);
+	}
+
+	for (i = 0; conn->rs_active && i < SEND_BUDGET; i++) {
+		if (conn->rs_off == conn->rs_len) {
+			ret = dlm_lc_shim_resend_copy(cl, conn->nodeid,
+						      &conn->rs_next,
+						      conn->rs_end,
+						      conn->rs_buf);
+			if (ret <= 0) {
+				conn->rs_active = false;
+				break;
+			}
+			conn->rs_next++;
+			conn->rs_len = ret;
+			conn->rs_off = 0;
+		}
+		iov.iov_base = conn->rs_buf + conn->rs_off;
+		iov.iov_len = conn->rs_len - conn->rs_off;
+		ret = kernel_sendmsg(sock, &msg, &iov, 1, iov.iov_len);
+		if (ret == -EAGAIN) {
+			if (send_park(conn, sock->sk))
+				return -EAGAIN;
+			continue;
+		}
+		if (ret <= 0)
+			return ret ?: -EPIPE;
+		conn->rs_off += ret;
+		atomic64_add(ret, &conn->tx_bytes);
+	}
+	if (!conn->rs_active)
+		return 0;
+	/* budget used up: SEND_PENDING stays set for the requeued run */
+	queue_work(dlm_lc_io_wq, &conn->swork);
+	return -EAGAIN;
 }
 
 /* Returns 0 when done, -EAGAIN when parked or requeued, or a socket error */
@@ -128,8 +185,9 @@ void dlm_lc_send_work(struct work_struct *work)
 	down_read(&conn->sock_lock);
 	if (!conn->sock) {
 		up_read(&conn->sock_lock);
-		/* connect only when there is something to send */
-		if (queue_empty_clear_pending(conn))
+		/* connect only when there is something to send or resend */
+		if (!dlm_lc_shim_has_unacked(conn->cl, conn->nodeid) &&
+		    queue_empty_clear_pending(conn))
 			return;
 		ret = dlm_lc_conn_connect(conn);
 		if (ret) {
@@ -147,7 +205,9 @@ void dlm_lc_send_work(struct work_struct *work)
 		}
 	}
 
-	ret = send_queue(conn);
+	ret = send_resend(conn);
+	if (!ret)
+		ret = send_queue(conn);
 	up_read(&conn->sock_lock);
 
 	if (ret && ret != -EAGAIN) {

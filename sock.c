@@ -181,6 +181,16 @@ static int conn_install_locked(struct dlm_lc_conn *conn, struct socket *sock)
 		return -ENOMEM;
 	conn->rx_size = conn->cl->bufsize;
 	conn->rx_len = 0;
+	if (!test_bit(CF_OTHER, &conn->flags)) {
+		conn->rs_buf = kmalloc(DLM_LC_MAX_MSG, GFP_NOFS);
+		if (!conn->rs_buf) {
+			kfree(conn->rx_buf);
+			conn->rx_buf = NULL;
+			return -ENOMEM;
+		}
+		/* a new stream: unacked messages go out again first */
+		set_bit(CF_RESEND, &conn->flags);
+	}
 
 	sock_hook(conn, sock);
 	conn->sock = sock;
@@ -204,6 +214,10 @@ void dlm_lc_conn_release_locked(struct dlm_lc_conn *conn)
 	kfree(conn->rx_buf);
 	conn->rx_buf = NULL;
 	conn->rx_len = 0;
+	kfree(conn->rs_buf);
+	conn->rs_buf = NULL;
+	conn->rs_active = false;
+	clear_bit(CF_RESEND, &conn->flags);
 	clear_bit(CF_WAIT_SPACE, &conn->flags);
 
 	spin_lock(&conn->wq.lock);
@@ -412,9 +426,9 @@ static void accept_one(struct dlm_lc_cluster *cl, struct socket *sock)
 	/* bytes may have arrived before our callbacks were in place */
 	kick_recv(target);
 	if (target == conn) {
+		/* the worker resends unacked messages, then the queue */
 		spin_lock(&conn->wq.lock);
-		if (!dlm_lc_wq_empty_locked(&conn->wq))
-			dlm_lc_kick_send(conn);
+		dlm_lc_kick_send(conn);
 		spin_unlock(&conn->wq.lock);
 	}
 	srcu_read_unlock(&cl->srcu, idx);

@@ -16,6 +16,7 @@ void dlm_lc_wq_init(struct dlm_lc_wqueue *q)
 	spin_lock_init(&q->lock);
 	INIT_LIST_HEAD(&q->entries);
 	q->queued = 0;
+	q->queued_max = 0;
 	q->pages = 0;
 }
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_wq_init);
@@ -99,6 +100,7 @@ struct dlm_lc_wq_entry *dlm_lc_wq_reserve(struct dlm_lc_wqueue *q, int len,
 	e->end += len;
 	e->users++;
 	q->queued += len;
+	q->queued_max = max(q->queued_max, q->queued);
 	/* Under the lock, so callers can number messages in buffer order. */
 	if (cb)
 		cb(*buf, len, cb_data);

@@ -34,6 +34,7 @@ struct dlm_lc_wqueue {
 	spinlock_t lock;	/* everything here and in the entries */
 	struct list_head entries;
 	unsigned int queued;	/* reserved and not yet sent */
+	unsigned int queued_max;	/* high-water mark of queued */
 	unsigned int pages;
 };
 

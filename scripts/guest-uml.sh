@@ -28,7 +28,7 @@ MODDIR=${1:-}
 MODE=${2:-kunit}
 MSGS=${3:-100000}
 case $MODE in
-cluster|stress) TAGP=uml-$MODE ;;
+cluster|stress|faults) TAGP=uml-$MODE ;;
 *) TAGP=$MODE ;;
 esac
 # Copy the modules into tmpfs first: the module dir may well live under /tmp,
@@ -114,6 +114,7 @@ case $MODE in
 kunit) run_kunit ;;
 cluster) run_cluster ;;
 stress) STRESS_TAG=uml.stress sh /run/dlm_lc/stress.sh /run/dlm_lc/mod/dlm_lowcomms.ko ;;
+faults) FAULTS_TAG=uml.faults sh /run/dlm_lc/faults.sh /run/dlm_lc/mod/dlm_lowcomms.ko ;;
 fuzz) run_fuzz ;;
 *) echo "FAIL: uml-guest: unknown mode '$MODE'" ;;
 esac

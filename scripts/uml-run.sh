@@ -62,7 +62,10 @@ trap 'exit 130' INT TERM
 CMDLINE=("mem=${UML_MEM:-1G}" "uml_dir=$RUNDIR" umid=dlmlc$$
 	con=null ssl=null "con0=null,fd:1"
 	rootfstype=hostfs rootflags=/ ro
-	panic=-1 loglevel=7 init="$GUEST" -- "$@")
+	panic=-1 loglevel=7)
+# NAME=value words become the guest init's environment (UML_ENV).
+# shellcheck disable=SC2206
+CMDLINE+=(${UML_ENV:-} init="$GUEST" -- "$@")
 
 START=$(date +%s.%N)
 # setsid: UML and its helper processes get their own process group, so a

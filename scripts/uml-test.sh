@@ -1,14 +1,16 @@
 #!/bin/bash
 # A guest test script in the debug UML kernel (lockdep, KASAN,
 # DEBUG_OBJECTS, kmemleak), then a kmemleak scan.
-# usage: scripts/uml-test.sh cluster|stress [module source dir]   env: MSGS
-#   cluster: tests/cluster.sh, the 3-node cluster (uml.cluster.*)
+# usage: scripts/uml-test.sh cluster|stress|faults [module source dir]
+#   cluster: tests/cluster.sh, the 3-node cluster (uml.cluster.*)   env: MSGS
 #   stress:  tests/stress.sh, configfs races under traffic (uml.stress.*)
+#   faults:  tests/faults.sh, faults under checked traffic (uml.faults.*)
+#            env: FAULT_MSGS FAULT_REPEAT FAULT_KINDS SIZE
 # Prints one PASS:/FAIL: line per case; exit 1 on any FAIL.
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-MODE=${1:?usage: uml-test.sh cluster|stress [srcdir]}
+MODE=${1:?usage: uml-test.sh cluster|stress|faults [srcdir]}
 SRC=$(readlink -f "${2:-${DLM_LC_SRC:-$HERE/..}}")
 OUT=${DLM_LC_OUT:-/tmp/dlm_lc_out}
 mkdir -p "$OUT"
@@ -22,5 +24,10 @@ if ! "$HERE/uml-module.sh" "$SRC" "$SCRATCH" "$OUT/uml-$MODE-build.log"; then
 fi
 echo "PASS: uml-$MODE-module-build"
 
-UML_TAG=uml-$MODE UML_LOG=$OUT/uml-$MODE.log \
+# the fault suite's settings reach the guest's init as its environment
+env=
+for v in FAULT_MSGS FAULT_REPEAT FAULT_KINDS SIZE; do
+	[ -n "${!v:-}" ] && env="$env $v=${!v// /,}"
+done
+UML_ENV=$env UML_TAG=uml-$MODE UML_LOG=$OUT/uml-$MODE.log \
 	"$HERE/uml-run.sh" "$HERE/guest-uml.sh" "$SCRATCH" "$MODE" "${MSGS:-100000}"

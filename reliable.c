@@ -1,0 +1,530 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Reliable delivery (DLM 3.2) for one peer: sequence numbers, cumulative
+ * ACKs, copies kept for resending, duplicate and gap detection, FIN.
+ *
+ * Sequence spaces: each side numbers its messages from 0 under a random
+ * space id (carried in the OPTS pad word) and never renumbers. A receiver
+ * that sees a new space id starts over at the number it carries: the
+ * sender's state was reset (node removed and added again, module
+ * reloaded), so nothing before that number can still arrive. ACKs carry
+ * the low byte of the space id they answer, so that an ACK meant for an
+ * old space does not free messages of a new one.
+ *
+ * Why a gap cannot stay open: a receiver acknowledges only what it has
+ * delivered, so the oldest unacked message is never after its next
+ * expected number; after a reconnect the send worker first sends every
+ * unacked message from the oldest on, then the write queue, whose
+ * messages follow in sequence order. A message dropped for arriving ahead
+ * of a gap therefore comes again behind the copy that fills the gap.
+ */
+
+#include <linux/jiffies.h>
+#include <linux/random.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <kunit/visibility.h>
+
+#include "midcomms_shim.h"
+#include "reliable.h"
+
+struct dlm_lc_rel_msg {
+	struct list_head list;
+	u32 seq;
+	bool filled;		/* committed: data holds the wire image */
+	unsigned int len;	/* wire bytes, OPTS included */
+	char data[];
+};
+
+struct dlm_lc_opts {
+	struct dlm_lc_hdr hdr;	/* cmd OPTS, lockspace = sequence number */
+	u8 nextcmd;
+	u8 pad;
+	__le16 optlen;
+	__le32 sid;		/* OPTS pad word: our sequence space id */
+} __packed;
+
+static_assert(sizeof(struct dlm_lc_opts) == DLM_LC_OPTS_LEN);
+
+static bool seq_before(u32 a, u32 b)
+{
+	return (s32)(a - b) < 0;
+}
+
+static void ack_work_fn(struct work_struct *work);
+
+void dlm_lc_rel_init(struct dlm_lc_rel *r, struct dlm_lc_cluster *cl,
+		     int nodeid)
+{
+	memset(r, 0, sizeof(*r));
+	r->cl = cl;
+	r->nodeid = nodeid;
+	spin_lock_init(&r->lock);
+	init_waitqueue_head(&r->wait);
+	INIT_DELAYED_WORK(&r->ack_work, ack_work_fn);
+	INIT_LIST_HEAD(&r->unacked);
+	r->tx_sid = get_random_u32() | 1;
+}
+EXPORT_SYMBOL_IF_KUNIT(dlm_lc_rel_init);
+
+/* The node's state is going away; nobody else holds a reference. */
+void dlm_lc_rel_release(struct dlm_lc_rel *r)
+{
+	struct dlm_lc_rel_msg *m, *tmp;
+
+	might_sleep();
+	spin_lock(&r->lock);
+	r->dead = true;
+	spin_unlock(&r->lock);
+	cancel_delayed_work_sync(&r->ack_work);
+
+	list_for_each_entry_safe(m, tmp, &r->unacked, list) {
+		list_del(&m->list);
+		r->st.abandoned++;
+		kfree(m);
+	}
+	if (r->st.abandoned)
+		pr_info("node %d: %llu unacknowledged messages dropped with the node\n",
+			r->nodeid, r->st.abandoned);
+}
+EXPORT_SYMBOL_IF_KUNIT(dlm_lc_rel_release);
+
+void dlm_lc_rel_seen_version(struct dlm_lc_rel *r, u32 version)
+{
+	bool changed;
+
+	spin_lock(&r->lock);
+	changed = r->st.version != version;
+	r->st.version = version;
+	spin_unlock(&r->lock);
+	if (changed)
+		wake_up_all(&r->wait);
+}
+
+u32 dlm_lc_rel_version(struct dlm_lc_rel *r)
+{
+	return READ_ONCE(r->st.version);
+}
+
+/* --- acknowledgements --------------------------------------------------- */
+
+/* Decide on an ACK; @force sends one even if it repeats the last. */
+static bool ack_take_locked(struct dlm_lc_rel *r, bool force, u32 *seq,
+			    u8 *tag)
+{
+	lockdep_assert_held(&r->lock);
+	if (!r->rx_synced)
+		return false;
+	if (!force && !r->ack_now && r->st.rx_next == r->rx_acked)
+		return false;
+	*seq = r->st.rx_next;
+	*tag = (u8)r->rx_sid;
+	r->rx_acked = r->st.rx_next;
+	r->ack_now = false;
+	r->st.acks_tx++;
+	return true;
+}
+
+static int ack_send(struct dlm_lc_rel *r, u32 seq, u8 tag)
+{
+	struct dlm_lc_msg msg;
+	struct dlm_lc_hdr *hdr;
+	int ret;
+
+	/* __GFP_HIGH: control messages may pass the write-queue limit */
+	ret = dlm_lc_msg_alloc(r->cl, r->nodeid, DLM_LC_HDR_LEN,
+			       GFP_ATOMIC | __GFP_NOWARN, NULL, NULL, &msg);
+	if (ret)
+		return ret;
+	hdr = (struct dlm_lc_hdr *)msg.buf;
+	hdr->version = cpu_to_le32(DLM_LC_VERSION_3_2);
+	hdr->lockspace = cpu_to_le32(seq);
+	hdr->nodeid = cpu_to_le32(dlm_lc_cluster_local_nodeid(r->cl));
+	hdr->length = cpu_to_le16(DLM_LC_HDR_LEN);
+	hdr->cmd = DLM_LC_CMD_ACK;
+	hdr->pad = tag;
+	dlm_lc_msg_commit(&msg);
+	return 0;
+}
+
+/* Send an ACK taken under the lock; if that fails, let the work retry. */
+static void ack_send_or_retry(struct dlm_lc_rel *r, u32 seq, u8 tag)
+{
+	if (!ack_send(r, seq, tag))
+		return;
+	spin_lock(&r->lock);
+	r->ack_now = true;
+	if (!r->dead)
+		mod_delayed_work(system_wq, &r->ack_work, HZ / 10);
+	spin_unlock(&r->lock);
+}
+
+static void ack_work_fn(struct work_struct *work)
+{
+	struct dlm_lc_rel *r = container_of(to_delayed_work(work),
+					    struct dlm_lc_rel, ack_work);
+	bool due;
+	u32 seq;
+	u8 tag;
+
+	spin_lock(&r->lock);
+	due = ack_take_locked(r, false, &seq, &tag);
+	spin_unlock(&r->lock);
+	if (due)
+		ack_send_or_retry(r, seq, tag);
+}
+
+static void ack_arm_locked(struct dlm_lc_rel *r, unsigned long delay)
+{
+	lockdep_assert_held(&r->lock);
+	if (!r->dead)
+		queue_delayed_work(system_wq, &r->ack_work, delay);
+}
+
+void dlm_lc_rel_rx_ack(struct dlm_lc_rel *r, const void *buf)
+{
+	const struct dlm_lc_hdr *hdr = buf;
+	u32 ack = le32_to_cpu(hdr->lockspace);
+	struct dlm_lc_rel_msg *m, *tmp;
+	LIST_HEAD(done);
+
+	spin_lock(&r->lock);
+	r->st.acks_rx++;
+	if (hdr->pad != (u8)r->tx_sid || seq_before(r->st.tx_next, ack)) {
+		r->st.acks_stale++;
+		spin_unlock(&r->lock);
+		return;
+	}
+	list_for_each_entry_safe(m, tmp, &r->unacked, list) {
+		/* a copy still being written is freed by a later ACK */
+		if (!seq_before(m->seq, ack) || !m->filled)
+			break;
+		list_move_tail(&m->list, &done);
+		if (r->resend_pos == m)
+			r->resend_pos = NULL;
+		r->reserved -= m->len;
+		r->st.unacked_msgs--;
+		r->st.unacked_bytes -= m->len;
+	}
+	if (seq_before(r->st.tx_acked, ack))
+		r->st.tx_acked = ack;
+	spin_unlock(&r->lock);
+
+	list_for_each_entry_safe(m, tmp, &done, list)
+		kfree(m);
+	wake_up_all(&r->wait);
+}
+EXPORT_SYMBOL_IF_KUNIT(dlm_lc_rel_rx_ack);
+
+/* --- receiving ------------------------------------------------------------ */
+
+bool dlm_lc_rel_rx(struct dlm_lc_rel *r, const void *buf, u8 inner_cmd)
+{
+	const struct dlm_lc_opts *o = buf;
+	u32 seq = le32_to_cpu(o->hdr.lockspace);
+	u32 sid = le32_to_cpu(o->sid);
+	bool deliver = false, ack = false;
+	u32 aseq;
+	u8 tag;
+
+	spin_lock(&r->lock);
+	if (!r->rx_synced || sid != r->rx_sid) {
+		/* a new sequence space: the sender starts over at @seq */
+		if (r->rx_synced)
+			r->st.resyncs++;
+		r->rx_sid = sid;
+		r->rx_synced = true;
+		r->st.rx_next = seq;
+		r->rx_acked = seq;
+	}
+
+	if (seq == r->st.rx_next) {
+		if (r->closing) {
+			/* not acknowledged: the sender keeps it */
+			r->st.rx_discarded++;
+			goto out_unlock;
+		}
+		r->st.rx_next++;
+		if (inner_cmd == DLM_LC_CMD_FIN) {
+			r->st.fin_rx++;
+			r->st.peer_closed = 1;
+			ack = ack_take_locked(r, true, &aseq, &tag);
+			goto out_unlock;
+		}
+		r->st.rx_msgs++;
+		r->st.peer_closed = 0;
+		deliver = true;
+		if (r->st.rx_next - r->rx_acked >= DLM_LC_REL_ACK_BATCH)
+			ack = ack_take_locked(r, false, &aseq, &tag);
+		else
+			ack_arm_locked(r, msecs_to_jiffies(DLM_LC_REL_ACK_DELAY_MS));
+	} else if (seq_before(seq, r->st.rx_next)) {
+		/* the sender missed our ACK: repeat it soon */
+		r->st.rx_dups++;
+		r->ack_now = true;
+		ack_arm_locked(r, msecs_to_jiffies(DLM_LC_REL_ACK_DELAY_MS));
+	} else {
+		r->st.rx_future++;
+	}
+out_unlock:
+	spin_unlock(&r->lock);
+	if (ack)
+		ack_send_or_retry(r, aseq, tag);
+	return deliver;
+}
+EXPORT_SYMBOL_IF_KUNIT(dlm_lc_rel_rx);
+
+/* --- sending -------------------------------------------------------------- */
+
+static bool backlog_try_reserve(struct dlm_lc_rel *r, unsigned int len)
+{
+	bool ok;
+
+	spin_lock(&r->lock);
+	/* one message always fits, so a huge one cannot wait forever */
+	ok = !r->reserved || r->reserved + len <= DLM_LC_REL_BACKLOG;
+	if (ok)
+		r->reserved += len;
+	spin_unlock(&r->lock);
+	return ok;
+}
+
+static void backlog_unreserve(struct dlm_lc_rel *r, unsigned int len)
+{
+	spin_lock(&r->lock);
+	r->reserved -= len;
+	spin_unlock(&r->lock);
+	wake_up_all(&r->wait);
+}
+
+static int backlog_reserve(struct dlm_lc_rel *r, unsigned int len, gfp_t gfp)
+{
+	long t;
+
+	if (backlog_try_reserve(r, len))
+		return 0;
+	if (!gfpflags_allow_blocking(gfp))
+		return -ENOBUFS;
+	spin_lock(&r->lock);
+	r->st.backlog_waits++;
+	spin_unlock(&r->lock);
+	t = wait_event_killable_timeout(r->wait, backlog_try_reserve(r, len),
+					30 * HZ);
+	if (t < 0)
+		return t;
+	return t ? 0 : -ENOBUFS;
+}
+
+struct rel_cb_data {
+	struct dlm_lc_rel *r;
+	struct dlm_lc_rel_msg *m;
+};
+
+/* Runs under the write-queue lock: numbers follow buffer order. */
+static void rel_number(char *buf, int len, void *data)
+{
+	struct rel_cb_data *d = data;
+	struct dlm_lc_rel *r = d->r;
+
+	spin_lock(&r->lock);
+	d->m->seq = r->st.tx_next++;
+	list_add_tail(&d->m->list, &r->unacked);
+	r->st.tx_msgs++;
+	r->st.unacked_msgs++;
+	r->st.unacked_bytes += len;
+	r->st.unacked_max = max(r->st.unacked_max, r->st.unacked_bytes);
+	spin_unlock(&r->lock);
+}
+
+int dlm_lc_rel_alloc(struct dlm_lc_rel *r, int len, bool wrap, gfp_t gfp,
+		     struct dlm_lc_rel_tx *tx)
+{
+	struct rel_cb_data d = { .r = r };
+	unsigned int wire = len;
+	int ret;
+
+	tx->copy = NULL;
+	if (!wrap) {
+		ret = dlm_lc_msg_alloc(r->cl, r->nodeid, len, gfp, NULL, NULL,
+				       &tx->msg);
+		tx->buf = tx->msg.buf;
+		return ret;
+	}
+
+	wire += DLM_LC_OPTS_LEN;
+	if (len < DLM_LC_HDR_LEN || wire > DLM_LC_MAX_MSG)
+		return -EMSGSIZE;
+	ret = backlog_reserve(r, wire, gfp);
+	if (ret)
+		return ret;
+	d.m = kmalloc(struct_size(d.m, data, wire), gfp);
+	if (!d.m) {
+		ret = -ENOMEM;
+		goto out_unreserve;
+	}
+	d.m->len = wire;
+	d.m->filled = false;
+	ret = dlm_lc_msg_alloc(r->cl, r->nodeid, wire, gfp, rel_number, &d,
+			       &tx->msg);
+	if (ret)
+		goto out_free;
+	tx->copy = d.m;
+	tx->buf = tx->msg.buf + DLM_LC_OPTS_LEN;
+	return 0;
+
+out_free:
+	kfree(d.m);
+out_unreserve:
+	backlog_unreserve(r, wire);
+	return ret;
+}
+EXPORT_SYMBOL_IF_KUNIT(dlm_lc_rel_alloc);
+
+void dlm_lc_rel_commit(struct dlm_lc_rel *r, struct dlm_lc_rel_tx *tx)
+{
+	struct dlm_lc_rel_msg *m = tx->copy;
+	struct dlm_lc_opts *o;
+
+	if (m) {
+		/* still ours to write: the entry is not sendable before commit */
+		o = (struct dlm_lc_opts *)tx->msg.buf;
+		memset(o, 0, sizeof(*o));
+		o->hdr.version = cpu_to_le32(DLM_LC_VERSION_3_2);
+		o->hdr.lockspace = cpu_to_le32(m->seq);
+		o->hdr.nodeid = cpu_to_le32(dlm_lc_cluster_local_nodeid(r->cl));
+		o->hdr.length = cpu_to_le16(m->len);
+		o->hdr.cmd = DLM_LC_CMD_OPTS;
+		o->nextcmd = ((struct dlm_lc_hdr *)tx->buf)->cmd;
+		o->sid = cpu_to_le32(r->tx_sid);
+		memcpy(m->data, tx->msg.buf, m->len);
+		spin_lock(&r->lock);
+		m->filled = true;
+		spin_unlock(&r->lock);
+	}
+	dlm_lc_msg_commit(&tx->msg);
+}
+EXPORT_SYMBOL_IF_KUNIT(dlm_lc_rel_commit);
+
+/* --- resending after a reconnect ----------------------------------------- */
+
+bool dlm_lc_rel_resend_begin(struct dlm_lc_rel *r, u32 *from, u32 *to)
+{
+	struct dlm_lc_rel_msg *m;
+
+	spin_lock(&r->lock);
+	m = list_first_entry_or_null(&r->unacked, struct dlm_lc_rel_msg,
+				     list);
+	r->resend_pos = NULL;
+	if (!m) {
+		spin_unlock(&r->lock);
+		return false;
+	}
+	*from = m->seq;
+	*to = *from;
+	/*
+	 * Up to the first copy still being written: it and everything after
+	 * it have not reached any socket yet, the write queue sends them.
+	 */
+	list_for_each_entry_from(m, &r->unacked, list) {
+		if (!m->filled)
+			break;
+		*to = m->seq + 1;
+	}
+	spin_unlock(&r->lock);
+	return *from != *to;
+}
+
+int dlm_lc_rel_resend_copy(struct dlm_lc_rel *r, u32 *seq, u32 to, void *buf)
+{
+	struct dlm_lc_rel_msg *m;
+	int len = 0;
+
+	spin_lock(&r->lock);
+	m = r->resend_pos;
+	if (!m || m->seq != *seq) {
+		/* acked meanwhile: start from the oldest still unacked */
+		m = list_first_entry_or_null(&r->unacked,
+					     struct dlm_lc_rel_msg, list);
+		while (m && seq_before(m->seq, *seq))
+			m = list_is_last(&m->list, &r->unacked) ? NULL :
+			    list_next_entry(m, list);
+	}
+	if (m && seq_before(m->seq, to) && m->filled) {
+		memcpy(buf, m->data, m->len);
+		len = m->len;
+		*seq = m->seq;
+		r->st.retransmits++;
+		r->resend_pos = list_is_last(&m->list, &r->unacked) ? NULL :
+				list_next_entry(m, list);
+	}
+	spin_unlock(&r->lock);
+	return len;
+}
+
+bool dlm_lc_rel_has_unacked(struct dlm_lc_rel *r)
+{
+	bool ret;
+
+	spin_lock(&r->lock);
+	ret = !list_empty(&r->unacked);
+	spin_unlock(&r->lock);
+	return ret;
+}
+
+/* --- stopping --------------------------------------------------------------- */
+
+void dlm_lc_rel_close_begin(struct dlm_lc_rel *r)
+{
+	bool ack;
+	u32 seq;
+	u8 tag;
+
+	spin_lock(&r->lock);
+	r->closing = true;
+	/* everything delivered so far, and nothing after this, is acked */
+	ack = ack_take_locked(r, true, &seq, &tag);
+	spin_unlock(&r->lock);
+	if (ack)
+		ack_send_or_retry(r, seq, tag);
+}
+
+bool dlm_lc_rel_all_acked(struct dlm_lc_rel *r)
+{
+	return !dlm_lc_rel_has_unacked(r);
+}
+
+int dlm_lc_rel_send_fin(struct dlm_lc_rel *r)
+{
+	struct dlm_lc_rel_tx tx;
+	struct dlm_lc_hdr *hdr;
+	int ret;
+
+	ret = dlm_lc_rel_alloc(r, DLM_LC_HDR_LEN, true, GFP_KERNEL, &tx);
+	if (ret)
+		return ret;
+	hdr = (struct dlm_lc_hdr *)tx.buf;
+	memset(hdr, 0, sizeof(*hdr));
+	hdr->version = cpu_to_le32(DLM_LC_VERSION_3_2);
+	hdr->nodeid = cpu_to_le32(dlm_lc_cluster_local_nodeid(r->cl));
+	hdr->length = cpu_to_le16(DLM_LC_HDR_LEN);
+	hdr->cmd = DLM_LC_CMD_FIN;
+	dlm_lc_rel_commit(r, &tx);
+	spin_lock(&r->lock);
+	r->st.fin_tx++;
+	spin_unlock(&r->lock);
+	return 0;
+}
+
+void dlm_lc_rel_open(struct dlm_lc_rel *r)
+{
+	spin_lock(&r->lock);
+	r->closing = false;
+	spin_unlock(&r->lock);
+}
+
+void dlm_lc_rel_get_stats(struct dlm_lc_rel *r, struct dlm_lc_rel_stats *st)
+{
+	spin_lock(&r->lock);
+	*st = r->st;
+	spin_unlock(&r->lock);
+}

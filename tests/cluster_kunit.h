@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Helpers shared by the KUnit suites that run instances over real sockets
+ * (cluster_kunit.c, reliable_kunit.c): a pair of instances A (node 1) and
+ * B (node 2) on loopback addresses, each with a sink for DLM_MSG.
+ */
+#ifndef DLM_LC_CLUSTER_KUNIT_H
+#define DLM_LC_CLUSTER_KUNIT_H
+
+#include <kunit/test.h>
+#include <linux/delay.h>
+#include <linux/spinlock.h>
+#include <linux/workqueue.h>
+
+#include "lowcomms.h"
+
+#define TEST_PORT	31064
+#define WAIT_MS		10000
+
+struct sink {
+	spinlock_t lock;	/* all below */
+	int count;
+	int from;
+	int last_len;
+	u8 last[DLM_LC_MAX_MSG];
+};
+
+/* A work item that holds up the ordered dlm_process queue. */
+struct blocker {
+	struct work_struct work;
+	struct completion running;
+	struct completion go;
+	bool queued;
+};
+
+struct ctx {
+	struct dlm_lc_cluster *a;
+	struct dlm_lc_cluster *b;
+	struct sink sink_a;
+	struct sink sink_b;
+	struct socket *raw;
+	struct socket *listener;
+	struct socket *accepted;
+	struct blocker blocker;
+};
+
+/* Poll, bounded: liveness only, never a performance assertion. */
+#define wait_for(cond) ({						\
+	int __i;							\
+	for (__i = 0; __i < WAIT_MS / 20 && !(cond); __i++)		\
+		msleep(20);						\
+	(cond);								\
+})
+
+int sink_count(struct sink *s);
+int lo_up(void);
+void add_node(struct kunit *test, struct dlm_lc_cluster *cl, int id,
+	      const char *addr);
+struct dlm_lc_cluster *instance(struct kunit *test, const char *name,
+				int local, const char *addr1,
+				const char *addr2, struct sink *sink);
+int cluster_init(struct kunit *test);
+void cluster_exit(struct kunit *test);
+void pair_start(struct kunit *test, const char *a1, const char *a2);
+int send_msg(struct dlm_lc_cluster *cl, int to, int len, u8 seed);
+bool bulk_done(struct dlm_lc_cluster *cl, int from, u64 want);
+void dump_stats(struct kunit *test, struct dlm_lc_cluster *cl, int id);
+
+#endif /* DLM_LC_CLUSTER_KUNIT_H */

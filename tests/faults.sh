@@ -1,0 +1,287 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# faults.sh [path/to/dlm_lowcomms.ko]
+#
+# The 3-node cluster of cluster.sh (one instance per netns, veth mesh),
+# with all-to-all checked bulk traffic while faults are injected. One round
+# per fault kind and repetition; in each round every ordered pair sends
+# FAULT_MSGS messages while the fault is applied (repeatedly, bounded in
+# count), then the fault is healed and every message must arrive exactly
+# once, in order, with a good checksum (the bulk sink checks sequence and
+# CRC), and the sequence counters of both sides must agree.
+#
+# Kinds:
+#   reset      ss -K kills the TCP sockets of one link, from either side
+#   loss       netem 10% loss on one link (both directions)
+#   delay      netem 20 ms +- 10 ms
+#   reorder    netem 25% of packets sent early (others 10 ms late)
+#   duplicate  netem 10% duplicated
+#   blackhole  netem 100% loss for 3 s, longer than TCP's initial RTO (1 s)
+#   linkflap   veth down for 1 s, then up (routes put back)
+#   restart    a node's instance stopped and started (what peers see when
+#              a node reboots: FIN, then a new connection)
+#   readd      a node removed from a peer's configfs and added again (fresh
+#              sequence state on one side), before the round's traffic
+#
+# Environment: FAULT_MSGS (per pair per round, default 3000), FAULT_REPEAT
+# (rounds per kind, default 1), FAULT_KINDS (default all), SIZE (default
+# 512), FAULTS_TAG (default faults).
+# Output: PASS/FAIL per round "faults.<kind>.<n>", then checks, and last
+# "faults: <F> injected, <S> sent, <D> delivered, <L> lost, <U> duplicated"
+# plus "FAULTS-TOTAL: F S D L U" for scripts to add up.
+
+CLUSTER_LIB=1
+CLUSTER_TAG=${FAULTS_TAG:-faults}
+SIZE=${SIZE:-512}
+CLUSTER_BULK_TIMEOUT=${CLUSTER_BULK_TIMEOUT:-180}
+. "$(dirname "$0")/cluster.sh"
+
+MSGS_PER=${FAULT_MSGS:-3000}
+REPEAT=${FAULT_REPEAT:-1}
+KINDS=$(echo "${FAULT_KINDS:-reset loss delay reorder duplicate blackhole linkflap restart readd}" | tr , " ")
+TC=tc
+command -v tc >/dev/null 2>&1 || TC=/usr/sbin/tc
+
+INJ=0		# faults injected
+SENT=0
+DELIV=0
+LOST=0
+DUPS=0
+
+sum_pairs() {	# sum_pairs KEY: sum of KEY over every (node, peer) status
+	t=0
+	for p in $(pairs | tr ' ' ':'); do
+		v=$(cst "${p%:*}" "${p#*:}" "$1")
+		t=$((t + ${v:-0}))
+	done
+	echo $t
+}
+
+netem() {	# netem I J ARGS...: a netem qdisc on both ends of link I-J
+	i=$1
+	j=$2
+	shift 2
+	$TC -n "n$i" qdisc replace dev "v$i$j" root netem "$@" 2>"$ERR" &&
+		$TC -n "n$j" qdisc replace dev "v$j$i" root netem "$@" 2>>"$ERR"
+}
+
+netem_drops() {	# packets netem dropped on link I-J so far
+	{ $TC -n "n$1" -s qdisc show dev "v$1$2"; $TC -n "n$2" -s qdisc show dev "v$2$1"; } 2>/dev/null |
+		awk '/dropped/ { gsub(",", ""); for (k = 1; k <= NF; k++) if ($k == "(dropped") d += $(k + 1) } END { print d + 0 }'
+}
+
+netem_off() {
+	$TC -n "n$1" qdisc del dev "v$1$2" root 2>/dev/null
+	$TC -n "n$2" qdisc del dev "v$2$1" root 2>/dev/null
+}
+
+link_up() {	# link_up I J: veth vIJ up in nI, its peer route back
+	"$IP" -n "n$1" link set "v$1$2" up &&
+		"$IP" -n "n$1" route replace "192.0.2.$2/32" dev "v$1$2" src "192.0.2.$1"
+}
+
+# One injection of KIND on link I-J (round number R picks the side).
+inject() {
+	kind=$1 i=$2 j=$3 r=$4
+	case $kind in
+	reset)
+		# alternate sides: each kills its sockets to the other
+		if [ $((r % 2)) = 0 ]; then a=$i b=$j; else a=$j b=$i; fi
+		k=$(in_ns "n$a" ss -K -t -n dst "192.0.2.$b" 2>/dev/null | grep -c ESTAB)
+		INJ=$((INJ + k))
+		;;
+	restart)
+		wr "$CFG/c$j/control" stop 60 && sleep 0.3 &&
+			wr "$CFG/c$j/control" start 60 || bad="$bad restart c$j: $(errtxt)"
+		INJ=$((INJ + 1))
+		;;
+	linkflap)
+		"$IP" -n "n$i" link set "v$i$j" down && sleep 1 && link_up "$i" "$j" ||
+			bad="$bad linkflap: $(errtxt)"
+		link_up "$j" "$i" 2>/dev/null
+		INJ=$((INJ + 1))
+		;;
+	*)
+		INJ=$((INJ + 1))
+		;;
+	esac
+}
+
+# Apply the netem kinds for the whole round; the others are single events.
+fault_on() {
+	case $1 in
+	loss) netem "$2" "$3" loss 10% ;;
+	delay) netem "$2" "$3" delay 20ms 10ms ;;
+	reorder) netem "$2" "$3" delay 10ms reorder 25% 50% ;;
+	duplicate) netem "$2" "$3" duplicate 10% ;;
+	blackhole) netem "$2" "$3" loss 100% ;;
+	*) true ;;
+	esac
+}
+
+readd() {	# readd I J: remove node J from instance I and add it again
+	d=$CFG/c$1/comms/$2
+	rmdir "$d" 2>"$ERR" || { bad="$bad rmdir $d: $(errtxt)"; return 1; }
+	mkdir "$d" 2>"$ERR" || { bad="$bad mkdir $d: $(errtxt)"; return 1; }
+	wr "$d/addr" "192.0.2.$2" || { bad="$bad $d/addr: $(errtxt)"; return 1; }
+	INJ=$((INJ + 1))
+}
+
+# Both sides' sequence counters agree and nothing is left unacked.
+reconciled() {
+	for p in $(pairs | tr ' ' ':'); do
+		i=${p%:*}
+		j=${p#*:}
+		[ "$(cst "$i" "$j" seq_tx_next)" = "$(cst "$j" "$i" seq_rx_next)" ] || return 1
+		[ "$(cst "$i" "$j" unacked_msgs)" = 0 ] || return 1
+	done
+}
+
+round() {
+	kind=$1 rnum=$2
+	name=$kind.$rnum
+	bad=
+	# the link under test rotates with the round number
+	case $((rnum % 3)) in
+	1) li=1 lj=2 ;;
+	2) li=2 lj=3 ;;
+	*) li=1 lj=3 ;;
+	esac
+	for p in $(pairs | tr ' ' ':'); do
+		wr "$CFG/c${p%:*}/comms/${p#*:}/reset" 1 || bad="$bad reset: $(errtxt)"
+	done
+	rc0=$(sum_pairs reconnects)
+	fin0=$(sum_pairs fin_rx)
+	rs0=$(sum_pairs resyncs)
+	[ "$kind" = readd ] && readd "$li" "$lj"
+
+	fault_on "$kind" "$li" "$lj" || bad="$bad $kind on: $(errtxt)"
+	send_all "$MSGS_PER" >"$ERR.send" 2>&1 &
+	spid=$!
+	case $kind in
+	loss | delay | reorder | duplicate | blackhole)
+		INJ=$((INJ + 1))
+		# hold the fault while the writers run: 3 s at least, 20 s at most
+		k=0
+		while [ $k -lt 100 ]; do
+			sleep 0.2
+			k=$((k + 1))
+			[ $k -ge 15 ] && ! kill -0 "$spid" 2>/dev/null && break
+		done
+		drops=$(netem_drops "$li" "$lj")
+		netem_off "$li" "$lj"
+		case $kind in
+		loss | blackhole)
+			[ "${drops:-0}" -gt 0 ] || bad="$bad netem dropped nothing"
+			info "$name: netem dropped $drops packets on link $li-$lj"
+			;;
+		esac
+		;;
+	reset | restart | linkflap)
+		k=0
+		while [ $k -lt 6 ]; do
+			sleep 0.3
+			inject "$kind" "$li" "$lj" "$k"
+			k=$((k + 1))
+			[ $k -ge 2 ] && ! kill -0 "$spid" 2>/dev/null && break
+		done
+		;;
+	esac
+	wait "$spid" || true
+	[ -s "$ERR.send" ] && bad="$bad writers: $(tr '\n' ' ' <"$ERR.send")"
+
+	if ! wait_delivered; then
+		bad="$bad not delivered:$lag"
+		pair_table
+	fi
+	t=$(now)
+	until reconciled || older_than "$t" 30; do sleep 0.2; done
+	reconciled || bad="$bad sequence counters disagree or messages unacked"
+
+	s=0 d=0 u=0
+	for p in $(pairs | tr ' ' ':'); do
+		i=${p%:*}
+		j=${p#*:}
+		tx=$(cst "$i" "$j" bulk_tx_msgs)
+		rx=$(cst "$j" "$i" bulk_rx_msgs)
+		seq=$(cst "$j" "$i" bulk_rx_seq_err)
+		csum=$(cst "$j" "$i" bulk_rx_bad_csum)
+		s=$((s + ${tx:-0}))
+		d=$((d + ${rx:-0}))
+		u=$((u + ${seq:-0}))
+		[ "$tx" = "$MSGS_PER" ] || bad="$bad n$i->n$j:tx=$tx"
+		[ "$csum" = 0 ] || bad="$bad n$i->n$j:bad_csum=$csum"
+	done
+	l=$((s - d))
+	[ $l -lt 0 ] && { u=$((u - l)); l=0; }
+	SENT=$((SENT + s))
+	DELIV=$((DELIV + d))
+	LOST=$((LOST + l))
+	DUPS=$((DUPS + u))
+	[ $l = 0 ] || bad="$bad lost=$l"
+	[ $u = 0 ] || bad="$bad duplicated_or_reordered=$u"
+
+	case $kind in
+	reset) [ "$(sum_pairs reconnects)" -gt "$rc0" ] || bad="$bad no reconnect seen" ;;
+	restart) [ "$(sum_pairs fin_rx)" -gt "$fin0" ] || bad="$bad no FIN seen" ;;
+	readd) [ "$(sum_pairs resyncs)" -gt "$rs0" ] || bad="$bad no resync seen" ;;
+	esac
+	info "$name: link $li-$lj sent=$s delivered=$d lost=$l dup=$u" \
+		"reconnects=$(($(sum_pairs reconnects) - rc0)) retransmits=$(sum_pairs retransmits)" \
+		"rx_dups=$(sum_pairs rx_dups) rx_future=$(sum_pairs rx_future) in $(elapsed "$t0")s"
+	[ -z "$bad" ] && pass "$name" || fail "$name" "$bad"
+}
+
+kernel_reports() {
+	dmesg 2>/dev/null | grep -E 'WARNING:|BUG:|KASAN|circular locking|possible recursive|lockdep|Oops|refcount_t' |
+		grep -v 'KASAN: ' | head -5
+	dmesg 2>/dev/null | grep -E 'BUG: KASAN' | head -3
+}
+
+memory_table() {
+	for i in $NODES; do
+		wq=0 un=0
+		for j in $NODES; do
+			[ "$i" = "$j" ] && continue
+			v=$(cst "$i" "$j" queued_max)
+			[ "${v:-0}" -gt "$wq" ] && wq=$v
+			v=$(cst "$i" "$j" unacked_max)
+			[ "${v:-0}" -gt "$un" ] && un=$v
+		done
+		info "memory n$i: write queue max $wq B per peer, unacked max $un B per peer," \
+			"process queue max $(st "$CFG/c$i/status" process_max) B"
+	done
+}
+
+T0=$(now)
+info "faults: kinds='$KINDS' x $REPEAT, $MSGS_PER msgs x $SIZE B per pair per round, kernel $(uname -r)"
+if case_load && case_topology && case_configure; then
+	bad=
+	for i in $NODES; do
+		for j in $NODES; do
+			[ "$i" = "$j" ] && continue
+			wr "$CFG/c$i/comms/$j/ping" "1 5000" 30 || bad="$bad ping n$i->n$j: $(errtxt)"
+			v=$(cst "$i" "$j" version)
+			[ "$v" = 3.2 ] || bad="$bad n$i sees n$j as version '$v'"
+		done
+	done
+	[ -z "$bad" ] && pass versions || fail versions "$bad"
+	n=0
+	for r in $(seq 1 "$REPEAT"); do
+		for kind in $KINDS; do
+			n=$((n + 1))
+			t0=$(now)
+			round "$kind" "$n"
+		done
+	done
+	memory_table
+	rep=$(kernel_reports)
+	[ -z "$rep" ] && pass kernel-log || fail kernel-log "$(echo "$rep" | tr '\n' '|')"
+fi
+case_teardown
+info "faults: finished in $(elapsed "$T0")s, $failed failed"
+echo "faults: $INJ injected, $SENT sent, $DELIV delivered, $LOST lost, $DUPS duplicated"
+echo "FAULTS-TOTAL: $INJ $SENT $DELIV $LOST $DUPS"
+rm -f "$ERR" "$ERR".*
+exit $failed

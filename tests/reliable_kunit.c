@@ -1,0 +1,341 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * DLM 3.2 reliable delivery: sequence numbers, duplicates and gaps, FIN,
+ * resend after closes and restarts, the backlog bound, a 3.1 peer and a
+ * node that comes back with fresh state. Instances as in cluster_kunit.c.
+ */
+
+#include <kunit/test.h>
+#include <linux/delay.h>
+#include <linux/workqueue.h>
+#include <net/net_namespace.h>
+
+#include "addr.h"
+#include "lowcomms.h"
+#include "midcomms_shim.h"
+#include "reliable.h"
+#include "cluster_kunit.h"
+
+/* One counter, with the stats struct in this frame rather than the test's */
+#define REL_FIELD(f)							\
+static noinline u64 rel_##f(struct dlm_lc_cluster *cl, int id)		\
+{									\
+	struct dlm_lc_rel_stats st;					\
+									\
+	dlm_lc_shim_rel_stats(cl, id, &st);				\
+	return st.f;							\
+}
+
+REL_FIELD(version)
+REL_FIELD(tx_msgs)
+REL_FIELD(retransmits)
+REL_FIELD(rx_dups)
+REL_FIELD(rx_future)
+REL_FIELD(resyncs)
+REL_FIELD(fin_tx)
+REL_FIELD(fin_rx)
+REL_FIELD(peer_closed)
+REL_FIELD(unacked_msgs)
+
+/* Build an OPTS frame from node @from around a DLM_MSG (or FIN). */
+static int opts_frame(u8 *buf, int from, u32 sid, u32 seq, u8 cmd, u8 seed)
+{
+	struct dlm_lc_hdr *outer = (struct dlm_lc_hdr *)buf;
+	struct dlm_lc_hdr *inner = (struct dlm_lc_hdr *)(buf + DLM_LC_OPTS_LEN);
+	int inner_len = cmd == DLM_LC_CMD_FIN ? DLM_LC_HDR_LEN : 64;
+	int i;
+
+	memset(buf, 0, DLM_LC_OPTS_LEN + inner_len);
+	outer->version = cpu_to_le32(DLM_LC_VERSION_3_2);
+	outer->lockspace = cpu_to_le32(seq);
+	outer->nodeid = cpu_to_le32(from);
+	outer->length = cpu_to_le16(DLM_LC_OPTS_LEN + inner_len);
+	outer->cmd = DLM_LC_CMD_OPTS;
+	buf[DLM_LC_HDR_LEN] = cmd;			/* nextcmd */
+	*(__le32 *)(buf + 20) = cpu_to_le32(sid);	/* sequence space */
+	inner->version = cpu_to_le32(DLM_LC_VERSION_3_2);
+	inner->nodeid = cpu_to_le32(from);
+	inner->length = cpu_to_le16(inner_len);
+	inner->cmd = cmd;
+	for (i = DLM_LC_HDR_LEN; i < inner_len; i++)
+		buf[DLM_LC_OPTS_LEN + i] = seed;
+	return DLM_LC_OPTS_LEN + inner_len;
+}
+
+/* Feed frames straight into delivery: order, duplicates, gaps, FIN. */
+static void rel_sequence_rules(struct kunit *test)
+{
+	static const u32 seqs[] = { 0, 1, 1, 3, 2, 3, 0 };
+	struct ctx *c = test->priv;
+	struct dlm_lc_rel_stats st;
+	struct dlm_lc_hdr ack = {};
+	u8 buf[128];
+	int i, len;
+
+	c->a = instance(test, "kunit-a", 1, "127.0.0.1", "127.0.0.2",
+			&c->sink_a);
+	for (i = 0; i < ARRAY_SIZE(seqs); i++) {
+		len = opts_frame(buf, 2, 0x1001, seqs[i], DLM_LC_CMD_MSG,
+				 seqs[i]);
+		dlm_lc_shim_deliver(c->a, 2, buf, len);
+	}
+	/* 0, 1, 2, 3 once each, in order: the last one carried seed 3 */
+	KUNIT_EXPECT_EQ(test, sink_count(&c->sink_a), 4);
+	KUNIT_EXPECT_EQ(test, c->sink_a.last[DLM_LC_HDR_LEN], 3);
+	dlm_lc_shim_rel_stats(c->a, 2, &st);
+	KUNIT_EXPECT_EQ(test, st.version, DLM_LC_VERSION_3_2);
+	KUNIT_EXPECT_EQ(test, st.rx_next, 4U);
+	KUNIT_EXPECT_EQ(test, st.rx_msgs, 4ULL);
+	KUNIT_EXPECT_EQ(test, st.rx_dups, 2ULL);
+	KUNIT_EXPECT_EQ(test, st.rx_future, 1ULL);
+
+	/* the sender started over (fresh state): follow its numbers */
+	len = opts_frame(buf, 2, 0x2001, 100, DLM_LC_CMD_MSG, 100);
+	dlm_lc_shim_deliver(c->a, 2, buf, len);
+	len = opts_frame(buf, 2, 0x2001, 101, DLM_LC_CMD_FIN, 0);
+	dlm_lc_shim_deliver(c->a, 2, buf, len);
+	KUNIT_EXPECT_EQ(test, sink_count(&c->sink_a), 5);
+	dlm_lc_shim_rel_stats(c->a, 2, &st);
+	KUNIT_EXPECT_EQ(test, st.resyncs, 1ULL);
+	KUNIT_EXPECT_EQ(test, st.fin_rx, 1ULL);
+	KUNIT_EXPECT_EQ(test, st.peer_closed, 1U);
+	KUNIT_EXPECT_EQ(test, st.rx_next, 102U);
+
+	/* an ACK for another sequence space, or for the future, is ignored */
+	ack.version = cpu_to_le32(DLM_LC_VERSION_3_2);
+	ack.nodeid = cpu_to_le32(2);
+	ack.length = cpu_to_le16(DLM_LC_HDR_LEN);
+	ack.cmd = DLM_LC_CMD_ACK;
+	ack.lockspace = cpu_to_le32(5);
+	dlm_lc_shim_deliver(c->a, 2, &ack, sizeof(ack));
+	dlm_lc_shim_rel_stats(c->a, 2, &st);
+	KUNIT_EXPECT_EQ(test, st.acks_rx, 1ULL);
+	KUNIT_EXPECT_EQ(test, st.acks_stale, 1ULL);
+	KUNIT_EXPECT_EQ(test, st.tx_acked, 0U);
+}
+
+struct closer {
+	struct delayed_work work;
+	struct dlm_lc_cluster *cl;
+	int peer;
+	int left;
+	bool restart;		/* stop and start the instance, not a close */
+};
+
+static void closer_fn(struct work_struct *work)
+{
+	struct closer *cw = container_of(to_delayed_work(work), struct closer,
+					 work);
+
+	if (cw->restart) {
+		dlm_lc_cluster_stop(cw->cl);
+		msleep(30);
+		if (dlm_lc_cluster_start(cw->cl))
+			pr_err("kunit: restart of %s failed\n",
+			       dlm_lc_cluster_name(cw->cl));
+	} else {
+		dlm_lc_node_close(cw->cl, cw->peer);
+	}
+	if (--cw->left > 0)
+		schedule_delayed_work(&cw->work,
+				      msecs_to_jiffies(cw->restart ? 150 : 3));
+}
+
+/* Stream A -> B while @cw disrupts; every message must arrive once. */
+static void stream_through(struct kunit *test, struct closer *cw, int count,
+			   int size)
+{
+	struct ctx *c = test->priv;
+	struct dlm_lc_bulk_stats st;
+
+	dlm_lc_shim_unregister(c->b, DLM_LC_CMD_MSG);
+	INIT_DELAYED_WORK_ONSTACK(&cw->work, closer_fn);
+	schedule_delayed_work(&cw->work, 0);
+	KUNIT_EXPECT_EQ(test, dlm_lc_bulk_send(c->a, 2, count, size), 0);
+	while (cw->left > 0)
+		flush_delayed_work(&cw->work);
+	destroy_delayed_work_on_stack(&cw->work);
+
+	if (!wait_for(bulk_done(c->b, 1, count))) {
+		dump_stats(test, c->a, 2);
+		dump_stats(test, c->b, 1);
+	}
+	dlm_lc_bulk_get_stats(c->b, 1, &st);
+	kunit_info(test, "%d msgs: delivered %llu, gaps %llu; retransmits %llu, dups %llu, future %llu, fin %llu\n",
+		   count, st.rx_msgs, st.rx_seq_err, rel_retransmits(c->a, 2),
+		   rel_rx_dups(c->b, 1), rel_rx_future(c->b, 1),
+		   rel_fin_rx(c->a, 2));
+	KUNIT_EXPECT_EQ(test, st.rx_msgs, (u64)count);
+	KUNIT_EXPECT_EQ(test, st.rx_seq_err, 0ULL);
+	KUNIT_EXPECT_EQ(test, st.rx_bad_csum, 0ULL);
+	/* and the sender's copies are all released by ACKs */
+	KUNIT_EXPECT_TRUE(test, wait_for(!rel_unacked_msgs(c->a, 2)));
+}
+
+static void rel_close_storm_exactly_once(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+	struct closer cw = { .peer = 2, .left = 20 };
+	struct dlm_lc_node_stats ns;
+
+	pair_start(test, "127.0.0.1", "127.0.0.2");
+	cw.cl = c->a;
+	stream_through(test, &cw, 20000, 500);
+	dlm_lc_node_get_stats(c->a, 2, &ns);
+	KUNIT_EXPECT_GE(test, ns.reconnects, 1ULL);
+}
+
+/* The receiver stops (FIN) and starts again, three times, mid-stream. */
+static void rel_peer_restarts_exactly_once(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+	struct closer cw = { .restart = true, .left = 3 };
+
+	pair_start(test, "127.0.0.1", "127.0.0.2");
+	cw.cl = c->b;
+	stream_through(test, &cw, 20000, 300);
+	KUNIT_EXPECT_GE(test, rel_fin_rx(c->a, 2), 1ULL);
+	KUNIT_EXPECT_GE(test, rel_fin_tx(c->b, 1), 1ULL);
+}
+
+/* A peer that is down: the unacked backlog stops at its bound. */
+static void rel_backlog_bounded(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+	struct dlm_lc_rel_stats st;
+	int i, ret = 0, sent = 0;
+	u8 *buf;
+
+	buf = kunit_kzalloc(test, 4000, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	pair_start(test, "127.0.0.1", "127.0.0.2");
+	/* learn each other's version */
+	KUNIT_ASSERT_EQ(test, dlm_lc_ping(c->a, 2, 1, 5000), 0);
+	dlm_lc_cluster_stop(c->b);
+
+	for (i = 0; i < 10000 && !ret; i++) {
+		struct dlm_lc_hdr *hdr = (struct dlm_lc_hdr *)buf;
+
+		hdr->version = cpu_to_le32(DLM_LC_VERSION_3_2);
+		hdr->nodeid = cpu_to_le32(1);
+		hdr->length = cpu_to_le16(4000);
+		hdr->cmd = DLM_LC_CMD_MSG;
+		ret = dlm_lc_shim_send(c->a, 2, buf, 4000, GFP_NOWAIT);
+		sent += !ret;
+	}
+	KUNIT_EXPECT_EQ(test, ret, -ENOBUFS);
+	dlm_lc_shim_rel_stats(c->a, 2, &st);
+	kunit_info(test, "backlog full after %d messages: %llu bytes unacked\n",
+		   sent, st.unacked_bytes);
+	KUNIT_EXPECT_LE(test, st.unacked_bytes, (u64)DLM_LC_REL_BACKLOG);
+	KUNIT_EXPECT_EQ(test, st.unacked_msgs, (u32)sent);
+	/* a message too long for the OPTS wrapper is refused, not cut */
+	KUNIT_EXPECT_EQ(test, dlm_lc_shim_send(c->a, 2, buf, DLM_LC_MAX_MSG,
+					       GFP_NOWAIT), -EMSGSIZE);
+
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->b), 0);
+	KUNIT_EXPECT_TRUE(test, wait_for(sink_count(&c->sink_b) == sent));
+	KUNIT_EXPECT_TRUE(test, wait_for(!rel_unacked_msgs(c->a, 2)));
+	KUNIT_EXPECT_EQ(test, sink_count(&c->sink_b), sent);
+}
+
+/* B speaks only 3.1: no numbers either way, both still deliver. */
+static void rel_peer_speaks_3_1(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+	struct dlm_lc_hdr hdr = {};
+
+	c->a = instance(test, "kunit-a", 1, "127.0.0.1", "127.0.0.2",
+			&c->sink_a);
+	c->b = instance(test, "kunit-b", 2, "127.0.0.1", "127.0.0.2",
+			&c->sink_b);
+	KUNIT_EXPECT_EQ(test, dlm_lc_shim_set_version(c->b, 0x00030003),
+			-EINVAL);
+	KUNIT_ASSERT_EQ(test, dlm_lc_shim_set_version(c->b,
+						      DLM_LC_VERSION_3_1), 0);
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->a), 0);
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->b), 0);
+	KUNIT_EXPECT_EQ(test, dlm_lc_shim_set_version(c->b,
+						      DLM_LC_VERSION_3_2),
+			-EBUSY);
+
+	hdr.version = cpu_to_le32(DLM_LC_VERSION_3_1);
+	hdr.length = cpu_to_le16(sizeof(hdr));
+	hdr.cmd = DLM_LC_CMD_MSG;
+	hdr.nodeid = cpu_to_le32(1);
+	/* A asks B's version first (RCOM_STATUS), then sends bare */
+	KUNIT_ASSERT_EQ(test, dlm_lc_shim_send(c->a, 2, &hdr, sizeof(hdr),
+					       GFP_KERNEL), 0);
+	hdr.nodeid = cpu_to_le32(2);
+	KUNIT_ASSERT_EQ(test, dlm_lc_shim_send(c->b, 1, &hdr, sizeof(hdr),
+					       GFP_KERNEL), 0);
+	KUNIT_EXPECT_TRUE(test, wait_for(sink_count(&c->sink_b) == 1));
+	KUNIT_EXPECT_TRUE(test, wait_for(sink_count(&c->sink_a) == 1));
+	KUNIT_EXPECT_EQ(test, rel_version(c->a, 2), (u64)DLM_LC_VERSION_3_1);
+	KUNIT_EXPECT_EQ(test, rel_tx_msgs(c->a, 2), 0ULL);
+	KUNIT_EXPECT_EQ(test, rel_tx_msgs(c->b, 1), 0ULL);
+	KUNIT_EXPECT_EQ(test, c->sink_b.last_len, (int)sizeof(hdr));
+}
+
+static int send_small(struct dlm_lc_cluster *cl, int to, u8 seed)
+{
+	struct dlm_lc_hdr *hdr;
+	u8 buf[64];
+
+	memset(buf, seed, sizeof(buf));
+	hdr = (struct dlm_lc_hdr *)buf;
+	hdr->version = cpu_to_le32(DLM_LC_VERSION_3_2);
+	hdr->lockspace = 0;
+	hdr->nodeid = cpu_to_le32(dlm_lc_cluster_local_nodeid(cl));
+	hdr->length = cpu_to_le16(sizeof(buf));
+	hdr->cmd = DLM_LC_CMD_MSG;
+	hdr->pad = 0;
+	return dlm_lc_shim_send(cl, to, buf, sizeof(buf), GFP_KERNEL);
+}
+
+/* A forgets B (node removed and added again): both sides carry on. */
+static void rel_node_comes_back_fresh(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+
+	pair_start(test, "127.0.0.1", "127.0.0.2");
+	KUNIT_ASSERT_EQ(test, send_small(c->a, 2, 1), 0);
+	KUNIT_ASSERT_EQ(test, send_small(c->b, 1, 1), 0);
+	KUNIT_ASSERT_TRUE(test, wait_for(sink_count(&c->sink_b) == 1));
+	KUNIT_ASSERT_TRUE(test, wait_for(sink_count(&c->sink_a) == 1));
+
+	/* removal says FIN first; the new node state has a new space id */
+	KUNIT_ASSERT_EQ(test, dlm_lc_node_remove(c->a, 2), 0);
+	KUNIT_EXPECT_TRUE(test, wait_for(rel_fin_rx(c->b, 1) == 1));
+	add_node(test, c->a, 2, "127.0.0.2");
+
+	KUNIT_ASSERT_EQ(test, send_small(c->a, 2, 2), 0);
+	KUNIT_EXPECT_TRUE(test, wait_for(sink_count(&c->sink_b) == 2));
+	KUNIT_EXPECT_EQ(test, c->sink_b.last[DLM_LC_HDR_LEN], 2);
+	KUNIT_EXPECT_EQ(test, rel_resyncs(c->b, 1), 1ULL);
+
+	/* B goes on with its numbers; A's fresh state takes them up */
+	KUNIT_ASSERT_EQ(test, send_small(c->b, 1, 3), 0);
+	KUNIT_EXPECT_TRUE(test, wait_for(sink_count(&c->sink_a) == 2));
+	KUNIT_EXPECT_EQ(test, c->sink_a.last[DLM_LC_HDR_LEN], 3);
+	KUNIT_EXPECT_EQ(test, rel_peer_closed(c->b, 1), 0ULL);
+}
+
+static struct kunit_case reliable_cases[] = {
+	KUNIT_CASE(rel_sequence_rules),
+	KUNIT_CASE(rel_close_storm_exactly_once),
+	KUNIT_CASE(rel_peer_restarts_exactly_once),
+	KUNIT_CASE(rel_backlog_bounded),
+	KUNIT_CASE(rel_peer_speaks_3_1),
+	KUNIT_CASE(rel_node_comes_back_fresh),
+	{}
+};
+
+static struct kunit_suite reliable_suite = {
+	.name = "dlm_lc_reliable",
+	.init = cluster_init,
+	.exit = cluster_exit,
+	.test_cases = reliable_cases,
+};
+
+kunit_test_suites(&reliable_suite);
