@@ -228,10 +228,11 @@ static ssize_t dlm_lc_cfs_done(int ret, size_t len)
 	return ret ? ret : (ssize_t)len;
 }
 
-static ssize_t dlm_lc_cfs_emit(char *page, const struct dlm_lc_cfs_stat *st,
-			       size_t n)
+/* Append "key value" lines at @at; sysfs_emit_at wants the page start. */
+static ssize_t dlm_lc_cfs_emit(char *page, ssize_t at,
+			       const struct dlm_lc_cfs_stat *st, size_t n)
 {
-	int len = 0;
+	ssize_t len = at;
 	size_t i;
 
 	for (i = 0; i < n; i++)
@@ -401,7 +402,7 @@ static ssize_t cfs_cluster_status_emit(struct dlm_lc_cluster *cl,
 		{ "rx_throttled", st->rx_throttled },
 	};
 
-	return dlm_lc_cfs_emit(page, lines, ARRAY_SIZE(lines));
+	return dlm_lc_cfs_emit(page, 0, lines, ARRAY_SIZE(lines));
 }
 
 static ssize_t cfs_cluster_status_show(struct config_item *item, char *page)
@@ -595,7 +596,7 @@ static ssize_t cfs_node_rel_emit(const struct dlm_lc_rel_stats *rs,
 
 	len += sysfs_emit_at(page, len, "version %s\n",
 			     version_name(rs->version));
-	return len + dlm_lc_cfs_emit(page + len, lines, ARRAY_SIZE(lines));
+	return dlm_lc_cfs_emit(page, len, lines, ARRAY_SIZE(lines));
 }
 
 static ssize_t cfs_node_status_emit(const struct dlm_lc_node_stats *ns,
@@ -634,7 +635,7 @@ static ssize_t cfs_node_status_emit(const struct dlm_lc_node_stats *ns,
 		{ "bulk_rx_span_ns", bs->rx_span_ns },
 		{ "bulk_rx_first_seq", bs->rx_first_seq },
 	};
-	ssize_t len = dlm_lc_cfs_emit(page, lines, ARRAY_SIZE(lines));
+	ssize_t len = dlm_lc_cfs_emit(page, 0, lines, ARRAY_SIZE(lines));
 
 	/* signed: a stock node without the lockspace answers -ESRCH (-3) */
 	len += sysfs_emit_at(page, len, "ping_last_result %d\n",

@@ -20,7 +20,8 @@
 #   DLM_LC_CACHE   kernel cache (see debian-kernel.sh)
 #   QEMU_MEM, QEMU_SMP (1024, 2), QEMU_APPEND (extra kernel args)
 #   QEMU_VERBOSE=1 stream the whole console, not only result lines
-#   MSGS SIZE DEMO GUEST_SH CLUSTER_* INTEROP_*   passed into the guest test's
+#   MSGS SIZE DEMO GUEST_SH CLUSTER_* INTEROP_* BENCH_* RELOAD_*
+#                  passed into the guest test's
 #                  environment
 #   QEMU_NAME      tag for result lines and file names (default qemu-<ver>):
 #                  console $DLM_LC_OUT/<name>.log, initramfs-<ver>[-<name>].cpio.gz
@@ -28,6 +29,8 @@
 #                  Debian image with their dependencies (debian-kernel.sh)
 #   QEMU_BINS      extra host programs for the initramfs (initramfs.sh -b)
 #   QEMU_FILES     extra files for the initramfs's /extra (initramfs.sh -f)
+#   QEMU_NET       network options instead of "-nic none" (scripts/reload.sh
+#                  links two guests with a socket netdev on host loopback)
 # Exit status: 0 if there was no FAIL line.
 set -uo pipefail
 
@@ -68,7 +71,7 @@ fi
 [ -f "$build/dlm_lowcomms.ko" ] || { echo "FAIL: $tag: no dlm_lowcomms.ko built"; exit 1; }
 
 envargs=()
-for v in $(compgen -e | grep -E '^(MSGS|SIZE|DEMO|GUEST_SH|CLUSTER_[A-Z0-9_]+|INTEROP_[A-Z0-9_]+|BENCH_[A-Z0-9_]+)$'); do
+for v in $(compgen -e | grep -E '^(MSGS|SIZE|DEMO|GUEST_SH|CLUSTER_[A-Z0-9_]+|INTEROP_[A-Z0-9_]+|BENCH_[A-Z0-9_]+|RELOAD_[A-Z0-9_]+)$'); do
 	envargs+=(-e "$v=${!v}")
 done
 for b in ${QEMU_BINS:-}; do
@@ -94,10 +97,12 @@ filter() {
 		grep --line-buffered -E '^(PASS|FAIL|INFO|SKIP):'
 	fi
 }
+net=(-nic none)
+[ -n "${QEMU_NET:-}" ] && read -ra net <<<"$QEMU_NET"
 t0=$(date +%s.%N)
 timeout -k 10 "$tmo" qemu-system-x86_64 \
 	-accel tcg,thread=multi -cpu max -m "${QEMU_MEM:-1024}" -smp "${QEMU_SMP:-2}" \
-	-nographic -no-reboot -nic none \
+	-nographic -no-reboot "${net[@]}" \
 	-kernel "$VMLINUZ" -initrd "$initrd" \
 	-append "console=ttyS0 panic=-1 rdinit=/init ${QEMU_APPEND:-}" </dev/null 2>&1 |
 	tr -d '\r' | tee "$log" | filter

@@ -96,6 +96,12 @@ static unsigned int corpus_msg(struct fuzz *f, u8 *p, unsigned int room)
 						  rnd(f, 0x10000));
 		put_hdr(p + 24 + optlen, DLM_LC_VERSION_3_2, 0, FUZZ_NODE,
 			len - 24 - optlen, 1 + rnd(f, 6));
+		/* mostly one sequence space, numbers near each other: the
+		 * in-order, duplicate and gap paths all get their share
+		 */
+		*(__le32 *)(p + 4) = cpu_to_le32(rnd(f, 8));
+		if (rnd(f, 8))
+			*(__le32 *)(p + 20) = cpu_to_le32(0x5eed);
 	}
 	return len;
 }

@@ -92,21 +92,6 @@ listening_21064() {
 }
 
 # --- load -------------------------------------------------------------------
-# insmod_dep NAME: insmod /modules/NAME.ko after its "depends" (modinfo)
-insmod_dep() {
-	n=$1
-	grep -q "^$n " /proc/modules && return 0
-	[ -d "/sys/module/$n" ] && return 0	# built in
-	f=$MODS/$n.ko
-	[ -f "$f" ] || { echo "no $f" >"$ERR"; return 1; }
-	deps=$(modinfo -F depends "$f" 2>/dev/null)
-	[ -n "$deps" ] || deps=$(strings "$f" | sed -n 's/^depends=//p' | head -n1)
-	for d in $(echo "$deps" | tr ',' ' '); do
-		insmod_dep "$d" || return 1
-	done
-	insmod "$f" 2>"$ERR"
-}
-
 case_load() {
 	bad=
 	for m in configfs dlm veth; do

@@ -91,3 +91,19 @@ rmmod_retry() {
 	done
 	return 1
 }
+
+# insmod_dep NAME: insmod $MODS/NAME.ko (default /modules) after the
+# modules its "depends" (modinfo) names; built-in or loaded counts as done
+insmod_dep() {
+	n=$1
+	grep -q "^$n " /proc/modules && return 0
+	[ -d "/sys/module/$n" ] && return 0	# built in
+	f=${MODS:-/modules}/$n.ko
+	[ -f "$f" ] || { echo "no $f" >"$ERR"; return 1; }
+	deps=$(modinfo -F depends "$f" 2>/dev/null)
+	[ -n "$deps" ] || deps=$(strings "$f" | sed -n 's/^depends=//p' | head -n1)
+	for d in $(echo "$deps" | tr ',' ' '); do
+		insmod_dep "$d" || return 1
+	done
+	insmod "$f" 2>"$ERR"
+}
