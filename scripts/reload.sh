@@ -19,7 +19,7 @@ repo=$(cd "$here/.." && pwd)
 out=${DLM_LC_OUT:-/tmp/dlm_lc_out}
 mkdir -p "$out"
 export RELOAD_MSGS=${RELOAD_MSGS:-20000}
-export RELOAD_CHUNK=${RELOAD_CHUNK:-2000}
+export RELOAD_CHUNK=${RELOAD_CHUNK:-500}
 export RELOAD_CYCLES=${RELOAD_CYCLES:-3}
 export QEMU_TIMEOUT=${QEMU_TIMEOUT:-600}
 

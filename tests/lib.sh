@@ -105,5 +105,6 @@ insmod_dep() {
 	for d in $(echo "$deps" | tr ',' ' '); do
 		insmod_dep "$d" || return 1
 	done
-	insmod "$f" 2>"$ERR"
+	# sh has no locals: the calls above reused n and f; $1 is ours
+	insmod "${MODS:-/modules}/$1.ko" 2>"$ERR"
 }

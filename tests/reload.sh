@@ -6,7 +6,8 @@
 # carried over the host's loopback.
 #
 #   RELOAD_ROLE=b (node 2, 10.99.0.2): sends RELOAD_MSGS checked bulk
-#       messages to node 1 in RELOAD_CHUNK-sized writes, then waits until
+#       messages to node 1 in RELOAD_CHUNK-sized writes, RELOAD_PAUSE
+#       seconds apart (so that the stream outlasts the reloads), then waits until
 #       node 1 has acknowledged every one. Prints RELOAD-SENT: <n>.
 #   RELOAD_ROLE=a (node 1, 10.99.0.1): while the messages arrive, stops its
 #       instance, unloads the module, loads it again and reconfigures,
@@ -16,13 +17,14 @@
 #       <reloads>.
 #
 # The host compares the two (scripts/reload.sh). Env: RELOAD_MSGS (20000),
-# RELOAD_CHUNK (2000), RELOAD_CYCLES (3), SIZE (512).
+# RELOAD_CHUNK (500), RELOAD_PAUSE (0.3), RELOAD_CYCLES (3), SIZE (512).
 
 . "$(dirname "$0")/lib.sh"
 
 ROLE=${RELOAD_ROLE:?RELOAD_ROLE=a|b}
 TOTAL=${RELOAD_MSGS:-20000}
-CHUNK=${RELOAD_CHUNK:-2000}
+CHUNK=${RELOAD_CHUNK:-500}
+PAUSE=${RELOAD_PAUSE:-0.3}
 CYCLES=${RELOAD_CYCLES:-3}
 SIZE=${SIZE:-512}
 MODS=/modules
@@ -34,16 +36,18 @@ D=$CFG/c
 N=$D/comms/$PEER
 
 setup_net() {
-	for m in virtio_net e1000; do
-		insmod_dep "$m" 2>/dev/null
-	done
+	insmod_dep virtio_net || { fail net "virtio_net: $(errtxt)"; return 1; }
 	dev=
 	for t in 1 2 3 4 5 6 7 8 9 10; do
 		dev=$(ls /sys/class/net | grep -v '^lo$' | head -n1)
 		[ -n "$dev" ] && break
 		sleep 0.5
 	done
-	[ -n "$dev" ] || { fail net "no network device: $(errtxt)"; return 1; }
+	if [ -z "$dev" ]; then
+		fail net "no network device; modules: $(awk '{ print $1 }' /proc/modules | tr '\n' ' ')"
+		dmesg | grep -i virtio | tail -n 5
+		return 1
+	fi
 	"$IP" link set lo up
 	"$IP" addr add "10.99.0.$ME/24" dev "$dev" &&
 		"$IP" link set "$dev" up || { fail net "$dev setup failed"; return 1; }
@@ -89,6 +93,7 @@ if [ "$ROLE" = b ]; then
 		# a write waits while node 1 is away and our backlog is full
 		if wr "$N/bulk" "$CHUNK $SIZE" 120; then
 			sent=$((sent + CHUNK))
+			sleep "$PAUSE"
 		else
 			fail send "after $sent: $(errtxt)"
 			break
@@ -102,8 +107,9 @@ if [ "$ROLE" = b ]; then
 	done
 	info "reload-b: retransmits=$(cst retransmits) reconnects=$(cst reconnects) fin_rx=$(cst fin_rx) unacked_max=$(cst unacked_max)"
 	echo "RELOAD-SENT: $(cst bulk_tx_msgs)"
-	[ "$(cst fin_rx)" -ge "$CYCLES" ] 2>/dev/null &&
-		pass fin-seen || fail fin-seen "fin_rx=$(cst fin_rx), want $CYCLES"
+	# a life that saw no numbered message yet does not know we speak 3.2
+	[ "$(cst fin_rx)" -ge 1 ] 2>/dev/null &&
+		pass fin-seen || fail fin-seen "fin_rx=$(cst fin_rx)"
 	unload || fail unload "$(errtxt)"
 else
 	delivered=0 seqerr=0 reloads=0 next=0
