@@ -28,6 +28,11 @@ bench:
 fuzz:
 	bash scripts/fuzz.sh
 
+# Fault suite: resets, netem, link flaps, restarts, module reload.
+# FAULT_MSGS=N FAULT_REPEAT=N RELOAD_MSGS=N for a longer run.
+faults:
+	bash scripts/faults.sh
+
 # Every test; the last line reads "N passed, N failed".
 check:
 	bash scripts/check.sh
@@ -39,4 +44,4 @@ quick:
 kunit:
 	CHECK_STEPS="kunit" bash scripts/check.sh
 
-.PHONY: all modules clean demo bench fuzz check quick kunit
+.PHONY: all modules clean demo bench fuzz faults check quick kunit

@@ -4,8 +4,8 @@
 # "N passed, N failed". Exit status 1 if anything failed.
 #
 # Steps (CHECK_STEPS overrides, space separated):
-#   deps build checkpatch kunit fuzz uml-cluster uml-stress qemu-6.12 qemu-6.1
-#   interop-6.12 interop-6.1
+#   deps build checkpatch kunit fuzz uml-cluster uml-stress faults qemu-6.12
+#   qemu-6.1 interop-6.12 interop-6.1
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -14,7 +14,7 @@ mkdir -p "$DLM_LC_OUT"
 RESULTS=$DLM_LC_OUT/results.txt
 : >"$RESULTS"
 
-STEPS=${CHECK_STEPS:-deps build checkpatch kunit fuzz uml-cluster uml-stress qemu-6.12 qemu-6.1 interop-6.12 interop-6.1}
+STEPS=${CHECK_STEPS:-deps build checkpatch kunit fuzz uml-cluster uml-stress faults qemu-6.12 qemu-6.1 interop-6.12 interop-6.1}
 
 run_step() {
 	case $1 in
@@ -25,6 +25,7 @@ run_step() {
 	uml-cluster)	"$HERE/uml-test.sh" cluster ;;
 	uml-stress)	"$HERE/uml-test.sh" stress ;;
 	fuzz)		"$HERE/fuzz.sh" ;;
+	faults)		"$HERE/faults.sh" ;;
 	qemu-6.12|qemu-6.1)
 		CLUSTER_TAG=$1.cluster "$HERE/qemu-run.sh" "${1#qemu-}" \
 			"$HERE/../tests/cluster.sh" ;;
