@@ -152,6 +152,9 @@ round() {
 		wr "$CFG/c${p%:*}/comms/${p#*:}/reset" 1 || bad="$bad reset: $(errtxt)"
 	done
 	rc0=$(sum_pairs reconnects)
+	rt0=$(sum_pairs retransmits)
+	du0=$(sum_pairs rx_dups)
+	fu0=$(sum_pairs rx_future)
 	fin0=$(sum_pairs fin_rx)
 	rs0=$(sum_pairs resyncs)
 	[ "$kind" = readd ] && readd "$li" "$lj"
@@ -239,8 +242,8 @@ round() {
 	readd) [ "$(sum_pairs resyncs)" -gt "$rs0" ] || bad="$bad no resync seen" ;;
 	esac
 	info "$name: link $li-$lj sent=$s delivered=$d lost=$l dup=$u" \
-		"reconnects=$(($(sum_pairs reconnects) - rc0)) retransmits=$(sum_pairs retransmits)" \
-		"rx_dups=$(sum_pairs rx_dups) rx_future=$(sum_pairs rx_future) in $(elapsed "$t0")s"
+		"reconnects=$(($(sum_pairs reconnects) - rc0)) retransmits=$(($(sum_pairs retransmits) - rt0))" \
+		"rx_dups=$(($(sum_pairs rx_dups) - du0)) rx_future=$(($(sum_pairs rx_future) - fu0)) in $(elapsed "$t0")s"
 	[ -z "$bad" ] && pass "$name" || fail "$name" "$bad"
 }
 
