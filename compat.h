@@ -6,13 +6,6 @@
 #include <linux/version.h>
 #include <net/sock.h>
 
-/* get/put_unaligned_*: <asm/unaligned.h> until 6.12 moved it */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
-#include <linux/unaligned.h>
-#else
-#include <asm/unaligned.h>
-#endif
-
 /* MSG_SPLICE_PAGES senders replaced kernel_sendpage in 6.5. */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
 #define DLM_LC_HAVE_SPLICE_PAGES 1

@@ -15,7 +15,6 @@
 #include <linux/xarray.h>
 #include <kunit/visibility.h>
 
-#include "compat.h"
 #include "lowcomms.h"
 #include "midcomms_shim.h"
 #include "reliable.h"
@@ -23,8 +22,6 @@
 #define RTT_SAMPLES		1024
 #define RCOM_STATUS_EXTRA	8	/* rcom_status: flags, reserved */
 #define RCOM_CONFIG_LEN		32	/* rcom_config carried by the reply */
-/* rcom_config's first unused word: where our replies name our version */
-#define RCOM_VERSION_OFF	(DLM_LC_RCOM_LEN + 16)
 #define OPTS_LEN		DLM_LC_OPTS_LEN
 /* waiting for a peer to show its protocol version */
 #define PROBE_TRIES		10
@@ -299,15 +296,12 @@ static int rcom_send(struct dlm_lc_cluster *cl, int nodeid, u32 type,
 
 	rc = (struct dlm_lc_rcom *)msg.buf;
 	/*
-	 * Never wrapped, and with a 3.1 header: an unwrapped 3.2 header is
-	 * legal but Wireshark 4.0 misreads it. Our version goes in a word
-	 * of the reply's rcom_config that stock nodes leave unused (zero).
+	 * Never wrapped, with our version in the header, as stock nodes do:
+	 * the first of these a stock node gets from us fixes the version it
+	 * uses with us for good.
 	 */
 	hdr_fill(cl, msg.buf, len, DLM_LC_CMD_RCOM, lockspace,
-		 DLM_LC_VERSION_3_1);
-	if (type == DLM_LC_RCOM_STATUS_REPLY)
-		put_unaligned_le32(READ_ONCE(dlm_lc_cluster_shim(cl)->version),
-				   msg.buf + RCOM_VERSION_OFF);
+		 READ_ONCE(dlm_lc_cluster_shim(cl)->version));
 	rc->type = cpu_to_le32(type);
 	rc->result = cpu_to_le32(result);
 	rc->id = cpu_to_le64(id);
@@ -540,7 +534,7 @@ void dlm_lc_shim_deliver(struct dlm_lc_cluster *cl, int nodeid,
 {
 	struct dlm_lc_shim *shim = dlm_lc_cluster_shim(cl);
 	const struct dlm_lc_rcom *rc = buf;
-	u32 type, version;
+	u32 type;
 
 	switch (rc->hdr.cmd) {
 	case DLM_LC_CMD_OPTS:
@@ -556,19 +550,12 @@ void dlm_lc_shim_deliver(struct dlm_lc_cluster *cl, int nodeid,
 	case DLM_LC_CMD_RCOM:
 		if (len < DLM_LC_RCOM_LEN)
 			break;
-		/*
-		 * A status reply tells the sender's version: ours name it in
-		 * rcom_config, a stock node's header shows it (unwrapped).
-		 */
+		/* never wrapped, so their header shows the sender's version */
 		type = le32_to_cpu(rc->type);
-		if (type != DLM_LC_RCOM_STATUS_REPLY)
-			break;
-		version = 0;
-		if (len >= RCOM_VERSION_OFF + 4)
-			version = get_unaligned_le32(buf + RCOM_VERSION_OFF);
-		if (!version_ok(version))
-			version = le32_to_cpu(rc->hdr.version);
-		learn_version(shim, nodeid, version);
+		if (type == DLM_LC_RCOM_STATUS ||
+		    type == DLM_LC_RCOM_STATUS_REPLY)
+			learn_version(shim, nodeid,
+				      le32_to_cpu(rc->hdr.version));
 		break;
 	}
 	deliver_one(shim, nodeid, buf, len);

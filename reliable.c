@@ -89,14 +89,39 @@ void dlm_lc_rel_release(struct dlm_lc_rel *r)
 }
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_rel_release);
 
+/* Free every filled copy: nobody will acknowledge them any more. */
+static void unacked_drop_locked(struct dlm_lc_rel *r, struct list_head *done)
+{
+	struct dlm_lc_rel_msg *m, *tmp;
+
+	lockdep_assert_held(&r->lock);
+	list_for_each_entry_safe(m, tmp, &r->unacked, list) {
+		if (!m->filled)
+			continue;
+		list_move_tail(&m->list, done);
+		r->reserved -= m->len;
+		r->st.unacked_msgs--;
+		r->st.unacked_bytes -= m->len;
+		r->st.abandoned++;
+	}
+	r->resend_pos = NULL;
+}
+
 void dlm_lc_rel_seen_version(struct dlm_lc_rel *r, u32 version)
 {
+	struct dlm_lc_rel_msg *m, *tmp;
+	LIST_HEAD(done);
 	bool changed;
 
 	spin_lock(&r->lock);
 	changed = r->st.version != version;
 	r->st.version = version;
+	/* the peer went back to 3.1: it will never ACK our copies */
+	if (changed && version < DLM_LC_VERSION_3_2)
+		unacked_drop_locked(r, &done);
 	spin_unlock(&r->lock);
+	list_for_each_entry_safe(m, tmp, &done, list)
+		kfree(m);
 	if (changed)
 		wake_up_all(&r->wait);
 }

@@ -152,6 +152,7 @@ round() {
 		wr "$CFG/c${p%:*}/comms/${p#*:}/reset" 1 || bad="$bad reset: $(errtxt)"
 	done
 	rc0=$(sum_pairs reconnects)
+	injr=$INJ
 	rt0=$(sum_pairs retransmits)
 	du0=$(sum_pairs rx_dups)
 	fu0=$(sum_pairs rx_future)
@@ -241,7 +242,7 @@ round() {
 	restart) [ "$(sum_pairs fin_rx)" -gt "$fin0" ] || bad="$bad no FIN seen" ;;
 	readd) [ "$(sum_pairs resyncs)" -gt "$rs0" ] || bad="$bad no resync seen" ;;
 	esac
-	info "$name: link $li-$lj sent=$s delivered=$d lost=$l dup=$u" \
+	info "$name: link $li-$lj injected=$((INJ - injr)) sent=$s delivered=$d lost=$l dup=$u" \
 		"reconnects=$(($(sum_pairs reconnects) - rc0)) retransmits=$(($(sum_pairs retransmits) - rt0))" \
 		"rx_dups=$(($(sum_pairs rx_dups) - du0)) rx_future=$(($(sum_pairs rx_future) - fu0)) in $(elapsed "$t0")s"
 	[ -z "$bad" ] && pass "$name" || fail "$name" "$bad"

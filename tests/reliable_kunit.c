@@ -36,6 +36,7 @@ REL_FIELD(fin_tx)
 REL_FIELD(fin_rx)
 REL_FIELD(peer_closed)
 REL_FIELD(unacked_msgs)
+REL_FIELD(abandoned)
 
 /* Build an OPTS frame from node @from around a DLM_MSG (or FIN). */
 static int opts_frame(u8 *buf, int from, u32 sid, u32 seq, u8 cmd, u8 seed)
@@ -321,6 +322,34 @@ static void rel_node_comes_back_fresh(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, rel_peer_closed(c->b, 1), 0ULL);
 }
 
+/* B comes back speaking 3.1: A stops keeping copies nobody will ACK. */
+static void rel_peer_turns_3_1(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+	int i;
+
+	pair_start(test, "127.0.0.1", "127.0.0.2");
+	KUNIT_ASSERT_EQ(test, dlm_lc_ping(c->a, 2, 1, 5000), 0);
+	dlm_lc_cluster_stop(c->b);
+	for (i = 0; i < 10; i++)
+		KUNIT_ASSERT_EQ(test, send_small(c->a, 2, i), 0);
+	KUNIT_EXPECT_EQ(test, rel_unacked_msgs(c->a, 2), 10ULL);
+
+	KUNIT_ASSERT_EQ(test, dlm_lc_shim_set_version(c->b,
+						      DLM_LC_VERSION_3_1), 0);
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->b), 0);
+	/* its reply names 3.1 */
+	KUNIT_ASSERT_EQ(test, dlm_lc_ping(c->a, 2, 1, 5000), 0);
+	KUNIT_EXPECT_EQ(test, rel_version(c->a, 2), (u64)DLM_LC_VERSION_3_1);
+	KUNIT_EXPECT_TRUE(test, wait_for(!rel_unacked_msgs(c->a, 2)));
+	KUNIT_EXPECT_EQ(test, rel_abandoned(c->a, 2), 10ULL);
+	/* and what A sends now goes bare and arrives */
+	i = sink_count(&c->sink_b);
+	KUNIT_ASSERT_EQ(test, send_small(c->a, 2, 42), 0);
+	KUNIT_EXPECT_TRUE(test, wait_for(sink_count(&c->sink_b) == i + 1));
+	KUNIT_EXPECT_EQ(test, c->sink_b.last[DLM_LC_HDR_LEN], 42);
+}
+
 static struct kunit_case reliable_cases[] = {
 	KUNIT_CASE(rel_sequence_rules),
 	KUNIT_CASE(rel_close_storm_exactly_once),
@@ -328,6 +357,7 @@ static struct kunit_case reliable_cases[] = {
 	KUNIT_CASE(rel_backlog_bounded),
 	KUNIT_CASE(rel_peer_speaks_3_1),
 	KUNIT_CASE(rel_node_comes_back_fresh),
+	KUNIT_CASE(rel_peer_turns_3_1),
 	{}
 };
 
