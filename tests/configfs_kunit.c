@@ -128,6 +128,20 @@ static const struct cfs_case control_cases[] = {
 
 KUNIT_ARRAY_PARAM(control, control_cases, case_desc);
 
+static const struct cfs_case version_cases[] = {
+	{ .in = "3.1", .a = DLM_LC_VERSION_3_1 },
+	{ .in = "3.2", .a = DLM_LC_VERSION_3_2 },
+	{ .in = "3.2\n", .a = DLM_LC_VERSION_3_2 },
+	{ .in = "3.3", .ret = -EINVAL },
+	{ .in = "3", .ret = -EINVAL },
+	{ .in = "32", .ret = -EINVAL },
+	{ .in = "3.2 ", .ret = -EINVAL },
+	{ .in = "0x00030002", .ret = -EINVAL },
+	{ .in = "", .ret = -EINVAL },
+};
+
+KUNIT_ARRAY_PARAM(version, version_cases, case_desc);
+
 static const struct cfs_case bool_cases[] = {
 	{ .in = "0", .a = 0 },
 	{ .in = "1", .a = 1 },
@@ -250,6 +264,18 @@ static void cfs_control_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, start, ret ? !c->a : !!c->a);
 }
 
+static void cfs_version_test(struct kunit *test)
+{
+	const struct cfs_case *c = test->param_value;
+	u32 version = 0xdead;
+	int ret;
+
+	ret = dlm_lc_cfs_parse_version(c->in, case_len(c), &version);
+
+	KUNIT_ASSERT_EQ(test, ret, c->ret);
+	KUNIT_EXPECT_EQ(test, version, ret ? 0xdead : c->a);
+}
+
 static void cfs_bool_test(struct kunit *test)
 {
 	const struct cfs_case *c = test->param_value;
@@ -304,6 +330,7 @@ static struct kunit_case dlm_lc_cfs_cases[] = {
 	KUNIT_CASE_PARAM(cfs_nodeid_test, nodeid_gen_params),
 	KUNIT_CASE_PARAM(cfs_proto_test, proto_gen_params),
 	KUNIT_CASE_PARAM(cfs_control_test, control_gen_params),
+	KUNIT_CASE_PARAM(cfs_version_test, version_gen_params),
 	KUNIT_CASE_PARAM(cfs_bool_test, bool01_gen_params),
 	KUNIT_CASE_PARAM(cfs_ping_test, ping_gen_params),
 	KUNIT_CASE_PARAM(cfs_bulk_test, bulk_gen_params),

@@ -55,8 +55,8 @@ setup() {
 case_malformed() {
 	bad=
 	long=$(printf '%4000s' x)
-	before=$(cat "$CFG/c1/port" "$CFG/c1/comms/2/addr_list" "$CFG/c1/comms/2/mark")
-	for f in port protocol mark buffer_size control; do
+	before=$(cat "$CFG/c1/port" "$CFG/c1/version" "$CFG/c1/comms/2/addr_list" "$CFG/c1/comms/2/mark")
+	for f in port protocol mark buffer_size control version; do
 		for v in "" "-1" "99999999999999999999" "$long" "1 2" "0x10" "start now"; do
 			[ "$f" = mark ] && [ "$v" = "" ] && continue
 			wr "$CFG/c1/$f" "$v" 5 && bad="$bad c1/$f='$(echo "$v" | cut -c1-12)'"
@@ -68,7 +68,7 @@ case_malformed() {
 				bad="$bad c1/comms/2/$f='$(echo "$v" | cut -c1-12)'"
 		done
 	done
-	after=$(cat "$CFG/c1/port" "$CFG/c1/comms/2/addr_list" "$CFG/c1/comms/2/mark")
+	after=$(cat "$CFG/c1/port" "$CFG/c1/version" "$CFG/c1/comms/2/addr_list" "$CFG/c1/comms/2/mark")
 	[ "$before" = "$after" ] || bad="$bad values changed"
 	[ -z "$bad" ] && pass malformed || fail malformed "accepted:$bad"
 }
