@@ -17,7 +17,7 @@
 #   delay      netem 20 ms +- 10 ms
 #   reorder    netem 25% of packets sent early (others 10 ms late)
 #   duplicate  netem 10% duplicated
-#   blackhole  netem 100% loss for 3 s, longer than TCP's initial RTO (1 s)
+#   blackhole  netem 100% loss for 5 s, longer than TCP's initial RTO (1 s)
 #   linkflap   veth down for 1 s, then up (routes put back)
 #   restart    a node's instance stopped and started (what peers see when
 #              a node reboots: FIN, then a new connection)
@@ -120,6 +120,37 @@ fault_on() {
 	esac
 }
 
+# send_pair I J N: node I sends N bulk messages to J. A write that meets a
+# full unacked backlog for 30 s fails with ENOBUFS (by design: the sender
+# is told); the writer then sends the rest, up to 5 times.
+send_pair() {
+	k=0
+	while :; do
+		left=$(($3 - $(cst "$1" "$2" bulk_tx_msgs)))
+		[ $left -le 0 ] && return 0
+		wr "$CFG/c$1/comms/$2/bulk" "$left $SIZE" "$BULK_TIMEOUT" && continue
+		k=$((k + 1))
+		grep -qi 'buffer space' "$ERR" && [ $k -lt 5 ] || {
+			echo "n$1->n$2: $(errtxt)"
+			return 1
+		}
+		echo "n$1->n$2" >>"$ERR.enobufs"
+	done
+}
+
+send_all_retry() {
+	pids=
+	for p in $(pairs | tr ' ' ':'); do
+		ERR=$ERR.$p send_pair "${p%:*}" "${p#*:}" "$1" &
+		pids="$pids $!"
+	done
+	r=0
+	for pid in $pids; do
+		wait "$pid" || r=1
+	done
+	return $r
+}
+
 readd() {	# readd I J: remove node J from instance I and add it again
 	d=$CFG/c$1/comms/$2
 	rmdir "$d" 2>"$ERR" || { bad="$bad rmdir $d: $(errtxt)"; return 1; }
@@ -161,17 +192,22 @@ round() {
 	[ "$kind" = readd ] && readd "$li" "$lj"
 
 	fault_on "$kind" "$li" "$lj" || bad="$bad $kind on: $(errtxt)"
-	send_all "$MSGS_PER" >"$ERR.send" 2>&1 &
+	rm -f "$ERR".*.enobufs
+	send_all_retry "$MSGS_PER" >"$ERR.send" 2>&1 &
 	spid=$!
 	case $kind in
 	loss | delay | reorder | duplicate | blackhole)
 		INJ=$((INJ + 1))
-		# hold the fault while the writers run: 3 s at least, 20 s at most
+		# hold the fault while the writers run: 3 s at least, 20 s at
+		# most; a blackhole 5 s (writers block on it: backlog full)
 		k=0
-		while [ $k -lt 100 ]; do
+		hold=100
+		[ "$kind" = blackhole ] && hold=25
+		while [ $k -lt $hold ]; do
 			sleep 0.2
 			k=$((k + 1))
-			[ $k -ge 15 ] && ! kill -0 "$spid" 2>/dev/null && break
+			[ $k -ge 15 ] && [ "$kind" != blackhole ] &&
+				! kill -0 "$spid" 2>/dev/null && break
 		done
 		drops=$(netem_drops "$li" "$lj")
 		netem_off "$li" "$lj"
@@ -195,6 +231,8 @@ round() {
 	esac
 	wait "$spid" || true
 	[ -s "$ERR.send" ] && bad="$bad writers: $(tr '\n' ' ' <"$ERR.send")"
+	nb=$(cat "$ERR".*.enobufs 2>/dev/null | wc -l)
+	[ "$nb" -gt 0 ] && info "$name: $nb bulk writes waited 30 s for a full backlog (ENOBUFS) and went on"
 
 	if ! wait_delivered; then
 		bad="$bad not delivered:$lag"
