@@ -33,6 +33,7 @@ struct dlm_lc_rel_msg {
 	u32 seq;
 	bool filled;		/* committed: data holds the wire image */
 	unsigned int len;	/* wire bytes, OPTS included */
+	unsigned int mem;	/* what the allocation really takes */
 	char data[];
 };
 
@@ -99,9 +100,9 @@ static void unacked_drop_locked(struct dlm_lc_rel *r, struct list_head *done)
 		if (!m->filled)
 			continue;
 		list_move_tail(&m->list, done);
-		r->reserved -= m->len;
+		r->reserved -= m->mem;
 		r->st.unacked_msgs--;
-		r->st.unacked_bytes -= m->len;
+		r->st.unacked_bytes -= m->mem;
 		r->st.abandoned++;
 	}
 	r->resend_pos = NULL;
@@ -227,9 +228,9 @@ void dlm_lc_rel_rx_ack(struct dlm_lc_rel *r, const void *buf)
 		list_move_tail(&m->list, &done);
 		if (r->resend_pos == m)
 			r->resend_pos = NULL;
-		r->reserved -= m->len;
+		r->reserved -= m->mem;
 		r->st.unacked_msgs--;
-		r->st.unacked_bytes -= m->len;
+		r->st.unacked_bytes -= m->mem;
 	}
 	if (seq_before(r->st.tx_acked, ack))
 		r->st.tx_acked = ack;
@@ -356,7 +357,7 @@ static void rel_number(char *buf, int len, void *data)
 	list_add_tail(&d->m->list, &r->unacked);
 	r->st.tx_msgs++;
 	r->st.unacked_msgs++;
-	r->st.unacked_bytes += len;
+	r->st.unacked_bytes += d->m->mem;
 	r->st.unacked_max = max(r->st.unacked_max, r->st.unacked_bytes);
 	spin_unlock(&r->lock);
 }
@@ -365,7 +366,7 @@ int dlm_lc_rel_alloc(struct dlm_lc_rel *r, int len, bool wrap, gfp_t gfp,
 		     struct dlm_lc_rel_tx *tx)
 {
 	struct rel_cb_data d = { .r = r };
-	unsigned int wire = len;
+	unsigned int wire = len, mem;
 	int ret;
 
 	tx->copy = NULL;
@@ -379,15 +380,18 @@ int dlm_lc_rel_alloc(struct dlm_lc_rel *r, int len, bool wrap, gfp_t gfp,
 	wire += DLM_LC_OPTS_LEN;
 	if (len < DLM_LC_HDR_LEN || wire > DLM_LC_MAX_MSG)
 		return -EMSGSIZE;
-	ret = backlog_reserve(r, wire, gfp);
+	/* the bound is on memory: count what the slab really hands out */
+	mem = kmalloc_size_roundup(struct_size(d.m, data, wire));
+	ret = backlog_reserve(r, mem, gfp);
 	if (ret)
 		return ret;
-	d.m = kmalloc(struct_size(d.m, data, wire), gfp);
+	d.m = kmalloc(mem, gfp);
 	if (!d.m) {
 		ret = -ENOMEM;
 		goto out_unreserve;
 	}
 	d.m->len = wire;
+	d.m->mem = mem;
 	d.m->filled = false;
 	ret = dlm_lc_msg_alloc(r->cl, r->nodeid, wire, gfp, rel_number, &d,
 			       &tx->msg);
@@ -400,7 +404,7 @@ int dlm_lc_rel_alloc(struct dlm_lc_rel *r, int len, bool wrap, gfp_t gfp,
 out_free:
 	kfree(d.m);
 out_unreserve:
-	backlog_unreserve(r, wire);
+	backlog_unreserve(r, mem);
 	return ret;
 }
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_rel_alloc);

@@ -25,7 +25,7 @@
 struct dlm_lc_cluster;
 
 #define DLM_LC_OPTS_LEN		24	/* header + nextcmd, pad, optlen, pad */
-/* unacknowledged bytes (wire size) one peer may hold before senders wait */
+/* memory the unacked copies of one peer may hold before senders wait */
 #define DLM_LC_REL_BACKLOG	(4 * 1024 * 1024)
 /* acknowledge after this many messages, or after the delay below */
 #define DLM_LC_REL_ACK_BATCH	32

@@ -5,7 +5,9 @@
 # measured in this boot. Runs cluster.sh (3 nodes, all-to-all checked bulk)
 # ROUNDS times with each setting, alternating:
 #   serial:   insmod serial_io=1 (one ordered socket queue, as before 6.5)
-#   parallel: the default (unordered, unbound dlm_io)
+#   parallel: the default (unordered, unbound dlm_io), DLM 3.2
+#   v3.1:     parallel, every node set to 3.1 (no sequence numbers, copies
+#             or ACKs): what reliable delivery costs
 # and prints the receivers' throughput and ping RTT for each, then one
 # "INFO: bench result:" line per setting with the median. Correctness is still checked
 # (cluster.sh's own PASS/FAIL lines, tagged bench-<setting>-<round>).
@@ -28,10 +30,12 @@ median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)
 
 r=1
 while [ "$r" -le "$ROUNDS" ]; do
-	for mode in serial parallel; do
+	for mode in serial parallel v3.1; do
 		params=
+		version=
 		[ "$mode" = serial ] && params=serial_io=1
-		CLUSTER_TAG=bench-$mode-$r CLUSTER_MODPARAMS=$params \
+		[ "$mode" = v3.1 ] && version=3.1
+		CLUSTER_TAG=bench-$mode-$r CLUSTER_MODPARAMS=$params CLUSTER_VERSION=$version \
 			sh "$here/cluster.sh" "$@" >"$OUT/$mode-$r.log" 2>&1
 		grep -E '^(PASS|FAIL): ' "$OUT/$mode-$r.log"
 		echo "INFO: bench round $r $mode: $(rate "$OUT/$mode-$r.log") msgs/s, ping p50 $(p50 "$OUT/$mode-$r.log") us"
@@ -39,7 +43,7 @@ while [ "$r" -le "$ROUNDS" ]; do
 	r=$((r + 1))
 done
 
-for mode in serial parallel; do
+for mode in serial parallel v3.1; do
 	m=$(for f in "$OUT"/$mode-*.log; do rate "$f"; done | median)
 	p=$(for f in "$OUT"/$mode-*.log; do p50 "$f"; done | median)
 	echo "INFO: bench result: $mode msgs_per_s=${m:-?} mb_per_s=$(awk -v m="${m:-0}" -v s="$SIZE" 'BEGIN { printf "%.1f", m * s / 1e6 }') ping_p50_us=${p:-?} size=$SIZE msgs=$MSGS rounds=$ROUNDS"

@@ -29,6 +29,8 @@
 #   CLUSTER_PINGS         pings per ordered pair (default 20)
 #   CLUSTER_TAG           prefix of the result names (default cluster)
 #   CLUSTER_MODPARAMS     insmod parameters (bench.sh: serial_io=1)
+#   CLUSTER_VERSION       protocol version of every node, 3.1 or 3.2
+#                         (default: the module's, 3.2)
 #   KMOD_DIR  where configfs.ko / veth.ko are if not built in
 #             (default: the directory of dlm_lowcomms.ko)
 # Output: one "PASS: cluster.<case>" or "FAIL: cluster.<case>: reason" line
@@ -180,6 +182,10 @@ case_configure() {
 		done
 		wr "$CFG/c$i/comms/$i/local" 1 ||
 			{ fail configure "c$i/comms/$i/local: $(errtxt)"; return 1; }
+		if [ -n "${CLUSTER_VERSION:-}" ]; then
+			wr "$CFG/c$i/version" "$CLUSTER_VERSION" ||
+				{ fail configure "c$i/version: $(errtxt)"; return 1; }
+		fi
 	done
 	for i in $NODES; do
 		wr "$CFG/c$i/control" start ||
