@@ -393,20 +393,13 @@ static bool bulk_valid(const void *buf, size_t len)
 	       le32_to_cpu(b->csum);
 }
 
-static void bulk_rx(struct dlm_lc_shim *shim, int nodeid, const void *buf,
-		    size_t len)
+/* @n: the sender's state, with a reference the caller keeps */
+static void bulk_rx(struct shim_node *n, const void *buf, size_t len)
 {
 	const struct bulk_body *b = buf + DLM_LC_HDR_LEN;
 	bool valid = bulk_valid(buf, len);
 	ktime_t now = ktime_get();
-	struct shim_node *n;
 	u64 seq;
-
-	n = shim_node_get(shim, nodeid, true);
-	if (!n) {
-		atomic64_inc(&shim->unhandled);
-		return;
-	}
 
 	spin_lock(&n->lock);
 	if (!valid) {
@@ -438,11 +431,27 @@ static void bulk_rx(struct dlm_lc_shim *shim, int nodeid, const void *buf,
 	n->bulk.rx_span_ns = ktime_to_ns(ktime_sub(now, n->rx_first));
 out_unlock:
 	spin_unlock(&n->lock);
+}
+
+static void bulk_rx_node(struct dlm_lc_shim *shim, struct shim_node *n,
+			 int nodeid, const void *buf, size_t len)
+{
+	if (n) {
+		bulk_rx(n, buf, len);
+		return;
+	}
+	n = shim_node_get(shim, nodeid, true);
+	if (!n) {
+		atomic64_inc(&shim->unhandled);
+		return;
+	}
+	bulk_rx(n, buf, len);
 	shim_node_put(n);
 }
 
-static void deliver_one(struct dlm_lc_shim *shim, int nodeid, const void *buf,
-			size_t len)
+/* @n: the sender's state if the caller holds it, else NULL */
+static void deliver_one(struct dlm_lc_shim *shim, struct shim_node *n,
+			int nodeid, const void *buf, size_t len)
 {
 	const struct dlm_lc_hdr *hdr = buf;
 	struct shim_handler *h;
@@ -460,7 +469,7 @@ static void deliver_one(struct dlm_lc_shim *shim, int nodeid, const void *buf,
 		rcom_rx(shim, nodeid, buf, len);
 	else if (hdr->cmd == DLM_LC_CMD_MSG &&
 		 le32_to_cpu(hdr->lockspace) == BULK_LOCKSPACE)
-		bulk_rx(shim, nodeid, buf, len);
+		bulk_rx_node(shim, n, nodeid, buf, len);
 	else
 		atomic64_inc(&shim->unhandled);
 }
@@ -515,14 +524,11 @@ static void opts_rx(struct dlm_lc_shim *shim, int nodeid, const void *buf,
 	if (dlm_lc_rel_version(&n->rel) != DLM_LC_VERSION_3_2)
 		dlm_lc_rel_seen_version(&n->rel, DLM_LC_VERSION_3_2);
 	/* a node that speaks only 3.1 takes what is inside, unnumbered */
-	if (READ_ONCE(shim->version) == DLM_LC_VERSION_3_2 &&
-	    !dlm_lc_rel_rx(&n->rel, buf, inner->cmd)) {
-		shim_node_put(n);
-		return;
-	}
+	if ((READ_ONCE(shim->version) != DLM_LC_VERSION_3_2 ||
+	     dlm_lc_rel_rx(&n->rel, buf, inner->cmd)) &&
+	    inner->cmd != DLM_LC_CMD_FIN)
+		deliver_one(shim, n, nodeid, inner, len - skip);
 	shim_node_put(n);
-	if (inner->cmd != DLM_LC_CMD_FIN)
-		deliver_one(shim, nodeid, inner, len - skip);
 	return;
 bad:
 	atomic64_inc(&shim->unhandled);
@@ -558,7 +564,7 @@ void dlm_lc_shim_deliver(struct dlm_lc_cluster *cl, int nodeid,
 				      le32_to_cpu(rc->hdr.version));
 		break;
 	}
-	deliver_one(shim, nodeid, buf, len);
+	deliver_one(shim, NULL, nodeid, buf, len);
 }
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_shim_deliver);
 

@@ -282,7 +282,8 @@ bool dlm_lc_rel_rx(struct dlm_lc_rel *r, const void *buf, u8 inner_cmd)
 		deliver = true;
 		if (r->st.rx_next - r->rx_acked >= DLM_LC_REL_ACK_BATCH)
 			ack = ack_take_locked(r, false, &aseq, &tag);
-		else
+		else if (r->st.rx_next - r->rx_acked == 1)
+			/* the first one not acknowledged starts the clock */
 			ack_arm_locked(r, msecs_to_jiffies(DLM_LC_REL_ACK_DELAY_MS));
 	} else if (seq_before(seq, r->st.rx_next)) {
 		/* the sender missed our ACK: repeat it soon */
