@@ -5,7 +5,7 @@
  *
  * Locking order (outer to inner):
  *   dlm_lc_instances_mutex -> cluster->lock -> conn->sock_lock
- *   -> sk lock -> conn->wq.lock
+ *   -> sk lock -> conn->wq.lock -> rel->lock (reliable.h)
  * Connections are looked up under cluster->srcu and freed after a grace
  * period; see Documentation/design.rst.
  */
