@@ -481,8 +481,7 @@ static void learn_version(struct dlm_lc_shim *shim, int nodeid, u32 version)
 	n = shim_node_get(shim, nodeid, true);
 	if (!n)
 		return;
-	if (dlm_lc_rel_version(&n->rel) != version)
-		dlm_lc_rel_seen_version(&n->rel, version);
+	dlm_lc_rel_seen_version(&n->rel, version);
 	shim_node_put(n);
 }
 
@@ -521,8 +520,7 @@ static void opts_rx(struct dlm_lc_shim *shim, int nodeid, const void *buf,
 	n = shim_node_get(shim, nodeid, true);
 	if (!n)
 		goto bad;
-	if (dlm_lc_rel_version(&n->rel) != DLM_LC_VERSION_3_2)
-		dlm_lc_rel_seen_version(&n->rel, DLM_LC_VERSION_3_2);
+	dlm_lc_rel_seen_version(&n->rel, DLM_LC_VERSION_3_2);
 	/* a node that speaks only 3.1 takes what is inside, unnumbered */
 	if ((READ_ONCE(shim->version) != DLM_LC_VERSION_3_2 ||
 	     dlm_lc_rel_rx(&n->rel, buf, inner->cmd)) &&
@@ -893,9 +891,9 @@ static bool node_connected(struct dlm_lc_cluster *cl, int nodeid)
 static void wait_all_acked(struct dlm_lc_cluster *cl, struct shim_node *n,
 			   unsigned long end)
 {
-	while (!dlm_lc_rel_all_acked(&n->rel) &&
+	while (dlm_lc_rel_has_unacked(&n->rel) &&
 	       node_connected(cl, n->nodeid) && time_before(jiffies, end))
-		wait_event_timeout(n->rel.wait, dlm_lc_rel_all_acked(&n->rel),
+		wait_event_timeout(n->rel.wait, !dlm_lc_rel_has_unacked(&n->rel),
 				   HZ / 50);
 }
 
@@ -916,7 +914,7 @@ static void node_fin(struct dlm_lc_shim *shim, struct shim_node *n,
 	if (!speaks_3_2(shim, n) || !node_connected(shim->cl, n->nodeid))
 		return;
 	wait_all_acked(shim->cl, n, end);
-	if (dlm_lc_rel_all_acked(&n->rel) && !dlm_lc_rel_send_fin(&n->rel))
+	if (!dlm_lc_rel_has_unacked(&n->rel) && !dlm_lc_rel_send_fin(&n->rel))
 		wait_all_acked(shim->cl, n, end);
 }
 

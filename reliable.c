@@ -90,22 +90,30 @@ void dlm_lc_rel_release(struct dlm_lc_rel *r)
 }
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_rel_release);
 
+/* Take a copy off the unacked list onto @done, for kfree after unlock. */
+static void copy_unlink_locked(struct dlm_lc_rel *r, struct dlm_lc_rel_msg *m,
+			       struct list_head *done)
+{
+	lockdep_assert_held(&r->lock);
+	list_move_tail(&m->list, done);
+	if (r->resend_pos == m)
+		r->resend_pos = NULL;
+	r->reserved -= m->mem;
+	r->st.unacked_msgs--;
+	r->st.unacked_bytes -= m->mem;
+}
+
 /* Free every filled copy: nobody will acknowledge them any more. */
 static void unacked_drop_locked(struct dlm_lc_rel *r, struct list_head *done)
 {
 	struct dlm_lc_rel_msg *m, *tmp;
 
-	lockdep_assert_held(&r->lock);
 	list_for_each_entry_safe(m, tmp, &r->unacked, list) {
 		if (!m->filled)
 			continue;
-		list_move_tail(&m->list, done);
-		r->reserved -= m->mem;
-		r->st.unacked_msgs--;
-		r->st.unacked_bytes -= m->mem;
+		copy_unlink_locked(r, m, done);
 		r->st.abandoned++;
 	}
-	r->resend_pos = NULL;
 }
 
 void dlm_lc_rel_seen_version(struct dlm_lc_rel *r, u32 version)
@@ -114,6 +122,8 @@ void dlm_lc_rel_seen_version(struct dlm_lc_rel *r, u32 version)
 	LIST_HEAD(done);
 	bool changed;
 
+	if (READ_ONCE(r->st.version) == version)
+		return;
 	spin_lock(&r->lock);
 	changed = r->st.version != version;
 	r->st.version = version;
@@ -225,12 +235,7 @@ void dlm_lc_rel_rx_ack(struct dlm_lc_rel *r, const void *buf)
 		/* a copy still being written is freed by a later ACK */
 		if (!seq_before(m->seq, ack) || !m->filled)
 			break;
-		list_move_tail(&m->list, &done);
-		if (r->resend_pos == m)
-			r->resend_pos = NULL;
-		r->reserved -= m->mem;
-		r->st.unacked_msgs--;
-		r->st.unacked_bytes -= m->mem;
+		copy_unlink_locked(r, m, &done);
 	}
 	if (seq_before(r->st.tx_acked, ack))
 		r->st.tx_acked = ack;
@@ -516,11 +521,6 @@ void dlm_lc_rel_close_begin(struct dlm_lc_rel *r)
 	spin_unlock(&r->lock);
 	if (ack)
 		ack_send_or_retry(r, seq, tag);
-}
-
-bool dlm_lc_rel_all_acked(struct dlm_lc_rel *r)
-{
-	return !dlm_lc_rel_has_unacked(r);
 }
 
 int dlm_lc_rel_send_fin(struct dlm_lc_rel *r)

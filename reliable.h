@@ -119,7 +119,6 @@ bool dlm_lc_rel_has_unacked(struct dlm_lc_rel *r);
 
 /* Stopping: deliver nothing more, tell the peer what we have. */
 void dlm_lc_rel_close_begin(struct dlm_lc_rel *r);
-bool dlm_lc_rel_all_acked(struct dlm_lc_rel *r);
 int dlm_lc_rel_send_fin(struct dlm_lc_rel *r);
 void dlm_lc_rel_open(struct dlm_lc_rel *r);
 
