@@ -89,7 +89,9 @@ inject() {
 	reset)
 		# alternate sides: each kills its sockets to the other
 		if [ $((r % 2)) = 0 ]; then a=$i b=$j; else a=$j b=$i; fi
-		k=$(in_ns "n$a" ss -K -t -n dst "192.0.2.$b" 2>/dev/null | grep -c ESTAB)
+		# bounded: one CI run hung in this round and printed nothing more
+		k=$(in_ns "n$a" timeout -k 2 10 ss -K -t -n dst "192.0.2.$b" 2>/dev/null |
+			grep -c ESTAB)
 		INJ=$((INJ + k))
 		;;
 	restart)
