@@ -142,13 +142,25 @@ out_free:
 }
 EXPORT_SYMBOL_GPL(dlm_lc_cluster_create);
 
+static bool conn_drained(struct dlm_lc_conn *conn)
+{
+	return (READ_ONCE(conn->wq.queued) == 0 &&
+		!test_bit(CF_ACK_PENDING, &conn->flags) &&
+		!READ_ONCE(conn->ack_len)) ||
+	       !READ_ONCE(conn->sock) || test_bit(CF_STOP_IO, &conn->flags);
+}
+
 static void conn_drain_wait(struct dlm_lc_conn *conn, unsigned long end)
 {
 	long left = max_t(long, (long)(end - jiffies), 1);
+	struct dlm_lc_conn *other = conn->other;
 
-	wait_event_timeout(conn->wait,
-			   READ_ONCE(conn->wq.queued) == 0 ||
-			   test_bit(CF_STOP_IO, &conn->flags), left);
+	wait_event_timeout(conn->wait, conn_drained(conn), left);
+	/* the last ACKs may go back on the crossed socket */
+	if (other) {
+		left = max_t(long, (long)(end - jiffies), 1);
+		wait_event_timeout(other->wait, conn_drained(other), left);
+	}
 }
 
 /*
@@ -282,19 +294,19 @@ void dlm_lc_net_exit(struct net *net)
 	mutex_unlock(&dlm_lc_instances_mutex);
 }
 
+/*
+ * Writers hold cl->srcu from dlm_lc_msg_alloc() to dlm_lc_msg_commit(), and
+ * REMOVED wakes those that wait for queue room: after the grace period no
+ * lookup finds @conn and no writer still touches it.
+ */
 static void conn_remove(struct dlm_lc_cluster *cl, struct dlm_lc_conn *conn,
-			bool graceful)
+			bool graceful, unsigned long end)
 {
-	unsigned long end = jiffies + DLM_LC_SHUTDOWN_TIMEOUT;
-
 	lockdep_assert_held(&cl->lock);
 	hlist_del_init_rcu(&conn->hnode);
 	set_bit(CF_REMOVED, &conn->flags);
 	wake_up_all(&conn->wait);
-
-	/* After this no lookup finds it; then wait out unfinished writers. */
 	synchronize_srcu(&cl->srcu);
-	wait_event(conn->wait, atomic_read(&conn->writers) == 0);
 
 	if (graceful && !test_bit(CF_STOP_IO, &conn->flags)) {
 		conn_drain_wait(conn, end);
@@ -302,6 +314,8 @@ static void conn_remove(struct dlm_lc_cluster *cl, struct dlm_lc_conn *conn,
 		dlm_lc_conn_shutdown_wait(conn, end);
 	}
 	dlm_lc_conn_stop_io(conn);
+	/* what it sent us is not delivered once it is gone */
+	dlm_lc_process_forget(cl, conn->nodeid);
 	dlm_lc_conn_free(conn);
 }
 
@@ -311,17 +325,22 @@ void dlm_lc_cluster_destroy(struct dlm_lc_cluster *cl)
 	struct hlist_node *tmp;
 	int bkt;
 
-	mutex_lock(&dlm_lc_instances_mutex);
-	list_del(&cl->list);
-	mutex_unlock(&dlm_lc_instances_mutex);
-
+	/*
+	 * Stop while still on the list: a namespace that dies during the
+	 * graceful stop finds the instance, waits for cl->lock and sees it
+	 * stopped, so no socket of ours outlives its namespace.
+	 */
 	mutex_lock(&cl->lock);
 	cluster_stop_locked(cl, true);
 	for (bkt = 0; bkt < DLM_LC_HASH_SIZE; bkt++) {
 		hlist_for_each_entry_safe(conn, tmp, &cl->conns[bkt], hnode)
-			conn_remove(cl, conn, false);
+			conn_remove(cl, conn, false, jiffies);
 	}
 	mutex_unlock(&cl->lock);
+
+	mutex_lock(&dlm_lc_instances_mutex);
+	list_del(&cl->list);
+	mutex_unlock(&dlm_lc_instances_mutex);
 	/* messages parsed while stopped (tests feed the parser directly) */
 	dlm_lc_process_purge(cl);
 
@@ -375,7 +394,7 @@ void dlm_lc_cluster_get_stats(struct dlm_lc_cluster *cl,
 }
 EXPORT_SYMBOL_GPL(dlm_lc_cluster_get_stats);
 
-/* Settings change only while stopped; @set runs under cl->lock. */
+/* Settings change only while stopped: under cl->lock, as start reads them. */
 static int cluster_set(struct dlm_lc_cluster *cl, unsigned int *field,
 		       unsigned int val)
 {
@@ -389,6 +408,14 @@ static int cluster_set(struct dlm_lc_cluster *cl, unsigned int *field,
 	mutex_unlock(&cl->lock);
 	return ret;
 }
+
+/* For upper layers' settings that must not change while the instance runs */
+int dlm_lc_cluster_set_stopped(struct dlm_lc_cluster *cl, unsigned int *field,
+			       unsigned int val)
+{
+	return cluster_set(cl, field, val);
+}
+EXPORT_SYMBOL_GPL(dlm_lc_cluster_set_stopped);
 
 int dlm_lc_cluster_set_port(struct dlm_lc_cluster *cl, unsigned int port)
 {
@@ -475,6 +502,7 @@ EXPORT_SYMBOL_GPL(dlm_lc_node_add);
 
 int dlm_lc_node_remove(struct dlm_lc_cluster *cl, int nodeid)
 {
+	unsigned long end = jiffies + DLM_LC_SHUTDOWN_TIMEOUT;
 	struct dlm_lc_conn *conn;
 	int ret = -ENOENT;
 
@@ -487,15 +515,14 @@ int dlm_lc_node_remove(struct dlm_lc_cluster *cl, int nodeid)
 		cluster_stop_locked(cl, true);
 		cl->local_nodeid = 0;
 	} else if (cl->running) {
-		dlm_lc_shim_node_fin(cl, nodeid,
-				     jiffies + DLM_LC_SHUTDOWN_TIMEOUT);
+		dlm_lc_shim_node_fin(cl, nodeid, end);
 	}
-	conn_remove(cl, conn, true);
+	conn_remove(cl, conn, true, end);
+	/* its messages are gone from the process queue: nothing recreates it */
+	dlm_lc_shim_forget(cl, nodeid);
 	ret = 0;
 out_unlock:
 	mutex_unlock(&cl->lock);
-	if (!ret)
-		dlm_lc_shim_forget(cl, nodeid);
 	return ret;
 }
 EXPORT_SYMBOL_GPL(dlm_lc_node_remove);
@@ -606,15 +633,10 @@ int dlm_lc_node_get_mark(struct dlm_lc_cluster *cl, int nodeid, u32 *mark)
 }
 EXPORT_SYMBOL_GPL(dlm_lc_node_get_mark);
 
+/* Lockless: a status read must not wait behind a throttled receive. */
 static bool conn_connected(struct dlm_lc_conn *conn)
 {
-	bool up;
-
-	down_read(&conn->sock_lock);
-	up = conn->sock && READ_ONCE(conn->sock->sk->sk_state) ==
-			   TCP_ESTABLISHED;
-	up_read(&conn->sock_lock);
-	return up;
+	return test_bit(CF_CONNECTED, &conn->flags);
 }
 
 int dlm_lc_node_get_stats(struct dlm_lc_cluster *cl, int nodeid,
@@ -651,6 +673,44 @@ int dlm_lc_node_get_stats(struct dlm_lc_cluster *cl, int nodeid,
 	return 0;
 }
 EXPORT_SYMBOL_GPL(dlm_lc_node_get_stats);
+
+void dlm_lc_node_kick_ack(struct dlm_lc_cluster *cl, int nodeid, u64 gen)
+{
+	struct dlm_lc_conn *conn, *target = NULL;
+	int idx;
+
+	idx = srcu_read_lock(&cl->srcu);
+	conn = dlm_lc_conn_find(cl, nodeid);
+	if (conn) {
+		/* pairs with the release in other_get_locked() */
+		struct dlm_lc_conn *other = smp_load_acquire(&conn->other);
+
+		if (READ_ONCE(conn->sock_gen) == gen)
+			target = conn;
+		else if (other && READ_ONCE(other->sock_gen) == gen)
+			target = other;
+	}
+	if (target) {
+		spin_lock(&target->wq.lock);
+		set_bit(CF_ACK_PENDING, &target->flags);
+		dlm_lc_kick_send(target);
+		spin_unlock(&target->wq.lock);
+	}
+	srcu_read_unlock(&cl->srcu, idx);
+}
+EXPORT_SYMBOL_GPL(dlm_lc_node_kick_ack);
+
+bool dlm_lc_node_exists(struct dlm_lc_cluster *cl, int nodeid)
+{
+	bool ret;
+	int idx;
+
+	idx = srcu_read_lock(&cl->srcu);
+	ret = !!dlm_lc_conn_find(cl, nodeid);
+	srcu_read_unlock(&cl->srcu, idx);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(dlm_lc_node_exists);
 
 int dlm_lc_node_close(struct dlm_lc_cluster *cl, int nodeid)
 {
@@ -700,33 +760,32 @@ int dlm_lc_msg_alloc(struct dlm_lc_cluster *cl, int nodeid, int len,
 	if (len < DLM_LC_HDR_LEN || len > DLM_LC_MAX_MSG || len > PAGE_SIZE)
 		return -EINVAL;
 
+	/* held until commit: removal waits for the grace period */
 	idx = srcu_read_lock(&cl->srcu);
 	conn = dlm_lc_conn_find(cl, nodeid);
+	ret = -ENOENT;
 	if (!conn || nodeid == READ_ONCE(cl->local_nodeid) ||
-	    test_bit(CF_REMOVED, &conn->flags)) {
-		srcu_read_unlock(&cl->srcu, idx);
-		return -ENOENT;
-	}
-	/* pins conn: removal waits for writers after the grace period */
-	atomic_inc(&conn->writers);
-	srcu_read_unlock(&cl->srcu, idx);
+	    test_bit(CF_REMOVED, &conn->flags))
+		goto out_unlock;
 
 	ret = wait_for_room(conn, gfp);
 	if (ret)
-		goto out_put;
+		goto out_unlock;
 	e = dlm_lc_wq_reserve(&conn->wq, len, gfp, cb, cb_data, &msg->buf);
 	if (IS_ERR(e)) {
 		ret = PTR_ERR(e);
-		goto out_put;
+		goto out_unlock;
 	}
 	msg->conn = conn;
 	msg->entry = e;
 	msg->len = len;
+	msg->srcu_idx = idx;
+	/* for sparse: the read side passes to dlm_lc_msg_commit() */
+	__release(&cl->srcu);
 	return 0;
 
-out_put:
-	if (atomic_dec_and_test(&conn->writers))
-		wake_up_all(&conn->wait);
+out_unlock:
+	srcu_read_unlock(&cl->srcu, idx);
 	return ret;
 }
 EXPORT_SYMBOL_GPL(dlm_lc_msg_alloc);
@@ -740,11 +799,9 @@ void dlm_lc_msg_commit(struct dlm_lc_msg *msg)
 		dlm_lc_kick_send(conn);
 	spin_unlock(&conn->wq.lock);
 	atomic64_inc(&conn->tx_msgs);
-
-	/* only removal waits for writers; it sets REMOVED first */
-	if (atomic_dec_and_test(&conn->writers) &&
-	    test_bit(CF_REMOVED, &conn->flags))
-		wake_up_all(&conn->wait);
+	/* for sparse: taken over from dlm_lc_msg_alloc() */
+	__acquire(&conn->cl->srcu);
+	srcu_read_unlock(&conn->cl->srcu, msg->srcu_idx);
 }
 EXPORT_SYMBOL_GPL(dlm_lc_msg_commit);
 
@@ -768,9 +825,13 @@ int dlm_lc_workqueues_init(void)
 	if (!dlm_lc_io_wq)
 		return -ENOMEM;
 
-	/* delivery: ordered, so each node's messages arrive in order */
-	dlm_lc_process_wq = alloc_ordered_workqueue("dlm_process",
-						    WQ_MEM_RECLAIM);
+	/*
+	 * delivery: one work item per instance, and a work item never runs
+	 * twice at once, so each instance's messages stay in order while
+	 * instances are processed side by side
+	 */
+	dlm_lc_process_wq = alloc_workqueue("dlm_process",
+					    WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
 	if (!dlm_lc_process_wq) {
 		destroy_workqueue(dlm_lc_io_wq);
 		return -ENOMEM;

@@ -25,6 +25,8 @@ struct dlm_lc_shim;
 #define DLM_LC_DEFAULT_PORT	21064
 #define DLM_LC_MAX_ADDRS	3	/* addresses per node, as in DLM */
 #define DLM_LC_NAME_LEN		64
+/* largest control message (ACK) the send worker builds at send time */
+#define DLM_LC_CTRL_MAX		32
 
 enum dlm_lc_proto {
 	DLM_LC_PROTO_TCP = 0,
@@ -56,16 +58,19 @@ struct dlm_lc_cluster_stats {
 
 /*
  * Handle for the two-phase send API. Lives on the caller's stack between
- * dlm_lc_msg_alloc() and dlm_lc_msg_commit(), which must always follow;
- * the caller must not sleep for long in between (messages behind an
- * unfilled one wait for it). dlm_lc_msg_alloc() sleeps for queue space
- * only if @gfp allows blocking, else fails with -ENOBUFS.
+ * dlm_lc_msg_alloc() and dlm_lc_msg_commit(), which must always follow,
+ * in the same task; the caller must not sleep for long in between
+ * (messages behind an unfilled one wait for it, and so does a node's
+ * removal). dlm_lc_msg_alloc() sleeps for queue space only if @gfp allows
+ * blocking, else fails with -ENOBUFS. Process context only: the write
+ * queue's lock is not taken with bottom halves off.
  */
 struct dlm_lc_msg {
 	struct dlm_lc_conn *conn;
 	void *entry;
 	char *buf;
 	int len;
+	int srcu_idx;		/* cl->srcu, held from alloc to commit */
 };
 
 /* Called under the write-queue lock so that messages keep buffer order. */
@@ -95,6 +100,10 @@ u32 dlm_lc_cluster_mark(struct dlm_lc_cluster *cl);
 int dlm_lc_cluster_set_bufsize(struct dlm_lc_cluster *cl, unsigned int size);
 unsigned int dlm_lc_cluster_bufsize(struct dlm_lc_cluster *cl);
 
+/* set *@field to @val under the instance lock, -EBUSY while it runs */
+int dlm_lc_cluster_set_stopped(struct dlm_lc_cluster *cl, unsigned int *field,
+			       unsigned int val);
+
 #define DLM_LC_BUFSIZE_MIN	DLM_LC_MAX_MSG
 #define DLM_LC_BUFSIZE_MAX	(1024 * 1024)
 
@@ -111,6 +120,15 @@ int dlm_lc_node_get_mark(struct dlm_lc_cluster *cl, int nodeid, u32 *mark);
 int dlm_lc_node_get_stats(struct dlm_lc_cluster *cl, int nodeid,
 			  struct dlm_lc_node_stats *st);
 int dlm_lc_node_close(struct dlm_lc_cluster *cl, int nodeid);
+
+/*
+ * Ask for a control message (an ACK) on the socket named @gen, built by
+ * the upper layer when the send worker gets to it (dlm_lc_shim_fill_ack).
+ * Nothing is sent if that socket is gone. Any context.
+ */
+void dlm_lc_node_kick_ack(struct dlm_lc_cluster *cl, int nodeid, u64 gen);
+/* @nodeid is configured in @cl (it may be removed right after). */
+bool dlm_lc_node_exists(struct dlm_lc_cluster *cl, int nodeid);
 
 /* two-phase zero-copy send */
 int dlm_lc_msg_alloc(struct dlm_lc_cluster *cl, int nodeid, int len,

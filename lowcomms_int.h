@@ -44,6 +44,8 @@ enum {
 	CF_REMOVED,		/* node is being removed: writers give up */
 	CF_OTHER,		/* receive-only socket of a crossed connect */
 	CF_RESEND,		/* new socket: resend unacked messages first */
+	CF_ACK_PENDING,		/* upper layer wants an ACK on this socket */
+	CF_CONNECTED,		/* socket established (lockless status) */
 };
 
 struct dlm_lc_proto_ops;
@@ -51,12 +53,19 @@ struct dlm_lc_proto_ops;
 struct dlm_lc_conn {
 	struct dlm_lc_cluster *cl;
 	int nodeid;
-	struct hlist_node hnode;	/* cl->conns, RCU list under cl->lock */
+	struct hlist_node hnode;	/* cl->conns, SRCU list under cl->lock */
 
 	/* read: socket I/O; write: install, release or replace the socket */
 	struct rw_semaphore sock_lock;
 	struct socket *sock;
-	/* rx-only sibling for a crossed connect; guarded by our sock_lock */
+	/* names the socket installed last; never reused */
+	u64 sock_gen;
+	/*
+	 * Second socket of a crossed connect: we read from it and send ACKs
+	 * back on it. Created once under our sock_lock held for write and
+	 * then never changes until the connection is freed; lockless readers
+	 * (status) use smp_load_acquire().
+	 */
 	struct dlm_lc_conn *other;
 	void (*orig_data_ready)(struct sock *sk);
 	void (*orig_write_space)(struct sock *sk);
@@ -86,12 +95,16 @@ struct dlm_lc_conn {
 	u32 rs_end;			/* first one the write queue covers */
 	bool rs_active;
 
+	/* an ACK on its way out, owned by swork; filled when it is sent */
+	u8 ack_buf[DLM_LC_CTRL_MAX];
+	unsigned int ack_len;
+	unsigned int ack_off;
+
 	spinlock_t addr_lock;	/* addrs, addr_count */
 	struct sockaddr_storage addrs[DLM_LC_MAX_ADDRS];
 	int addr_count;
 	u32 mark;
 
-	atomic_t writers;	/* between msg_alloc and msg_commit */
 	bool had_socket;
 	atomic64_t tx_bytes;
 	atomic64_t rx_bytes;
@@ -101,13 +114,20 @@ struct dlm_lc_conn {
 	atomic64_t drops;
 	atomic64_t broken;
 	atomic64_t connect_fail;
+	atomic64_t send_backoffs;	/* no socket memory: waited a tick */
 };
 
+/*
+ * Whole messages read from one socket, in one page (order 0 only on the
+ * receive path). @mem is what the item really holds, for the bound.
+ */
 struct dlm_lc_rx {
 	struct list_head list;
 	int nodeid;
+	u64 gen;		/* sock_gen of the socket they came on */
 	unsigned int len;
-	char data[];
+	unsigned int mem;
+	struct page *page;
 };
 
 struct dlm_lc_cluster {
@@ -135,13 +155,19 @@ struct dlm_lc_cluster {
 
 	spinlock_t process_lock;	/* process_list, process_bytes/max */
 	struct list_head process_list;
-	size_t process_bytes;
+	size_t process_bytes;	/* memory held by queued items */
+	size_t process_reserved;	/* memory reads in progress may add */
 	size_t process_max;
 	size_t process_limit;	/* receive backs off above this */
 	wait_queue_head_t process_wait;
 	struct work_struct process_work;
 
 	struct dlm_lc_shim *shim;
+#ifdef DLM_LC_TEST_HOOKS
+	/* each process run first waits for the gate, then the delay */
+	struct completion *test_process_gate;
+	unsigned int test_process_delay_ms;
+#endif
 
 	atomic64_t accepted;
 	atomic64_t refused;
@@ -186,6 +212,8 @@ void dlm_lc_schedule_retry(struct dlm_lc_conn *conn);
 void dlm_lc_recv_work(struct work_struct *work);
 void dlm_lc_process_work(struct work_struct *work);
 void dlm_lc_process_purge(struct dlm_lc_cluster *cl);
+void dlm_lc_process_forget(struct dlm_lc_cluster *cl, int nodeid);
+size_t dlm_lc_rx_mem_bound(unsigned int bytes);
 int dlm_lc_recv_parse(struct dlm_lc_conn *conn);
 int dlm_lc_frame_scan(const char *buf, unsigned int len, int nodeid,
 		      unsigned int *msgs);

@@ -161,6 +161,13 @@ static struct shim_node *shim_node_get(struct dlm_lc_shim *shim, int nodeid,
 		rcu_read_unlock();
 		if (n || !create)
 			return n;
+		/*
+		 * Only for configured nodes: a removed node's late traffic
+		 * must not bring its state back (removal drops its queued
+		 * messages before it forgets the node).
+		 */
+		if (!dlm_lc_node_exists(shim->cl, nodeid))
+			return NULL;
 
 		new = shim_node_alloc(shim, nodeid);
 		if (!new)
@@ -499,8 +506,8 @@ static void ack_rx(struct dlm_lc_shim *shim, int nodeid, const void *buf)
 }
 
 /* A 3.2 message: check its sequence number, then hand on what it wraps. */
-static void opts_rx(struct dlm_lc_shim *shim, int nodeid, const void *buf,
-		    size_t len)
+static void opts_rx(struct dlm_lc_shim *shim, int nodeid, u64 gen,
+		    const void *buf, size_t len)
 {
 	const struct dlm_lc_hdr *inner;
 	struct shim_node *n;
@@ -523,7 +530,7 @@ static void opts_rx(struct dlm_lc_shim *shim, int nodeid, const void *buf,
 	dlm_lc_rel_seen_version(&n->rel, DLM_LC_VERSION_3_2);
 	/* a node that speaks only 3.1 takes what is inside, unnumbered */
 	if ((READ_ONCE(shim->version) != DLM_LC_VERSION_3_2 ||
-	     dlm_lc_rel_rx(&n->rel, buf, inner->cmd)) &&
+	     dlm_lc_rel_rx(&n->rel, buf, inner->cmd, gen)) &&
 	    inner->cmd != DLM_LC_CMD_FIN)
 		deliver_one(shim, n, nodeid, inner, len - skip);
 	shim_node_put(n);
@@ -533,7 +540,7 @@ bad:
 }
 
 /* Called in order for each message from the dlm_process worker. */
-void dlm_lc_shim_deliver(struct dlm_lc_cluster *cl, int nodeid,
+void dlm_lc_shim_deliver(struct dlm_lc_cluster *cl, int nodeid, u64 gen,
 			 const void *buf, size_t len)
 {
 	struct dlm_lc_shim *shim = dlm_lc_cluster_shim(cl);
@@ -544,7 +551,7 @@ void dlm_lc_shim_deliver(struct dlm_lc_cluster *cl, int nodeid,
 	case DLM_LC_CMD_OPTS:
 		if (rcu_access_pointer(shim->handlers[DLM_LC_CMD_OPTS]))
 			break;
-		opts_rx(shim, nodeid, buf, len);
+		opts_rx(shim, nodeid, gen, buf, len);
 		return;
 	case DLM_LC_CMD_ACK:
 		if (rcu_access_pointer(shim->handlers[DLM_LC_CMD_ACK]))
@@ -831,10 +838,9 @@ int dlm_lc_shim_set_version(struct dlm_lc_cluster *cl, u32 version)
 {
 	if (version != DLM_LC_VERSION_3_1 && version != DLM_LC_VERSION_3_2)
 		return -EINVAL;
-	if (dlm_lc_cluster_running(cl))
-		return -EBUSY;
-	WRITE_ONCE(dlm_lc_cluster_shim(cl)->version, version);
-	return 0;
+	/* under the instance lock, so that a racing start sees one value */
+	return dlm_lc_cluster_set_stopped(cl, &dlm_lc_cluster_shim(cl)->version,
+					  version);
 }
 EXPORT_SYMBOL_GPL(dlm_lc_shim_set_version);
 
@@ -980,6 +986,20 @@ int dlm_lc_shim_resend_copy(struct dlm_lc_cluster *cl, int nodeid, u32 *seq,
 	if (!n)
 		return -ENOENT;
 	ret = dlm_lc_rel_resend_copy(&n->rel, seq, to, buf);
+	shim_node_put(n);
+	return ret;
+}
+
+int dlm_lc_shim_fill_ack(struct dlm_lc_cluster *cl, int nodeid, u64 gen,
+			 void *buf, int max)
+{
+	struct shim_node *n;
+	int ret;
+
+	n = shim_node_get(dlm_lc_cluster_shim(cl), nodeid, false);
+	if (!n)
+		return 0;
+	ret = dlm_lc_rel_fill_ack(&n->rel, gen, buf, max);
 	shim_node_put(n);
 	return ret;
 }

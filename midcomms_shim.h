@@ -56,8 +56,11 @@ struct dlm_lc_rcom {
  */
 int dlm_lc_frame_check(const void *buf, size_t avail, int nodeid);
 
-/* Called by the dlm_process worker for each complete message, in order. */
-void dlm_lc_shim_deliver(struct dlm_lc_cluster *cl, int nodeid,
+/*
+ * Called by the dlm_process worker for each complete message, in order;
+ * @gen names the socket it came on (0: none, as in tests).
+ */
+void dlm_lc_shim_deliver(struct dlm_lc_cluster *cl, int nodeid, u64 gen,
 			 const void *buf, size_t len);
 
 /*
@@ -150,5 +153,8 @@ bool dlm_lc_shim_resend_begin(struct dlm_lc_cluster *cl, int nodeid,
 int dlm_lc_shim_resend_copy(struct dlm_lc_cluster *cl, int nodeid, u32 *seq,
 			    u32 to, void *buf);
 bool dlm_lc_shim_has_unacked(struct dlm_lc_cluster *cl, int nodeid);
+/* for the send worker: the ACK owed on socket @gen, see reliable.h */
+int dlm_lc_shim_fill_ack(struct dlm_lc_cluster *cl, int nodeid, u64 gen,
+			 void *buf, int max);
 
 #endif /* DLM_LC_MIDCOMMS_SHIM_H */

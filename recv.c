@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Receive worker and the process queue: reassemble messages from the
- * stream, hand whole ones to the ordered dlm_process worker, back off when
- * processing falls behind.
+ * stream, hand whole ones (a page at a time) to the instance's dlm_process
+ * work, back off when processing falls behind.
  */
 
+#include <linux/delay.h>
+#include <linux/mm.h>
 #include <linux/net.h>
 #include <linux/slab.h>
 #include <linux/uio.h>
@@ -12,6 +14,7 @@
 
 #include "lowcomms_int.h"
 #include "midcomms_shim.h"
+#include "test_hooks.h"
 
 /* reads per run before the worker yields to others */
 #define RECV_BUDGET	64
@@ -40,41 +43,104 @@ int dlm_lc_frame_scan(const char *buf, unsigned int len, int nodeid,
 }
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_frame_scan);
 
+/* what one queued page really holds: the page and its small header */
+static unsigned int rx_item_mem(void)
+{
+	return PAGE_SIZE + kmalloc_size_roundup(sizeof(struct dlm_lc_rx));
+}
+
+/*
+ * The most memory @bytes of whole messages can take as queued pages. A
+ * page is closed only when the next message does not fit, so any two
+ * neighbours hold more than a page: at most 2 * bytes / PAGE_SIZE + 1.
+ */
+size_t dlm_lc_rx_mem_bound(unsigned int bytes)
+{
+	return (2 * (size_t)bytes / PAGE_SIZE + 1) * rx_item_mem();
+}
+EXPORT_SYMBOL_IF_KUNIT(dlm_lc_rx_mem_bound);
+
 static void process_enqueue(struct dlm_lc_cluster *cl, struct dlm_lc_rx *rx)
 {
 	spin_lock(&cl->process_lock);
 	list_add_tail(&rx->list, &cl->process_list);
-	cl->process_bytes += rx->len;
+	cl->process_bytes += rx->mem;
 	if (cl->process_bytes > cl->process_max)
 		cl->process_max = cl->process_bytes;
 	spin_unlock(&cl->process_lock);
 	queue_work(dlm_lc_process_wq, &cl->process_work);
 }
 
-/* Move whole messages from the receive buffer to the process queue. */
+static void rx_free(struct dlm_lc_rx *rx)
+{
+	__free_page(rx->page);
+	kfree(rx);
+}
+
+/* One page of whole messages from the front of @buf; *@used what it took. */
+static struct dlm_lc_rx *rx_pack(struct dlm_lc_conn *conn, const char *buf,
+				 unsigned int avail, unsigned int *used)
+{
+	const struct dlm_lc_hdr *hdr;
+	struct dlm_lc_rx *rx;
+	unsigned int len, n = 0;
+
+	while (n < avail) {
+		hdr = (const struct dlm_lc_hdr *)(buf + n);
+		/* framing was checked by the scan: whole and sane */
+		len = le16_to_cpu(hdr->length);
+		if (n + len > PAGE_SIZE)
+			break;
+		n += len;
+	}
+	rx = kmalloc(sizeof(*rx), GFP_NOFS | __GFP_NOWARN);
+	if (!rx)
+		return NULL;
+	rx->page = alloc_page(GFP_NOFS | __GFP_NOWARN);
+	if (!rx->page) {
+		kfree(rx);
+		return NULL;
+	}
+	memcpy(page_address(rx->page), buf, n);
+	rx->nodeid = conn->nodeid;
+	rx->gen = conn->sock_gen;
+	rx->len = n;
+	rx->mem = rx_item_mem();
+	*used = n;
+	return rx;
+}
+
+/*
+ * Move whole messages from the receive buffer to the process queue, a page
+ * at a time (no allocation above order 0). On -ENOMEM what was not queued
+ * stays in the buffer for the next try: nothing read is thrown away.
+ */
 int dlm_lc_recv_parse(struct dlm_lc_conn *conn)
 {
-	unsigned int msgs;
+	unsigned int msgs, done = 0, n;
 	struct dlm_lc_rx *rx;
-	int used;
+	int used, ret = 0;
 
 	used = dlm_lc_frame_scan(conn->rx_buf, conn->rx_len, conn->nodeid,
 				 &msgs);
 	if (used <= 0)
 		return used;
 
-	rx = kmalloc(struct_size(rx, data, used), GFP_NOFS);
-	if (!rx)
-		return -ENOMEM;
-	rx->nodeid = conn->nodeid;
-	rx->len = used;
-	memcpy(rx->data, conn->rx_buf, used);
-	process_enqueue(conn->cl, rx);
+	while (done < used) {
+		rx = rx_pack(conn, conn->rx_buf + done, used - done, &n);
+		if (!rx) {
+			ret = -ENOMEM;
+			break;
+		}
+		process_enqueue(conn->cl, rx);
+		done += n;
+	}
+	dlm_lc_frame_scan(conn->rx_buf, done, conn->nodeid, &msgs);
 	atomic64_add(msgs, &conn->rx_msgs);
 
-	conn->rx_len -= used;
-	memmove(conn->rx_buf, conn->rx_buf + used, conn->rx_len);
-	return 0;
+	conn->rx_len -= done;
+	memmove(conn->rx_buf, conn->rx_buf + done, conn->rx_len);
+	return ret;
 }
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_recv_parse);
 
@@ -118,22 +184,61 @@ static bool recv_idle(struct dlm_lc_conn *conn)
 	return idle;
 }
 
-static bool process_has_room(struct dlm_lc_cluster *cl, size_t limit)
+/* One read always fits an empty queue, so a small bound cannot stall. */
+static bool process_room(struct dlm_lc_cluster *cl, size_t want)
 {
-	return READ_ONCE(cl->process_bytes) <= limit;
+	size_t held = READ_ONCE(cl->process_bytes) +
+		      READ_ONCE(cl->process_reserved);
+
+	return !held || held + want <= READ_ONCE(cl->process_limit);
 }
 
-/* Backpressure: wait (on a counter, not a flush) until processing drains. */
-static void recv_throttle(struct dlm_lc_conn *conn)
+/*
+ * Reserve what one full read may add to the process queue, so that all
+ * connections together stay within the bound however many read at once:
+ * the queue holds at most max(process_limit, one read's bound).
+ */
+static bool process_reserve(struct dlm_lc_cluster *cl, size_t want)
+{
+	bool ok;
+
+	spin_lock(&cl->process_lock);
+	ok = process_room(cl, want);
+	if (ok)
+		cl->process_reserved += want;
+	spin_unlock(&cl->process_lock);
+	return ok;
+}
+
+static void process_unreserve(struct dlm_lc_cluster *cl, size_t want)
+{
+	spin_lock(&cl->process_lock);
+	cl->process_reserved -= want;
+	spin_unlock(&cl->process_lock);
+	wake_up_all(&cl->process_wait);
+}
+
+/*
+ * Backpressure: wait (on a counter, not a flush) until processing has
+ * drained enough for one more read. Returns the reservation to give back
+ * after the read, 0 if stopping.
+ */
+static size_t recv_throttle(struct dlm_lc_conn *conn)
 {
 	struct dlm_lc_cluster *cl = conn->cl;
+	size_t want = dlm_lc_rx_mem_bound(conn->rx_size);
+	bool counted = false;
 
-	if (process_has_room(cl, cl->process_limit))
-		return;
-	atomic64_inc(&cl->rx_throttled);
-	wait_event(cl->process_wait,
-		   process_has_room(cl, cl->process_limit / 2) ||
-		   test_bit(CF_STOP_IO, &conn->flags));
+	while (!process_reserve(cl, want)) {
+		if (!counted)
+			atomic64_inc(&cl->rx_throttled);
+		counted = true;
+		wait_event(cl->process_wait, process_room(cl, want) ||
+			   test_bit(CF_STOP_IO, &conn->flags));
+		if (test_bit(CF_STOP_IO, &conn->flags))
+			return 0;
+	}
+	return want;
 }
 
 static void recv_end(struct dlm_lc_conn *conn, int ret)
@@ -158,10 +263,14 @@ static void recv_end(struct dlm_lc_conn *conn, int ret)
 	dlm_lc_conn_close(conn, true);
 }
 
+/* Out of memory for the process queue: the bytes wait in rx_buf. */
+#define RECV_NOMEM_WAIT_MS	20
+
 void dlm_lc_recv_work(struct work_struct *work)
 {
 	struct dlm_lc_conn *conn = container_of(work, struct dlm_lc_conn,
 						 rwork);
+	size_t reserved;
 	int i, ret;
 
 	down_read(&conn->sock_lock);
@@ -172,17 +281,27 @@ void dlm_lc_recv_work(struct work_struct *work)
 	}
 
 	for (i = 0; i < RECV_BUDGET; i++) {
-		recv_throttle(conn);
-		if (test_bit(CF_STOP_IO, &conn->flags))
+		reserved = recv_throttle(conn);
+		if (test_bit(CF_STOP_IO, &conn->flags)) {
+			if (reserved)
+				process_unreserve(conn->cl, reserved);
 			break;
+		}
 
 		clear_bit(CF_RECV_INTR, &conn->flags);
 		ret = recv_once(conn);
+		process_unreserve(conn->cl, reserved);
 		if (ret > 0)
 			continue;
 		if (ret == -EAGAIN) {
 			if (recv_idle(conn))
 				goto out_unlock;
+			continue;
+		}
+		if (ret == -ENOMEM) {
+			/* RECV_INTR makes the next round look again */
+			set_bit(CF_RECV_INTR, &conn->flags);
+			msleep(RECV_NOMEM_WAIT_MS);
 			continue;
 		}
 		up_read(&conn->sock_lock);
@@ -199,24 +318,37 @@ out_unlock:
 
 static void process_one(struct dlm_lc_cluster *cl, struct dlm_lc_rx *rx)
 {
+	const char *data = page_address(rx->page);
 	const struct dlm_lc_hdr *hdr;
 	unsigned int off, len;
 
 	/* framing was checked on receive: lengths are sane */
 	for (off = 0; off < rx->len; off += len) {
-		hdr = (const struct dlm_lc_hdr *)(rx->data + off);
+		hdr = (const struct dlm_lc_hdr *)(data + off);
 		len = le16_to_cpu(hdr->length);
-		dlm_lc_shim_deliver(cl, rx->nodeid, rx->data + off, len);
+		dlm_lc_shim_deliver(cl, rx->nodeid, rx->gen, data + off, len);
 	}
 }
 
+/* pages per run before the worker lets other instances' work run */
+#define PROCESS_BUDGET	64
+
+/*
+ * One run delivers at most PROCESS_BUDGET pages, then requeues itself if
+ * more are waiting: a saturated instance cannot hold the worker. The work
+ * item stays queued or running while the list is not empty: enqueue
+ * queues it after adding, and the run requeues before it returns.
+ */
 void dlm_lc_process_work(struct work_struct *work)
 {
 	struct dlm_lc_cluster *cl = container_of(work, struct dlm_lc_cluster,
 						 process_work);
 	struct dlm_lc_rx *rx;
+	bool more = false;
+	int i;
 
-	for (;;) {
+	dlm_lc_test_process_delay(cl);
+	for (i = 0; i < PROCESS_BUDGET; i++) {
 		spin_lock(&cl->process_lock);
 		rx = list_first_entry_or_null(&cl->process_list,
 					      struct dlm_lc_rx, list);
@@ -224,22 +356,40 @@ void dlm_lc_process_work(struct work_struct *work)
 			list_del(&rx->list);
 		spin_unlock(&cl->process_lock);
 		if (!rx)
-			break;
+			return;
 
 		process_one(cl, rx);
 
 		spin_lock(&cl->process_lock);
-		cl->process_bytes -= rx->len;
+		cl->process_bytes -= rx->mem;
+		more = !list_empty(&cl->process_list);
 		spin_unlock(&cl->process_lock);
 		wake_up_all(&cl->process_wait);
-		kfree(rx);
-		cond_resched();
+		rx_free(rx);
 	}
+	if (more)
+		queue_work(dlm_lc_process_wq, work);
+}
+
+static void process_splice(struct dlm_lc_cluster *cl, int nodeid,
+			   struct list_head *out)
+{
+	struct dlm_lc_rx *rx, *tmp;
+
+	spin_lock(&cl->process_lock);
+	list_for_each_entry_safe(rx, tmp, &cl->process_list, list) {
+		if (nodeid && rx->nodeid != nodeid)
+			continue;
+		list_move_tail(&rx->list, out);
+		cl->process_bytes -= rx->mem;
+	}
+	spin_unlock(&cl->process_lock);
+	wake_up_all(&cl->process_wait);
 }
 
 /*
- * I/O is stopped: deliver what is queued, then drop anything a racing
- * worker added after the flush.
+ * I/O is stopped: let a run in progress finish, then drop what is left
+ * (a budgeted run may leave some; tests also feed the parser directly).
  */
 void dlm_lc_process_purge(struct dlm_lc_cluster *cl)
 {
@@ -247,12 +397,36 @@ void dlm_lc_process_purge(struct dlm_lc_cluster *cl)
 	LIST_HEAD(list);
 
 	flush_work(&cl->process_work);
-	spin_lock(&cl->process_lock);
-	list_splice_init(&cl->process_list, &list);
-	cl->process_bytes = 0;
-	spin_unlock(&cl->process_lock);
-	wake_up_all(&cl->process_wait);
-
+	process_splice(cl, 0, &list);
 	list_for_each_entry_safe(rx, tmp, &list, list)
-		kfree(rx);
+		rx_free(rx);
 }
+
+/*
+ * @nodeid is being removed and its I/O is stopped: drop its messages and
+ * wait for a run that may be delivering one, so that nothing of it is
+ * delivered after the removal returns.
+ */
+void dlm_lc_process_forget(struct dlm_lc_cluster *cl, int nodeid)
+{
+	struct dlm_lc_rx *rx, *tmp;
+	LIST_HEAD(list);
+
+	process_splice(cl, nodeid, &list);
+	flush_work(&cl->process_work);
+	list_for_each_entry_safe(rx, tmp, &list, list)
+		rx_free(rx);
+}
+
+#ifdef DLM_LC_TEST_HOOKS
+void dlm_lc_test_process_delay(struct dlm_lc_cluster *cl)
+{
+	struct completion *gate = READ_ONCE(cl->test_process_gate);
+	unsigned int ms = READ_ONCE(cl->test_process_delay_ms);
+
+	if (gate)
+		wait_for_completion_timeout(gate, 60 * HZ);
+	if (ms)
+		msleep(ms);
+}
+#endif

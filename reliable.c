@@ -3,13 +3,31 @@
  * Reliable delivery (DLM 3.2) for one peer: sequence numbers, cumulative
  * ACKs, copies kept for resending, duplicate and gap detection, FIN.
  *
- * Sequence spaces: each side numbers its messages from 0 under a random
- * space id (carried in the OPTS pad word) and never renumbers. A receiver
- * that sees a new space id starts over at the number it carries: the
- * sender's state was reset (node removed and added again, module
- * reloaded), so nothing before that number can still arrive. ACKs carry
- * the low byte of the space id they answer, so that an ACK meant for an
- * old space does not free messages of a new one.
+ * Sequence spaces: each side numbers its messages under a random space id
+ * (carried in the OPTS pad word) and never renumbers: numbers only grow.
+ * A receiver that sees a new space id starts over at the number it
+ * carries: the sender's state was reset (node removed and added again,
+ * module reloaded), so nothing before that number can still arrive. A
+ * peer that falls back to 3.1 makes us open a new space, at the number
+ * we are at, so a later return to 3.2 leaves no gap.
+ *
+ * Why no stale ACK frees a copy the peer has not delivered. An ACK names
+ * the receiver's next expected number; we accept one only if it lies
+ * between what was already acknowledged and our next number, so within
+ * one space a late ACK frees nothing new and one from the future is
+ * refused. Across spaces the receiver's discipline does the rest: our
+ * receive side builds an ACK only when the send worker writes it (one
+ * pending per socket, never queued behind data), and only on the socket
+ * that carried the last OPTS it took its position from (rx_gen). Both
+ * ends of one TCP connection belong to one life of each node, and a life
+ * keeps one space per peer (a new space comes only with new sockets, or
+ * after a 3.1 fallback, which continues the numbers). So the position in
+ * an ACK we read on a socket is the peer's position in the space that
+ * this socket's life of ours sends: it can free only what the peer has
+ * delivered. A stock peer keeps no space ids; its sequence state is reset
+ * with cluster membership, as ours is when a node is removed, and its
+ * ACKs pass the same window check. The pad byte is not used (stock
+ * leaves it 0).
  *
  * Why a gap cannot stay open: a receiver acknowledges only what it has
  * delivered, so the oldest unacked message is never after its next
@@ -32,6 +50,7 @@ struct dlm_lc_rel_msg {
 	struct list_head list;
 	u32 seq;
 	bool filled;		/* committed: data holds the wire image */
+	bool orphan;		/* not kept: freed by its commit */
 	unsigned int len;	/* wire bytes, OPTS included */
 	unsigned int mem;	/* what the allocation really takes */
 	char data[];
@@ -103,17 +122,32 @@ static void copy_unlink_locked(struct dlm_lc_rel *r, struct dlm_lc_rel_msg *m,
 	r->st.unacked_bytes -= m->mem;
 }
 
-/* Free every filled copy: nobody will acknowledge them any more. */
+/*
+ * Nobody will acknowledge our copies any more: free the filled ones and
+ * let the commit of each one still being written free it. The numbers go
+ * on in a new space, so that a return to 3.2 leaves no gap.
+ */
 static void unacked_drop_locked(struct dlm_lc_rel *r, struct list_head *done)
 {
 	struct dlm_lc_rel_msg *m, *tmp;
 
+	lockdep_assert_held(&r->lock);
 	list_for_each_entry_safe(m, tmp, &r->unacked, list) {
-		if (!m->filled)
-			continue;
-		copy_unlink_locked(r, m, done);
 		r->st.abandoned++;
+		if (m->filled) {
+			copy_unlink_locked(r, m, done);
+			continue;
+		}
+		/* the writer's commit frees it and gives back its reservation */
+		list_del_init(&m->list);
+		m->orphan = true;
+		if (r->resend_pos == m)
+			r->resend_pos = NULL;
+		r->st.unacked_msgs--;
+		r->st.unacked_bytes -= m->mem;
 	}
+	r->tx_sid = get_random_u32() | 1;
+	r->st.tx_acked = r->st.tx_next;
 }
 
 void dlm_lc_rel_seen_version(struct dlm_lc_rel *r, u32 version)
@@ -144,55 +178,30 @@ u32 dlm_lc_rel_version(struct dlm_lc_rel *r)
 
 /* --- acknowledgements --------------------------------------------------- */
 
-/* Decide on an ACK; @force sends one even if it repeats the last. */
-static bool ack_take_locked(struct dlm_lc_rel *r, bool force, u32 *seq,
-			    u8 *tag)
+/*
+ * Ask the transport for an ACK on the socket our position came from; its
+ * value is taken when the send worker writes it (dlm_lc_rel_fill_ack).
+ * Called without r->lock: the transport takes the write-queue lock.
+ */
+static void ack_kick(struct dlm_lc_rel *r, u64 gen)
+{
+	dlm_lc_node_kick_ack(r->cl, r->nodeid, gen);
+}
+
+/* An ACK is owed: say so once per socket until it is written. */
+static bool ack_want_locked(struct dlm_lc_rel *r, u64 *gen)
 {
 	lockdep_assert_held(&r->lock);
-	if (!r->rx_synced)
+	if (!r->rx_synced || r->dead || r->ack_kicked)
 		return false;
-	if (!force && !r->ack_now && r->st.rx_next == r->rx_acked)
-		return false;
-	*seq = r->st.rx_next;
-	*tag = (u8)r->rx_sid;
-	r->rx_acked = r->st.rx_next;
-	r->ack_now = false;
-	r->st.acks_tx++;
+	r->ack_kicked = true;
+	*gen = r->rx_gen;
 	return true;
 }
 
-static int ack_send(struct dlm_lc_rel *r, u32 seq, u8 tag)
+static bool ack_due_locked(struct dlm_lc_rel *r)
 {
-	struct dlm_lc_msg msg;
-	struct dlm_lc_hdr *hdr;
-	int ret;
-
-	/* __GFP_HIGH: control messages may pass the write-queue limit */
-	ret = dlm_lc_msg_alloc(r->cl, r->nodeid, DLM_LC_HDR_LEN,
-			       GFP_ATOMIC | __GFP_NOWARN, NULL, NULL, &msg);
-	if (ret)
-		return ret;
-	hdr = (struct dlm_lc_hdr *)msg.buf;
-	hdr->version = cpu_to_le32(DLM_LC_VERSION_3_2);
-	hdr->lockspace = cpu_to_le32(seq);
-	hdr->nodeid = cpu_to_le32(dlm_lc_cluster_local_nodeid(r->cl));
-	hdr->length = cpu_to_le16(DLM_LC_HDR_LEN);
-	hdr->cmd = DLM_LC_CMD_ACK;
-	hdr->pad = tag;
-	dlm_lc_msg_commit(&msg);
-	return 0;
-}
-
-/* Send an ACK taken under the lock; if that fails, let the work retry. */
-static void ack_send_or_retry(struct dlm_lc_rel *r, u32 seq, u8 tag)
-{
-	if (!ack_send(r, seq, tag))
-		return;
-	spin_lock(&r->lock);
-	r->ack_now = true;
-	if (!r->dead)
-		mod_delayed_work(system_wq, &r->ack_work, HZ / 10);
-	spin_unlock(&r->lock);
+	return r->rx_synced && (r->ack_now || r->st.rx_next != r->rx_acked);
 }
 
 static void ack_work_fn(struct work_struct *work)
@@ -200,14 +209,17 @@ static void ack_work_fn(struct work_struct *work)
 	struct dlm_lc_rel *r = container_of(to_delayed_work(work),
 					    struct dlm_lc_rel, ack_work);
 	bool due;
-	u32 seq;
-	u8 tag;
+	u64 gen;
 
 	spin_lock(&r->lock);
-	due = ack_take_locked(r, false, &seq, &tag);
+	/* the timer asks again even if an earlier kick found no socket */
+	due = ack_due_locked(r) && !r->dead;
+	gen = r->rx_gen;
+	if (due)
+		r->ack_kicked = true;
 	spin_unlock(&r->lock);
 	if (due)
-		ack_send_or_retry(r, seq, tag);
+		ack_kick(r, gen);
 }
 
 static void ack_arm_locked(struct dlm_lc_rel *r, unsigned long delay)
@@ -216,6 +228,36 @@ static void ack_arm_locked(struct dlm_lc_rel *r, unsigned long delay)
 	if (!r->dead)
 		queue_delayed_work(system_wq, &r->ack_work, delay);
 }
+
+int dlm_lc_rel_fill_ack(struct dlm_lc_rel *r, u64 gen, void *buf, int max)
+{
+	struct dlm_lc_hdr *hdr = buf;
+	u32 seq;
+
+	if (max < DLM_LC_HDR_LEN)
+		return 0;
+	spin_lock(&r->lock);
+	r->ack_kicked = false;
+	/* only on the socket the position came from (see the top) */
+	if (!ack_due_locked(r) || gen != r->rx_gen) {
+		spin_unlock(&r->lock);
+		return 0;
+	}
+	seq = r->st.rx_next;
+	r->rx_acked = seq;
+	r->ack_now = false;
+	r->st.acks_tx++;
+	spin_unlock(&r->lock);
+
+	memset(hdr, 0, DLM_LC_HDR_LEN);
+	hdr->version = cpu_to_le32(DLM_LC_VERSION_3_2);
+	hdr->lockspace = cpu_to_le32(seq);
+	hdr->nodeid = cpu_to_le32(dlm_lc_cluster_local_nodeid(r->cl));
+	hdr->length = cpu_to_le16(DLM_LC_HDR_LEN);
+	hdr->cmd = DLM_LC_CMD_ACK;
+	return DLM_LC_HDR_LEN;
+}
+EXPORT_SYMBOL_IF_KUNIT(dlm_lc_rel_fill_ack);
 
 void dlm_lc_rel_rx_ack(struct dlm_lc_rel *r, const void *buf)
 {
@@ -226,7 +268,9 @@ void dlm_lc_rel_rx_ack(struct dlm_lc_rel *r, const void *buf)
 
 	spin_lock(&r->lock);
 	r->st.acks_rx++;
-	if (hdr->pad != (u8)r->tx_sid || seq_before(r->st.tx_next, ack)) {
+	/* within [acked, next]: a late one frees nothing, a future one lies */
+	if (seq_before(ack, r->st.tx_acked) ||
+	    seq_before(r->st.tx_next, ack)) {
 		r->st.acks_stale++;
 		spin_unlock(&r->lock);
 		return;
@@ -237,8 +281,7 @@ void dlm_lc_rel_rx_ack(struct dlm_lc_rel *r, const void *buf)
 			break;
 		copy_unlink_locked(r, m, &done);
 	}
-	if (seq_before(r->st.tx_acked, ack))
-		r->st.tx_acked = ack;
+	r->st.tx_acked = ack;
 	spin_unlock(&r->lock);
 
 	list_for_each_entry_safe(m, tmp, &done, list)
@@ -249,14 +292,14 @@ EXPORT_SYMBOL_IF_KUNIT(dlm_lc_rel_rx_ack);
 
 /* --- receiving ------------------------------------------------------------ */
 
-bool dlm_lc_rel_rx(struct dlm_lc_rel *r, const void *buf, u8 inner_cmd)
+bool dlm_lc_rel_rx(struct dlm_lc_rel *r, const void *buf, u8 inner_cmd,
+		   u64 gen)
 {
 	const struct dlm_lc_opts *o = buf;
 	u32 seq = le32_to_cpu(o->hdr.lockspace);
 	u32 sid = le32_to_cpu(o->sid);
-	bool deliver = false, ack = false;
-	u32 aseq;
-	u8 tag;
+	bool deliver = false, kick = false;
+	u64 kgen;
 
 	spin_lock(&r->lock);
 	if (!r->rx_synced || sid != r->rx_sid) {
@@ -267,6 +310,11 @@ bool dlm_lc_rel_rx(struct dlm_lc_rel *r, const void *buf, u8 inner_cmd)
 		r->rx_synced = true;
 		r->st.rx_next = seq;
 		r->rx_acked = seq;
+	}
+	/* our ACKs go back on the socket this came on */
+	if (r->rx_gen != gen) {
+		r->rx_gen = gen;
+		r->ack_kicked = false;
 	}
 
 	if (seq == r->st.rx_next) {
@@ -279,14 +327,15 @@ bool dlm_lc_rel_rx(struct dlm_lc_rel *r, const void *buf, u8 inner_cmd)
 		if (inner_cmd == DLM_LC_CMD_FIN) {
 			r->st.fin_rx++;
 			r->st.peer_closed = 1;
-			ack = ack_take_locked(r, true, &aseq, &tag);
+			r->ack_now = true;
+			kick = ack_want_locked(r, &kgen);
 			goto out_unlock;
 		}
 		r->st.rx_msgs++;
 		r->st.peer_closed = 0;
 		deliver = true;
 		if (r->st.rx_next - r->rx_acked >= DLM_LC_REL_ACK_BATCH)
-			ack = ack_take_locked(r, false, &aseq, &tag);
+			kick = ack_want_locked(r, &kgen);
 		else if (r->st.rx_next - r->rx_acked == 1)
 			/* the first one not acknowledged starts the clock */
 			ack_arm_locked(r, msecs_to_jiffies(DLM_LC_REL_ACK_DELAY_MS));
@@ -300,8 +349,8 @@ bool dlm_lc_rel_rx(struct dlm_lc_rel *r, const void *buf, u8 inner_cmd)
 	}
 out_unlock:
 	spin_unlock(&r->lock);
-	if (ack)
-		ack_send_or_retry(r, aseq, tag);
+	if (kick)
+		ack_kick(r, kgen);
 	return deliver;
 }
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_rel_rx);
@@ -359,6 +408,19 @@ static void rel_number(char *buf, int len, void *data)
 	struct dlm_lc_rel *r = d->r;
 
 	spin_lock(&r->lock);
+	if (r->st.version && r->st.version < DLM_LC_VERSION_3_2) {
+		/*
+		 * The peer fell back to 3.1 after the caller chose to wrap:
+		 * decided here, under the lock the fallback takes, so no
+		 * copy is kept that nobody will acknowledge, and no number
+		 * is used up.
+		 */
+		d->m->seq = r->st.tx_next;
+		d->m->orphan = true;
+		INIT_LIST_HEAD(&d->m->list);
+		spin_unlock(&r->lock);
+		return;
+	}
 	d->m->seq = r->st.tx_next++;
 	list_add_tail(&d->m->list, &r->unacked);
 	r->st.tx_msgs++;
@@ -399,6 +461,7 @@ int dlm_lc_rel_alloc(struct dlm_lc_rel *r, int len, bool wrap, gfp_t gfp,
 	d.m->len = wire;
 	d.m->mem = mem;
 	d.m->filled = false;
+	d.m->orphan = false;
 	ret = dlm_lc_msg_alloc(r->cl, r->nodeid, wire, gfp, rel_number, &d,
 			       &tx->msg);
 	if (ret)
@@ -431,12 +494,19 @@ void dlm_lc_rel_commit(struct dlm_lc_rel *r, struct dlm_lc_rel_tx *tx)
 		o->hdr.cmd = DLM_LC_CMD_OPTS;
 		o->nextcmd = ((struct dlm_lc_hdr *)tx->buf)->cmd;
 		o->sid = cpu_to_le32(r->tx_sid);
-		memcpy(m->data, tx->msg.buf, m->len);
 		spin_lock(&r->lock);
-		m->filled = true;
+		if (!m->orphan) {
+			memcpy(m->data, tx->msg.buf, m->len);
+			m->filled = true;
+			m = NULL;
+		}
 		spin_unlock(&r->lock);
 	}
 	dlm_lc_msg_commit(&tx->msg);
+	if (m) {
+		backlog_unreserve(r, m->mem);
+		kfree(m);
+	}
 }
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_rel_commit);
 
@@ -510,17 +580,18 @@ bool dlm_lc_rel_has_unacked(struct dlm_lc_rel *r)
 
 void dlm_lc_rel_close_begin(struct dlm_lc_rel *r)
 {
-	bool ack;
-	u32 seq;
-	u8 tag;
+	bool kick;
+	u64 gen;
 
 	spin_lock(&r->lock);
 	r->closing = true;
 	/* everything delivered so far, and nothing after this, is acked */
-	ack = ack_take_locked(r, true, &seq, &tag);
+	r->ack_now = r->rx_synced;
+	r->ack_kicked = false;
+	kick = ack_want_locked(r, &gen);
 	spin_unlock(&r->lock);
-	if (ack)
-		ack_send_or_retry(r, seq, tag);
+	if (kick)
+		ack_kick(r, gen);
 }
 
 int dlm_lc_rel_send_fin(struct dlm_lc_rel *r)
@@ -529,7 +600,9 @@ int dlm_lc_rel_send_fin(struct dlm_lc_rel *r)
 	struct dlm_lc_hdr *hdr;
 	int ret;
 
-	ret = dlm_lc_rel_alloc(r, DLM_LC_HDR_LEN, true, GFP_KERNEL, &tx);
+	/* never waits: a stop has a deadline, and a full backlog skips FIN */
+	ret = dlm_lc_rel_alloc(r, DLM_LC_HDR_LEN, true,
+			       GFP_NOWAIT | __GFP_NOWARN, &tx);
 	if (ret)
 		return ret;
 	hdr = (struct dlm_lc_hdr *)tx.buf;

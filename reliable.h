@@ -9,7 +9,8 @@
  *
  * One struct dlm_lc_rel per peer, embedded in the shim's node state.
  * Lock order: conn->wq.lock -> rel->lock (sequence numbers are assigned
- * in the write-queue callback, so that they follow buffer order).
+ * in the write-queue callback, so that they follow buffer order); so the
+ * transport is never called with rel->lock held. Process context only.
  */
 #ifndef DLM_LC_RELIABLE_H
 #define DLM_LC_RELIABLE_H
@@ -45,7 +46,7 @@ struct dlm_lc_rel_stats {
 	u64 resyncs;		/* peer started a new sequence space */
 	u64 acks_tx;
 	u64 acks_rx;
-	u64 acks_stale;		/* for another sequence space: ignored */
+	u64 acks_stale;		/* outside [tx_acked, tx_next]: ignored */
 	u64 fin_tx;
 	u64 fin_rx;
 	u64 abandoned;		/* unacked messages freed with the node */
@@ -64,7 +65,8 @@ struct dlm_lc_rel {
 	struct delayed_work ack_work;
 	bool dead;			/* being freed: no new ack work */
 	bool closing;			/* we stop: deliver no more */
-	bool ack_now;			/* a duplicate wants a fresh ACK */
+	bool ack_now;			/* an ACK is owed even if rx_next is */
+	bool ack_kicked;		/* transport asked, not yet written */
 
 	u32 tx_sid;			/* names our sequence space */
 	struct list_head unacked;	/* struct dlm_lc_rel_msg, by seq */
@@ -74,6 +76,7 @@ struct dlm_lc_rel {
 	u32 rx_sid;
 	bool rx_synced;
 	u32 rx_acked;			/* rx_next in our last ACK */
+	u64 rx_gen;			/* socket the last OPTS came on */
 
 	struct dlm_lc_rel_stats st;
 };
@@ -104,11 +107,18 @@ int dlm_lc_rel_alloc(struct dlm_lc_rel *r, int len, bool wrap, gfp_t gfp,
 void dlm_lc_rel_commit(struct dlm_lc_rel *r, struct dlm_lc_rel_tx *tx);
 
 /*
- * An OPTS message came in. Returns true if the message inside is to be
- * delivered (it is the next in sequence and not a FIN).
+ * An OPTS message came in on the socket named @gen. Returns true if the
+ * message inside is to be delivered (the next in sequence, not a FIN).
  */
-bool dlm_lc_rel_rx(struct dlm_lc_rel *r, const void *opts, u8 inner_cmd);
+bool dlm_lc_rel_rx(struct dlm_lc_rel *r, const void *opts, u8 inner_cmd,
+		   u64 gen);
 void dlm_lc_rel_rx_ack(struct dlm_lc_rel *r, const void *hdr);
+/*
+ * The send worker is about to write an ACK on socket @gen: build it in
+ * @buf (at most @max bytes). Returns its length, or 0 if none is owed on
+ * that socket.
+ */
+int dlm_lc_rel_fill_ack(struct dlm_lc_rel *r, u64 gen, void *buf, int max);
 
 /* After a reconnect: the range of unacked messages to send again. */
 bool dlm_lc_rel_resend_begin(struct dlm_lc_rel *r, u32 *from, u32 *to);

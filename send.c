@@ -12,6 +12,7 @@
 #include "compat.h"
 #include "lowcomms_int.h"
 #include "midcomms_shim.h"
+#include "test_hooks.h"
 
 /* sends per run before the worker yields to others */
 #define SEND_BUDGET	64
@@ -45,13 +46,26 @@ static bool sock_is_dead(struct sock *sk)
 	       ((1 << sk->sk_state) & (TCPF_CLOSE | TCPF_CLOSE_WAIT));
 }
 
+/* what send_park() decided */
+enum park {
+	PARK_WAIT,	/* parked: write_space or the connect resumes us */
+	PARK_RETRY,	/* room appeared meanwhile: try again now */
+	PARK_BACKOFF,	/* no room although the socket looks writeable */
+};
+
+/* memory pressure: look again after this long (no callback will come) */
+#define SEND_BACKOFF	msecs_to_jiffies(10)
+
 /*
  * The socket said -EAGAIN: wait for write_space or the connect to finish.
- * Returns false if the caller should try again at once. The check runs
- * under the socket lock, which orders it against the callbacks, so a
- * wakeup cannot slip in between setting the bit and going to sleep.
+ * The check runs under the socket lock, which orders it against the
+ * callbacks, so a wakeup cannot slip in between setting the bit and going
+ * to sleep. A socket that refuses data while it looks writeable is short
+ * of protocol memory (sk_wmem_schedule failed): write_space may never
+ * fire for it, and retrying at once would spin, so the caller backs off.
  */
-static bool send_park(struct dlm_lc_conn *conn, struct sock *sk)
+static enum park send_park(struct dlm_lc_conn *conn, struct sock *sk,
+			   bool *retried)
 {
 	bool retry;
 
@@ -62,9 +76,77 @@ static bool send_park(struct dlm_lc_conn *conn, struct sock *sk)
 	release_sock(sk);
 
 	if (!retry)
-		return true;
+		return PARK_WAIT;
 	/* If a callback beat us to the bit, its requeued run carries on. */
-	return !test_and_clear_bit(CF_WAIT_SPACE, &conn->flags);
+	if (!test_and_clear_bit(CF_WAIT_SPACE, &conn->flags))
+		return PARK_WAIT;
+	if (*retried && !sock_is_dead(sk))
+		return PARK_BACKOFF;
+	*retried = true;
+	return PARK_RETRY;
+}
+
+/* Returns -EAGAIN if the worker must stop now (parked or backing off). */
+static int send_again(struct dlm_lc_conn *conn, struct sock *sk,
+		      bool *retried)
+{
+	switch (send_park(conn, sk, retried)) {
+	case PARK_RETRY:
+		return 0;
+	case PARK_BACKOFF:
+		atomic64_inc(&conn->send_backoffs);
+		/* SEND_PENDING stays set for the delayed run */
+		if (!test_bit(CF_STOP_IO, &conn->flags))
+			queue_delayed_work(dlm_lc_io_wq, &conn->retry_work,
+					   SEND_BACKOFF);
+		return -EAGAIN;
+	default:
+		return -EAGAIN;
+	}
+}
+
+/*
+ * A pending ACK goes out between two messages: never inside a message the
+ * socket has part of. Its bytes are asked for now, so that it carries the
+ * newest value and at most one is ever waiting per socket. Returns 0 when
+ * nothing (more) is to be sent, -EAGAIN if parked, or a socket error.
+ */
+static int send_ack(struct dlm_lc_conn *conn, bool at_boundary, bool *retried)
+{
+	struct msghdr msg = { .msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL };
+	struct kvec iov;
+	int ret;
+
+	if (!conn->ack_len) {
+		if (!at_boundary || !test_bit(CF_ACK_PENDING, &conn->flags))
+			return 0;
+		clear_bit(CF_ACK_PENDING, &conn->flags);
+		ret = dlm_lc_shim_fill_ack(conn->cl, conn->nodeid,
+					   conn->sock_gen, conn->ack_buf,
+					   sizeof(conn->ack_buf));
+		if (ret <= 0)
+			return 0;
+		conn->ack_len = ret;
+		conn->ack_off = 0;
+	}
+	while (conn->ack_off < conn->ack_len) {
+		iov.iov_base = conn->ack_buf + conn->ack_off;
+		iov.iov_len = conn->ack_len - conn->ack_off;
+		ret = kernel_sendmsg(conn->sock, &msg, &iov, 1, iov.iov_len);
+		if (ret == -EAGAIN) {
+			ret = send_again(conn, conn->sock->sk, retried);
+			if (ret)
+				return ret;
+			continue;
+		}
+		if (ret <= 0)
+			return ret ?: -EPIPE;
+		conn->ack_off += ret;
+		atomic64_add(ret, &conn->tx_bytes);
+	}
+	conn->ack_len = 0;
+	conn->ack_off = 0;
+	return 0;
 }
 
 /*
@@ -78,6 +160,7 @@ static int send_resend(struct dlm_lc_conn *conn)
 	struct dlm_lc_cluster *cl = conn->cl;
 	struct socket *sock = conn->sock;
 	struct msghdr msg = { .msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL };
+	bool retried = false;
 	struct kvec iov;
 	int i, ret;
 
@@ -91,6 +174,9 @@ static int send_resend(struct dlm_lc_conn *conn)
 
 	for (i = 0; conn->rs_active && i < SEND_BUDGET; i++) {
 		if (conn->rs_off == conn->rs_len) {
+			ret = send_ack(conn, true, &retried);
+			if (ret)
+				return ret;
 			ret = dlm_lc_shim_resend_copy(cl, conn->nodeid,
 						      &conn->rs_next,
 						      conn->rs_end,
@@ -107,12 +193,14 @@ static int send_resend(struct dlm_lc_conn *conn)
 		iov.iov_len = conn->rs_len - conn->rs_off;
 		ret = kernel_sendmsg(sock, &msg, &iov, 1, iov.iov_len);
 		if (ret == -EAGAIN) {
-			if (send_park(conn, sock->sk))
-				return -EAGAIN;
+			ret = send_again(conn, sock->sk, &retried);
+			if (ret)
+				return ret;
 			continue;
 		}
 		if (ret <= 0)
 			return ret ?: -EPIPE;
+		retried = false;
 		conn->rs_off += ret;
 		atomic64_add(ret, &conn->tx_bytes);
 	}
@@ -128,13 +216,27 @@ static int send_queue(struct dlm_lc_conn *conn)
 {
 	struct socket *sock = conn->sock;
 	unsigned int offset, len;
+	bool retried = false;
 	struct page *page;
+	bool boundary;
 	int i, ret;
 
 	for (i = 0; i < SEND_BUDGET; i++) {
 		spin_lock(&conn->wq.lock);
+		boundary = dlm_lc_wq_at_boundary_locked(&conn->wq);
+		spin_unlock(&conn->wq.lock);
+		ret = send_ack(conn, boundary, &retried);
+		if (ret)
+			return ret;
+
+		spin_lock(&conn->wq.lock);
 		if (!dlm_lc_wq_peek_locked(&conn->wq, &page, &offset, &len)) {
-			/* commit sets it again under this lock */
+			/* an ACK asked for since we looked: go round again */
+			if (test_bit(CF_ACK_PENDING, &conn->flags)) {
+				spin_unlock(&conn->wq.lock);
+				continue;
+			}
+			/* commit and kick_ack set it again under this lock */
 			clear_bit(CF_SEND_PENDING, &conn->flags);
 			spin_unlock(&conn->wq.lock);
 			wake_up_all(&conn->wait);
@@ -144,12 +246,14 @@ static int send_queue(struct dlm_lc_conn *conn)
 
 		ret = send_page(sock, page, offset, len);
 		if (ret == -EAGAIN) {
-			if (send_park(conn, sock->sk))
-				return -EAGAIN;
+			ret = send_again(conn, sock->sk, &retried);
+			if (ret)
+				return ret;
 			continue;
 		}
 		if (ret <= 0)
 			return ret ?: -EPIPE;
+		retried = false;
 
 		spin_lock(&conn->wq.lock);
 		dlm_lc_wq_advance_locked(&conn->wq, ret);
@@ -169,7 +273,8 @@ static bool queue_empty_clear_pending(struct dlm_lc_conn *conn)
 	bool empty;
 
 	spin_lock(&conn->wq.lock);
-	empty = dlm_lc_wq_empty_locked(&conn->wq);
+	empty = dlm_lc_wq_empty_locked(&conn->wq) &&
+		!test_bit(CF_ACK_PENDING, &conn->flags);
 	if (empty)
 		clear_bit(CF_SEND_PENDING, &conn->flags);
 	spin_unlock(&conn->wq.lock);
@@ -185,10 +290,18 @@ void dlm_lc_send_work(struct work_struct *work)
 	down_read(&conn->sock_lock);
 	if (!conn->sock) {
 		up_read(&conn->sock_lock);
+		/* a receive-only sibling never connects; stopped: nothing */
+		if (test_bit(CF_OTHER, &conn->flags) ||
+		    test_bit(CF_STOP_IO, &conn->flags)) {
+			clear_bit(CF_ACK_PENDING, &conn->flags);
+			clear_bit(CF_SEND_PENDING, &conn->flags);
+			return;
+		}
 		/* connect only when there is something to send or resend */
 		if (!dlm_lc_shim_has_unacked(conn->cl, conn->nodeid) &&
 		    queue_empty_clear_pending(conn))
 			return;
+		dlm_lc_test_connect_delay();
 		ret = dlm_lc_conn_connect(conn);
 		if (ret) {
 			atomic64_inc(&conn->connect_fail);
@@ -216,7 +329,7 @@ void dlm_lc_send_work(struct work_struct *work)
 			atomic64_inc(&conn->connect_fail);
 		net_dbg_ratelimited("%s: send to node %d failed: %d\n",
 				    conn->cl->name, conn->nodeid, ret);
-		dlm_lc_conn_close(conn, true);
+		dlm_lc_conn_close(conn, !test_bit(CF_OTHER, &conn->flags));
 	}
 }
 

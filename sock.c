@@ -7,10 +7,19 @@
 #include <linux/net.h>
 #include <linux/slab.h>
 #include <net/tcp.h>
+#include <kunit/visibility.h>
 
 #include "addr.h"
 #include "compat.h"
 #include "lowcomms_int.h"
+#include "test_hooks.h"
+
+#ifdef DLM_LC_TEST_HOOKS
+unsigned int dlm_lc_test_callback_delay_us;
+EXPORT_SYMBOL_IF_KUNIT(dlm_lc_test_callback_delay_us);
+unsigned int dlm_lc_test_connect_delay_ms;
+EXPORT_SYMBOL_IF_KUNIT(dlm_lc_test_connect_delay_ms);
+#endif
 
 const struct dlm_lc_proto_ops dlm_lc_tcp_ops = {
 	.name = "tcp",
@@ -19,12 +28,22 @@ const struct dlm_lc_proto_ops dlm_lc_tcp_ops = {
 	.shutdown_how = SHUT_WR,
 };
 
+/* names every socket we install, so that an ACK finds its socket */
+static atomic64_t dlm_lc_sock_gen = ATOMIC64_INIT(0);
+
+/*
+ * Callbacks run under sk_callback_lock (read). A stopper sets STOP_IO and
+ * then unhooks under the same lock held for write (stop_io_one), so a
+ * callback either sees STOP_IO or finishes before the unhook: none queues
+ * work after the stopper cancels it.
+ */
 static void kick_recv(struct dlm_lc_conn *conn)
 {
 	/* rwork rechecks this bit before it gives up on -EAGAIN */
 	set_bit(CF_RECV_INTR, &conn->flags);
 	if (test_bit(CF_STOP_IO, &conn->flags))
 		return;
+	dlm_lc_test_callback_delay();
 	if (!test_and_set_bit(CF_RECV_PENDING, &conn->flags))
 		queue_work(dlm_lc_io_wq, &conn->rwork);
 }
@@ -34,8 +53,10 @@ static void wake_sender(struct dlm_lc_conn *conn)
 {
 	if (!test_and_clear_bit(CF_WAIT_SPACE, &conn->flags))
 		return;
-	if (!test_bit(CF_STOP_IO, &conn->flags))
+	if (!test_bit(CF_STOP_IO, &conn->flags)) {
+		dlm_lc_test_callback_delay();
 		queue_work(dlm_lc_io_wq, &conn->swork);
+	}
 }
 
 /* Queue the send worker for new data; called with the write-queue lock. */
@@ -85,11 +106,13 @@ static void conn_state_change(struct sock *sk)
 
 	switch (sk->sk_state) {
 	case TCP_ESTABLISHED:
+		set_bit(CF_CONNECTED, &conn->flags);
 		atomic_set(&conn->backoff_ms, 0);
 		wake_sender(conn);
 		break;
 	case TCP_CLOSE_WAIT:
 	case TCP_CLOSE:
+		clear_bit(CF_CONNECTED, &conn->flags);
 		/* let both workers find the EOF or error */
 		wake_sender(conn);
 		kick_recv(conn);
@@ -192,8 +215,11 @@ static int conn_install_locked(struct dlm_lc_conn *conn, struct socket *sock)
 		set_bit(CF_RESEND, &conn->flags);
 	}
 
-	sock_hook(conn, sock);
 	conn->sock = sock;
+	WRITE_ONCE(conn->sock_gen, atomic64_inc_return(&dlm_lc_sock_gen));
+	sock_hook(conn, sock);
+	if (READ_ONCE(sock->sk->sk_state) == TCP_ESTABLISHED)
+		set_bit(CF_CONNECTED, &conn->flags);
 	if (conn->had_socket)
 		atomic64_inc(&conn->reconnects);
 	conn->had_socket = true;
@@ -209,6 +235,7 @@ void dlm_lc_conn_release_locked(struct dlm_lc_conn *conn)
 		return;
 
 	sock_unhook(conn, conn->sock);
+	clear_bit(CF_CONNECTED, &conn->flags);
 	sock_release(conn->sock);
 	conn->sock = NULL;
 	kfree(conn->rx_buf);
@@ -217,6 +244,10 @@ void dlm_lc_conn_release_locked(struct dlm_lc_conn *conn)
 	kfree(conn->rs_buf);
 	conn->rs_buf = NULL;
 	conn->rs_active = false;
+	/* an ACK belongs to its socket: the upper layer asks again */
+	conn->ack_len = 0;
+	conn->ack_off = 0;
+	clear_bit(CF_ACK_PENDING, &conn->flags);
 	clear_bit(CF_RESEND, &conn->flags);
 	clear_bit(CF_WAIT_SPACE, &conn->flags);
 
@@ -299,6 +330,10 @@ int dlm_lc_conn_connect(struct dlm_lc_conn *conn)
 		ret = 0;
 		goto out_unlock;
 	}
+	/* a stopper sets this before it takes our lock to unhook */
+	ret = -ESHUTDOWN;
+	if (test_bit(CF_STOP_IO, &conn->flags))
+		goto out_unlock;
 
 	ret = sock_create_kern(cl->net, peer.ss_family, cl->ops->type,
 			       cl->ops->protocol, &sock);
@@ -389,12 +424,38 @@ out_unlock:
 	return ret ? ERR_PTR(ret) : target;
 }
 
+/* An accepted child inherited the listener's callback: give back its own. */
+static void child_unhook(struct dlm_lc_cluster *cl, struct socket *sock)
+{
+	write_lock_bh(&sock->sk->sk_callback_lock);
+	sock->sk->sk_user_data = NULL;
+	sock->sk->sk_data_ready = cl->listen_orig_data_ready;
+	write_unlock_bh(&sock->sk->sk_callback_lock);
+}
+
+/* A new main socket: what was owed to the old one (retry) goes out now. */
+static void accept_kick_send(struct dlm_lc_conn *conn)
+{
+	spin_lock(&conn->wq.lock);
+	atomic_set(&conn->backoff_ms, 0);
+	if (test_bit(CF_SEND_PENDING, &conn->flags)) {
+		/* a connect retry holds the bit: run it at once */
+		if (!test_bit(CF_STOP_IO, &conn->flags))
+			mod_delayed_work(dlm_lc_io_wq, &conn->retry_work, 0);
+	} else {
+		/* the worker resends unacked messages, then the queue */
+		dlm_lc_kick_send(conn);
+	}
+	spin_unlock(&conn->wq.lock);
+}
+
 static void accept_one(struct dlm_lc_cluster *cl, struct socket *sock)
 {
 	struct dlm_lc_conn *conn, *target;
 	struct sockaddr_storage peer;
 	int idx, ret;
 
+	child_unhook(cl, sock);
 	ret = kernel_getpeername(sock, (struct sockaddr *)&peer);
 	if (ret < 0)
 		goto out_release;
@@ -410,12 +471,6 @@ static void accept_one(struct dlm_lc_cluster *cl, struct socket *sock)
 	}
 
 	sock_setup(sock, conn_mark(conn));
-	/* the child inherited the listener's callback: give back the default */
-	write_lock_bh(&sock->sk->sk_callback_lock);
-	sock->sk->sk_user_data = NULL;
-	sock->sk->sk_data_ready = cl->listen_orig_data_ready;
-	write_unlock_bh(&sock->sk->sk_callback_lock);
-
 	target = accept_install(conn, sock);
 	if (IS_ERR(target)) {
 		srcu_read_unlock(&cl->srcu, idx);
@@ -425,12 +480,8 @@ static void accept_one(struct dlm_lc_cluster *cl, struct socket *sock)
 
 	/* bytes may have arrived before our callbacks were in place */
 	kick_recv(target);
-	if (target == conn) {
-		/* the worker resends unacked messages, then the queue */
-		spin_lock(&conn->wq.lock);
-		dlm_lc_kick_send(conn);
-		spin_unlock(&conn->wq.lock);
-	}
+	if (target == conn)
+		accept_kick_send(conn);
 	srcu_read_unlock(&cl->srcu, idx);
 	return;
 
@@ -499,12 +550,15 @@ int dlm_lc_listen_start(struct dlm_lc_cluster *cl)
 	if (ret)
 		goto out_release;
 
+	/* accept_work uses listen_sock: set it before the callback can fire */
+	cl->listen_sock = sock;
 	write_lock_bh(&sock->sk->sk_callback_lock);
 	cl->listen_orig_data_ready = sock->sk->sk_data_ready;
 	sock->sk->sk_user_data = cl;
 	sock->sk->sk_data_ready = listen_data_ready;
 	write_unlock_bh(&sock->sk->sk_callback_lock);
-	cl->listen_sock = sock;
+	/* a peer may have connected before the callback was in place */
+	queue_work(dlm_lc_io_wq, &cl->accept_work);
 	return 0;
 
 out_release:
@@ -575,14 +629,28 @@ static void stop_io_one(struct dlm_lc_conn *conn)
 	set_bit(CF_STOP_IO, &conn->flags);
 	spin_unlock(&conn->wq.lock);
 
+	/*
+	 * Our callbacks go before the workers are cancelled: one that ran
+	 * before could queue work again after the cancel. The socket itself
+	 * stays until close or free; installs check STOP_IO under the write
+	 * side, so none can come after this.
+	 */
+	down_read(&conn->sock_lock);
+	if (conn->sock)
+		sock_unhook(conn, conn->sock);
+	up_read(&conn->sock_lock);
+
 	/* a receive worker may wait for the process queue to drain */
 	wake_up_all(&conn->cl->process_wait);
 	cancel_delayed_work_sync(&conn->retry_work);
 	cancel_work_sync(&conn->swork);
 	cancel_work_sync(&conn->rwork);
+	/* a worker that ran during the cancels may have queued a retry */
+	cancel_delayed_work_sync(&conn->retry_work);
 	clear_bit(CF_SEND_PENDING, &conn->flags);
 	clear_bit(CF_RECV_PENDING, &conn->flags);
 	clear_bit(CF_WAIT_SPACE, &conn->flags);
+	clear_bit(CF_ACK_PENDING, &conn->flags);
 }
 
 /* After this no worker of @conn runs and none will be queued. */

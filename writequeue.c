@@ -29,8 +29,11 @@ static struct dlm_lc_wq_entry *entry_alloc(gfp_t gfp)
 	if (!e)
 		return NULL;
 
-	/* Spliced into skbs, so it must be a real page, never slab. */
-	e->page = alloc_page(gfp);
+	/*
+	 * Spliced into skbs, so it must be a real page, never slab; zeroed,
+	 * so that padding a writer leaves unset carries no kernel memory.
+	 */
+	e->page = alloc_page(gfp | __GFP_ZERO);
 	if (!e->page) {
 		kfree(e);
 		return NULL;
@@ -216,6 +219,18 @@ unsigned int dlm_lc_wq_purge(struct dlm_lc_wqueue *q)
 	return dropped;
 }
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_wq_purge);
+
+/* The socket has no part of a message: a control message may go now. */
+bool dlm_lc_wq_at_boundary_locked(struct dlm_lc_wqueue *q)
+{
+	struct dlm_lc_wq_entry *e;
+
+	lockdep_assert_held(&q->lock);
+	e = list_first_entry_or_null(&q->entries, struct dlm_lc_wq_entry,
+				     list);
+	return !e || !e->half;
+}
+EXPORT_SYMBOL_IF_KUNIT(dlm_lc_wq_at_boundary_locked);
 
 bool dlm_lc_wq_empty_locked(struct dlm_lc_wqueue *q)
 {

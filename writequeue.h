@@ -9,7 +9,13 @@
  * - an entry is sendable only while no writer is still filling it;
  * - an entry is sealed while its bytes are with the socket, so nothing is
  *   appended to a range that is being sent; a fully sent tail is reopened;
- * - only the send worker advances or drops entries, under the lock.
+ * - only the send worker advances entries and drops a half-sent one
+ *   (socket release runs with the worker stopped or excluded by the
+ *   socket's rw_semaphore); dlm_lc_wq_purge() frees everything once no
+ *   writer and no worker can touch the queue;
+ * - pages are zeroed, so unset padding never leaks kernel memory;
+ * - the lock is taken from process context only (no _bh): every writer
+ *   of the send API and the send worker run in process context.
  */
 #ifndef DLM_LC_WRITEQUEUE_H
 #define DLM_LC_WRITEQUEUE_H
@@ -52,5 +58,6 @@ void dlm_lc_wq_advance_locked(struct dlm_lc_wqueue *q, unsigned int sent);
 unsigned int dlm_lc_wq_drop_partial_locked(struct dlm_lc_wqueue *q);
 unsigned int dlm_lc_wq_purge(struct dlm_lc_wqueue *q);
 bool dlm_lc_wq_empty_locked(struct dlm_lc_wqueue *q);
+bool dlm_lc_wq_at_boundary_locked(struct dlm_lc_wqueue *q);
 
 #endif /* DLM_LC_WRITEQUEUE_H */

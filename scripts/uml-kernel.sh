@@ -3,8 +3,12 @@
 # and print the path of its ready build dir on the last stdout line.
 #
 #   cache root   ${DLM_LC_CACHE:-/var/cache/dlm_lowcomms}
-#   sources      <cache>/src-<pkg version>/linux-source-6.12
-#   build dir    <cache>/uml-<pkg version>-<sha1(tests/uml.config)[0:12]>
+#   sources      <cache>/src-<pkg version>-<sha1(patches)[0:8]>/linux-source-6.12
+#   build dir    <cache>/uml-<pkg version>-<sha1(tests/uml.config + patches)[0:12]>
+#
+# tests/uml-*.patch are applied to the unpacked sources (our own fixes for
+# running UML here: uml-host-xstate.patch lets UML run on hosts whose XSAVE
+# area is larger than UML assumes, such as CPUs with AMX).
 #
 # A new package version or a changed fragment gives a new key, hence a build
 # from nothing; a build dir without its .built stamp (interrupted build) is
@@ -27,7 +31,10 @@ die() { log "ERROR: $*"; exit 1; }
 VER=$(dpkg-query -W -f='${Version}' linux-source-6.12) ||
 	die "linux-source-6.12 not installed"
 VER=${VER//[^A-Za-z0-9.+_-]/_}
-FSHA=$(sha1sum "$FRAG" | cut -c1-12)
+PATCHES=("$HERE"/../tests/uml-*.patch)
+[ -e "${PATCHES[0]}" ] || PATCHES=()
+PSHA=$(cat "${PATCHES[@]}" /dev/null | sha1sum | cut -c1-8)
+FSHA=$(cat "$FRAG" "${PATCHES[@]}" | sha1sum | cut -c1-12)
 
 mkdir -p "$CACHE"
 exec 9>"$CACHE/.lock"
@@ -36,7 +43,7 @@ if ! flock -n 9; then
 	flock 9
 fi
 
-SRCROOT=$CACHE/src-$VER
+SRCROOT=$CACHE/src-$VER-$PSHA
 SRC=$SRCROOT/linux-source-6.12
 BUILD=$CACHE/uml-$VER-$FSHA
 
@@ -46,6 +53,10 @@ if [ ! -f "$SRCROOT/.unpacked" ]; then
 	mkdir -p "$SRCROOT"
 	tar -xJf "$TARBALL" -C "$SRCROOT"
 	[ -f "$SRC/Makefile" ] || die "unexpected tarball layout: no $SRC/Makefile"
+	for p in "${PATCHES[@]}"; do
+		log "applying $(basename "$p")"
+		patch -d "$SRC" -p1 --forward --quiet <"$p" || die "patch $p failed"
+	done
 	touch "$SRCROOT/.unpacked"
 fi
 
@@ -60,8 +71,9 @@ for d in "$CACHE"/uml-*; do
 done
 for d in "$CACHE"/src-*; do
 	[ -d "$d" ] && [ "$d" != "$SRCROOT" ] || continue
-	v=${d##*/src-}
-	compgen -G "$CACHE/uml-$v-*" >/dev/null || { log "pruning $d"; rm -rf "$d"; }
+	# a source tree is in use while a build dir names it in .srcdir
+	grep -qsxF "$d/linux-source-6.12" "$CACHE"/uml-*/.srcdir ||
+		{ log "pruning $d"; rm -rf "$d"; }
 done
 
 if [ -f "$BUILD/.built" ] && [ -x "$BUILD/linux" ]; then

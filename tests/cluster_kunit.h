@@ -25,10 +25,8 @@ struct sink {
 	u8 last[DLM_LC_MAX_MSG];
 };
 
-/* A work item that holds up the ordered dlm_process queue. */
+/* Holds up an instance's processing (test_process_gate) until @go. */
 struct blocker {
-	struct work_struct work;
-	struct completion running;
 	struct completion go;
 	bool queued;
 };

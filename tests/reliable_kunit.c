@@ -78,7 +78,7 @@ static void rel_sequence_rules(struct kunit *test)
 	for (i = 0; i < ARRAY_SIZE(seqs); i++) {
 		len = opts_frame(buf, 2, 0x1001, seqs[i], DLM_LC_CMD_MSG,
 				 seqs[i]);
-		dlm_lc_shim_deliver(c->a, 2, buf, len);
+		dlm_lc_shim_deliver(c->a, 2, 0, buf, len);
 	}
 	/* 0, 1, 2, 3 once each, in order: the last one carried seed 3 */
 	KUNIT_EXPECT_EQ(test, sink_count(&c->sink_a), 4);
@@ -92,9 +92,9 @@ static void rel_sequence_rules(struct kunit *test)
 
 	/* the sender started over (fresh state): follow its numbers */
 	len = opts_frame(buf, 2, 0x2001, 100, DLM_LC_CMD_MSG, 100);
-	dlm_lc_shim_deliver(c->a, 2, buf, len);
+	dlm_lc_shim_deliver(c->a, 2, 0, buf, len);
 	len = opts_frame(buf, 2, 0x2001, 101, DLM_LC_CMD_FIN, 0);
-	dlm_lc_shim_deliver(c->a, 2, buf, len);
+	dlm_lc_shim_deliver(c->a, 2, 0, buf, len);
 	KUNIT_EXPECT_EQ(test, sink_count(&c->sink_a), 5);
 	dlm_lc_shim_rel_stats(c->a, 2, &st);
 	KUNIT_EXPECT_EQ(test, st.resyncs, 1ULL);
@@ -108,7 +108,7 @@ static void rel_sequence_rules(struct kunit *test)
 	ack.length = cpu_to_le16(DLM_LC_HDR_LEN);
 	ack.cmd = DLM_LC_CMD_ACK;
 	ack.lockspace = cpu_to_le32(5);
-	dlm_lc_shim_deliver(c->a, 2, &ack, sizeof(ack));
+	dlm_lc_shim_deliver(c->a, 2, 0, &ack, sizeof(ack));
 	dlm_lc_shim_rel_stats(c->a, 2, &st);
 	KUNIT_EXPECT_EQ(test, st.acks_rx, 1ULL);
 	KUNIT_EXPECT_EQ(test, st.acks_stale, 1ULL);

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Delay knobs that widen race windows for the KUnit suites. They exist
+ * only in the test build (Kbuild defines DLM_LC_TEST_HOOKS when the
+ * kernel has KUnit, i.e. the UML test kernel); elsewhere they compile to
+ * nothing. All delays default to 0.
+ */
+#ifndef DLM_LC_TEST_HOOKS_H
+#define DLM_LC_TEST_HOOKS_H
+
+#include <linux/delay.h>
+
+struct dlm_lc_cluster;
+
+#ifdef DLM_LC_TEST_HOOKS
+/* microseconds a socket callback waits after its STOP_IO test */
+extern unsigned int dlm_lc_test_callback_delay_us;
+/* milliseconds the send worker waits before it connects */
+extern unsigned int dlm_lc_test_connect_delay_ms;
+
+static inline void dlm_lc_test_callback_delay(void)
+{
+	unsigned int us = READ_ONCE(dlm_lc_test_callback_delay_us);
+
+	/* softirq context: busy-wait, never sleep */
+	if (us)
+		udelay(us);
+}
+
+static inline void dlm_lc_test_connect_delay(void)
+{
+	unsigned int ms = READ_ONCE(dlm_lc_test_connect_delay_ms);
+
+	if (ms)
+		msleep(ms);
+}
+
+void dlm_lc_test_process_delay(struct dlm_lc_cluster *cl);
+#else
+static inline void dlm_lc_test_callback_delay(void) {}
+static inline void dlm_lc_test_connect_delay(void) {}
+static inline void dlm_lc_test_process_delay(struct dlm_lc_cluster *cl) {}
+#endif
+
+#endif /* DLM_LC_TEST_HOOKS_H */
