@@ -1003,6 +1003,7 @@ int dlm_lc_shim_fill_ack(struct dlm_lc_cluster *cl, int nodeid, u64 gen,
 	shim_node_put(n);
 	return ret;
 }
+EXPORT_SYMBOL_IF_KUNIT(dlm_lc_shim_fill_ack);
 
 bool dlm_lc_shim_has_unacked(struct dlm_lc_cluster *cl, int nodeid)
 {

@@ -170,6 +170,7 @@ void dlm_lc_rel_seen_version(struct dlm_lc_rel *r, u32 version)
 	if (changed)
 		wake_up_all(&r->wait);
 }
+EXPORT_SYMBOL_IF_KUNIT(dlm_lc_rel_seen_version);
 
 u32 dlm_lc_rel_version(struct dlm_lc_rel *r)
 {
@@ -631,3 +632,4 @@ void dlm_lc_rel_get_stats(struct dlm_lc_rel *r, struct dlm_lc_rel_stats *st)
 	*st = r->st;
 	spin_unlock(&r->lock);
 }
+EXPORT_SYMBOL_IF_KUNIT(dlm_lc_rel_get_stats);

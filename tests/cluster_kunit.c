@@ -21,6 +21,7 @@
 #include "lowcomms.h"
 #include "lowcomms_int.h"
 #include "midcomms_shim.h"
+#include "test_hooks.h"
 #include "cluster_kunit.h"
 
 static void sink_rx(struct dlm_lc_cluster *cl, int nodeid, const void *buf,
@@ -739,6 +740,140 @@ static void cluster_backpressure(struct kunit *test)
 	expect_last(test, &c->sink_b, 1, 1000, 399 & 0xff);
 }
 
+/*
+ * Issue 7.4e: one instance's processing is held; another instance's
+ * messages must still be delivered (no shared ordered worker).
+ */
+static void cluster_process_not_shared(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+
+	pair_start(test, "127.0.0.1", "127.0.0.2");
+	init_completion(&c->blocker.go);
+	c->blocker.queued = true;
+	c->a->test_process_gate = &c->blocker.go;
+	/* A's process work now sits at its gate, holding a worker */
+	KUNIT_ASSERT_EQ(test, send_msg(c->b, 1, 100, 1), 0);
+	msleep(100);
+	KUNIT_ASSERT_EQ(test, send_msg(c->a, 2, 100, 2), 0);
+	KUNIT_EXPECT_TRUE(test, wait_for(sink_count(&c->sink_b) == 1));
+	KUNIT_EXPECT_EQ(test, sink_count(&c->sink_a), 0);
+	complete_all(&c->blocker.go);
+	KUNIT_EXPECT_TRUE(test, wait_for(sink_count(&c->sink_a) == 1));
+	c->a->test_process_gate = NULL;
+}
+
+/*
+ * Issue 7.4b: a writer between alloc and commit pins the connection; a
+ * removal waits for the commit instead of freeing under it.
+ */
+struct remover {
+	struct work_struct work;
+	struct dlm_lc_cluster *cl;
+	struct completion done;
+};
+
+static void remover_fn(struct work_struct *work)
+{
+	struct remover *r = container_of(work, struct remover, work);
+
+	dlm_lc_node_remove(r->cl, 2);
+	complete(&r->done);
+}
+
+static void cluster_remove_waits_for_writer(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+	struct remover *r;
+	struct dlm_lc_msg msg;
+
+	r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, r);
+	pair_start(test, "127.0.0.1", "127.0.0.2");
+	KUNIT_ASSERT_EQ(test, dlm_lc_msg_alloc(c->a, 2, 64, GFP_KERNEL, NULL,
+					       NULL, &msg), 0);
+	r->cl = c->a;
+	init_completion(&r->done);
+	INIT_WORK(&r->work, remover_fn);
+	schedule_work(&r->work);
+	msleep(300);
+	/* still waiting for us: the connection is alive while we write */
+	KUNIT_EXPECT_FALSE(test, completion_done(&r->done));
+	memset(msg.buf, 0, 64);
+	put_le_hdr((u8 *)msg.buf, 1, 64);
+	dlm_lc_msg_commit(&msg);
+	KUNIT_EXPECT_TRUE(test, wait_for_completion_timeout(&r->done, 20 * HZ));
+	flush_work(&r->work);
+}
+
+/*
+ * Issue 7.4l: a peer that sends and never reads. Our ACKs to it are
+ * built at send time, one pending per socket: they never pile up in the
+ * write queue.
+ */
+static void cluster_acks_do_not_pile_up(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+	struct dlm_lc_node_stats ns;
+	struct msghdr mh = {};
+	struct kvec iov;
+	u8 *buf;
+	int i, len = 24 + 64;
+
+	buf = kunit_kzalloc(test, len, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	pair_start(test, "127.0.0.1", "127.0.0.2");
+	add_node(test, c->a, 3, "127.0.0.3");
+	KUNIT_ASSERT_EQ(test, raw_connect(test, "127.0.0.3"), 0);
+	for (i = 0; i < 4000; i++) {
+		struct dlm_lc_hdr *o = (struct dlm_lc_hdr *)buf;
+		struct dlm_lc_hdr *in = (struct dlm_lc_hdr *)(buf + 24);
+
+		memset(buf, 0, len);
+		o->version = cpu_to_le32(0x00030002);
+		o->lockspace = cpu_to_le32(i);
+		o->nodeid = cpu_to_le32(3);
+		o->length = cpu_to_le16(len);
+		o->cmd = DLM_LC_CMD_OPTS;
+		buf[16] = DLM_LC_CMD_MSG;
+		*(__le32 *)(buf + 20) = cpu_to_le32(0x5001);
+		in->version = cpu_to_le32(0x00030002);
+		in->nodeid = cpu_to_le32(3);
+		in->length = cpu_to_le16(64);
+		in->cmd = DLM_LC_CMD_MSG;
+		iov.iov_base = buf;
+		iov.iov_len = len;
+		KUNIT_ASSERT_EQ(test, kernel_sendmsg(c->raw, &mh, &iov, 1, len),
+				len);
+	}
+	KUNIT_ASSERT_TRUE(test, wait_for(sink_count(&c->sink_a) == 4000));
+	KUNIT_ASSERT_EQ(test, dlm_lc_node_get_stats(c->a, 3, &ns), 0);
+	KUNIT_EXPECT_EQ(test, ns.queued, 0U);
+	KUNIT_EXPECT_EQ(test, ns.queued_max, 0U);
+}
+
+/*
+ * Issue 7.4a: instance stop and start while data flows, with socket
+ * callbacks slowed after their STOP_IO test; KASAN and DEBUG_OBJECTS judge
+ * whether a callback queued work on a freed or stopped connection.
+ */
+static void cluster_stop_races_callbacks(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+	int i;
+
+	pair_start(test, "127.0.0.1", "127.0.0.2");
+	dlm_lc_test_callback_delay_us = 2000;
+	for (i = 0; i < 20; i++) {
+		KUNIT_EXPECT_EQ(test, dlm_lc_bulk_send(c->a, 2, 200, 256), 0);
+		dlm_lc_cluster_stop(c->b);
+		KUNIT_EXPECT_EQ(test, dlm_lc_cluster_start(c->b), 0);
+	}
+	dlm_lc_test_callback_delay_us = 0;
+	KUNIT_EXPECT_EQ(test, send_msg(c->a, 2, 100, 9), 0);
+	KUNIT_EXPECT_TRUE(test, wait_for(sink_count(&c->sink_b) >= 1));
+}
+
 /* fd5c::1 and fd5c::2 are added to lo by the guest script */
 static void cluster_exchange_ipv6(struct kunit *test)
 {
@@ -754,6 +889,10 @@ static void cluster_exchange_ipv6(struct kunit *test)
 
 static struct kunit_case cluster_cases[] = {
 	KUNIT_CASE(cluster_exchange),
+	KUNIT_CASE(cluster_process_not_shared),
+	KUNIT_CASE(cluster_remove_waits_for_writer),
+	KUNIT_CASE(cluster_acks_do_not_pile_up),
+	KUNIT_CASE(cluster_stop_races_callbacks),
 	KUNIT_CASE(cluster_send_to_unknown_node),
 	KUNIT_CASE(cluster_ping),
 	KUNIT_CASE(cluster_bulk_both_ways),

@@ -12,6 +12,7 @@
 
 #include "addr.h"
 #include "lowcomms.h"
+#include "lowcomms_int.h"
 #include "midcomms_shim.h"
 #include "reliable.h"
 #include "cluster_kunit.h"
@@ -37,6 +38,14 @@ REL_FIELD(fin_rx)
 REL_FIELD(peer_closed)
 REL_FIELD(unacked_msgs)
 REL_FIELD(abandoned)
+
+static size_t process_queued_bytes(struct dlm_lc_cluster *cl)
+{
+	struct dlm_lc_cluster_stats st;
+
+	dlm_lc_cluster_get_stats(cl, &st);
+	return st.process_queued;
+}
 
 /* Build an OPTS frame from node @from around a DLM_MSG (or FIN). */
 static int opts_frame(u8 *buf, int from, u32 sid, u32 seq, u8 cmd, u8 seed)
@@ -294,6 +303,198 @@ static int send_small(struct dlm_lc_cluster *cl, int to, u8 seed)
 	return dlm_lc_shim_send(cl, to, buf, sizeof(buf), GFP_KERNEL);
 }
 
+/* An ACK as a stock node sends it: pad byte 0, sequence = next expected. */
+static void deliver_ack(struct dlm_lc_cluster *cl, int from, u32 seq)
+{
+	struct dlm_lc_hdr ack = {};
+
+	ack.version = cpu_to_le32(DLM_LC_VERSION_3_2);
+	ack.lockspace = cpu_to_le32(seq);
+	ack.nodeid = cpu_to_le32(from);
+	ack.length = cpu_to_le16(DLM_LC_HDR_LEN);
+	ack.cmd = DLM_LC_CMD_ACK;
+	dlm_lc_shim_deliver(cl, from, 0, &ack, sizeof(ack));
+}
+
+REL_FIELD(acks_stale)
+REL_FIELD(tx_acked)
+
+/*
+ * Issue 7.2: a stock 3.2 node leaves the ACK's pad byte 0. Its ACKs must
+ * free our copies; late and future ones must free nothing.
+ */
+static void rel_stock_ack_frees_copies(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+	u8 buf[128];
+	int i, len;
+
+	c->a = instance(test, "kunit-a", 1, "127.0.0.1", "127.0.0.2",
+			&c->sink_a);
+	/* node 2 shows it speaks 3.2 */
+	len = opts_frame(buf, 2, 0x3001, 0, DLM_LC_CMD_MSG, 0);
+	dlm_lc_shim_deliver(c->a, 2, 0, buf, len);
+	for (i = 0; i < 10; i++)
+		KUNIT_ASSERT_EQ(test, send_small(c->a, 2, i), 0);
+	KUNIT_ASSERT_EQ(test, rel_unacked_msgs(c->a, 2), 10ULL);
+
+	deliver_ack(c->a, 2, 6);
+	KUNIT_EXPECT_EQ(test, rel_unacked_msgs(c->a, 2), 4ULL);
+	KUNIT_EXPECT_EQ(test, rel_tx_acked(c->a, 2), 6ULL);
+	KUNIT_EXPECT_EQ(test, rel_acks_stale(c->a, 2), 0ULL);
+
+	/* a late ACK (below what was acked) and a future one free nothing */
+	deliver_ack(c->a, 2, 3);
+	deliver_ack(c->a, 2, 11);
+	KUNIT_EXPECT_EQ(test, rel_unacked_msgs(c->a, 2), 4ULL);
+	KUNIT_EXPECT_EQ(test, rel_acks_stale(c->a, 2), 2ULL);
+
+	deliver_ack(c->a, 2, 10);
+	KUNIT_EXPECT_EQ(test, rel_unacked_msgs(c->a, 2), 0ULL);
+	KUNIT_EXPECT_EQ(test, rel_acks_stale(c->a, 2), 2ULL);
+}
+
+/*
+ * An ACK is built when it is written, and only for the socket the last
+ * OPTS came on: a position learnt on one socket never goes out on another.
+ */
+static void rel_ack_only_on_its_socket(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+	struct dlm_lc_hdr *hdr;
+	u8 buf[128], ack[DLM_LC_CTRL_MAX];
+	int i, len;
+
+	c->a = instance(test, "kunit-a", 1, "127.0.0.1", "127.0.0.2",
+			&c->sink_a);
+	for (i = 0; i < 3; i++) {
+		len = opts_frame(buf, 2, 0x4001, i, DLM_LC_CMD_MSG, i);
+		dlm_lc_shim_deliver(c->a, 2, 7, buf, len);
+	}
+	KUNIT_EXPECT_EQ(test, dlm_lc_shim_fill_ack(c->a, 2, 8, ack, sizeof(ack)),
+			0);
+	KUNIT_ASSERT_EQ(test, dlm_lc_shim_fill_ack(c->a, 2, 7, ack, sizeof(ack)),
+			DLM_LC_HDR_LEN);
+	hdr = (struct dlm_lc_hdr *)ack;
+	KUNIT_EXPECT_EQ(test, hdr->cmd, DLM_LC_CMD_ACK);
+	KUNIT_EXPECT_EQ(test, le32_to_cpu(hdr->lockspace), 3U);
+	KUNIT_EXPECT_EQ(test, le32_to_cpu(hdr->nodeid), 1U);
+	KUNIT_EXPECT_EQ(test, hdr->pad, 0);
+	/* nothing new: no second ACK */
+	KUNIT_EXPECT_EQ(test, dlm_lc_shim_fill_ack(c->a, 2, 7, ack, sizeof(ack)),
+			0);
+
+	/* a duplicate on another socket moves the ACK there */
+	len = opts_frame(buf, 2, 0x4001, 1, DLM_LC_CMD_MSG, 1);
+	dlm_lc_shim_deliver(c->a, 2, 9, buf, len);
+	KUNIT_EXPECT_EQ(test, dlm_lc_shim_fill_ack(c->a, 2, 7, ack, sizeof(ack)),
+			0);
+	KUNIT_EXPECT_EQ(test, dlm_lc_shim_fill_ack(c->a, 2, 9, ack, sizeof(ack)),
+			DLM_LC_HDR_LEN);
+}
+
+/*
+ * Issue 7.4f: the peer falls back to 3.1 while a numbered message is
+ * being written, or before the numbering callback runs: no copy is left
+ * that nobody acknowledges, and a return to 3.2 opens a new space.
+ */
+static void rel_fallback_races_writer(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+	struct dlm_lc_rel_stats st;
+	struct dlm_lc_rel_tx tx;
+	struct dlm_lc_rel *r;
+	u32 sid;
+
+	c->a = instance(test, "kunit-a", 1, "127.0.0.1", "127.0.0.2",
+			&c->sink_a);
+	r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, r);
+	dlm_lc_rel_init(r, c->a, 2);
+	dlm_lc_rel_seen_version(r, DLM_LC_VERSION_3_2);
+	sid = r->tx_sid;
+
+	/* numbered, then the fallback, then the commit */
+	KUNIT_ASSERT_EQ(test, dlm_lc_rel_alloc(r, 64, true, GFP_KERNEL, &tx), 0);
+	memset(tx.buf, 0, 64);
+	dlm_lc_rel_seen_version(r, DLM_LC_VERSION_3_1);
+	dlm_lc_rel_commit(r, &tx);
+	dlm_lc_rel_get_stats(r, &st);
+	KUNIT_EXPECT_EQ(test, st.unacked_msgs, 0U);
+	KUNIT_EXPECT_EQ(test, st.unacked_bytes, 0ULL);
+	KUNIT_EXPECT_EQ(test, r->reserved, 0UL);
+	KUNIT_EXPECT_NE(test, r->tx_sid, sid);
+	KUNIT_EXPECT_EQ(test, st.tx_acked, st.tx_next);
+
+	/* the caller chose to wrap before it saw 3.1: decided at numbering */
+	KUNIT_ASSERT_EQ(test, dlm_lc_rel_alloc(r, 64, true, GFP_KERNEL, &tx), 0);
+	memset(tx.buf, 0, 64);
+	dlm_lc_rel_commit(r, &tx);
+	dlm_lc_rel_get_stats(r, &st);
+	KUNIT_EXPECT_EQ(test, st.unacked_msgs, 0U);
+	KUNIT_EXPECT_EQ(test, st.tx_next, 1U);
+	KUNIT_EXPECT_EQ(test, r->reserved, 0UL);
+
+	/* back to 3.2: numbered and kept again, from where we were */
+	dlm_lc_rel_seen_version(r, DLM_LC_VERSION_3_2);
+	KUNIT_ASSERT_EQ(test, dlm_lc_rel_alloc(r, 64, true, GFP_KERNEL, &tx), 0);
+	memset(tx.buf, 0, 64);
+	dlm_lc_rel_commit(r, &tx);
+	dlm_lc_rel_get_stats(r, &st);
+	KUNIT_EXPECT_EQ(test, st.unacked_msgs, 1U);
+	KUNIT_EXPECT_EQ(test, st.tx_next, 2U);
+	dlm_lc_rel_release(r);
+}
+
+/*
+ * Issue 7.4j: messages of a node that is removed while they wait in the
+ * process queue are dropped, and do not bring the node's state back.
+ */
+struct opener {
+	struct delayed_work work;
+	struct completion gate;
+};
+
+static void opener_fn(struct work_struct *work)
+{
+	struct opener *o = container_of(to_delayed_work(work), struct opener,
+					work);
+
+	complete_all(&o->gate);
+}
+
+static void rel_removed_node_stays_gone(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+	struct opener *o;
+	int i;
+
+	o = kunit_kzalloc(test, sizeof(*o), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, o);
+	init_completion(&o->gate);
+	INIT_DELAYED_WORK(&o->work, opener_fn);
+
+	pair_start(test, "127.0.0.1", "127.0.0.2");
+	KUNIT_ASSERT_EQ(test, send_small(c->b, 1, 1), 0);
+	KUNIT_ASSERT_TRUE(test, wait_for(sink_count(&c->sink_a) == 1));
+
+	c->a->test_process_gate = &o->gate;
+	for (i = 0; i < 20; i++)
+		KUNIT_ASSERT_EQ(test, send_small(c->b, 1, i), 0);
+	KUNIT_ASSERT_TRUE(test, wait_for(process_queued_bytes(c->a) > 0));
+	/* the removal waits for the held run; the gate opens meanwhile */
+	schedule_delayed_work(&o->work, msecs_to_jiffies(300));
+	KUNIT_ASSERT_EQ(test, dlm_lc_node_remove(c->a, 2), 0);
+	flush_delayed_work(&o->work);
+	c->a->test_process_gate = NULL;
+	msleep(100);
+
+	KUNIT_EXPECT_EQ(test, sink_count(&c->sink_a), 1);
+	/* no state for node 2 came back */
+	KUNIT_EXPECT_EQ(test, rel_version(c->a, 2), 0ULL);
+	KUNIT_EXPECT_FALSE(test, dlm_lc_node_exists(c->a, 2));
+}
+
 /* A forgets B (node removed and added again): both sides carry on. */
 static void rel_node_comes_back_fresh(struct kunit *test)
 {
@@ -358,6 +559,10 @@ static struct kunit_case reliable_cases[] = {
 	KUNIT_CASE(rel_peer_speaks_3_1),
 	KUNIT_CASE(rel_node_comes_back_fresh),
 	KUNIT_CASE(rel_peer_turns_3_1),
+	KUNIT_CASE(rel_stock_ack_frees_copies),
+	KUNIT_CASE(rel_ack_only_on_its_socket),
+	KUNIT_CASE(rel_fallback_races_writer),
+	KUNIT_CASE(rel_removed_node_stays_gone),
 	{}
 };
 
