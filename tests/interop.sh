@@ -28,6 +28,10 @@
 #   port-taken  an instance of ours in the root netns on 192.0.2.2:21064
 #               must fail "control start" with EADDRINUSE and log
 #               "port in use"; stock still answers afterwards
+#   stock-stream c1 -> stock node 2: INTEROP_STREAM (100000) numbered bulk
+#               messages; the stock node's ACKs (pad byte 0) must free every
+#               copy (unacked_msgs 0, no acks_stale, no ENOBUFS) and the
+#               graceful stop that follows must take under 1 s
 #   unload      stop, rmdir, rmmod dlm_lowcomms (dlm.ko stays), no splat
 # Environment: INTEROP_PINGS (10), INTEROP_PING_TMO (3000 ms),
 #   INTEROP_BULK (20 messages each way), INTEROP_SIZE (256),
@@ -380,6 +384,38 @@ case_port_taken() {
 	[ -z "$bad" ] && pass port-taken || fail port-taken "$bad"
 }
 
+# --- a long numbered stream to the stock node --------------------------------
+case_stock_stream() {
+	f=$CFG/c1/comms/2
+	n=${INTEROP_STREAM:-100000}
+	bad=
+	t0=$(now)
+	wr "$f/bulk" "$n 256" 600 || bad="$bad bulk: $(errtxt)"
+	k=0
+	while [ $k -lt 300 ] && [ "$(st "$f/status" unacked_msgs)" != 0 ]; do
+		sleep 0.2
+		k=$((k + 1))
+	done
+	t1=$(now)
+	un=$(st "$f/status" unacked_msgs)
+	stale=$(st "$f/status" acks_stale)
+	arx=$(st "$f/status" acks_rx)
+	seq=$(st "$f/status" rel_tx_msgs)
+	acked=$(st "$f/status" seq_tx_acked)
+	ver=$(st "$f/status" version)
+	info "stock-stream c1 -> stock node 2: $n x 256 B in $(elapsed "$t0" "$t1")s, version=$ver rel_tx_msgs=$seq seq_tx_acked=$acked acks_rx=$arx acks_stale=$stale unacked_msgs=$un"
+	[ "$un" = 0 ] || bad="$bad unacked_msgs=$un"
+	[ "$stale" = 0 ] || bad="$bad acks_stale=$stale"
+	[ "${arx:-0}" -gt 0 ] || bad="$bad no ACK from the stock node"
+	[ "${seq:-0}" -ge "$n" ] || bad="$bad rel_tx_msgs=$seq < $n"
+	t0=$(now)
+	wr "$CFG/c1/control" stop 30 || bad="$bad stop: $(errtxt)"
+	ts=$(elapsed "$t0")
+	info "stock-stream: stop took ${ts}s"
+	awk -v t="$ts" 'BEGIN { exit !(t < 1.0) }' || bad="$bad stop took ${ts}s"
+	[ -z "$bad" ] && pass stock-stream || fail stock-stream "$bad"
+}
+
 # --- unload -----------------------------------------------------------------
 case_unload() {
 	bad=
@@ -410,15 +446,16 @@ if case_load; then
 			case_bulk
 			capture_stop && capture_dump
 			case_port_taken
+			case_stock_stream
 		else
-			for c in ping ping-ls0 bulk port-taken; do skip $c our-node; done
+			for c in ping ping-ls0 bulk port-taken stock-stream; do skip $c our-node; done
 		fi
 	else
-		for c in our-node ping ping-ls0 bulk port-taken; do skip $c stock-node; done
+		for c in our-node ping ping-ls0 bulk port-taken stock-stream; do skip $c stock-node; done
 	fi
 	case_unload
 else
-	for c in stock-node our-node ping ping-ls0 bulk port-taken unload; do skip $c load; done
+	for c in stock-node our-node ping ping-ls0 bulk port-taken stock-stream unload; do skip $c load; done
 fi
 echo "INFO: interop: dlm kernel log:"
 dmesg | grep -Ei 'dlm|lowcomms' | tail -n 60 | sed 's/^/INFO:   dmesg: /'
