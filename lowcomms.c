@@ -700,6 +700,23 @@ void dlm_lc_node_kick_ack(struct dlm_lc_cluster *cl, int nodeid, u64 gen)
 }
 EXPORT_SYMBOL_GPL(dlm_lc_node_kick_ack);
 
+void dlm_lc_node_kick_resend(struct dlm_lc_cluster *cl, int nodeid)
+{
+	struct dlm_lc_conn *conn;
+	int idx;
+
+	idx = srcu_read_lock(&cl->srcu);
+	conn = dlm_lc_conn_find(cl, nodeid);
+	if (conn && READ_ONCE(conn->sock)) {
+		spin_lock(&conn->wq.lock);
+		set_bit(CF_RESEND, &conn->flags);
+		dlm_lc_kick_send(conn);
+		spin_unlock(&conn->wq.lock);
+	}
+	srcu_read_unlock(&cl->srcu, idx);
+}
+EXPORT_SYMBOL_GPL(dlm_lc_node_kick_resend);
+
 bool dlm_lc_node_exists(struct dlm_lc_cluster *cl, int nodeid)
 {
 	bool ret;

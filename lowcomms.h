@@ -127,6 +127,12 @@ int dlm_lc_node_close(struct dlm_lc_cluster *cl, int nodeid);
  * Nothing is sent if that socket is gone. Any context.
  */
 void dlm_lc_node_kick_ack(struct dlm_lc_cluster *cl, int nodeid, u64 gen);
+/*
+ * Send the upper layer's unacknowledged messages again on the current
+ * socket, at the next message boundary (dlm_lc_shim_resend_begin). Any
+ * context; nothing happens without a socket.
+ */
+void dlm_lc_node_kick_resend(struct dlm_lc_cluster *cl, int nodeid);
 /* @nodeid is configured in @cl (it may be removed right after). */
 bool dlm_lc_node_exists(struct dlm_lc_cluster *cl, int nodeid);
 

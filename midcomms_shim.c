@@ -919,6 +919,8 @@ static void node_fin(struct dlm_lc_shim *shim, struct shim_node *n,
 {
 	if (!speaks_3_2(shim, n) || !node_connected(shim->cl, n->nodeid))
 		return;
+	/* a receive-only stock peer leaves a tail unacked: ask for its ACK */
+	dlm_lc_rel_probe_now(&n->rel);
 	wait_all_acked(shim->cl, n, end);
 	if (!dlm_lc_rel_has_unacked(&n->rel) && !dlm_lc_rel_send_fin(&n->rel))
 		wait_all_acked(shim->cl, n, end);

@@ -72,6 +72,7 @@ static bool seq_before(u32 a, u32 b)
 }
 
 static void ack_work_fn(struct work_struct *work);
+static void probe_work_fn(struct work_struct *work);
 
 void dlm_lc_rel_init(struct dlm_lc_rel *r, struct dlm_lc_cluster *cl,
 		     int nodeid)
@@ -82,6 +83,7 @@ void dlm_lc_rel_init(struct dlm_lc_rel *r, struct dlm_lc_cluster *cl,
 	spin_lock_init(&r->lock);
 	init_waitqueue_head(&r->wait);
 	INIT_DELAYED_WORK(&r->ack_work, ack_work_fn);
+	INIT_DELAYED_WORK(&r->probe_work, probe_work_fn);
 	INIT_LIST_HEAD(&r->unacked);
 	r->tx_sid = get_random_u32() | 1;
 }
@@ -97,6 +99,7 @@ void dlm_lc_rel_release(struct dlm_lc_rel *r)
 	r->dead = true;
 	spin_unlock(&r->lock);
 	cancel_delayed_work_sync(&r->ack_work);
+	cancel_delayed_work_sync(&r->probe_work);
 
 	list_for_each_entry_safe(m, tmp, &r->unacked, list) {
 		list_del(&m->list);
@@ -291,6 +294,55 @@ void dlm_lc_rel_rx_ack(struct dlm_lc_rel *r, const void *buf)
 }
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_rel_rx_ack);
 
+/* --- probing an idle tail ---------------------------------------------- */
+
+static void probe_arm_locked(struct dlm_lc_rel *r)
+{
+	lockdep_assert_held(&r->lock);
+	if (!r->dead)
+		queue_delayed_work(system_wq, &r->probe_work,
+				   msecs_to_jiffies(DLM_LC_REL_PROBE_MS));
+}
+
+/*
+ * Runs while copies are unacknowledged. A tick in which we sent nothing
+ * new and nothing was acknowledged sends the unacked copies again (the
+ * first duplicate makes the peer ACK). Bounded: one round per tick.
+ */
+static void probe_work_fn(struct work_struct *work)
+{
+	struct dlm_lc_rel *r = container_of(to_delayed_work(work),
+					    struct dlm_lc_rel, probe_work);
+	bool idle, armed;
+
+	spin_lock(&r->lock);
+	armed = !list_empty(&r->unacked);
+	idle = armed && r->st.tx_next == r->probe_next &&
+	       r->st.tx_acked == r->probe_acked;
+	r->probe_next = r->st.tx_next;
+	r->probe_acked = r->st.tx_acked;
+	if (idle)
+		r->st.probes++;
+	if (armed)
+		probe_arm_locked(r);
+	spin_unlock(&r->lock);
+	if (idle)
+		dlm_lc_node_kick_resend(r->cl, r->nodeid);
+}
+
+void dlm_lc_rel_probe_now(struct dlm_lc_rel *r)
+{
+	bool any;
+
+	spin_lock(&r->lock);
+	any = !list_empty(&r->unacked);
+	if (any)
+		r->st.probes++;
+	spin_unlock(&r->lock);
+	if (any)
+		dlm_lc_node_kick_resend(r->cl, r->nodeid);
+}
+
 /* --- receiving ------------------------------------------------------------ */
 
 bool dlm_lc_rel_rx(struct dlm_lc_rel *r, const void *buf, u8 inner_cmd,
@@ -423,6 +475,8 @@ static void rel_number(char *buf, int len, void *data)
 		return;
 	}
 	d->m->seq = r->st.tx_next++;
+	if (list_empty(&r->unacked))
+		probe_arm_locked(r);
 	list_add_tail(&d->m->list, &r->unacked);
 	r->st.tx_msgs++;
 	r->st.unacked_msgs++;

@@ -31,6 +31,13 @@ struct dlm_lc_cluster;
 /* acknowledge after this many messages, or after the delay below */
 #define DLM_LC_REL_ACK_BATCH	32
 #define DLM_LC_REL_ACK_DELAY_MS	10
+/*
+ * Copies unacknowledged while nothing moved for this long: send the
+ * oldest again. A receiver answers a duplicate with an ACK at once (a
+ * stock node that only receives acknowledges every 257 messages, so the
+ * tail of a stream would otherwise wait for its next message).
+ */
+#define DLM_LC_REL_PROBE_MS	200
 
 struct dlm_lc_rel_stats {
 	u32 version;		/* peer's protocol version, 0 unknown */
@@ -51,6 +58,7 @@ struct dlm_lc_rel_stats {
 	u64 fin_rx;
 	u64 abandoned;		/* unacked messages freed with the node */
 	u64 backlog_waits;	/* senders that waited for the backlog */
+	u64 probes;		/* idle tails sent again to get an ACK */
 	u32 unacked_msgs;
 	u32 peer_closed;	/* the peer's last word was FIN */
 	u64 unacked_bytes;
@@ -63,6 +71,9 @@ struct dlm_lc_rel {
 	spinlock_t lock;		/* everything below */
 	wait_queue_head_t wait;		/* backlog room, version, acks */
 	struct delayed_work ack_work;
+	struct delayed_work probe_work;
+	u32 probe_next;			/* tx_next at the last probe tick */
+	u32 probe_acked;		/* tx_acked at the last probe tick */
 	bool dead;			/* being freed: no new ack work */
 	bool closing;			/* we stop: deliver no more */
 	bool ack_now;			/* an ACK is owed even if rx_next is */
@@ -126,6 +137,9 @@ bool dlm_lc_rel_resend_begin(struct dlm_lc_rel *r, u32 *from, u32 *to);
 int dlm_lc_rel_resend_copy(struct dlm_lc_rel *r, u32 *seq, u32 to,
 			   void *buf);
 bool dlm_lc_rel_has_unacked(struct dlm_lc_rel *r);
+
+/* Send the unacked copies again now (a stop wants their ACK). */
+void dlm_lc_rel_probe_now(struct dlm_lc_rel *r);
 
 /* Stopping: deliver nothing more, tell the peer what we have. */
 void dlm_lc_rel_close_begin(struct dlm_lc_rel *r);

@@ -149,11 +149,23 @@ static int send_ack(struct dlm_lc_conn *conn, bool at_boundary, bool *retried)
 	return 0;
 }
 
+static bool send_at_boundary(struct dlm_lc_conn *conn)
+{
+	bool ret;
+
+	spin_lock(&conn->wq.lock);
+	ret = dlm_lc_wq_at_boundary_locked(&conn->wq);
+	spin_unlock(&conn->wq.lock);
+	return ret;
+}
+
 /*
  * First thing on a new socket: the copies of messages the peer has not
  * acknowledged, oldest first, then the write queue (see reliable.c for why
- * no gap can remain). The copy is sent from rs_buf, which the socket
- * copies: it may be reused as soon as sendmsg returns.
+ * no gap can remain). A probe asks for the same on a live socket, at a
+ * message boundary; the peer drops what it has and ACKs. The copy is sent
+ * from rs_buf, which the socket copies: it may be reused as soon as
+ * sendmsg returns.
  */
 static int send_resend(struct dlm_lc_conn *conn)
 {
@@ -164,7 +176,10 @@ static int send_resend(struct dlm_lc_conn *conn)
 	struct kvec iov;
 	int i, ret;
 
-	if (test_and_clear_bit(CF_RESEND, &conn->flags)) {
+	/* a probe on a live socket waits for a message boundary */
+	if (test_bit(CF_RESEND, &conn->flags) && !conn->rs_active &&
+	    !conn->ack_len && send_at_boundary(conn) &&
+	    test_and_clear_bit(CF_RESEND, &conn->flags)) {
 		conn->rs_len = 0;
 		conn->rs_off = 0;
 		conn->rs_active = dlm_lc_shim_resend_begin(cl, conn->nodeid,
@@ -222,9 +237,7 @@ static int send_queue(struct dlm_lc_conn *conn)
 	int i, ret;
 
 	for (i = 0; i < SEND_BUDGET; i++) {
-		spin_lock(&conn->wq.lock);
-		boundary = dlm_lc_wq_at_boundary_locked(&conn->wq);
-		spin_unlock(&conn->wq.lock);
+		boundary = send_at_boundary(conn);
 		ret = send_ack(conn, boundary, &retried);
 		if (ret)
 			return ret;

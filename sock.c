@@ -4,6 +4,7 @@
  * graceful shutdown and release.
  */
 
+#include <linux/module.h>
 #include <linux/net.h>
 #include <linux/slab.h>
 #include <net/tcp.h>
@@ -15,10 +16,15 @@
 #include "test_hooks.h"
 
 #ifdef DLM_LC_TEST_HOOKS
+/* test build only: KUnit sets them directly, guest scripts as parameters */
 unsigned int dlm_lc_test_callback_delay_us;
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_test_callback_delay_us);
+module_param_named(test_callback_delay_us, dlm_lc_test_callback_delay_us,
+		   uint, 0644);
 unsigned int dlm_lc_test_connect_delay_ms;
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_test_connect_delay_ms);
+module_param_named(test_connect_delay_ms, dlm_lc_test_connect_delay_ms,
+		   uint, 0644);
 #endif
 
 const struct dlm_lc_proto_ops dlm_lc_tcp_ops = {
