@@ -33,6 +33,12 @@ fuzz:
 faults:
 	bash scripts/faults.sh
 
+# Teardown under traffic with the delay knobs, 1,000 cycles of each case
+# (make check runs 30/10/10); TEARDOWN_CYCLES=N TEARDOWN_NS=N TEARDOWN_RELOADS=N.
+teardown:
+	TEARDOWN_CYCLES=$${TEARDOWN_CYCLES:-1000} UML_TIMEOUT=$${UML_TIMEOUT:-10800} \
+		TEARDOWN_SECS=$${TEARDOWN_SECS:-5000} bash scripts/uml-test.sh teardown
+
 # Every test; the last line reads "N passed, N failed".
 check:
 	bash scripts/check.sh
@@ -44,4 +50,4 @@ quick:
 kunit:
 	CHECK_STEPS="kunit" bash scripts/check.sh
 
-.PHONY: all modules clean demo bench fuzz faults check quick kunit
+.PHONY: all modules clean demo bench fuzz faults teardown check quick kunit
