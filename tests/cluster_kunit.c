@@ -806,6 +806,44 @@ static void cluster_remove_waits_for_writer(struct kunit *test)
 	flush_work(&r->work);
 }
 
+static u64 connect_fails(struct dlm_lc_cluster *cl, int id)
+{
+	struct dlm_lc_node_stats ns;
+
+	dlm_lc_node_get_stats(cl, id, &ns);
+	return ns.connect_fail;
+}
+
+/*
+ * Issue 7.4h: A's connects to B failed until its backoff reached 3 s.
+ * When B comes up and connects to A, what A queued must go out on that
+ * socket now, not when the retry timer fires.
+ */
+static void cluster_accept_runs_owed_retry(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+	unsigned long t;
+
+	c->a = instance(test, "kunit-a", 1, "127.0.0.1", "127.0.0.2",
+			&c->sink_a);
+	c->b = instance(test, "kunit-b", 2, "127.0.0.1", "127.0.0.2",
+			&c->sink_b);
+	KUNIT_ASSERT_EQ(test, dlm_lc_shim_set_version(c->a, 0x00030001), 0);
+	KUNIT_ASSERT_EQ(test, dlm_lc_shim_set_version(c->b, 0x00030001), 0);
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->a), 0);
+	KUNIT_ASSERT_EQ(test, send_msg(c->a, 2, 100, 1), 0);
+	/* 50 + 100 + ... + 1600 ms of refused connects: the next wait is 3 s */
+	KUNIT_ASSERT_TRUE(test, wait_for(connect_fails(c->a, 2) >= 7));
+
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->b), 0);
+	KUNIT_ASSERT_EQ(test, send_msg(c->b, 1, 100, 2), 0);
+	KUNIT_ASSERT_TRUE(test, wait_for(sink_count(&c->sink_a) == 1));
+	t = jiffies;
+	KUNIT_ASSERT_TRUE(test, wait_for(sink_count(&c->sink_b) == 1));
+	/* liveness, with room: the owed retry would have waited up to 3 s */
+	KUNIT_EXPECT_LT(test, jiffies_to_msecs(jiffies - t), 1500U);
+}
+
 /*
  * Issue 7.4l: a peer that sends and never reads. Our ACKs to it are
  * built at send time, one pending per socket: they never pile up in the
@@ -893,6 +931,7 @@ static struct kunit_case cluster_cases[] = {
 	KUNIT_CASE(cluster_remove_waits_for_writer),
 	KUNIT_CASE(cluster_acks_do_not_pile_up),
 	KUNIT_CASE(cluster_stop_races_callbacks),
+	KUNIT_CASE(cluster_accept_runs_owed_retry),
 	KUNIT_CASE(cluster_send_to_unknown_node),
 	KUNIT_CASE(cluster_ping),
 	KUNIT_CASE(cluster_bulk_both_ways),
