@@ -844,6 +844,54 @@ static void cluster_accept_runs_owed_retry(struct kunit *test)
 	KUNIT_EXPECT_LT(test, jiffies_to_msecs(jiffies - t), 1500U);
 }
 
+/* Fill B's queue to node 3 (which never reads) until it refuses more. */
+static void fill_to_node3(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+	struct dlm_lc_msg msg;
+	int i, ret = 0;
+
+	for (i = 0; i < 100000 && !ret; i++) {
+		ret = dlm_lc_msg_alloc(c->b, 3, 4000, GFP_NOWAIT, NULL, NULL,
+				       &msg);
+		if (!ret) {
+			memset(msg.buf, 0, 4000);
+			put_le_hdr((u8 *)msg.buf, 2, 4000);
+			dlm_lc_msg_commit(&msg);
+		}
+		if (!(i % 64))
+			cond_resched();
+	}
+	KUNIT_EXPECT_EQ(test, ret, -ENOBUFS);
+}
+
+/*
+ * Issue 7.4i: removing a node that never reads, and stopping an instance
+ * that holds 4 MiB for it, each end within the documented 5 s deadline
+ * (a bound, checked with a second of room).
+ */
+static void cluster_stop_bounded_by_deadline(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+	unsigned long t;
+
+	pair_start(test, "127.0.0.1", "127.0.0.2");
+	add_node(test, c->b, 3, "127.0.0.3");
+	fake_node_listen(test);
+	fill_to_node3(test);
+	KUNIT_ASSERT_TRUE(test, wait_for(fake_node_accepted(c)));
+
+	t = jiffies;
+	KUNIT_ASSERT_EQ(test, dlm_lc_node_remove(c->b, 3), 0);
+	KUNIT_EXPECT_LT(test, jiffies_to_msecs(jiffies - t), 6000U);
+
+	add_node(test, c->b, 3, "127.0.0.3");
+	fill_to_node3(test);
+	t = jiffies;
+	dlm_lc_cluster_stop(c->b);
+	KUNIT_EXPECT_LT(test, jiffies_to_msecs(jiffies - t), 6000U);
+}
+
 /*
  * Issue 7.4l: a peer that sends and never reads. Our ACKs to it are
  * built at send time, one pending per socket: they never pile up in the
@@ -932,6 +980,7 @@ static struct kunit_case cluster_cases[] = {
 	KUNIT_CASE(cluster_acks_do_not_pile_up),
 	KUNIT_CASE(cluster_stop_races_callbacks),
 	KUNIT_CASE(cluster_accept_runs_owed_retry),
+	KUNIT_CASE(cluster_stop_bounded_by_deadline),
 	KUNIT_CASE(cluster_send_to_unknown_node),
 	KUNIT_CASE(cluster_ping),
 	KUNIT_CASE(cluster_bulk_both_ways),
