@@ -6,7 +6,8 @@ set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
-OUT=${DLM_LC_OUT:-/tmp/dlm_lc_out}
+. "$HERE/outdir.sh"
+OUT=$DLM_LC_OUT
 mkdir -p "$OUT"
 rc=0
 

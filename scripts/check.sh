@@ -4,17 +4,19 @@
 # "N passed, N failed". Exit status 1 if anything failed.
 #
 # Steps (CHECK_STEPS overrides, space separated):
-#   deps build checkpatch kunit fuzz uml-cluster uml-stress faults qemu-6.12
-#   qemu-6.1 interop-6.12 interop-6.1
+#   deps build checkpatch kunit fuzz uml-cluster uml-stress uml-teardown
+#   faults qemu-6.12 qemu-6.1 interop-6.12 interop-6.1
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-export DLM_LC_OUT=${DLM_LC_OUT:-/tmp/dlm_lc_out}
-mkdir -p "$DLM_LC_OUT"
+# Output folder: $DLM_LC_OUT, else a new one per run (scripts/outdir.sh), so
+# two checks at once (two checkouts) never write the same files.
+. "$HERE/outdir.sh"
+echo "check: output in $DLM_LC_OUT"
 RESULTS=$DLM_LC_OUT/results.txt
 : >"$RESULTS"
 
-STEPS=${CHECK_STEPS:-deps build checkpatch kunit fuzz uml-cluster uml-stress faults qemu-6.12 qemu-6.1 interop-6.12 interop-6.1}
+STEPS=${CHECK_STEPS:-deps build checkpatch kunit fuzz uml-cluster uml-stress uml-teardown faults qemu-6.12 qemu-6.1 interop-6.12 interop-6.1}
 
 run_step() {
 	case $1 in
@@ -24,6 +26,11 @@ run_step() {
 	kunit)		"$HERE/kunit.sh" ;;
 	uml-cluster)	"$HERE/uml-test.sh" cluster ;;
 	uml-stress)	"$HERE/uml-test.sh" stress ;;
+	# CI-sized; `make teardown` runs 1,000 cycles of each case
+	uml-teardown)	TEARDOWN_CYCLES=${TEARDOWN_CYCLES:-30} \
+			TEARDOWN_NS=${TEARDOWN_NS:-10} \
+			TEARDOWN_RELOADS=${TEARDOWN_RELOADS:-10} \
+			"$HERE/uml-test.sh" teardown ;;
 	fuzz)		"$HERE/fuzz.sh" ;;
 	faults)		"$HERE/faults.sh" ;;
 	qemu-6.12|qemu-6.1)
@@ -62,5 +69,6 @@ if [ "$failed" -gt 0 ]; then
 	echo "--- failures:"
 	grep '^FAIL: ' "$RESULTS"
 fi
+echo "check: results in $RESULTS"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -9,7 +9,8 @@
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
-out=${DLM_LC_OUT:-/tmp/dlm_lc_out}
+. "$here/outdir.sh"
+out=$DLM_LC_OUT
 mkdir -p "$out"
 export DEMO=1 MSGS=${MSGS:-60000} SIZE=${SIZE:-256} QEMU_TIMEOUT=${QEMU_TIMEOUT:-600}
 export DLM_LC_OUT=$out

@@ -12,17 +12,21 @@
 # <U> duplicated", the sum of both; exit 1 on any FAIL.
 #
 # Env: FAULT_MSGS (per pair per round), FAULT_REPEAT (rounds per kind),
-#      FAULT_KINDS, RELOAD_MSGS, RELOAD_CYCLES, FAULTS_RELOAD=0 to skip 2.
+#      FAULT_KINDS, FAULT_WRITERS_TIMEOUT, RELOAD_MSGS, RELOAD_CYCLES,
+#      FAULTS_RELOAD=0 to skip 2.
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-OUT=${DLM_LC_OUT:-/tmp/dlm_lc_out}
+. "$HERE/outdir.sh"
+OUT=$DLM_LC_OUT
 mkdir -p "$OUT"
 res=$OUT/faults.results
 : >"$res"
 
 "$HERE/uml-test.sh" faults 2>&1 | tee "$OUT/faults-uml.out" | grep -E '^(PASS|FAIL):' | tee -a "$res"
 uml=$OUT/uml-faults.log
+# uml-run.sh's notes (e.g. UML killed after the guest's end)
+grep -E '^INFO: uml-run' "$OUT/faults-uml.out"
 grep -E '^INFO: (faults|memory|[a-z]+\.[0-9]+:)' "$uml" 2>/dev/null
 if ! grep -q '^FAULTS-TOTAL: ' "$uml" 2>/dev/null; then
 	echo "FAIL: faults.uml: the guest printed no total (see $uml)" | tee -a "$res"

@@ -8,7 +8,8 @@ set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SRC=$(readlink -f "${DLM_LC_SRC:-$HERE/..}")
-OUT=${DLM_LC_OUT:-/tmp/dlm_lc_out}
+. "$HERE/outdir.sh"
+OUT=$DLM_LC_OUT
 N=${FUZZ_INPUTS:-1000000}
 mkdir -p "$OUT"
 

@@ -12,9 +12,42 @@ PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
 BB=/bin/busybox
 
+# User processes other than PID 1 and its copies (a subshell or command
+# substitution of this script), one "pid ppid state args" line each; kernel
+# threads (pid 2 and its children) left out.  One ps and one awk: a fork
+# costs milliseconds in UML.
+others() {
+	ps -e -o pid=,ppid=,stat=,args= 2>/dev/null | awk -v me=" $0 " '
+		$1 == 1 || $1 == 2 || $2 == 2 { next }
+		index(" " $0 " ", me) { next }
+		$4 == "ps" && $5 == "-e" { next }
+		$4 == "awk" && $5 == "-v" { next }
+		{ print substr($0, 1, 160) }'
+}
+
+# Nothing may outlive the tests into the power-off: background writers,
+# sleep loops, ip netns / tc / ss helpers a test left behind are listed,
+# then killed (TERM, then KILL: everything but PID 1) and file systems
+# synced, before "GUEST-DONE" and the power-off.
 off() {
-	echo "GUEST-DONE"
+	if [ -n "${WATCHDOG_PID:-}" ]; then
+		pkill -P "$WATCHDOG_PID" 2>/dev/null
+		kill "$WATCHDOG_PID" 2>/dev/null
+	fi
+	left=$(others)
+	if [ -n "$left" ]; then
+		echo "guest: $(echo "$left" | wc -l) process(es) left at power-off, killing them (pid ppid state args):"
+		echo "$left" | sed 's/^/guest:   /'
+	fi
+	kill -s TERM -1 2>/dev/null
+	k=0
+	while [ $k -lt 20 ] && [ -n "$(others)" ]; do
+		sleep 0.1
+		k=$((k + 1))
+	done
+	kill -s KILL -1 2>/dev/null
 	sync 2>/dev/null
+	echo "GUEST-DONE"
 	$BB poweroff -f
 	# not reached; if it is, dying as PID 1 panics UML, which also exits
 	exit 1
@@ -28,7 +61,7 @@ MODDIR=${1:-}
 MODE=${2:-kunit}
 MSGS=${3:-100000}
 case $MODE in
-cluster|stress|faults) TAGP=uml-$MODE ;;
+cluster|stress|faults|teardown) TAGP=uml-$MODE ;;
 *) TAGP=$MODE ;;
 esac
 # Copy the modules into tmpfs first: the module dir may well live under /tmp,
@@ -55,6 +88,30 @@ fi
 
 KML=/sys/kernel/debug/kmemleak
 uptime_s() { cut -d. -f1 /proc/uptime; }
+
+# Watchdog: uml-run.sh kills UML at its time limit and passes a moment a
+# minute before it as DLM_LC_WATCHDOG (seconds of uptime).  A guest still
+# running then prints what every process waits on, and the kernel stacks of
+# those in D state, so a stalled round leaves a trace.  off() ends it.
+watchdog() {
+	while [ "$(uptime_s)" -lt "$1" ]; do sleep 5; done
+	echo "guest: watchdog: still running after $1 s (pid ppid state args):"
+	# no wchan: reading it trips KASAN in UML's __get_wchan (6.12)
+	ps -e -o pid=,ppid=,stat=,args= 2>/dev/null | awk '$2 != 2 && $1 != 2' |
+		cut -c1-200 | sed 's/^/guest:   /'
+	for d in /proc/[0-9]*; do
+		case $(sed 's/.*) //' "$d/stat" 2>/dev/null) in D*) ;; *) continue ;; esac
+		echo "guest: watchdog: ${d#/proc/} $(cat "$d/comm" 2>/dev/null) in D:"
+		sed 's/^/guest:     /' "$d/stack" 2>/dev/null | head -n 20
+	done
+}
+case ${DLM_LC_WATCHDOG:-} in
+'' | *[!0-9]*) ;;
+*)
+	watchdog "$DLM_LC_WATCHDOG" &
+	WATCHDOG_PID=$!
+	;;
+esac
 
 # kmemleak reports only objects older than 5 s: wait until boot allocations
 # are that old, then scan and "clear" so that boot-time noise is not blamed on
@@ -115,6 +172,7 @@ kunit) run_kunit ;;
 cluster) run_cluster ;;
 stress) STRESS_TAG=uml.stress sh /run/dlm_lc/stress.sh /run/dlm_lc/mod/dlm_lowcomms.ko ;;
 faults) FAULTS_TAG=uml.faults sh /run/dlm_lc/faults.sh /run/dlm_lc/mod/dlm_lowcomms.ko ;;
+teardown) TEARDOWN_TAG=uml.teardown sh /run/dlm_lc/teardown.sh /run/dlm_lc/mod/dlm_lowcomms.ko ;;
 fuzz) run_fuzz ;;
 *) echo "FAIL: uml-guest: unknown mode '$MODE'" ;;
 esac

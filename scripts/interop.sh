@@ -20,7 +20,7 @@
 #      unwrapped 3.2 RCOM PDUs, which Wireshark 4.0 misreads as OPTS (from
 #      stock nodes and from us alike; our own decoder checks those bytes).
 # Prints every PASS:/FAIL:/INFO: line; exit status non-zero on any FAIL.
-# Files in ${DLM_LC_OUT:-/tmp/dlm_lc_out}/interop-<ver>/ (console log in
+# Files in $DLM_LC_OUT/interop-<ver>/ (scripts/outdir.sh) (console log in
 # ${DLM_LC_OUT}/interop-<ver>.log).
 set -uo pipefail
 
@@ -28,7 +28,8 @@ ver=${1:?usage: interop.sh <6.12|6.1>}
 case "$ver" in 6.12|6.1) ;; *) echo "usage: interop.sh <6.12|6.1>" >&2; exit 2 ;; esac
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
-out=${DLM_LC_OUT:-/tmp/dlm_lc_out}
+. "$here/outdir.sh"
+out=$DLM_LC_OUT
 name=interop-$ver
 work=$out/$name
 log=$out/$name.log

@@ -19,7 +19,8 @@ set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SRC=$(readlink -f "${1:-${DLM_LC_SRC:-$HERE/..}}")
-OUT=${DLM_LC_OUT:-/tmp/dlm_lc_out}
+. "$HERE/outdir.sh"
+OUT=$DLM_LC_OUT
 mkdir -p "$OUT"
 
 fail() { echo "FAIL: $1"; exit 1; }

@@ -11,7 +11,7 @@
 #   PASS|FAIL: qemu-<ver>: boot/finish (timeout after ${QEMU_TIMEOUT:-900}s)
 #   PASS|FAIL: qemu-<ver>-kernel-splats
 #   PASS|FAIL: qemu-<ver>-taint   (only O=4096 and E=8192 allowed)
-# The console is in ${DLM_LC_OUT:-/tmp/dlm_lc_out}/qemu-<ver>.log.
+# The console is in $DLM_LC_OUT/qemu-<ver>.log (see scripts/outdir.sh).
 #
 # Environment:
 #   QEMU_TIMEOUT   hard limit in seconds (default 900)
@@ -39,7 +39,8 @@ test=${2:?usage: qemu-run.sh <6.12|6.1> <guest-test> [args...]}
 shift 2
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
-out=${DLM_LC_OUT:-/tmp/dlm_lc_out}
+. "$here/outdir.sh"
+out=$DLM_LC_OUT
 src=${DLM_LC_SRC:-$repo}
 tmo=${QEMU_TIMEOUT:-900}
 mkdir -p "$out"

@@ -16,7 +16,8 @@ set -uo pipefail
 ver=${1:-6.12}
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
-out=${DLM_LC_OUT:-/tmp/dlm_lc_out}
+. "$here/outdir.sh"
+out=$DLM_LC_OUT
 mkdir -p "$out"
 export RELOAD_MSGS=${RELOAD_MSGS:-20000}
 export RELOAD_CHUNK=${RELOAD_CHUNK:-500}

@@ -10,10 +10,23 @@
 #   FAIL: <tag>-uml-boot: timeout      (no poweroff within ${UML_TIMEOUT:-900} s)
 #   FAIL: <tag>-uml-boot: ...          (UML died / guest never printed GUEST-DONE)
 #   PASS|FAIL: <tag>-kernel-splats     (WARNING:, BUG:, KASAN, lockdep, kmemleak...)
+#   INFO: uml-run: ...                 (UML had to be killed after the guest's end)
 # and a final "uml-run: log <file>" line on stderr.  The full console goes to
-# ${DLM_LC_OUT:-/tmp/dlm_lc_out}/<tag>-<timestamp>.log (and to stderr too with
+# $DLM_LC_OUT/<tag>-<timestamp>.log (see scripts/outdir.sh; to stderr too with
 # UML_VERBOSE=1).  <tag> is ${UML_TAG}, default: the guest script's name
 # without "guest-" and ".sh".  Exit status: 0 iff no FAIL line.
+#
+# The guest's end is its "GUEST-DONE" line or the kernel's "reboot: Power
+# down".  UML normally exits within a second of it; if it is still running
+# ${UML_EXIT_GRACE:-30} s later, its process group is listed on stderr and in
+# the log, then killed, and an INFO line says so.  That kill is NOT a
+# failure when the guest had printed GUEST-DONE (all its cases ran and their
+# PASS/FAIL lines are judged as usual); without GUEST-DONE the run fails
+# ("guest did not finish") as before.
+# A log file another uml-run.sh is writing is refused ("FAIL: <tag>-uml-boot:
+# ... in use by another run"): two runs on one file judge each other's lines.
+# The guest gets DLM_LC_WATCHDOG=<UML_TIMEOUT - 60> (guest-uml.sh prints its
+# processes then, if still running).
 # UML_BUILD=<dir> skips uml-kernel.sh; UML_MEM (default 1G); UML_LOG=<file>
 # sets the console log path.
 set -uo pipefail
@@ -29,10 +42,21 @@ done
 TAG=${UML_TAG:-$(basename "$GUEST" .sh)}
 TAG=${TAG#guest-}
 TIMEOUT=${UML_TIMEOUT:-900}
-OUT=${DLM_LC_OUT:-/tmp/dlm_lc_out}
+. "$HERE/outdir.sh"
+OUT=$DLM_LC_OUT
 mkdir -p "$OUT"
 LOG=${UML_LOG:-$OUT/$TAG-$(date +%Y%m%d-%H%M%S)-$$.log}
 mkdir -p "$(dirname "$LOG")"
+# One run per log file.  A second uml-run.sh writing the same file (two runs
+# given one DLM_LC_OUT) truncates it under the first one's UML; each then
+# judges the other's console: the first saw the second's GUEST-DONE and
+# "reboot: Power down" while its own UML was still busy.  The lock is on the
+# file itself and UML inherits fd 8, so it lasts as long as UML writes.
+exec 8>>"$LOG"
+if ! flock -n 8; then
+	echo "FAIL: $TAG-uml-boot: $LOG is in use by another run (shared DLM_LC_OUT or UML_LOG?); not touching it"
+	exit 1
+fi
 
 if [ -n "${UML_BUILD:-}" ]; then
 	BUILD=$UML_BUILD
@@ -63,7 +87,9 @@ CMDLINE=("mem=${UML_MEM:-1G}" "uml_dir=$RUNDIR" umid=dlmlc$$
 	con=null ssl=null "con0=null,fd:1"
 	rootfstype=hostfs rootflags=/ ro
 	panic=-1 loglevel=7)
-# NAME=value words become the guest init's environment (UML_ENV).
+# NAME=value words become the guest init's environment (UML_ENV).  The
+# guest's watchdog (guest-uml.sh) reports a minute before our time limit.
+[ "$TIMEOUT" -gt 120 ] && CMDLINE+=("DLM_LC_WATCHDOG=$((TIMEOUT - 60))")
 # shellcheck disable=SC2206
 CMDLINE+=(${UML_ENV:-} init="$GUEST" -- "$@")
 
@@ -76,10 +102,30 @@ if [ "${UML_VERBOSE:-0}" = 1 ]; then
 	tail -n +1 -f --pid="$UML_PID" "$LOG" >&2 &
 fi
 
+# The guest's last words (see the header).
+END_RE='^GUEST-DONE|reboot: Power down'
+GRACE=${UML_EXIT_GRACE:-30}
 timed_out=0
+end_at=		# when the end line was first seen (s since the epoch)
+lingered=0	# 1: UML still ran GRACE s after the end and was killed
+polls=0
 deadline=$(( $(date +%s) + TIMEOUT ))
 while kill -0 "$UML_PID" 2>/dev/null; do
-	if [ "$(date +%s)" -ge "$deadline" ]; then
+	now=$(date +%s)
+	if [ -z "$end_at" ] && [ $((polls % 5)) = 0 ] && grep -aqE "$END_RE" "$LOG"; then
+		end_at=$now
+	fi
+	polls=$((polls + 1))
+	if [ -n "$end_at" ] && [ "$now" -ge $((end_at + GRACE)) ]; then
+		lingered=1
+		# what was left, for the log: the process group, the main
+		# process's host stack and its threads' states
+		procs=$(ps -o pid,ppid,stat,pcpu,etimes,wchan:24,args -s "$UML_PID" 2>&1 | cut -c1-200)
+		stack=$(head -n 12 "/proc/$UML_PID/stack" 2>/dev/null)
+		kill_uml
+		break
+	fi
+	if [ "$now" -ge "$deadline" ]; then
 		timed_out=1
 		kill_uml
 		break
@@ -88,11 +134,19 @@ while kill -0 "$UML_PID" 2>/dev/null; do
 done
 wait "$UML_PID" 2>/dev/null
 rc=$?
-# Helper processes of a killed UML may outlive the main one briefly.
-[ $timed_out = 1 ] && kill -KILL -- "-$UML_PID" 2>/dev/null
-UML_PID=
+# Helper processes of a UML (killed or not) may outlive the main one briefly;
+# the group is ours alone (setsid above).
+kill -KILL -- "-$UML_PID" 2>/dev/null
 ELAPSED=$(printf '%.1f' "$(echo "$(date +%s.%N) - $START" | bc)")
 wait 2>/dev/null
+if [ $lingered = 1 ]; then
+	{
+		echo "uml-run: UML still running ${GRACE} s after the guest's end ('$(grep -aoE -m1 "$END_RE" "$LOG")'); killed process group $UML_PID"
+		echo "$procs" | sed 's/^/uml-run:   ps: /'
+		[ -n "$stack" ] && echo "$stack" | sed 's/^/uml-run:   stack: /'
+	} | tee -a "$LOG" >&2
+fi
+UML_PID=
 
 fails=0
 res() { echo "$1"; case $1 in FAIL:*) fails=$((fails + 1));; esac; }
@@ -108,6 +162,13 @@ elif ! grep -aq '^GUEST-DONE' "$LOG"; then
 else
 	res "PASS: $TAG-uml-boot"
 fi
+if [ $lingered = 1 ]; then
+	if grep -aq '^GUEST-DONE' "$LOG"; then
+		echo "INFO: uml-run: $TAG: the guest printed GUEST-DONE but UML had not exited ${GRACE} s later; killed it (not counted as a failure; see $LOG)"
+	else
+		echo "INFO: uml-run: $TAG: the guest powered off without GUEST-DONE and UML had not exited ${GRACE} s later; killed it (see $LOG)"
+	fi
+fi
 
 SPLAT='WARNING:|BUG:|KASAN|possible circular locking|inconsistent lock state|possible recursive locking|suspicious RCU usage|kmemleak:.*(unreferenced|suspected memory leak)|Call Trace|Kernel panic|Oops|ODEBUG|UBSAN|general protection'
 splats=$(grep -aE "$SPLAT" "$LOG" | grep -avE "^(PASS|FAIL): " | head -n 8)
@@ -118,7 +179,9 @@ else
 	res "PASS: $TAG-kernel-splats"
 fi
 
-echo "uml-run: $TAG ran ${ELAPSED}s, uml exit $rc, log $LOG" >&2
+note=
+[ $lingered = 1 ] && note=" (killed ${GRACE} s after the guest's end)"
+echo "uml-run: $TAG ran ${ELAPSED}s, uml exit $rc$note, log $LOG" >&2
 if [ $fails -gt 0 ]; then
 	echo "uml-run: last console lines:" >&2
 	tail -n 25 "$LOG" | sed 's/^/  | /' >&2

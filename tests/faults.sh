@@ -27,7 +27,10 @@
 #
 # Environment: FAULT_MSGS (per pair per round, default 3000), FAULT_REPEAT
 # (rounds per kind, default 1), FAULT_KINDS (default all), SIZE (default
-# 512), FAULTS_TAG (default faults).
+# 512), FAULTS_TAG (default faults), FAULT_WRITERS_TIMEOUT (seconds a
+# round's writers may take before they are stopped and the round fails,
+# default 180: the suite must end, with its diagnostics, well inside the
+# guest's time limit).
 # Output: PASS/FAIL per round "faults.<kind>.<n>", then checks, and last
 # "faults: <F> injected, <S> sent, <D> delivered, <L> lost, <U> duplicated"
 # plus "FAULTS-TOTAL: F S D L U" for scripts to add up.
@@ -39,6 +42,7 @@ CLUSTER_BULK_TIMEOUT=${CLUSTER_BULK_TIMEOUT:-180}
 . "$(dirname "$0")/cluster.sh"
 
 MSGS_PER=${FAULT_MSGS:-3000}
+WRITERS_TIMEOUT=${FAULT_WRITERS_TIMEOUT:-180}
 REPEAT=${FAULT_REPEAT:-1}
 KINDS=$(echo "${FAULT_KINDS:-reset loss delay reorder duplicate blackhole linkflap restart readd}" | tr , " ")
 TC=tc
@@ -151,6 +155,7 @@ send_all_retry() {
 		case "$p" in "${2:-x}:${3:-x}" | "${3:-x}:${2:-x}") continue ;; esac
 		ERR=$ERR.$p send_pair "${p%:*}" "${p#*:}" "$1" &
 		pids="$pids $!"
+		echo $! >>"$ERR.wpids"
 	done
 	if [ -n "${2:-}" ]; then
 		sleep 0.5
@@ -158,6 +163,7 @@ send_all_retry() {
 		for p in "$2:$3" "$3:$2"; do
 			ERR=$ERR.$p send_pair "${p%:*}" "${p#*:}" "$1" &
 			pids="$pids $!"
+			echo $! >>"$ERR.wpids"
 		done
 	fi
 	r=0
@@ -165,6 +171,17 @@ send_all_retry() {
 		wait "$pid" || r=1
 	done
 	return $r
+}
+
+# stop_writers PID: end a round's writer subshell PID and every send_pair
+# it started (their timeout/echo children get TERM too: a bulk write stops
+# at a fatal signal), so nothing of this round runs on into the next one.
+stop_writers() {
+	for w in $(cat "$ERR.wpids" 2>/dev/null); do
+		pkill -TERM -P "$w" 2>/dev/null
+		kill -TERM "$w" 2>/dev/null
+	done
+	kill -TERM "$1" 2>/dev/null
 }
 
 readd() {	# readd I J: remove node J from instance I and add it again
@@ -206,7 +223,7 @@ round() {
 	rs0=$(sum_pairs resyncs)
 
 	fault_on "$kind" "$li" "$lj" || bad="$bad $kind on: $(errtxt)"
-	rm -f "$ERR".*.enobufs
+	rm -f "$ERR".*.enobufs "$ERR.wpids"
 	if [ "$kind" = readd ]; then
 		# the remove/add runs in the writers' subshell: count it here
 		INJ=$((INJ + 1))
@@ -249,6 +266,18 @@ round() {
 		done
 		;;
 	esac
+	# bounded: writers stuck on a round must fail it (with the pair table),
+	# not keep the guest busy until the host's time limit kills it silently
+	tw=$(now)
+	while kill -0 "$spid" 2>/dev/null && ! older_than "$tw" "$WRITERS_TIMEOUT"; do
+		sleep 0.5
+	done
+	if kill -0 "$spid" 2>/dev/null; then
+		bad="$bad writers still running after ${WRITERS_TIMEOUT}s (stopped)"
+		info "$name: writers still running after ${WRITERS_TIMEOUT}s, stopping them"
+		pair_table
+		stop_writers "$spid"
+	fi
 	wait "$spid" || true
 	[ -s "$ERR.send" ] && bad="$bad writers: $(tr '\n' ' ' <"$ERR.send")"
 	nb=$(cat "$ERR".*.enobufs 2>/dev/null | wc -l)

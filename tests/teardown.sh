@@ -13,8 +13,9 @@
 #                              --v13 -- v31-- n3 (c3, node 3, 192.0.2.3)
 #                                             (new namespace each round)
 #
-# Cases, each TEARDOWN_CYCLES times (default 1000) while bulk traffic flows
-# both ways between c1 and c2:
+# Cases, each TEARDOWN_CYCLES times (default 1000; namespace deletion
+# TEARDOWN_NS, module reload TEARDOWN_RELOADS times, by default as many)
+# while bulk traffic flows both ways between c1 and c2:
 #   restart    c2: control stop / start
 #   node       c1: rmdir and mkdir node 2 (with its address)
 #   netns      n3 + c3 created, streaming to c1, then the namespace is
@@ -30,6 +31,7 @@
 TAG=${TEARDOWN_TAG:-teardown}
 N=${TEARDOWN_CYCLES:-1000}
 NR=${TEARDOWN_RELOADS:-$N}
+NN=${TEARDOWN_NS:-$N}
 SECS=${TEARDOWN_SECS:-1500}
 CB_US=${TEARDOWN_CB_US:-300}
 CONNECT_MS=${TEARDOWN_CONNECT_MS:-20}
@@ -129,7 +131,7 @@ case_node() {
 case_netns() {
 	deadline
 	k=0
-	while [ $k -lt "$N" ] && ! past; do
+	while [ $k -lt "$NN" ] && ! past; do
 		dbg "netns $k: add"
 		"$IP" netns add n3 2>"$ERR" || break
 		"$IP" -n n3 link set lo up
@@ -155,8 +157,8 @@ case_netns() {
 		dbg "netns $k: c3 removed"
 		k=$((k + 1))
 	done
-	info "teardown: namespace deletion $k of $N"
-	[ $k -eq "$N" ] && pass netns || fail netns "$k of $N: $(errtxt)"
+	info "teardown: namespace deletion $k of $NN"
+	[ $k -eq "$NN" ] && pass netns || fail netns "$k of $NN: $(errtxt)"
 }
 
 # the module goes and comes back; its instances stream until removed
