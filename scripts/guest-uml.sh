@@ -14,11 +14,11 @@ BB=/bin/busybox
 
 # User processes other than PID 1 and its copies (a subshell or command
 # substitution of this script), one "pid ppid state args" line each; kernel
-# threads (pid 2 and its children) left out.  One ps and one awk: a fork
-# costs milliseconds in UML.
+# threads (pid 2 and its children) and zombies left out.  One ps and one
+# awk: a fork costs milliseconds in UML.
 others() {
 	ps -e -o pid=,ppid=,stat=,args= 2>/dev/null | awk -v me=" $0 " '
-		$1 == 1 || $1 == 2 || $2 == 2 { next }
+		$1 == 1 || $1 == 2 || $2 == 2 || $3 ~ /^Z/ { next }
 		index(" " $0 " ", me) { next }
 		$4 == "ps" && $5 == "-e" { next }
 		$4 == "awk" && $5 == "-v" { next }
