@@ -201,6 +201,7 @@ void dlm_lc_accept_work(struct work_struct *work);
 int dlm_lc_conn_connect(struct dlm_lc_conn *conn);
 void dlm_lc_conn_release_locked(struct dlm_lc_conn *conn);
 void dlm_lc_conn_close(struct dlm_lc_conn *conn, bool retry);
+void dlm_lc_conn_close_gen(struct dlm_lc_conn *conn, u64 gen, bool retry);
 void dlm_lc_conn_stop_io(struct dlm_lc_conn *conn);
 void dlm_lc_conn_shutdown_begin(struct dlm_lc_conn *conn);
 void dlm_lc_conn_shutdown_wait(struct dlm_lc_conn *conn, unsigned long end);

@@ -241,7 +241,7 @@ static size_t recv_throttle(struct dlm_lc_conn *conn)
 	return want;
 }
 
-static void recv_end(struct dlm_lc_conn *conn, int ret)
+static void recv_end(struct dlm_lc_conn *conn, int ret, u64 gen)
 {
 	if (ret == 0 && test_bit(CF_SHUTDOWN, &conn->flags)) {
 		/* our graceful close completes; the stopper releases */
@@ -260,7 +260,7 @@ static void recv_end(struct dlm_lc_conn *conn, int ret)
 				    conn->cl->name, conn->nodeid, ret);
 	}
 	clear_bit(CF_RECV_PENDING, &conn->flags);
-	dlm_lc_conn_close(conn, true);
+	dlm_lc_conn_close_gen(conn, gen, true);
 }
 
 /* Out of memory for the process queue: the bytes wait in rx_buf. */
@@ -272,6 +272,7 @@ void dlm_lc_recv_work(struct work_struct *work)
 						 rwork);
 	size_t reserved;
 	int i, ret;
+	u64 gen;
 
 	down_read(&conn->sock_lock);
 	if (!conn->sock) {
@@ -304,8 +305,9 @@ void dlm_lc_recv_work(struct work_struct *work)
 			msleep(RECV_NOMEM_WAIT_MS);
 			continue;
 		}
+		gen = conn->sock_gen;
 		up_read(&conn->sock_lock);
-		recv_end(conn, ret);
+		recv_end(conn, ret, gen);
 		return;
 	}
 

@@ -80,7 +80,8 @@ static enum park send_park(struct dlm_lc_conn *conn, struct sock *sk,
 	/* If a callback beat us to the bit, its requeued run carries on. */
 	if (!test_and_clear_bit(CF_WAIT_SPACE, &conn->flags))
 		return PARK_WAIT;
-	if (*retried && !sock_is_dead(sk))
+	/* twice in a row: memory pressure, or a peer gone (CLOSE_WAIT) */
+	if (*retried)
 		return PARK_BACKOFF;
 	*retried = true;
 	return PARK_RETRY;
@@ -298,6 +299,7 @@ void dlm_lc_send_work(struct work_struct *work)
 {
 	struct dlm_lc_conn *conn = container_of(work, struct dlm_lc_conn,
 						 swork);
+	u64 gen;
 	int ret;
 
 	down_read(&conn->sock_lock);
@@ -331,6 +333,7 @@ void dlm_lc_send_work(struct work_struct *work)
 		}
 	}
 
+	gen = conn->sock_gen;
 	ret = send_resend(conn);
 	if (!ret)
 		ret = send_queue(conn);
@@ -342,7 +345,17 @@ void dlm_lc_send_work(struct work_struct *work)
 			atomic64_inc(&conn->connect_fail);
 		net_dbg_ratelimited("%s: send to node %d failed: %d\n",
 				    conn->cl->name, conn->nodeid, ret);
-		dlm_lc_conn_close(conn, !test_bit(CF_OTHER, &conn->flags));
+		if (!test_bit(CF_OTHER, &conn->flags)) {
+			/* the retry keeps SEND_PENDING and runs us again */
+			dlm_lc_conn_close_gen(conn, gen, true);
+			return;
+		}
+		/*
+		 * A receive-only sibling has no retry: give the bit back, or
+		 * every later kick (ACKs for its next socket) would be lost.
+		 */
+		dlm_lc_conn_close_gen(conn, gen, false);
+		clear_bit(CF_SEND_PENDING, &conn->flags);
 	}
 }
 

@@ -291,14 +291,20 @@ void dlm_lc_schedule_retry(struct dlm_lc_conn *conn)
 }
 
 /*
- * Close the socket (and a crossed connection's receive-only sibling). May
- * be called from the connection's own workers: it never waits for them.
+ * Close the socket named @gen (0: whatever socket is there) and a crossed
+ * connection's receive-only sibling. A worker that met an error passes the
+ * socket it used: if another one was installed meanwhile, it stays. May be
+ * called from the connection's own workers: it never waits for them.
  */
-void dlm_lc_conn_close(struct dlm_lc_conn *conn, bool retry)
+void dlm_lc_conn_close_gen(struct dlm_lc_conn *conn, u64 gen, bool retry)
 {
 	struct dlm_lc_conn *other;
 
 	down_write(&conn->sock_lock);
+	if (gen && (!conn->sock || conn->sock_gen != gen)) {
+		up_write(&conn->sock_lock);
+		return;
+	}
 	dlm_lc_conn_release_locked(conn);
 	other = conn->other;
 	if (other) {
@@ -310,6 +316,11 @@ void dlm_lc_conn_close(struct dlm_lc_conn *conn, bool retry)
 
 	if (retry && !test_bit(CF_OTHER, &conn->flags))
 		dlm_lc_schedule_retry(conn);
+}
+
+void dlm_lc_conn_close(struct dlm_lc_conn *conn, bool retry)
+{
+	dlm_lc_conn_close_gen(conn, 0, retry);
 }
 
 int dlm_lc_conn_connect(struct dlm_lc_conn *conn)
@@ -418,10 +429,16 @@ static struct dlm_lc_conn *accept_install(struct dlm_lc_conn *conn,
 	target = other;
 	down_write_nested(&other->sock_lock, SINGLE_DEPTH_NESTING);
 	dlm_lc_conn_release_locked(other);
-	/* a stop left these set; the main connection is running again */
+	/*
+	 * A stop left these set; the main connection is running again. No
+	 * worker of the sibling holds its lock now, and one still queued
+	 * finds the new socket: SEND_PENDING from the old one must not make
+	 * kicks for this one no-ops.
+	 */
 	clear_bit(CF_SHUTDOWN, &other->flags);
 	clear_bit(CF_EOF, &other->flags);
 	clear_bit(CF_STOP_IO, &other->flags);
+	clear_bit(CF_SEND_PENDING, &other->flags);
 	ret = conn_install_locked(other, sock);
 	up_write(&other->sock_lock);
 
