@@ -31,6 +31,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#endif
+
 #define V31		0x00030001u
 #define CMD_RCOM	2
 #define RCOM_STATUS	1
@@ -211,13 +215,12 @@ static size_t send_all(int s, const uint8_t *d, size_t n, double deadline)
 
 	while (done < n && now() < deadline) {
 		r = send(s, d + done, n - done, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (r > 0) {
+		if (r > 0)
 			done += r;
-		} else if (r < 0 && (errno == EAGAIN || errno == EINTR)) {
+		else if (r < 0 && (errno == EAGAIN || errno == EINTR))
 			poll(&pfd, 1, 200);
-		} else {
+		else
 			break;
-		}
 	}
 	return done;
 }
@@ -278,7 +281,8 @@ static int mode_flood(void)
 			}
 			p.len = 0;
 			inflight = 0;
-			pend = sent_off = 0;
+			pend = 0;
+			sent_off = 0;
 			t_conn = now();
 			last_reply = now();
 		}
@@ -286,7 +290,8 @@ static int mode_flood(void)
 			/* what is counted in flight must be on the wire first */
 			if (pend > sent_off)
 				send_all(s, out + sent_off, pend - sent_off, now() + 1.0);
-			pend = sent_off = 0;
+			pend = 0;
+			sent_off = 0;
 			got = slice_drain(s, &p, inflight);
 			n_int += got;
 			total += got;
@@ -311,10 +316,13 @@ static int mode_flood(void)
 				 MSG_NOSIGNAL | MSG_DONTWAIT);
 			if (r > 0) {
 				sent_off += r;
-				if (sent_off == pend)
-					pend = sent_off = 0;
+				if (sent_off == pend) {
+					pend = 0;
+					sent_off = 0;
+				}
 			} else if (r < 0 && errno != EAGAIN && errno != EINTR) {
-				printf("FLOOD-EVENT t=%.2f send-error %s\n", now(), strerror(errno));
+				printf("FLOOD-EVENT t=%.2f send-error %s\n", now(),
+				       strerror(errno));
 				close(s);
 				s = -1;
 				reconnects++;
@@ -374,7 +382,9 @@ static size_t payload(uint8_t *b, uint64_t rid)
 	if (!strcmp(a.mode, "garbage")) {
 		for (i = 0; i < 4096; i++)
 			b[i] = (uint8_t)random();
-		b[2] = b[3] = 0xff;	/* never a 3.x version word */
+		/* never a 3.x version word */
+		b[2] = 0xff;
+		b[3] = 0xff;
 		return 4096;
 	}
 	if (!strcmp(a.mode, "short")) {
@@ -513,7 +523,8 @@ static int mode_noread(void)
 
 	s = dial(5);
 	if (s < 0) {
-		printf("HOSTILE mode=noread conns=0 closed=0 sent=0 requests=0 replies=0 secs=0.0\n");
+		printf("HOSTILE mode=noread conns=0 closed=0 sent=0 ");
+		printf("requests=0 replies=0 secs=0.0\n");
 		return 1;
 	}
 	for (i = 0; i < 256; i++)
@@ -534,8 +545,9 @@ static int mode_noread(void)
 	hold = now() + a.hold;
 	sleep_s((hold < end ? hold : end) - now());
 	close(s);
-	printf("HOSTILE mode=%s conns=1 closed=0 sent=%ld requests=%ld replies=0 secs=%.1f write_secs=%.1f\n",
-	       a.mode, sent, reqs, now() - start, t_sent);
+	printf("HOSTILE mode=%s conns=1 closed=0 sent=%ld requests=%ld ",
+	       a.mode, sent, reqs);
+	printf("replies=0 secs=%.1f write_secs=%.1f\n", now() - start, t_sent);
 	return 0;
 }
 
@@ -593,17 +605,25 @@ static int mode_conns(void)
 	}
 	for (i = 0; i < n; i++)
 		close(socks[i]);
-	printf("HOSTILE mode=conns conns=%d closed=%d sent=%ld replies=0 secs=%.1f connect_fail=%d\n",
-	       nup, closed, sent, now() - start, fails);
+	printf("HOSTILE mode=conns conns=%d closed=%d sent=%ld replies=0 ",
+	       nup, closed, sent);
+	printf("secs=%.1f connect_fail=%d\n", now() - start, fails);
 	return 0;
 }
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: dlm_flood flood|garbage|short|long|badver|spoof|drip|noread|halfclose|conns\n"
-		"  --src ADDR --dst ADDR [--port P] --nodeid N [--spoof-nodeid N]\n"
-		"  [--duration S] [--interval S] [--inflight K] [--count N] [--conns N]\n"
-		"  [--max-conns N] [--drip-ms MS] [--hold S] [--slice S] [--stop-file F]\n");
+	static const char *const lines[] = {
+		"dlm_flood MODE (flood garbage short long badver spoof drip",
+		"  noread halfclose conns)",
+		"  --src ADDR --dst ADDR [--port P] --nodeid N [--spoof-nodeid N]",
+		"  [--duration S] [--interval S] [--inflight K] [--count N] [--conns N]",
+		"  [--max-conns N] [--drip-ms MS] [--hold S] [--slice S] [--stop-file F]",
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(lines); i++)
+		fprintf(stderr, "%s\n", lines[i]);
 	exit(2);
 }
 
@@ -623,33 +643,56 @@ int main(int argc, char **argv)
 	for (i = 2; i + 1 < argc; i += 2) {
 		const char *o = argv[i], *v = argv[i + 1];
 
-		if (!strcmp(o, "--src")) a.src = v;
-		else if (!strcmp(o, "--dst")) a.dst = v;
-		else if (!strcmp(o, "--port")) a.port = atoi(v);
-		else if (!strcmp(o, "--nodeid")) a.nodeid = atoi(v);
-		else if (!strcmp(o, "--spoof-nodeid")) a.spoof_nodeid = atoi(v);
-		else if (!strcmp(o, "--duration")) a.duration = atof(v);
-		else if (!strcmp(o, "--interval")) a.interval = atof(v);
-		else if (!strcmp(o, "--inflight")) a.inflight = atoi(v);
-		else if (!strcmp(o, "--count")) a.count = atoi(v);
-		else if (!strcmp(o, "--conns")) a.conns = atoi(v);
-		else if (!strcmp(o, "--max-conns")) a.max_conns = atoi(v);
-		else if (!strcmp(o, "--drip-ms")) a.drip_ms = atof(v);
-		else if (!strcmp(o, "--hold")) a.hold = atof(v);
-		else if (!strcmp(o, "--slice")) a.slice = atof(v);
-		else if (!strcmp(o, "--stop-file")) a.stop_file = v;
-		else usage();
+		if (!strcmp(o, "--src"))
+			a.src = v;
+		else if (!strcmp(o, "--dst"))
+			a.dst = v;
+		else if (!strcmp(o, "--port"))
+			a.port = atoi(v);
+		else if (!strcmp(o, "--nodeid"))
+			a.nodeid = atoi(v);
+		else if (!strcmp(o, "--spoof-nodeid"))
+			a.spoof_nodeid = atoi(v);
+		else if (!strcmp(o, "--duration"))
+			a.duration = atof(v);
+		else if (!strcmp(o, "--interval"))
+			a.interval = atof(v);
+		else if (!strcmp(o, "--inflight"))
+			a.inflight = atoi(v);
+		else if (!strcmp(o, "--count"))
+			a.count = atoi(v);
+		else if (!strcmp(o, "--conns"))
+			a.conns = atoi(v);
+		else if (!strcmp(o, "--max-conns"))
+			a.max_conns = atoi(v);
+		else if (!strcmp(o, "--drip-ms"))
+			a.drip_ms = atof(v);
+		else if (!strcmp(o, "--hold"))
+			a.hold = atof(v);
+		else if (!strcmp(o, "--slice"))
+			a.slice = atof(v);
+		else if (!strcmp(o, "--stop-file"))
+			a.stop_file = v;
+		else
+			usage();
 	}
 	if (i != argc || !a.src || !a.dst || a.nodeid <= 0)
 		usage();
 	/* hard bounds, whatever the caller asks */
-	if (a.duration > 600) a.duration = 600;
-	if (a.count > 1000000) a.count = 1000000;
-	if (a.conns > MAXCONNS) a.conns = MAXCONNS;
-	if (a.max_conns > 100000) a.max_conns = 100000;
-	if (a.inflight < 1) a.inflight = 1;
-	if (a.inflight > 1024) a.inflight = 1024;
-	if (a.interval < 0.1) a.interval = 0.1;
+	if (a.duration > 600)
+		a.duration = 600;
+	if (a.count > 1000000)
+		a.count = 1000000;
+	if (a.conns > MAXCONNS)
+		a.conns = MAXCONNS;
+	if (a.max_conns > 100000)
+		a.max_conns = 100000;
+	if (a.inflight < 1)
+		a.inflight = 1;
+	if (a.inflight > 1024)
+		a.inflight = 1024;
+	if (a.interval < 0.1)
+		a.interval = 0.1;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	srandom((unsigned int)getpid());
 	if (!strcmp(a.mode, "flood"))
