@@ -39,6 +39,10 @@ teardown:
 	TEARDOWN_CYCLES=$${TEARDOWN_CYCLES:-1000} UML_TIMEOUT=$${UML_TIMEOUT:-10800} \
 		TEARDOWN_SECS=$${TEARDOWN_SECS:-5000} bash scripts/uml-test.sh teardown
 
+# A hostile peer next to a healthy one; `make hostile VM=qemu-6.12` for SMP.
+hostile:
+	bash scripts/hostile.sh $${VM:-uml}
+
 # Every test; the last line reads "N passed, N failed".
 check:
 	bash scripts/check.sh
@@ -50,4 +54,4 @@ quick:
 kunit:
 	CHECK_STEPS="kunit" bash scripts/check.sh
 
-.PHONY: all modules clean demo bench fuzz faults teardown check quick kunit
+.PHONY: all modules clean demo bench fuzz faults teardown hostile check quick kunit

@@ -5,7 +5,7 @@
 #
 # Steps (CHECK_STEPS overrides, space separated):
 #   deps build checkpatch kunit fuzz uml-cluster uml-stress uml-teardown
-#   faults qemu-6.12 qemu-6.1 interop-6.12 interop-6.1
+#   hostile faults qemu-6.12 qemu-6.1 interop-6.12 interop-6.1
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -16,7 +16,7 @@ echo "check: output in $DLM_LC_OUT"
 RESULTS=$DLM_LC_OUT/results.txt
 : >"$RESULTS"
 
-STEPS=${CHECK_STEPS:-deps build checkpatch kunit fuzz uml-cluster uml-stress uml-teardown faults qemu-6.12 qemu-6.1 interop-6.12 interop-6.1}
+STEPS=${CHECK_STEPS:-deps build checkpatch kunit fuzz uml-cluster uml-stress uml-teardown hostile faults qemu-6.12 qemu-6.1 interop-6.12 interop-6.1}
 
 run_step() {
 	case $1 in
@@ -32,6 +32,7 @@ run_step() {
 			TEARDOWN_RELOADS=${TEARDOWN_RELOADS:-10} \
 			"$HERE/uml-test.sh" teardown ;;
 	fuzz)		"$HERE/fuzz.sh" ;;
+	hostile)	"$HERE/hostile.sh" uml ;;
 	faults)		"$HERE/faults.sh" ;;
 	qemu-6.12|qemu-6.1)
 		CLUSTER_TAG=$1.cluster "$HERE/qemu-run.sh" "${1#qemu-}" \

@@ -25,7 +25,10 @@
 # Then node 2 is gone, and node 3's rate must come back:
 #   hostile.recovery  within 5 s of node 2's exit, node 3's rate (2 s
 #                     window) >= 0.7 x its rate before the cases, and the
-#                     mean from 5 s to HOSTILE_AFTER (25 s) too
+#                     mean from 5 s to HOSTILE_AFTER (25 s) >=
+#                     HOSTILE_MEAN_RATIO (0.5; the defect this catches
+#                     left 0.21-0.33, and other guests on the same cores
+#                     move a 20 s mean by more than 0.3)
 #   hostile.idle      node 3 stopped as well: the kworkers use < 5% of
 #                     the CPU (nothing spins)
 # Each case PASSes if the node did what it must (closed the broken stream
@@ -489,7 +492,7 @@ info "node 3 rate after: 0-5 s $RA5/s, 5-${AFTER} s $RA/s ($(ratio "$RA" "$RB") 
 info "kworker CPU share: before $CPU_BEFORE%, after $CPU_AFTER% (node 3 only, both)"
 why=
 [ -n "$REC" ] && [ "$REC" -le 5 ] || why="node 3 not back to 0.7 x $RB/s within 5 s (recovered at ${REC:-never} s)"
-ge "$RA" "$(awk -v x="$RB" 'BEGIN { print 0.7 * x }')" ||
+ge "$RA" "$(awk -v x="$RB" -v f="${HOSTILE_MEAN_RATIO:-0.5}" 'BEGIN { print f * x }')" ||
 	why="$why; node 3 at $RA/s from 5 to ${AFTER} s after node 2 left, $(ratio "$RA" "$RB") x before"
 if [ -z "$why" ]; then pass recovery; else fail recovery "${why#; }"; fi
 
