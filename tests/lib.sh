@@ -108,3 +108,23 @@ insmod_dep() {
 	# sh has no locals: the calls above reused n and f; $1 is ours
 	insmod "${MODS:-/modules}/$1.ko" 2>"$ERR"
 }
+
+# quiesce: wait (bounded, 60 s) until traffic between $CFG/c1 and $CFG/c2
+# is out of every queue: nothing unsent at either side and the receivers'
+# counters still for a second. Stale messages arriving after a counter
+# reset would start a new run. Leaves the last reading in $cur.
+quiesce() {
+	prev=
+	k=0
+	while [ $k -lt 60 ]; do
+		cur="$(st "$CFG/c1/comms/2/status" queued) $(st "$CFG/c2/comms/1/status" queued)"
+		cur="$cur $(st "$CFG/c2/comms/1/status" rx_msgs) $(st "$CFG/c1/comms/2/status" rx_msgs)"
+		case "$cur" in
+		"0 0 "*) [ "$cur" = "$prev" ] && return 0 ;;
+		esac
+		prev=$cur
+		sleep 1
+		k=$((k + 1))
+	done
+	return 1
+}

@@ -175,24 +175,6 @@ case_loops() {
 	[ -d "$CFG/c1/comms/3" ] && rmdir "$CFG/c1/comms/3" 2>/dev/null
 }
 
-# Wait (bounded) until the storm's traffic is out of every queue: nothing
-# unsent at either side and the receivers' counters still for a second.
-# Stale messages arriving after the reset below would start a new run.
-quiesce() {
-	prev=
-	k=0
-	while [ $k -lt 60 ]; do
-		cur="$(cst 1 2 queued) $(cst 2 1 queued) $(cst 2 1 rx_msgs) $(cst 1 2 rx_msgs)"
-		case "$cur" in
-		"0 0 "*) [ "$cur" = "$prev" ] && return 0 ;;
-		esac
-		prev=$cur
-		sleep 1
-		k=$((k + 1))
-	done
-	return 1
-}
-
 # afterwards both instances still carry checked traffic
 case_survive() {
 	bad=

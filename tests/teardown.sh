@@ -184,20 +184,6 @@ case_reload() {
 	[ $k -eq "$NR" ] && [ -z "$bad" ] && pass reload || fail reload "$k of $NR: $bad"
 }
 
-quiesce() {
-	prev=
-	k=0
-	while [ $k -lt 60 ]; do
-		cur="$(cst 1 2 queued) $(cst 2 1 queued) $(cst 2 1 rx_msgs) $(cst 1 2 rx_msgs)"
-		case "$cur" in
-		"0 0 "*) [ "$cur" = "$prev" ] && return 0 ;;
-		esac
-		prev=$cur
-		sleep 1
-		k=$((k + 1))
-	done
-	return 1
-}
 
 case_survive() {
 	bad=
