@@ -392,6 +392,9 @@ static void process_splice(struct dlm_lc_cluster *cl, int nodeid,
 /*
  * I/O is stopped: let a run in progress finish, then drop what is left
  * (a budgeted run may leave some; tests also feed the parser directly).
+ * A run requeues itself when it leaves messages: flush_work() does not
+ * wait for that instance, cancel_work_sync() does, so none runs after
+ * this returns (the instance may be freed next).
  */
 void dlm_lc_process_purge(struct dlm_lc_cluster *cl)
 {
@@ -399,6 +402,7 @@ void dlm_lc_process_purge(struct dlm_lc_cluster *cl)
 	LIST_HEAD(list);
 
 	flush_work(&cl->process_work);
+	cancel_work_sync(&cl->process_work);
 	process_splice(cl, 0, &list);
 	list_for_each_entry_safe(rx, tmp, &list, list)
 		rx_free(rx);

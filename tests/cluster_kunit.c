@@ -892,6 +892,57 @@ static void cluster_stop_bounded_by_deadline(struct kunit *test)
 	KUNIT_EXPECT_LT(test, jiffies_to_msecs(jiffies - t), 6000U);
 }
 
+struct gate_opener {
+	struct delayed_work work;
+	struct completion *gate;
+};
+
+static void gate_opener_fn(struct work_struct *work)
+{
+	struct gate_opener *o = container_of(to_delayed_work(work),
+					     struct gate_opener, work);
+
+	complete_all(o->gate);
+}
+
+static size_t queued_bytes(struct dlm_lc_cluster *cl)
+{
+	struct dlm_lc_cluster_stats st;
+
+	dlm_lc_cluster_get_stats(cl, &st);
+	return st.process_queued;
+}
+
+/*
+ * An instance is destroyed while more pages wait for processing than one
+ * run takes: the run that requeues itself must not outlive the instance
+ * (KASAN judges; the Debian 6.12 reload test crashed on it).
+ */
+static void cluster_destroy_with_backlog(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+	struct gate_opener *o;
+	int i;
+
+	o = kunit_kzalloc(test, sizeof(*o), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, o);
+	pair_start(test, "127.0.0.1", "127.0.0.2");
+	init_completion(&c->blocker.go);
+	c->blocker.queued = true;
+	c->b->test_process_gate = &c->blocker.go;
+	for (i = 0; i < 600; i++)
+		KUNIT_ASSERT_EQ(test, send_msg(c->a, 2, 1000, i), 0);
+	/* more than 64 pages (four messages a page) wait behind the gate */
+	KUNIT_ASSERT_TRUE(test, wait_for(queued_bytes(c->b) >= 100 * PAGE_SIZE));
+	o->gate = &c->blocker.go;
+	INIT_DELAYED_WORK(&o->work, gate_opener_fn);
+	schedule_delayed_work(&o->work, msecs_to_jiffies(300));
+	dlm_lc_cluster_destroy(c->b);
+	c->b = NULL;
+	flush_delayed_work(&o->work);
+	msleep(200);
+}
+
 /*
  * Issue 7.4l: a peer that sends and never reads. Our ACKs to it are
  * built at send time, one pending per socket: they never pile up in the
@@ -981,6 +1032,7 @@ static struct kunit_case cluster_cases[] = {
 	KUNIT_CASE(cluster_stop_races_callbacks),
 	KUNIT_CASE(cluster_accept_runs_owed_retry),
 	KUNIT_CASE(cluster_stop_bounded_by_deadline),
+	KUNIT_CASE(cluster_destroy_with_backlog),
 	KUNIT_CASE(cluster_send_to_unknown_node),
 	KUNIT_CASE(cluster_ping),
 	KUNIT_CASE(cluster_bulk_both_ways),
