@@ -915,8 +915,10 @@ static size_t queued_bytes(struct dlm_lc_cluster *cl)
 
 /*
  * An instance is destroyed while more pages wait for processing than one
- * run takes: the run that requeues itself must not outlive the instance
- * (KASAN judges; the Debian 6.12 reload test crashed on it).
+ * run takes: a run that requeued itself must not outlive the instance
+ * (KASAN judges). The Debian 6.12 reload test crashed on this; this case
+ * did not show it without the fix in the runs so far (the window is the
+ * moment between the purge's flush and the free).
  */
 static void cluster_destroy_with_backlog(struct kunit *test)
 {
@@ -930,17 +932,19 @@ static void cluster_destroy_with_backlog(struct kunit *test)
 	init_completion(&c->blocker.go);
 	c->blocker.queued = true;
 	c->b->test_process_gate = &c->blocker.go;
-	for (i = 0; i < 600; i++)
+	for (i = 0; i < 1200; i++)
 		KUNIT_ASSERT_EQ(test, send_msg(c->a, 2, 1000, i), 0);
-	/* more than 64 pages (four messages a page) wait behind the gate */
-	KUNIT_ASSERT_TRUE(test, wait_for(queued_bytes(c->b) >= 100 * PAGE_SIZE));
+	/* 300 pages (four messages a page) wait behind the gate: 5 runs */
+	KUNIT_ASSERT_TRUE(test, wait_for(queued_bytes(c->b) >= 280 * PAGE_SIZE));
+	/* each run sleeps first: the one queued at the purge wakes after free */
+	c->b->test_process_delay_ms = 2000;
 	o->gate = &c->blocker.go;
 	INIT_DELAYED_WORK(&o->work, gate_opener_fn);
 	schedule_delayed_work(&o->work, msecs_to_jiffies(300));
 	dlm_lc_cluster_destroy(c->b);
 	c->b = NULL;
 	flush_delayed_work(&o->work);
-	msleep(200);
+	msleep(2500);
 }
 
 /*
