@@ -685,9 +685,11 @@ void dlm_lc_node_kick_ack(struct dlm_lc_cluster *cl, int nodeid, u64 gen)
 		/* pairs with the release in other_get_locked() */
 		struct dlm_lc_conn *other = smp_load_acquire(&conn->other);
 
-		if (READ_ONCE(conn->sock_gen) == gen)
+		/* a released socket keeps its gen: only a live one counts */
+		if (READ_ONCE(conn->sock_gen) == gen && READ_ONCE(conn->sock))
 			target = conn;
-		else if (other && READ_ONCE(other->sock_gen) == gen)
+		else if (other && READ_ONCE(other->sock_gen) == gen &&
+			 READ_ONCE(other->sock))
 			target = other;
 	}
 	if (target) {
@@ -709,7 +711,7 @@ void dlm_lc_node_kick_resend(struct dlm_lc_cluster *cl, int nodeid)
 	conn = dlm_lc_conn_find(cl, nodeid);
 	if (conn && READ_ONCE(conn->sock)) {
 		spin_lock(&conn->wq.lock);
-		set_bit(CF_RESEND, &conn->flags);
+		set_bit(CF_PROBE, &conn->flags);
 		dlm_lc_kick_send(conn);
 		spin_unlock(&conn->wq.lock);
 	}

@@ -46,6 +46,7 @@ enum {
 	CF_RESEND,		/* new socket: resend unacked messages first */
 	CF_ACK_PENDING,		/* upper layer wants an ACK on this socket */
 	CF_CONNECTED,		/* socket established (lockless status) */
+	CF_PROBE,		/* live socket: send the oldest unacked again */
 };
 
 struct dlm_lc_proto_ops;

@@ -196,7 +196,14 @@ static void ack_kick(struct dlm_lc_rel *r, u64 gen)
 static bool ack_want_locked(struct dlm_lc_rel *r, u64 *gen)
 {
 	lockdep_assert_held(&r->lock);
-	if (!r->rx_synced || r->dead || r->ack_kicked)
+	/*
+	 * One kick per socket until the ACK is written; but a kick whose ACK
+	 * was dropped with its socket must not silence us: ask again once
+	 * two batches are owed.
+	 */
+	if (!r->rx_synced || r->dead ||
+	    (r->ack_kicked &&
+	     r->st.rx_next - r->rx_acked < 2 * DLM_LC_REL_ACK_BATCH))
 		return false;
 	r->ack_kicked = true;
 	*gen = r->rx_gen;

@@ -177,15 +177,21 @@ static int send_resend(struct dlm_lc_conn *conn)
 	struct kvec iov;
 	int i, ret;
 
-	/* a probe on a live socket waits for a message boundary */
-	if (test_bit(CF_RESEND, &conn->flags) && !conn->rs_active &&
-	    !conn->ack_len && send_at_boundary(conn) &&
-	    test_and_clear_bit(CF_RESEND, &conn->flags)) {
+	/* a new socket resends the whole window, a probe only the oldest */
+	if ((test_bit(CF_RESEND, &conn->flags) ||
+	     test_bit(CF_PROBE, &conn->flags)) && !conn->rs_active &&
+	    !conn->ack_len && send_at_boundary(conn)) {
+		bool probe = !test_and_clear_bit(CF_RESEND, &conn->flags);
+
+		clear_bit(CF_PROBE, &conn->flags);
 		conn->rs_len = 0;
 		conn->rs_off = 0;
 		conn->rs_active = dlm_lc_shim_resend_begin(cl, conn->nodeid,
 							   &conn->rs_next,
 							   &conn->rs_end);
+		/* one duplicate is enough to bring the peer's ACK */
+		if (conn->rs_active && probe)
+			conn->rs_end = conn->rs_next + 1;
 	}
 
 	for (i = 0; conn->rs_active && i < SEND_BUDGET; i++) {
@@ -308,8 +314,13 @@ void dlm_lc_send_work(struct work_struct *work)
 		/* a receive-only sibling never connects; stopped: nothing */
 		if (test_bit(CF_OTHER, &conn->flags) ||
 		    test_bit(CF_STOP_IO, &conn->flags)) {
-			clear_bit(CF_ACK_PENDING, &conn->flags);
-			clear_bit(CF_SEND_PENDING, &conn->flags);
+			/* unless an accept installed a socket meanwhile */
+			spin_lock(&conn->wq.lock);
+			if (!READ_ONCE(conn->sock)) {
+				clear_bit(CF_ACK_PENDING, &conn->flags);
+				clear_bit(CF_SEND_PENDING, &conn->flags);
+			}
+			spin_unlock(&conn->wq.lock);
 			return;
 		}
 		/* connect only when there is something to send or resend */

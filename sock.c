@@ -255,6 +255,7 @@ void dlm_lc_conn_release_locked(struct dlm_lc_conn *conn)
 	conn->ack_off = 0;
 	clear_bit(CF_ACK_PENDING, &conn->flags);
 	clear_bit(CF_RESEND, &conn->flags);
+	clear_bit(CF_PROBE, &conn->flags);
 	clear_bit(CF_WAIT_SPACE, &conn->flags);
 
 	spin_lock(&conn->wq.lock);
@@ -651,6 +652,11 @@ static void stop_io_one(struct dlm_lc_conn *conn)
 	spin_lock(&conn->wq.lock);
 	set_bit(CF_STOP_IO, &conn->flags);
 	spin_unlock(&conn->wq.lock);
+	/*
+	 * A receive worker may wait for the process queue to drain, holding
+	 * sock_lock for read: wake it before we queue for that lock ourselves.
+	 */
+	wake_up_all(&conn->cl->process_wait);
 
 	/*
 	 * Our callbacks go before the workers are cancelled: one that ran
@@ -663,8 +669,6 @@ static void stop_io_one(struct dlm_lc_conn *conn)
 		sock_unhook(conn, conn->sock);
 	up_read(&conn->sock_lock);
 
-	/* a receive worker may wait for the process queue to drain */
-	wake_up_all(&conn->cl->process_wait);
 	cancel_delayed_work_sync(&conn->retry_work);
 	cancel_work_sync(&conn->swork);
 	cancel_work_sync(&conn->rwork);
