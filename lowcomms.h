@@ -128,9 +128,9 @@ int dlm_lc_node_close(struct dlm_lc_cluster *cl, int nodeid);
  */
 void dlm_lc_node_kick_ack(struct dlm_lc_cluster *cl, int nodeid, u64 gen);
 /*
- * Send the upper layer's unacknowledged messages again on the current
- * socket, at the next message boundary (dlm_lc_shim_resend_begin). Any
- * context; nothing happens without a socket.
+ * Send the upper layer's oldest unacknowledged message again on the
+ * current socket, at the next message boundary (a probe for the peer's
+ * ACK; dlm_lc_shim_resend_begin). Any context; nothing without a socket.
  */
 void dlm_lc_node_kick_resend(struct dlm_lc_cluster *cl, int nodeid);
 /* @nodeid is configured in @cl (it may be removed right after). */

@@ -313,8 +313,8 @@ static void probe_arm_locked(struct dlm_lc_rel *r)
 
 /*
  * Runs while copies are unacknowledged. A tick in which we sent nothing
- * new and nothing was acknowledged sends the unacked copies again (the
- * first duplicate makes the peer ACK). Bounded: one round per tick.
+ * new and nothing was acknowledged sends the oldest copy again (the
+ * duplicate makes the peer ACK). Bounded: one copy per tick.
  */
 static void probe_work_fn(struct work_struct *work)
 {
