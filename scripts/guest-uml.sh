@@ -98,8 +98,9 @@ watchdog() {
 	ps -e -o pid=,ppid=,stat=,args= 2>/dev/null | awk '$2 != 2 && $1 != 2' |
 		cut -c1-200 | sed 's/^/guest:   /'
 	for d in /proc/[0-9]*; do
-		case $(sed 's/.*) //' "$d/stat" 2>/dev/null) in D*) ;; *) continue ;; esac
-		echo "guest: watchdog: ${d#/proc/} $(cat "$d/comm" 2>/dev/null) in D:"
+		case $(sed 's/.*) //' "$d/stat" 2>/dev/null) in D* | S*) ;; *) continue ;; esac
+		[ -s "$d/cmdline" ] || continue	# kernel threads
+		echo "guest: watchdog: ${d#/proc/} $(cat "$d/comm" 2>/dev/null) waits in:"
 		sed 's/^/guest:     /' "$d/stack" 2>/dev/null | head -n 20
 	done
 }
