@@ -99,7 +99,7 @@ watchdog() {
 		cut -c1-200 | sed 's/^/guest:   /'
 	for d in /proc/[0-9]*; do
 		case $(sed 's/.*) //' "$d/stat" 2>/dev/null) in D* | S*) ;; *) continue ;; esac
-		[ -s "$d/cmdline" ] || continue	# kernel threads
+		[ -n "$(tr -d '\0' <"$d/cmdline" 2>/dev/null)" ] || continue	# kthreads
 		echo "guest: watchdog: ${d#/proc/} $(cat "$d/comm" 2>/dev/null) waits in:"
 		sed 's/^/guest:     /' "$d/stack" 2>/dev/null | head -n 20
 	done
