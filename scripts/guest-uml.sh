@@ -83,6 +83,7 @@ else
 fi
 
 KML=/sys/kernel/debug/kmemleak
+XTRACE=/run/dlm_lc.xtrace
 uptime_s() { cut -d. -f1 /proc/uptime; }
 
 # Watchdog: uml-run.sh kills UML at its time limit and passes a moment a
@@ -102,7 +103,20 @@ watchdog() {
 		[ -n "$(tr -d '\0' <"$d/cmdline" 2>/dev/null)" ] || continue	# kthreads
 		echo "guest: watchdog: ${d#/proc/} $(cat "$d/comm" 2>/dev/null) waits in:"
 		sed 's/^/guest:     /' "$d/stack" 2>/dev/null | head -n 20
+		# a shell blocked on a pipe: who else holds that pipe
+		for f in "$d"/fd/*; do
+			l=$(readlink "$f" 2>/dev/null)
+			case $l in pipe:*) ;; *) continue ;; esac
+			h=$(for e in /proc/[0-9]*/fd/*; do
+				[ "$(readlink "$e" 2>/dev/null)" = "$l" ] && echo "${e#/proc/}"
+			done | tr '\n' ' ')
+			echo "guest:     fd ${f##*/} $l held by: $h"
+		done
 	done
+	if [ -s "$XTRACE" ]; then
+		echo "guest: watchdog: the suite's last commands (sh -x):"
+		tail -n 40 "$XTRACE" | cut -c1-200 | sed 's/^/guest:   /'
+	fi
 }
 case ${DLM_LC_WATCHDOG:-} in
 '' | *[!0-9]*) ;;
@@ -170,7 +184,14 @@ case $MODE in
 kunit) run_kunit ;;
 cluster) run_cluster ;;
 stress) STRESS_TAG=uml.stress sh /run/dlm_lc/stress.sh /run/dlm_lc/mod/dlm_lowcomms.ko ;;
-faults) FAULTS_TAG=uml.faults sh /run/dlm_lc/faults.sh /run/dlm_lc/mod/dlm_lowcomms.ko ;;
+faults)
+	# traced (sh -x) so that a stalled round shows its last commands (the
+	# watchdog prints them); what else the suite wrote to stderr follows
+	FAULTS_TAG=uml.faults sh -x /run/dlm_lc/faults.sh /run/dlm_lc/mod/dlm_lowcomms.ko 2>"$XTRACE"
+	echo "guest: faults.sh trace: $(wc -l <"$XTRACE") lines, $(wc -c <"$XTRACE") bytes"
+	grep -v '^+' "$XTRACE" | head -n 50
+	rm -f "$XTRACE"
+	;;
 teardown) TEARDOWN_TAG=uml.teardown sh /run/dlm_lc/teardown.sh /run/dlm_lc/mod/dlm_lowcomms.ko ;;
 fuzz) run_fuzz ;;
 *) echo "FAIL: uml-guest: unknown mode '$MODE'" ;;

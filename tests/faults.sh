@@ -64,11 +64,11 @@ sum_pairs() {	# sum_pairs KEY: sum of KEY over every (node, peer) status
 }
 
 netem() {	# netem I J ARGS...: a netem qdisc on both ends of link I-J
-	i=$1
-	j=$2
+	ne_i=$1
+	ne_j=$2
 	shift 2
-	$TC -n "n$i" qdisc replace dev "v$i$j" root netem "$@" 2>"$ERR" &&
-		$TC -n "n$j" qdisc replace dev "v$j$i" root netem "$@" 2>>"$ERR"
+	$TC -n "n$ne_i" qdisc replace dev "v$ne_i$ne_j" root netem "$@" 2>"$ERR" &&
+		$TC -n "n$ne_j" qdisc replace dev "v$ne_j$ne_i" root netem "$@" 2>>"$ERR"
 }
 
 netem_drops() {	# packets netem dropped on link I-J so far
@@ -87,26 +87,33 @@ link_up() {	# link_up I J: veth vIJ up in nI, its peer route back
 }
 
 # One injection of KIND on link I-J (round number R picks the side).
+# Shell variables are global: this one sets only names starting with "in_"
+# (it once set k, the caller's loop counter, to the number of sockets
+# killed; a round that found none in a row never ended).
 inject() {
-	kind=$1 i=$2 j=$3 r=$4
-	case $kind in
+	in_kind=$1 in_i=$2 in_j=$3 in_r=$4
+	case $in_kind in
 	reset)
 		# alternate sides: each kills its sockets to the other
-		if [ $((r % 2)) = 0 ]; then a=$i b=$j; else a=$j b=$i; fi
-		# bounded: one CI run hung in this round and printed nothing more
-		k=$(in_ns "n$a" timeout -k 2 10 ss -K -t -n dst "192.0.2.$b" 2>/dev/null |
+		if [ $((in_r % 2)) = 0 ]; then
+			in_a=$in_i in_b=$in_j
+		else
+			in_a=$in_j in_b=$in_i
+		fi
+		# bounded, in case ss itself hangs
+		in_k=$(in_ns "n$in_a" timeout -k 2 10 ss -K -t -n dst "192.0.2.$in_b" 2>/dev/null |
 			grep -c ESTAB)
-		INJ=$((INJ + k))
+		INJ=$((INJ + in_k))
 		;;
 	restart)
-		wr "$CFG/c$j/control" stop 60 && sleep 0.3 &&
-			wr "$CFG/c$j/control" start 60 || bad="$bad restart c$j: $(errtxt)"
+		wr "$CFG/c$in_j/control" stop 60 && sleep 0.3 &&
+			wr "$CFG/c$in_j/control" start 60 || bad="$bad restart c$in_j: $(errtxt)"
 		INJ=$((INJ + 1))
 		;;
 	linkflap)
-		"$IP" -n "n$i" link set "v$i$j" down && sleep 1 && link_up "$i" "$j" ||
-			bad="$bad linkflap: $(errtxt)"
-		link_up "$j" "$i" 2>/dev/null
+		"$IP" -n "n$in_i" link set "v$in_i$in_j" down && sleep 1 &&
+			link_up "$in_i" "$in_j" || bad="$bad linkflap: $(errtxt)"
+		link_up "$in_j" "$in_i" 2>/dev/null
 		INJ=$((INJ + 1))
 		;;
 	*)
