@@ -13,6 +13,7 @@
 #include "addr.h"
 #include "lowcomms_int.h"
 #include "midcomms_shim.h"
+#include "test_hooks.h"
 
 struct workqueue_struct *dlm_lc_io_wq;
 struct workqueue_struct *dlm_lc_process_wq;
@@ -295,9 +296,10 @@ void dlm_lc_net_exit(struct net *net)
 }
 
 /*
- * Writers hold cl->srcu from dlm_lc_msg_alloc() to dlm_lc_msg_commit(), and
- * REMOVED wakes those that wait for queue room: after the grace period no
- * lookup finds @conn and no writer still touches it.
+ * Writers hold cl->srcu from dlm_lc_msg_alloc() to dlm_lc_msg_commit(),
+ * except while they sleep for queue room: then they count in room_waiters,
+ * and REMOVED wakes them. After the grace period and the count's fall to
+ * zero no lookup finds @conn and no writer still touches it.
  */
 static void conn_remove(struct dlm_lc_cluster *cl, struct dlm_lc_conn *conn,
 			bool graceful, unsigned long end)
@@ -307,6 +309,8 @@ static void conn_remove(struct dlm_lc_cluster *cl, struct dlm_lc_conn *conn,
 	set_bit(CF_REMOVED, &conn->flags);
 	wake_up_all(&conn->wait);
 	synchronize_srcu(&cl->srcu);
+	wait_var_event(&conn->room_waiters,
+		       !atomic_read(&conn->room_waiters));
 
 	if (graceful && !test_bit(CF_STOP_IO, &conn->flags)) {
 		conn_drain_wait(conn, end);
@@ -402,6 +406,8 @@ static int cluster_set(struct dlm_lc_cluster *cl, unsigned int *field,
 
 	mutex_lock(&cl->lock);
 	if (!cl->running) {
+		/* test build: a start that races us must wait, not run */
+		dlm_lc_test_set_delay();
 		*field = val;
 		ret = 0;
 	}
@@ -662,6 +668,7 @@ int dlm_lc_node_get_stats(struct dlm_lc_cluster *cl, int nodeid,
 	st->connect_fail = atomic64_read(&conn->connect_fail);
 	st->queued = READ_ONCE(conn->wq.queued);
 	st->queued_max = READ_ONCE(conn->wq.queued_max);
+	st->room_waiters = atomic_read(&conn->room_waiters);
 	/* pairs with the release in other_get_locked() */
 	other = smp_load_acquire(&conn->other);
 	if (other) {
@@ -747,8 +754,17 @@ int dlm_lc_node_close(struct dlm_lc_cluster *cl, int nodeid)
 }
 EXPORT_SYMBOL_GPL(dlm_lc_node_close);
 
-static int wait_for_room(struct dlm_lc_conn *conn, gfp_t gfp)
+/*
+ * Called and returns with cl->srcu held (as *@idx), but sleeps without it:
+ * room_waiters keeps @conn alive meanwhile. The REMOVED test comes after
+ * the read lock is taken again, so a removal that our new read side does
+ * not see waits for it in its grace period.
+ */
+static int wait_for_room(struct dlm_lc_conn *conn, gfp_t gfp, int *idx)
+	__must_hold(&conn->cl->srcu)
 {
+	struct dlm_lc_cluster *cl = conn->cl;
+	bool removed;
 	long t;
 
 	/* __GFP_HIGH (ACKs): small control messages pass the limit */
@@ -756,16 +772,23 @@ static int wait_for_room(struct dlm_lc_conn *conn, gfp_t gfp)
 		return 0;
 	if (!gfpflags_allow_blocking(gfp))
 		return -ENOBUFS;
+	atomic_inc(&conn->room_waiters);
+	srcu_read_unlock(&cl->srcu, *idx);
 	t = wait_event_killable_timeout(conn->wait,
 					READ_ONCE(conn->wq.queued) <
 					DLM_LC_WQ_LIMIT ||
 					test_bit(CF_REMOVED, &conn->flags),
 					30 * HZ);
+	*idx = srcu_read_lock(&cl->srcu);
+	removed = test_bit(CF_REMOVED, &conn->flags);
+	/* a removal may free @conn once the count is zero: touch it no more */
+	if (atomic_dec_and_test(&conn->room_waiters) && removed)
+		wake_up_var(&conn->room_waiters);
+	if (removed)
+		return -ENOENT;
 	if (t < 0)
 		return t;
-	if (t == 0)
-		return -ENOBUFS;
-	return test_bit(CF_REMOVED, &conn->flags) ? -ENOENT : 0;
+	return t ? 0 : -ENOBUFS;
 }
 
 int dlm_lc_msg_alloc(struct dlm_lc_cluster *cl, int nodeid, int len,
@@ -779,7 +802,7 @@ int dlm_lc_msg_alloc(struct dlm_lc_cluster *cl, int nodeid, int len,
 	if (len < DLM_LC_HDR_LEN || len > DLM_LC_MAX_MSG || len > PAGE_SIZE)
 		return -EINVAL;
 
-	/* held until commit: removal waits for the grace period */
+	/* held until commit (but not while asleep for room): see conn_remove */
 	idx = srcu_read_lock(&cl->srcu);
 	conn = dlm_lc_conn_find(cl, nodeid);
 	ret = -ENOENT;
@@ -787,7 +810,7 @@ int dlm_lc_msg_alloc(struct dlm_lc_cluster *cl, int nodeid, int len,
 	    test_bit(CF_REMOVED, &conn->flags))
 		goto out_unlock;
 
-	ret = wait_for_room(conn, gfp);
+	ret = wait_for_room(conn, gfp, &idx);
 	if (ret)
 		goto out_unlock;
 	e = dlm_lc_wq_reserve(&conn->wq, len, gfp, cb, cb_data, &msg->buf);

@@ -46,6 +46,7 @@ struct dlm_lc_node_stats {
 	u64 connect_fail;
 	unsigned int queued;	/* bytes waiting in the write queue */
 	unsigned int queued_max;	/* high-water mark of the above */
+	unsigned int room_waiters;	/* writers asleep for queue room */
 };
 
 struct dlm_lc_cluster_stats {

@@ -82,6 +82,11 @@ struct dlm_lc_conn {
 	struct dlm_lc_wqueue wq;
 	/* writers waiting for queue space, shutdown waiting for EOF */
 	wait_queue_head_t wait;
+	/*
+	 * Writers asleep for queue space, outside cl->srcu (a 30 s wait must
+	 * not hold up another node's grace period); removal waits for zero.
+	 */
+	atomic_t room_waiters;
 
 	/* receive buffer, owned by rwork; allocated with the socket */
 	char *rx_buf;
