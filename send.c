@@ -256,6 +256,15 @@ static int send_queue(struct dlm_lc_conn *conn)
 				spin_unlock(&conn->wq.lock);
 				continue;
 			}
+			/*
+			 * A probe that came mid-page: now at a boundary, run
+			 * again for it rather than leave it to the next tick.
+			 */
+			if (test_bit(CF_PROBE, &conn->flags)) {
+				spin_unlock(&conn->wq.lock);
+				queue_work(dlm_lc_io_wq, &conn->swork);
+				return -EAGAIN;
+			}
 			/* commit and kick_ack set it again under this lock */
 			clear_bit(CF_SEND_PENDING, &conn->flags);
 			spin_unlock(&conn->wq.lock);
