@@ -25,6 +25,10 @@ unsigned int dlm_lc_test_connect_delay_ms;
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_test_connect_delay_ms);
 module_param_named(test_connect_delay_ms, dlm_lc_test_connect_delay_ms,
 		   uint, 0644);
+unsigned int dlm_lc_test_listen_delay_ms;
+EXPORT_SYMBOL_IF_KUNIT(dlm_lc_test_listen_delay_ms);
+unsigned int dlm_lc_test_set_delay_ms;
+EXPORT_SYMBOL_IF_KUNIT(dlm_lc_test_set_delay_ms);
 #endif
 
 const struct dlm_lc_proto_ops dlm_lc_tcp_ops = {
@@ -573,6 +577,8 @@ int dlm_lc_listen_start(struct dlm_lc_cluster *cl)
 	ret = kernel_listen(sock, 128);
 	if (ret)
 		goto out_release;
+	/* test build: peers connect before our callback is in place */
+	dlm_lc_test_listen_delay();
 
 	/* accept_work uses listen_sock: set it before the callback can fire */
 	cl->listen_sock = sock;

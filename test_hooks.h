@@ -17,6 +17,10 @@ struct dlm_lc_cluster;
 extern unsigned int dlm_lc_test_callback_delay_us;
 /* milliseconds the send worker waits before it connects */
 extern unsigned int dlm_lc_test_connect_delay_ms;
+/* milliseconds between listen() and the listener's callback install */
+extern unsigned int dlm_lc_test_listen_delay_ms;
+/* milliseconds a setting waits between its "stopped?" test and its write */
+extern unsigned int dlm_lc_test_set_delay_ms;
 
 static inline void dlm_lc_test_callback_delay(void)
 {
@@ -35,10 +39,28 @@ static inline void dlm_lc_test_connect_delay(void)
 		msleep(ms);
 }
 
+static inline void dlm_lc_test_listen_delay(void)
+{
+	unsigned int ms = READ_ONCE(dlm_lc_test_listen_delay_ms);
+
+	if (ms)
+		msleep(ms);
+}
+
+static inline void dlm_lc_test_set_delay(void)
+{
+	unsigned int ms = READ_ONCE(dlm_lc_test_set_delay_ms);
+
+	if (ms)
+		msleep(ms);
+}
+
 void dlm_lc_test_process_delay(struct dlm_lc_cluster *cl);
 #else
 static inline void dlm_lc_test_callback_delay(void) {}
 static inline void dlm_lc_test_connect_delay(void) {}
+static inline void dlm_lc_test_listen_delay(void) {}
+static inline void dlm_lc_test_set_delay(void) {}
 static inline void dlm_lc_test_process_delay(struct dlm_lc_cluster *cl) {}
 #endif
 

@@ -806,6 +806,118 @@ static void cluster_remove_waits_for_writer(struct kunit *test)
 	flush_work(&r->work);
 }
 
+/*
+ * Issue 7.4d: a peer that connects between listen() and the install of
+ * our listener callback gets no data_ready of ours; the accept kick at
+ * the end of the listen setup must take it (the listen delay knob holds
+ * the window open).
+ */
+struct starter {
+	struct work_struct work;
+	struct dlm_lc_cluster *cl;
+	struct completion done;
+	int ret;
+};
+
+static void starter_fn(struct work_struct *work)
+{
+	struct starter *s = container_of(work, struct starter, work);
+
+	s->ret = dlm_lc_cluster_start(s->cl);
+	complete(&s->done);
+}
+
+static bool accepted_at_least(struct dlm_lc_cluster *cl, u64 n)
+{
+	struct dlm_lc_cluster_stats st;
+
+	dlm_lc_cluster_get_stats(cl, &st);
+	return st.accepted >= n;
+}
+
+static void cluster_accepts_early_connect(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+	struct starter *s;
+	int i, ret = -1;
+
+	s = kunit_kzalloc(test, sizeof(*s), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, s);
+	c->a = instance(test, "kunit-a", 1, "127.0.0.1", "127.0.0.2",
+			&c->sink_a);
+	s->cl = c->a;
+	init_completion(&s->done);
+	INIT_WORK(&s->work, starter_fn);
+	dlm_lc_test_listen_delay_ms = 1500;
+	schedule_work(&s->work);
+	/* refused until listen(), then queued in the backlog */
+	for (i = 0; i < 50 && ret; i++) {
+		ret = raw_connect(test, "127.0.0.2");
+		if (ret) {
+			if (c->raw)
+				sock_release(c->raw);
+			c->raw = NULL;
+			msleep(20);
+		}
+	}
+	KUNIT_EXPECT_EQ(test, ret, 0);
+	/* connected while the listener still had no callback of ours */
+	KUNIT_EXPECT_FALSE(test, completion_done(&s->done));
+	wait_for_completion(&s->done);
+	dlm_lc_test_listen_delay_ms = 0;
+	KUNIT_ASSERT_EQ(test, s->ret, 0);
+	KUNIT_EXPECT_TRUE(test, wait_for(accepted_at_least(c->a, 1)));
+	flush_work(&s->work);
+}
+
+/*
+ * Issue 7.4k: a setting (here the protocol version) is written only while
+ * the instance is stopped, and the test and the write are one step: a
+ * start that comes between them (the set delay knob holds the gap open)
+ * waits for the write instead of running while the value changes.
+ */
+struct setter {
+	struct work_struct work;
+	struct dlm_lc_cluster *cl;
+	struct completion done;
+	int ret;
+};
+
+static void setter_fn(struct work_struct *work)
+{
+	struct setter *s = container_of(work, struct setter, work);
+
+	s->ret = dlm_lc_shim_set_version(s->cl, DLM_LC_VERSION_3_1);
+	complete(&s->done);
+}
+
+static void cluster_setting_races_start(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+	struct setter *s;
+
+	s = kunit_kzalloc(test, sizeof(*s), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, s);
+	c->a = instance(test, "kunit-a", 1, "127.0.0.1", "127.0.0.2",
+			&c->sink_a);
+	s->cl = c->a;
+	init_completion(&s->done);
+	INIT_WORK(&s->work, setter_fn);
+	dlm_lc_test_set_delay_ms = 1000;
+	schedule_work(&s->work);
+	/* the setter has passed its test and sleeps before the write */
+	KUNIT_ASSERT_TRUE(test, wait_for(mutex_is_locked(&c->a->lock)));
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->a), 0);
+	dlm_lc_test_set_delay_ms = 0;
+	/* the write was done before the start ran, and it succeeded */
+	KUNIT_EXPECT_TRUE(test, completion_done(&s->done));
+	wait_for_completion(&s->done);
+	KUNIT_EXPECT_EQ(test, s->ret, 0);
+	KUNIT_EXPECT_EQ(test, dlm_lc_shim_set_version(c->a, DLM_LC_VERSION_3_2),
+			-EBUSY);
+	flush_work(&s->work);
+}
+
 static u64 connect_fails(struct dlm_lc_cluster *cl, int id)
 {
 	struct dlm_lc_node_stats ns;
@@ -863,6 +975,71 @@ static void fill_to_node3(struct kunit *test)
 			cond_resched();
 	}
 	KUNIT_EXPECT_EQ(test, ret, -ENOBUFS);
+}
+
+/*
+ * Review item: a writer asleep for room on one connection (up to 30 s)
+ * must not hold up the removal of another node: the removal's grace
+ * period does not wait for it.
+ */
+struct room_writer {
+	struct work_struct work;
+	struct dlm_lc_cluster *cl;
+	struct completion done;
+	int ret;
+};
+
+/* writes until refused: the socket fills, then the queue, then it sleeps */
+static void room_writer_fn(struct work_struct *work)
+{
+	struct room_writer *w = container_of(work, struct room_writer, work);
+	struct dlm_lc_msg msg;
+
+	for (;;) {
+		w->ret = dlm_lc_msg_alloc(w->cl, 3, 4000, GFP_KERNEL, NULL,
+					  NULL, &msg);
+		if (w->ret)
+			break;
+		memset(msg.buf, 0, 4000);
+		put_le_hdr((u8 *)msg.buf, 2, 4000);
+		dlm_lc_msg_commit(&msg);
+	}
+	complete(&w->done);
+}
+
+static bool room_waiting(struct dlm_lc_cluster *cl, int id)
+{
+	struct dlm_lc_node_stats ns;
+
+	return !dlm_lc_node_get_stats(cl, id, &ns) && ns.room_waiters == 1;
+}
+
+static void cluster_remove_not_held_by_writer(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+	struct room_writer *w;
+
+	w = kunit_kzalloc(test, sizeof(*w), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, w);
+	pair_start(test, "127.0.0.1", "127.0.0.2");
+	add_node(test, c->b, 3, "127.0.0.3");
+	fake_node_listen(test);
+	fill_to_node3(test);
+	KUNIT_ASSERT_TRUE(test, wait_for(fake_node_accepted(c)));
+
+	w->cl = c->b;
+	init_completion(&w->done);
+	INIT_WORK(&w->work, room_writer_fn);
+	schedule_work(&w->work);
+	KUNIT_ASSERT_TRUE(test, wait_for(room_waiting(c->b, 3)));
+	/* another node goes while the writer sleeps: before it gives up */
+	KUNIT_EXPECT_EQ(test, dlm_lc_node_remove(c->b, 1), 0);
+	KUNIT_EXPECT_FALSE(test, completion_done(&w->done));
+	/* removing its own node wakes it, with ENOENT */
+	KUNIT_EXPECT_EQ(test, dlm_lc_node_remove(c->b, 3), 0);
+	KUNIT_EXPECT_TRUE(test, wait_for_completion_timeout(&w->done, 10 * HZ));
+	KUNIT_EXPECT_EQ(test, w->ret, -ENOENT);
+	flush_work(&w->work);
 }
 
 /*
@@ -1032,6 +1209,9 @@ static struct kunit_case cluster_cases[] = {
 	KUNIT_CASE(cluster_exchange),
 	KUNIT_CASE(cluster_process_not_shared),
 	KUNIT_CASE(cluster_remove_waits_for_writer),
+	KUNIT_CASE(cluster_remove_not_held_by_writer),
+	KUNIT_CASE(cluster_accepts_early_connect),
+	KUNIT_CASE(cluster_setting_races_start),
 	KUNIT_CASE(cluster_acks_do_not_pile_up),
 	KUNIT_CASE(cluster_stop_races_callbacks),
 	KUNIT_CASE(cluster_accept_runs_owed_retry),

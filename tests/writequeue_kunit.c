@@ -244,6 +244,33 @@ static void wq_purge_counts(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, q->pages, 0U);
 }
 
+/*
+ * Issue 7.4n: what a caller leaves unwritten in its message (padding) goes
+ * on the wire: the page must come zeroed, never with an earlier user's
+ * bytes. Pages just freed with a pattern are the likely next ones handed out.
+ */
+static void wq_pages_are_zeroed(struct kunit *test)
+{
+	struct dlm_lc_wq_entry *e;
+	struct page *pages[16];
+	char *buf;
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(pages); i++) {
+		pages[i] = alloc_page(GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, pages[i]);
+		memset(page_address(pages[i]), 0xa5, PAGE_SIZE);
+	}
+	for (i = 0; i < ARRAY_SIZE(pages); i++)
+		__free_page(pages[i]);
+	for (i = 0; i < 4; i++) {
+		/* one page each: a message never crosses a page */
+		e = reserve(test, 4000, &buf);
+		KUNIT_EXPECT_NULL(test, memchr_inv(buf, 0, 4000));
+		commit(test, e);
+	}
+}
+
 static struct kunit_case wq_cases[] = {
 	KUNIT_CASE(wq_packs_into_one_page),
 	KUNIT_CASE(wq_message_never_crosses_page),
@@ -255,6 +282,7 @@ static struct kunit_case wq_cases[] = {
 	KUNIT_CASE(wq_drop_half_sent_only),
 	KUNIT_CASE(wq_callback_runs_in_order),
 	KUNIT_CASE(wq_purge_counts),
+	KUNIT_CASE(wq_pages_are_zeroed),
 	{}
 };
 
