@@ -83,7 +83,9 @@ else
 fi
 
 KML=/sys/kernel/debug/kmemleak
-XTRACE=/run/dlm_lc.xtrace
+# the suites note each step here (tests/lib.sh step()); the watchdog shows it
+DLM_LC_STEPS=/run/dlm_lc.steps
+export DLM_LC_STEPS
 uptime_s() { cut -d. -f1 /proc/uptime; }
 
 # Watchdog: uml-run.sh kills UML at its time limit and passes a moment a
@@ -113,9 +115,9 @@ watchdog() {
 			echo "guest:     fd ${f##*/} $l held by: $h"
 		done
 	done
-	if [ -s "$XTRACE" ]; then
-		echo "guest: watchdog: the suite's last commands (sh -x):"
-		tail -n 40 "$XTRACE" | cut -c1-200 | sed 's/^/guest:   /'
+	if [ -s "$DLM_LC_STEPS" ]; then
+		echo "guest: watchdog: the suite's last steps (uptime, step):"
+		tail -n 30 "$DLM_LC_STEPS" | cut -c1-200 | sed 's/^/guest:   /'
 	fi
 }
 case ${DLM_LC_WATCHDOG:-} in
@@ -184,14 +186,7 @@ case $MODE in
 kunit) run_kunit ;;
 cluster) run_cluster ;;
 stress) STRESS_TAG=uml.stress sh /run/dlm_lc/stress.sh /run/dlm_lc/mod/dlm_lowcomms.ko ;;
-faults)
-	# traced (sh -x) so that a stalled round shows its last commands (the
-	# watchdog prints them); what else the suite wrote to stderr follows
-	FAULTS_TAG=uml.faults sh -x /run/dlm_lc/faults.sh /run/dlm_lc/mod/dlm_lowcomms.ko 2>"$XTRACE"
-	echo "guest: faults.sh trace: $(wc -l <"$XTRACE") lines, $(wc -c <"$XTRACE") bytes"
-	grep -v '^+' "$XTRACE" | head -n 50
-	rm -f "$XTRACE"
-	;;
+faults) FAULTS_TAG=uml.faults sh /run/dlm_lc/faults.sh /run/dlm_lc/mod/dlm_lowcomms.ko ;;
 teardown) TEARDOWN_TAG=uml.teardown sh /run/dlm_lc/teardown.sh /run/dlm_lc/mod/dlm_lowcomms.ko ;;
 fuzz) run_fuzz ;;
 *) echo "FAIL: uml-guest: unknown mode '$MODE'" ;;

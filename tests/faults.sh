@@ -140,7 +140,9 @@ fault_on() {
 send_pair() {
 	k=0
 	while :; do
-		left=$(($3 - $(cst "$1" "$2" bulk_tx_msgs)))
+		# no status (node gone): 0, and the write below says why
+		tx=$(cst "$1" "$2" bulk_tx_msgs)
+		left=$(($3 - ${tx:-0}))
 		[ $left -le 0 ] && return 0
 		wr "$CFG/c$1/comms/$2/bulk" "$left $SIZE" "$BULK_TIMEOUT" && continue
 		k=$((k + 1))
@@ -229,6 +231,7 @@ round() {
 	fin0=$(sum_pairs fin_rx)
 	rs0=$(sum_pairs resyncs)
 
+	step "$name: link $li-$lj, fault on"
 	fault_on "$kind" "$li" "$lj" || bad="$bad $kind on: $(errtxt)"
 	rm -f "$ERR".*.enobufs "$ERR.wpids"
 	if [ "$kind" = readd ]; then
@@ -267,6 +270,7 @@ round() {
 		inj0=$INJ
 		while [ $k -lt 6 ]; do
 			sleep 0.2
+			step "$name: injection $k"
 			inject "$kind" "$li" "$lj" "$k"
 			k=$((k + 1))
 			[ $k -ge 2 ] && ! kill -0 "$spid" 2>/dev/null && break
@@ -275,6 +279,7 @@ round() {
 	esac
 	# bounded: writers stuck on a round must fail it (with the pair table),
 	# not keep the guest busy until the host's time limit kills it silently
+	step "$name: waiting for the writers"
 	tw=$(now)
 	while kill -0 "$spid" 2>/dev/null && ! older_than "$tw" "$WRITERS_TIMEOUT"; do
 		sleep 0.5
@@ -290,10 +295,12 @@ round() {
 	nb=$(cat "$ERR".*.enobufs 2>/dev/null | wc -l)
 	[ "$nb" -gt 0 ] && info "$name: $nb bulk writes waited 30 s for a full backlog (ENOBUFS) and went on"
 
+	step "$name: waiting for delivery"
 	if ! wait_delivered; then
 		bad="$bad not delivered:$lag"
 		pair_table
 	fi
+	step "$name: waiting for the counters to agree"
 	t=$(now)
 	until reconciled || older_than "$t" 30; do sleep 0.2; done
 	if ! reconciled; then

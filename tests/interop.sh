@@ -225,7 +225,11 @@ TCPDUMP_PID=
 capture_start() {
 	[ "$CAPTURE" = 1 ] || return 0
 	[ -n "$TCPDUMP" ] || { info "capture: no tcpdump in the image"; return 1; }
-	in_ns n1 "$TCPDUMP" -i any -n -s 0 -U -Z root -w "$PCAP" tcp port 21064 \
+	# signal tcpdump itself: the job's pid is a subshell, which ignores
+	# SIGINT as background jobs do, so tcpdump never saw it
+	rm -f "$T/tcpdump.pid"
+	in_ns n1 sh -c 'echo $$ >"$0"; exec "$@"' "$T/tcpdump.pid" \
+		"$TCPDUMP" -i any -n -s 0 -U -Z root -w "$PCAP" tcp port 21064 \
 		>"$T/tcpdump.out" 2>&1 &
 	TCPDUMP_PID=$!
 	k=0
@@ -245,9 +249,10 @@ capture_start() {
 capture_stop() {
 	[ -n "$TCPDUMP_PID" ] || return 1
 	sleep 0.5
-	kill -INT "$TCPDUMP_PID" 2>/dev/null
-	# a zombie still answers kill -0: bound the wait with a watchdog
-	(sleep 10; kill -9 "$TCPDUMP_PID" 2>/dev/null) &
+	tp=$(cat "$T/tcpdump.pid" 2>/dev/null)
+	[ -n "$tp" ] && kill -INT "$tp" 2>/dev/null
+	# bounded: a tcpdump that ignores the signal is killed after 10 s
+	(sleep 10; [ -n "$tp" ] && kill -9 "$tp" 2>/dev/null; kill -9 "$TCPDUMP_PID" 2>/dev/null) &
 	wd=$!
 	wait "$TCPDUMP_PID" 2>/dev/null
 	kill "$wd" 2>/dev/null

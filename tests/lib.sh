@@ -27,6 +27,8 @@ info() { echo "INFO: $*"; }
 diag() { echo "  $*"; }
 
 now() { cut -d' ' -f1 /proc/uptime; }
+# step TEXT: note progress where the guest's watchdog shows it on a stall
+step() { [ -z "${DLM_LC_STEPS:-}" ] || echo "$(now) $*" >>"$DLM_LC_STEPS"; }
 # elapsed START [END]: seconds as a decimal
 elapsed() { awk -v a="$1" -v b="${2:-$(now)}" 'BEGIN { printf "%.2f", b - a }'; }
 # older_than START SECS: true once SECS have passed since START

@@ -141,7 +141,8 @@ else
 		info "reload-a: reload $reloads done, $delivered delivered so far"
 	done
 	t=$(now)
-	until [ $((delivered + $(cst bulk_rx_msgs))) -ge "$TOTAL" ] 2>/dev/null; do
+	# an empty status (module not loaded) counts 0: $(( )) on "" kills sh
+	while rx=$(cst bulk_rx_msgs); [ $((delivered + ${rx:-0})) -lt "$TOTAL" ]; do
 		older_than "$t" 180 && break
 		sleep 0.5
 	done

@@ -84,6 +84,8 @@ setup() {
 
 # bulk both ways between c1 and c2 until $T/stop exists (bounded by count)
 traffic() {
+	# its own error file: the cases read $ERR for their own writes
+	ERR=$ERR.traffic
 	k=0
 	while [ ! -e "$T/stop" ] && [ $k -lt 100000 ]; do
 		wr "$CFG/c1/comms/2/bulk" "500 $SIZE" 30 2>/dev/null &
@@ -138,9 +140,9 @@ case_netns() {
 		link_ns 1 3 2>"$ERR" || break
 		instance 3 1 3 2>"$ERR" || break
 		dbg "netns $k: c3 started"
-		wr "$CFG/c3/comms/1/bulk" "50 $SIZE" 30 2>/dev/null &
+		ERR=$ERR.bg wr "$CFG/c3/comms/1/bulk" "50 $SIZE" 30 2>/dev/null &
 		p1=$!
-		wr "$CFG/c1/comms/3/bulk" "50 $SIZE" 30 2>/dev/null &
+		ERR=$ERR.bg wr "$CFG/c1/comms/3/bulk" "50 $SIZE" 30 2>/dev/null &
 		p2=$!
 		# traffic flows (bounded wait), then the namespace dies under it
 		w=0
@@ -167,8 +169,8 @@ case_reload() {
 	k=0
 	bad=
 	while [ $k -lt "$NR" ] && ! past; do
-		wr "$CFG/c1/comms/2/bulk" "200 $SIZE" 30 2>/dev/null &
-		wr "$CFG/c2/comms/1/bulk" "200 $SIZE" 30 2>/dev/null &
+		ERR=$ERR.bg wr "$CFG/c1/comms/2/bulk" "200 $SIZE" 30 2>/dev/null &
+		ERR=$ERR.bg wr "$CFG/c2/comms/1/bulk" "200 $SIZE" 30 2>/dev/null &
 		sleep 0.05
 		for i in 1 2; do
 			remove_instance "$CFG/c$i"
