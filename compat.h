@@ -18,6 +18,20 @@
 #define DLM_LC_IMPORT_KUNIT_NS() MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING)
 #endif
 
+/* the address argument of kernel_bind() and kernel_connect() */
+#ifdef DLM_LC_HAVE_SOCKADDR_UNSIZED
+#define dlm_lc_sa(ss) ((struct sockaddr_unsized *)(ss))
+#else
+#define dlm_lc_sa(ss) ((struct sockaddr *)(ss))
+#endif
+
+/* an unbound system queue for our timers' work (system_wq is per-cpu) */
+#ifdef DLM_LC_HAVE_SYSTEM_DFL_WQ
+#define dlm_lc_system_wq system_dfl_wq
+#else
+#define dlm_lc_system_wq system_unbound_wq
+#endif
+
 static inline void dlm_lc_sock_no_task_frag(struct sock *sk)
 {
 #ifdef DLM_LC_HAVE_TASK_FRAG

@@ -261,6 +261,7 @@ int dlm_lc_cluster_start(struct dlm_lc_cluster *cl)
 		if (conn->nodeid != cl->local_nodeid)
 			conn_start_io(conn);
 	}
+	dlm_lc_listen_arm(cl);
 	cl->running = true;
 out_unlock:
 	mutex_unlock(&cl->lock);
@@ -299,7 +300,9 @@ void dlm_lc_net_exit(struct net *net)
  * Writers hold cl->srcu from dlm_lc_msg_alloc() to dlm_lc_msg_commit(),
  * except while they sleep for queue room: then they count in room_waiters,
  * and REMOVED wakes them. After the grace period and the count's fall to
- * zero no lookup finds @conn and no writer still touches it.
+ * zero no lookup finds @conn and no writer still touches it (a woken
+ * sleeper drops its count inside a read section that it leaves only
+ * after: destroy waits for that with a last grace period).
  */
 static void conn_remove(struct dlm_lc_cluster *cl, struct dlm_lc_conn *conn,
 			bool graceful, unsigned long end)
@@ -349,6 +352,8 @@ void dlm_lc_cluster_destroy(struct dlm_lc_cluster *cl)
 	dlm_lc_process_purge(cl);
 
 	dlm_lc_shim_destroy(cl->shim);
+	/* writers woken by the removals may still be leaving cl->srcu */
+	synchronize_srcu(&cl->srcu);
 	cleanup_srcu_struct(&cl->srcu);
 	mutex_destroy(&cl->lock);
 	kfree(cl);

@@ -202,6 +202,7 @@ void dlm_lc_conn_init(struct dlm_lc_conn *conn, struct dlm_lc_cluster *cl,
 /* sock.c */
 extern const struct dlm_lc_proto_ops dlm_lc_tcp_ops;
 int dlm_lc_listen_start(struct dlm_lc_cluster *cl);
+void dlm_lc_listen_arm(struct dlm_lc_cluster *cl);
 void dlm_lc_listen_stop(struct dlm_lc_cluster *cl);
 void dlm_lc_accept_work(struct work_struct *work);
 int dlm_lc_conn_connect(struct dlm_lc_conn *conn);

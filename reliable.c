@@ -43,6 +43,7 @@
 #include <linux/slab.h>
 #include <kunit/visibility.h>
 
+#include "compat.h"
 #include "midcomms_shim.h"
 #include "reliable.h"
 
@@ -237,7 +238,7 @@ static void ack_arm_locked(struct dlm_lc_rel *r, unsigned long delay)
 {
 	lockdep_assert_held(&r->lock);
 	if (!r->dead)
-		queue_delayed_work(system_wq, &r->ack_work, delay);
+		queue_delayed_work(dlm_lc_system_wq, &r->ack_work, delay);
 }
 
 int dlm_lc_rel_fill_ack(struct dlm_lc_rel *r, u64 gen, void *buf, int max)
@@ -307,7 +308,7 @@ static void probe_arm_locked(struct dlm_lc_rel *r)
 {
 	lockdep_assert_held(&r->lock);
 	if (!r->dead)
-		queue_delayed_work(system_wq, &r->probe_work,
+		queue_delayed_work(dlm_lc_system_wq, &r->probe_work,
 				   msecs_to_jiffies(DLM_LC_REL_PROBE_MS));
 }
 

@@ -258,9 +258,12 @@ static int send_queue(struct dlm_lc_conn *conn)
 			}
 			/*
 			 * A probe that came mid-page: now at a boundary, run
-			 * again for it rather than leave it to the next tick.
+			 * again for it rather than leave it to the next tick
+			 * (not once shut down for writing or stopped).
 			 */
-			if (test_bit(CF_PROBE, &conn->flags)) {
+			if (test_bit(CF_PROBE, &conn->flags) &&
+			    !test_bit(CF_SHUTDOWN, &conn->flags) &&
+			    !test_bit(CF_STOP_IO, &conn->flags)) {
 				spin_unlock(&conn->wq.lock);
 				queue_work(dlm_lc_io_wq, &conn->swork);
 				return -EAGAIN;

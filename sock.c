@@ -364,7 +364,7 @@ int dlm_lc_conn_connect(struct dlm_lc_conn *conn)
 	sock_setup(sock, conn_mark(conn));
 
 	/* The peer recognises us by the source address: use ours. */
-	ret = kernel_bind(sock, (struct sockaddr *)&local, llen);
+	ret = kernel_bind(sock, dlm_lc_sa(&local), llen);
 	if (ret)
 		goto out_release;
 
@@ -372,7 +372,7 @@ int dlm_lc_conn_connect(struct dlm_lc_conn *conn)
 	if (ret)
 		goto out_release;
 
-	ret = kernel_connect(sock, (struct sockaddr *)&peer, plen, O_NONBLOCK);
+	ret = kernel_connect(sock, dlm_lc_sa(&peer), plen, O_NONBLOCK);
 	if (ret == -EINPROGRESS)
 		ret = 0;
 	if (ret)
@@ -566,7 +566,7 @@ int dlm_lc_listen_start(struct dlm_lc_cluster *cl)
 	sock_setup(sock, cl->mark);
 	sock_set_reuseaddr(sock->sk);
 
-	ret = kernel_bind(sock, (struct sockaddr *)&ss, len);
+	ret = kernel_bind(sock, dlm_lc_sa(&ss), len);
 	if (ret) {
 		pr_err("%s: cannot bind %pISpc: %d%s\n", cl->name, &ss, ret,
 		       ret == -EADDRINUSE ?
@@ -582,18 +582,30 @@ int dlm_lc_listen_start(struct dlm_lc_cluster *cl)
 
 	/* accept_work uses listen_sock: set it before the callback can fire */
 	cl->listen_sock = sock;
-	write_lock_bh(&sock->sk->sk_callback_lock);
+	/* what dlm_lc_listen_stop() puts back, armed or not */
 	cl->listen_orig_data_ready = sock->sk->sk_data_ready;
-	sock->sk->sk_user_data = cl;
-	sock->sk->sk_data_ready = listen_data_ready;
-	write_unlock_bh(&sock->sk->sk_callback_lock);
-	/* a peer may have connected before the callback was in place */
-	queue_work(dlm_lc_io_wq, &cl->accept_work);
 	return 0;
 
 out_release:
 	sock_release(sock);
 	return ret;
+}
+
+/*
+ * Accept from now on: called once the connections take I/O (an accept
+ * before that would find them stopped and drop the socket). Peers that
+ * connected since listen() wait in the backlog: one accept run takes them.
+ */
+void dlm_lc_listen_arm(struct dlm_lc_cluster *cl)
+{
+	struct sock *sk = cl->listen_sock->sk;
+
+	lockdep_assert_held(&cl->lock);
+	write_lock_bh(&sk->sk_callback_lock);
+	sk->sk_user_data = cl;
+	sk->sk_data_ready = listen_data_ready;
+	write_unlock_bh(&sk->sk_callback_lock);
+	queue_work(dlm_lc_io_wq, &cl->accept_work);
 }
 
 void dlm_lc_listen_stop(struct dlm_lc_cluster *cl)

@@ -9,7 +9,7 @@ PKGS=(
 	build-essential bc flex bison libelf-dev libssl-dev sparse
 	python3 cpio xz-utils kmod iproute2 busybox-static
 	qemu-system-x86 rsync util-linux
-	tcpdump tshark perl
+	tcpdump tshark perl debootstrap
 )
 
 missing=()

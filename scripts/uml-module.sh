@@ -16,9 +16,10 @@ rsync -a --exclude=.git --exclude='*.o' --exclude='*.ko' --exclude='*.mod*' \
 	--exclude='.*.cmd' --exclude=Module.symvers --exclude=modules.order \
 	"$SRC"/ "$SCRATCH"/
 # W=1 and sparse here too: this is the only build that compiles the
-# KUnit suites (the Debian headers have no CONFIG_KUNIT).
+# KUnit suites (the Debian headers have no CONFIG_KUNIT) and the test
+# build's delay knobs (DLM_LC_TESTS=1).
 if ! make -C "$KSRC" O="$BUILD" ARCH=um M="$SCRATCH" -j"$(nproc)" \
-	W=1 C=2 modules >"$BLOG" 2>&1; then
+	W=1 C=2 DLM_LC_TESTS=1 modules >"$BLOG" 2>&1; then
 	grep -E 'error|Error' "$BLOG" | head -n 20 >&2
 	exit 1
 fi

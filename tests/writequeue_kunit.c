@@ -256,13 +256,17 @@ static void wq_pages_are_zeroed(struct kunit *test)
 	char *buf;
 	int i;
 
+	/* with init_on_alloc/free every page comes zeroed: nothing to show */
+	if (want_init_on_alloc(GFP_KERNEL) || want_init_on_free())
+		kunit_skip(test, "init_on_alloc or init_on_free is on");
 	for (i = 0; i < ARRAY_SIZE(pages); i++) {
 		pages[i] = alloc_page(GFP_KERNEL);
-		KUNIT_ASSERT_NOT_NULL(test, pages[i]);
-		memset(page_address(pages[i]), 0xa5, PAGE_SIZE);
+		if (pages[i])
+			memset(page_address(pages[i]), 0xa5, PAGE_SIZE);
 	}
 	for (i = 0; i < ARRAY_SIZE(pages); i++)
-		__free_page(pages[i]);
+		if (pages[i])
+			__free_page(pages[i]);
 	for (i = 0; i < 4; i++) {
 		/* one page each: a message never crosses a page */
 		e = reserve(test, 4000, &buf);
