@@ -248,7 +248,10 @@ capture_start() {
 
 capture_stop() {
 	[ -n "$TCPDUMP_PID" ] || return 1
-	sleep 0.5
+	# tcpdump stops at SIGINT with what it has read, and libpcap hands
+	# packets over a ring-buffer block at a time (1 s timeout): let the
+	# last block in first
+	sleep 2
 	tp=$(cat "$T/tcpdump.pid" 2>/dev/null)
 	[ -n "$tp" ] && kill -INT "$tp" 2>/dev/null
 	# bounded: a tcpdump that ignores the signal is killed after 10 s
