@@ -6,6 +6,8 @@
 # Steps (CHECK_STEPS overrides, space separated):
 #   deps build checkpatch kunit fuzz uml-cluster uml-stress uml-teardown
 #   hostile faults qemu-6.12 qemu-6.1 interop-6.12 interop-6.1
+#   qemu-7.2 qemu-7.3 interop-7.2 interop-7.3 (sid's and experimental's
+#   kernels; their module builds run in the sid chroot)
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -16,7 +18,7 @@ echo "check: output in $DLM_LC_OUT"
 RESULTS=$DLM_LC_OUT/results.txt
 : >"$RESULTS"
 
-STEPS=${CHECK_STEPS:-deps build checkpatch kunit fuzz uml-cluster uml-stress uml-teardown hostile faults qemu-6.12 qemu-6.1 interop-6.12 interop-6.1}
+STEPS=${CHECK_STEPS:-deps build checkpatch kunit fuzz uml-cluster uml-stress uml-teardown hostile faults qemu-6.12 qemu-6.1 interop-6.12 interop-6.1 qemu-7.2 qemu-7.3 interop-7.2 interop-7.3}
 
 run_step() {
 	case $1 in
@@ -34,10 +36,10 @@ run_step() {
 	fuzz)		"$HERE/fuzz.sh" ;;
 	hostile)	"$HERE/hostile.sh" uml ;;
 	faults)		"$HERE/faults.sh" ;;
-	qemu-6.12|qemu-6.1)
+	qemu-6.12|qemu-6.1|qemu-7.2|qemu-7.3)
 		CLUSTER_TAG=$1.cluster "$HERE/qemu-run.sh" "${1#qemu-}" \
 			"$HERE/../tests/cluster.sh" ;;
-	interop-6.12|interop-6.1)
+	interop-6.12|interop-6.1|interop-7.2|interop-7.3)
 		"$HERE/interop.sh" "${1#interop-}" ;;
 	*)		echo "FAIL: check.$1: unknown step"; return 1 ;;
 	esac

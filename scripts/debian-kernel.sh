@@ -1,13 +1,16 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# debian-kernel.sh <6.12|6.1> [extra-module ...]
+# debian-kernel.sh <6.12|6.1|7.2|7.3> [extra-module ...]
 #
 # Prepare a Debian kernel for QEMU tests without installing it: downloads
 # linux-image-<abi>-amd64-unsigned (or the signed one) with `apt-get download`
 # and unpacks it with `dpkg-deb -x` into
 #   ${DLM_LC_CACHE:-/var/cache/dlm_lowcomms}/debian-<abi>/
 # The ABI is taken from the installed headers, so image and headers match.
+# 7.2 (sid) and 7.3 (experimental): headers, dpkg and apt of the sid chroot
+# (scripts/sid-chroot.sh); env then also has CHROOT=, and HEADERS is the
+# path inside it.
 #
 # The directory gets:
 #   vmlinuz            the kernel image
@@ -22,7 +25,7 @@
 # directory and load-order, and nothing already there is removed.
 set -euo pipefail
 
-ver=${1:?usage: debian-kernel.sh <6.12|6.1> [extra-module ...]}
+ver=${1:?usage: debian-kernel.sh <6.12|6.1|7.2|7.3> [extra-module ...]}
 shift
 extra=("$@")
 cache=${DLM_LC_CACHE:-/var/cache/dlm_lowcomms}
@@ -30,20 +33,33 @@ cache=${DLM_LC_CACHE:-/var/cache/dlm_lowcomms}
 log() { echo "debian-kernel: $*" >&2; }
 die() { log "error: $*"; exit 1; }
 
+root=
 case "$ver" in
 6.12) pat='/usr/src/linux-headers-6.12.*-amd64' ;;
 6.1)  pat='/usr/src/linux-headers-6.1.0-*-amd64' ;;
-*) die "unknown kernel '$ver' (want 6.12 or 6.1)" ;;
+7.2|7.3)
+	root=$("$(dirname "$0")/sid-chroot.sh" | tail -n1) || die "no sid chroot"
+	pat="$root/usr/src/linux-headers-$ver[.-]*amd64"
+	;;
+*) die "unknown kernel '$ver' (want 6.12, 6.1, 7.2 or 7.3)" ;;
 esac
+# in_root CMD...: the host's tools, or the chroot's for 7.x
+in_root() {
+	if [ -n "$root" ]; then
+		chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"
+	else
+		"$@"
+	fi
+}
 
 # Newest installed headers of that series.
 headers=$(ls -d $pat 2>/dev/null | sort -V | tail -n1 || true)
 [ -n "$headers" ] && [ -d "$headers" ] ||
 	die "no headers matching $pat: apt-get install linux-headers-${ver/6.1/6.1.0-*}-amd64"
-abi=${headers#/usr/src/linux-headers-}
+abi=${headers##*/linux-headers-}
 # Exact Debian version of the headers package: the image must be the same.
 hdr_pkg=linux-headers-$abi
-hdr_debver=$(dpkg-query -W -f='${Version}' "$hdr_pkg" 2>/dev/null) ||
+hdr_debver=$(in_root dpkg-query -W -f='${Version}' "$hdr_pkg" 2>/dev/null) ||
 	die "$hdr_pkg is not a dpkg-installed package"
 
 dir=$cache/debian-$abi
@@ -80,31 +96,54 @@ if ! complete; then
 		rm -rf "$dir"
 	fi
 	mkdir -p "$dir/modules"
-	tmp=$(mktemp -d "$cache/.dl.XXXXXX")
+	# the download lands where the chroot's apt can write it, for 7.x
+	tmp=$(mktemp -d "${root:-$cache}/${root:+tmp/}.dl.XXXXXX")
 	trap 'rm -rf "$tmp"' EXIT
 	chmod 755 "$tmp"	# apt-get download drops privileges to _apt
 	got=
-	for pkg in "linux-image-$abi-unsigned" "linux-image-$abi"; do
-		cand=$(apt-cache policy "$pkg" 2>/dev/null | awk '/Candidate:/{print $2}')
+	# newer Debian splits the image: the kernel in linux-binary-unsigned-*,
+	# the modules in linux-modules-* (fetched too, below)
+	for pkg in "linux-image-$abi-unsigned" "linux-binary-unsigned-$abi" "linux-image-$abi"; do
+		cand=$(in_root apt-cache policy "$pkg" 2>/dev/null | awk '/Candidate:/{print $2}')
 		if [ -z "$cand" ] || [ "$cand" = "(none)" ]; then
 			# Package lists may be stale or absent.
-			apt-get update >/dev/null 2>&1 || true
-			cand=$(apt-cache policy "$pkg" 2>/dev/null | awk '/Candidate:/{print $2}')
+			in_root apt-get update >/dev/null 2>&1 || true
+			cand=$(in_root apt-cache policy "$pkg" 2>/dev/null | awk '/Candidate:/{print $2}')
 		fi
 		[ -n "$cand" ] && [ "$cand" != "(none)" ] || continue
 		if [ "$cand" != "$hdr_debver" ]; then
 			log "skip $pkg $cand: headers are $hdr_debver"
 			continue
 		fi
-		if (cd "$tmp" && apt-get download "$pkg=$cand" >&2); then
+		if [ -n "$root" ]; then
+			chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+				sh -c 'cd "$1" && apt-get download "$2"' dl "/tmp/${tmp##*/}" \
+				"$pkg=$cand" >&2 && got=$pkg && break
+		elif (cd "$tmp" && apt-get download "$pkg=$cand" >&2); then
 			got=$pkg
 			break
 		fi
 	done
 	[ -n "$got" ] || die "cannot download linux-image-$abi(-unsigned) version $hdr_debver"
-	deb=$(ls "$tmp"/*.deb | head -n1)
-	dpkg-deb -x "$deb" "$tmp/x"
-	[ "$incremental" = 1 ] || cp "$tmp/x/boot/vmlinuz-$abi" "$dir/vmlinuz"
+	case $got in
+	linux-binary-unsigned-*)
+		chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+			sh -c 'cd "$1" && apt-get download "$2"' dl "/tmp/${tmp##*/}" \
+			"linux-modules-$abi=$hdr_debver" >&2 ||
+			die "cannot download linux-modules-$abi version $hdr_debver"
+		;;
+	esac
+	for deb in "$tmp"/*.deb; do
+		dpkg-deb -x "$deb" "$tmp/x"
+	done
+	if [ "$incremental" != 1 ]; then
+		# /boot in the classic packages, the modules directory in the split
+		for k in "$tmp/x/boot/vmlinuz-$abi" "$tmp/x/usr/lib/modules/$abi/vmlinuz.unsigned" \
+			 "$tmp/x/usr/lib/modules/$abi/vmlinuz"; do
+			[ -s "$k" ] && { cp "$k" "$dir/vmlinuz"; break; }
+		done
+		[ -s "$dir/vmlinuz" ] || die "no kernel image in the $abi packages"
+	fi
 	kmod=$tmp/x/lib/modules/$abi
 	[ -d "$kmod" ] || kmod=$tmp/x/usr/lib/modules/$abi
 	[ -d "$kmod" ] || die "no modules directory in $deb"
@@ -161,7 +200,8 @@ ABI=$abi
 DEBVER=$hdr_debver
 PKG=$got
 VMLINUZ=$dir/vmlinuz
-HEADERS=$headers
+HEADERS=${headers#"$root"}
+CHROOT=$root
 MODDIR=$dir/modules
 EOT
 	mv "$dir/.env.tmp" "$dir/env"

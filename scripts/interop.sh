@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# interop.sh <6.12|6.1>
+# interop.sh <6.12|6.1|7.2|7.3>
 #
 # Interoperability of dlm_lowcomms with the stock dlm.ko of the same Debian
 # kernel, in one QEMU (TCG) guest, plus a Wireshark check of our traffic:
@@ -24,8 +24,8 @@
 # ${DLM_LC_OUT}/interop-<ver>.log).
 set -uo pipefail
 
-ver=${1:?usage: interop.sh <6.12|6.1>}
-case "$ver" in 6.12|6.1) ;; *) echo "usage: interop.sh <6.12|6.1>" >&2; exit 2 ;; esac
+ver=${1:?usage: interop.sh <6.12|6.1|7.2|7.3>}
+case "$ver" in 6.12|6.1|7.2|7.3) ;; *) echo "usage: interop.sh <6.12|6.1|7.2|7.3>" >&2; exit 2 ;; esac
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
 . "$here/outdir.sh"

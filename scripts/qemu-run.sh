@@ -63,8 +63,24 @@ trap 'rm -rf "$build"' EXIT
 tar -C "$src" --exclude=.git --exclude='*.o' --exclude='*.ko' --exclude='*.mod' \
 	--exclude='*.mod.c' --exclude='.*.cmd' --exclude='*.a' --exclude=Module.symvers \
 	--exclude=modules.order --exclude=.tmp_versions -cf - . | tar -C "$build" -xf -
-echo "INFO: $tag: building module against $HEADERS"
-if ! make -C "$HEADERS" M="$build" modules >"$out/build-$ver${QEMU_NAME:+-$QEMU_NAME}.log" 2>&1; then
+echo "INFO: $tag: building module against ${CHROOT:-}$HEADERS"
+blog=$out/build-$ver${QEMU_NAME:+-$QEMU_NAME}.log
+if [ -n "${CHROOT:-}" ]; then
+	# 7.x: kbuild of those headers runs in the sid chroot (sid-chroot.sh)
+	inbuild=$(mktemp -d "$CHROOT/tmp/dlm_lc_build.XXXXXX")
+	cp -a "$build"/. "$inbuild"/
+	mount -t proc proc "$CHROOT/proc"
+	chroot "$CHROOT" /usr/bin/env -i PATH=/usr/bin:/bin \
+		make -C "$HEADERS" M="/tmp/${inbuild##*/}" modules >"$blog" 2>&1
+	brc=$?
+	umount "$CHROOT/proc"
+	cp "$inbuild"/*.ko "$build"/ 2>/dev/null
+	rm -rf "$inbuild"
+else
+	make -C "$HEADERS" M="$build" modules >"$blog" 2>&1
+	brc=$?
+fi
+if [ $brc -ne 0 ]; then
 	echo "FAIL: $tag: module build failed (see $out/build-$ver${QEMU_NAME:+-$QEMU_NAME}.log)"
 	grep -E 'error|Error' "$out/build-$ver${QEMU_NAME:+-$QEMU_NAME}.log" | head -n 20 | sed 's/^/  /'
 	exit 1
