@@ -1,14 +1,17 @@
 #!/bin/bash
 # Build (once) a debug User-Mode Linux kernel from Debian's linux-source-6.12
-# and print the path of its ready build dir on the last stdout line.
+# (UML_KERNEL=7.2: sid's linux-source-7.2, from the sid chroot of
+# scripts/sid-chroot.sh, built with the host's compiler) and print the path
+# of its ready build dir on the last stdout line.
 #
 #   cache root   ${DLM_LC_CACHE:-/var/cache/dlm_lowcomms}
-#   sources      <cache>/src-<pkg version>-<sha1(patches)[0:8]>/linux-source-6.12
+#   sources      <cache>/src-<pkg version>-<sha1(patches)[0:8]>/linux-source-<kver>
 #   build dir    <cache>/uml-<pkg version>-<sha1(tests/uml.config + patches)[0:12]>
 #
-# tests/uml-*.patch are applied to the unpacked sources (our own fixes for
-# running UML here: uml-host-xstate.patch lets UML run on hosts whose XSAVE
-# area is larger than UML assumes, such as CPUs with AMX).
+# tests/uml-6.12-*.patch are applied to the unpacked 6.12 sources (our own
+# fixes for running UML here: uml-6.12-host-xstate.patch lets UML run on
+# hosts whose XSAVE area is larger than UML assumes, such as CPUs with AMX;
+# 7.2's UML sizes it from the host itself and needs none).
 #
 # A new package version or a changed fragment gives a new key, hence a build
 # from nothing; a build dir without its .built stamp (interrupted build) is
@@ -20,18 +23,38 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 FRAG=${UML_CONFIG_FRAGMENT:-$HERE/../tests/uml.config}
 FRAG=$(readlink -f "$FRAG")
 CACHE=${DLM_LC_CACHE:-/var/cache/dlm_lowcomms}
-TARBALL=/usr/src/linux-source-6.12.tar.xz
+KV=${UML_KERNEL:-6.12}
 JOBS=$(nproc)
 
 log() { echo "uml-kernel: $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-[ -r "$TARBALL" ] || die "$TARBALL missing (run scripts/deps.sh)"
+case $KV in
+6.12)
+	TARBALL=/usr/src/linux-source-6.12.tar.xz
+	[ -r "$TARBALL" ] || die "$TARBALL missing (run scripts/deps.sh)"
+	VER=$(dpkg-query -W -f='${Version}' linux-source-6.12) ||
+		die "linux-source-6.12 not installed"
+	;;
+7.2)
+	ROOT=$("$HERE/sid-chroot.sh" | tail -n1) || die "no sid chroot"
+	TARBALL=$ROOT/usr/src/linux-source-7.2.tar.xz
+	if [ ! -r "$TARBALL" ]; then
+		log "installing linux-source-7.2 in the sid chroot"
+		chroot "$ROOT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+			--no-install-recommends linux-source-7.2 >&2 ||
+			die "cannot install linux-source-7.2 in $ROOT"
+	fi
+	VER=$(chroot "$ROOT" dpkg-query -W -f='${Version}' linux-source-7.2) ||
+		die "linux-source-7.2 not installed in $ROOT"
+	;;
+*) die "UML_KERNEL=$KV: want 6.12 or 7.2" ;;
+esac
 [ -r "$FRAG" ] || die "config fragment $FRAG missing"
-VER=$(dpkg-query -W -f='${Version}' linux-source-6.12) ||
-	die "linux-source-6.12 not installed"
-VER=${VER//[^A-Za-z0-9.+_-]/_}
-PATCHES=("$HERE"/../tests/uml-*.patch)
+VER=$KV-${VER//[^A-Za-z0-9.+_-]/_}
+VER=${VER#6.12-}	# 6.12 keys stay as they were
+PATCHES=("$HERE"/../tests/uml-"$KV"-*.patch)
 [ -e "${PATCHES[0]}" ] || PATCHES=()
 PSHA=$(cat "${PATCHES[@]}" /dev/null | sha1sum | cut -c1-8)
 FSHA=$(cat "$FRAG" "${PATCHES[@]}" | sha1sum | cut -c1-12)
@@ -44,7 +67,7 @@ if ! flock -n 9; then
 fi
 
 SRCROOT=$CACHE/src-$VER-$PSHA
-SRC=$SRCROOT/linux-source-6.12
+SRC=$SRCROOT/linux-source-$KV
 BUILD=$CACHE/uml-$VER-$FSHA
 
 if [ ! -f "$SRCROOT/.unpacked" ]; then
@@ -72,7 +95,7 @@ done
 for d in "$CACHE"/src-*; do
 	[ -d "$d" ] && [ "$d" != "$SRCROOT" ] || continue
 	# a source tree is in use while a build dir names it in .srcdir
-	grep -qsxF "$d/linux-source-6.12" "$CACHE"/uml-*/.srcdir ||
+	grep -qsx "$d/linux-source-[0-9.]*" "$CACHE"/uml-*/.srcdir ||
 		{ log "pruning $d"; rm -rf "$d"; }
 done
 
