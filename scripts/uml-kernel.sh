@@ -60,9 +60,12 @@ PSHA=$(cat "${PATCHES[@]}" /dev/null | sha1sum | cut -c1-8)
 FSHA=$(cat "$FRAG" "${PATCHES[@]}" | sha1sum | cut -c1-12)
 
 mkdir -p "$CACHE"
-exec 9>"$CACHE/.lock"
+# one lock per kernel series: a 7.2 build does not hold up 6.12 runs
+LOCK=$CACHE/.lock
+[ "$KV" = 6.12 ] || LOCK=$CACHE/.lock-$KV
+exec 9>"$LOCK"
 if ! flock -n 9; then
-	log "waiting for another build to finish ($CACHE/.lock)"
+	log "waiting for another build to finish ($LOCK)"
 	flock 9
 fi
 
@@ -85,14 +88,18 @@ fi
 
 # Prune what other keys left behind (~0.9 GB per build dir, 1.7 GB per
 # source tree): build dirs unused for a day, then sources no build uses.
-for d in "$CACHE"/uml-*; do
+# Only this series' dirs (the other's may be building under its own lock).
+# (6.12 keys start "6.12.", 7.2 keys "7.2-")
+PFX=$KV-
+[ "$KV" = 6.12 ] && PFX=6.12.
+for d in "$CACHE"/uml-"$PFX"*; do
 	[ -d "$d" ] && [ "$d" != "$BUILD" ] || continue
 	if [ -z "$(find "$d/.built" -mmin -1440 2>/dev/null)" ]; then
 		log "pruning stale $d"
 		rm -rf "$d"
 	fi
 done
-for d in "$CACHE"/src-*; do
+for d in "$CACHE"/src-"$PFX"*; do
 	[ -d "$d" ] && [ "$d" != "$SRCROOT" ] || continue
 	# a source tree is in use while a build dir names it in .srcdir
 	grep -qsx "$d/linux-source-[0-9.]*" "$CACHE"/uml-*/.srcdir ||
