@@ -10,6 +10,10 @@
 #   kernels; their module builds run in the sid chroot)
 set -uo pipefail
 
+DEFAULT_STEPS="deps build checkpatch kunit fuzz uml-cluster uml-stress uml-teardown hostile faults qemu-6.12 qemu-6.1 interop-6.12 interop-6.1 qemu-7.2 qemu-7.3 interop-7.2 interop-7.3"
+# --steps: print the default steps (make check-all adds to them)
+[ "${1:-}" = --steps ] && { echo "$DEFAULT_STEPS"; exit 0; }
+
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # Output folder: $DLM_LC_OUT, else a new one per run (scripts/outdir.sh), so
 # two checks at once (two checkouts) never write the same files.
@@ -18,7 +22,7 @@ echo "check: output in $DLM_LC_OUT"
 RESULTS=$DLM_LC_OUT/results.txt
 : >"$RESULTS"
 
-STEPS=${CHECK_STEPS:-deps build checkpatch kunit fuzz uml-cluster uml-stress uml-teardown hostile faults qemu-6.12 qemu-6.1 interop-6.12 interop-6.1 qemu-7.2 qemu-7.3 interop-7.2 interop-7.3}
+STEPS=${CHECK_STEPS:-$DEFAULT_STEPS}
 
 run_step() {
 	case $1 in
@@ -26,6 +30,11 @@ run_step() {
 	build)		"$HERE/build-matrix.sh" ;;
 	checkpatch)	"$HERE/checkpatch.sh" ;;
 	kunit)		"$HERE/kunit.sh" ;;
+	# the same suites in a 7.2 debug UML kernel (make check-all only);
+	# its lines are prefixed so they do not read as the 6.12 ones
+	kunit-7.2)	UML_KERNEL=7.2 "$HERE/kunit.sh" |
+				sed -u 's/^\(PASS\|FAIL\): /\1: uml-7.2./'
+			return "${PIPESTATUS[0]}" ;;
 	uml-cluster)	"$HERE/uml-test.sh" cluster ;;
 	uml-stress)	"$HERE/uml-test.sh" stress ;;
 	# CI-sized; `make teardown` runs 1,000 cycles of each case
