@@ -6,13 +6,17 @@
 #include <linux/version.h>
 #include <net/sock.h>
 
-/* MSG_SPLICE_PAGES senders replaced kernel_sendpage in 6.5. */
+/*
+ * MSG_SPLICE_PAGES senders replaced kernel_sendpage in 6.5. A version, not
+ * a feature test: Debian's 6.1 defines the flag too, beside a TCP that
+ * still has sendpage.
+ */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
 #define DLM_LC_HAVE_SPLICE_PAGES 1
 #endif
 
-/* MODULE_IMPORT_NS takes a string literal from 6.13 on. */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 13, 0)
+/* MODULE_IMPORT_NS takes a string literal from 6.13 on (Kbuild tests). */
+#ifdef DLM_LC_HAVE_IMPORT_NS_STRING
 #define DLM_LC_IMPORT_KUNIT_NS() MODULE_IMPORT_NS("EXPORTED_FOR_KUNIT_TESTING")
 #else
 #define DLM_LC_IMPORT_KUNIT_NS() MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING)
