@@ -67,13 +67,13 @@ echo "INFO: $tag: building module against ${CHROOT:-}$HEADERS"
 blog=$out/build-$ver${QEMU_NAME:+-$QEMU_NAME}.log
 if [ -n "${CHROOT:-}" ]; then
 	# 7.x: kbuild of those headers runs in the sid chroot (sid-chroot.sh)
-	inbuild=$(mktemp -d "$CHROOT/tmp/dlm_lc_build.XXXXXX")
+	inbuild=$(mktemp -d "$CHROOT/tmp/dlm_lc_build.XXXXXX") ||
+		{ echo "FAIL: $tag: mktemp in $CHROOT/tmp"; exit 1; }
 	cp -a "$build"/. "$inbuild"/
-	mount -t proc proc "$CHROOT/proc"
-	chroot "$CHROOT" /usr/bin/env -i PATH=/usr/bin:/bin \
+	unshare --mount-proc="$CHROOT/proc" chroot "$CHROOT" \
+		/usr/bin/env -i PATH=/usr/bin:/bin \
 		make -C "$HEADERS" M="/tmp/${inbuild##*/}" modules >"$blog" 2>&1
 	brc=$?
-	umount "$CHROOT/proc"
 	cp "$inbuild"/*.ko "$build"/ 2>/dev/null
 	rm -rf "$inbuild"
 else

@@ -14,16 +14,14 @@ CACHE=${DLM_LC_CACHE:-/var/cache/dlm_lowcomms}
 DIR=$CACHE/sid-chroot
 MIRROR=${DLM_LC_MIRROR:-http://deb.debian.org/debian}
 # bump when what the chroot holds changes
-READY=.dlm_lc-ready-1
+READY=.dlm_lc-ready-2
 
-# in_root DIR SCRIPT: run SCRIPT in the chroot, with a /proc of its own
+# in_root DIR SCRIPT: run SCRIPT in the chroot, with a /proc of its own in
+# a private mount namespace (it goes with the process: nothing to unmount)
 in_root() {
-	local rc=0
-	mount -t proc proc "$1/proc"
-	chroot "$1" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
-		DEBIAN_FRONTEND=noninteractive bash -c "$2" || rc=$?
-	umount "$1/proc"
-	return $rc
+	unshare --mount-proc="$1/proc" chroot "$1" \
+		/usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+		DEBIAN_FRONTEND=noninteractive bash -c "$2"
 }
 
 # Debian's headers packages lack scripts/checker-valid.sh, and without it
@@ -42,31 +40,39 @@ EOF
 	chmod 755 "$1"
 }
 
+mkdir -p "$CACHE"
+# one maker at a time (CI and a developer, two checkouts)
+exec 8>"$CACHE/.lock-sid-chroot"
+flock -w 900 8 || { echo "sid-chroot: $CACHE/.lock-sid-chroot held for 15 min" >&2; exit 1; }
 if [ ! -e "$DIR/$READY" ]; then
 	command -v debootstrap >/dev/null ||
 		{ echo "sid-chroot: debootstrap missing (scripts/deps.sh installs it)" >&2; exit 1; }
 	mkdir -p "$CACHE"
 	tmp=$DIR.tmp
-	# a run killed mid-way may have left its /proc mounted there
-	umount "$tmp/proc" 2>/dev/null || true
+	# what a killed debootstrap left mounted there (its /proc, /sys)
+	findmnt -rno TARGET | { grep -F "$tmp/" || true; } | sort -r | xargs -r -n1 umount -l
 	rm -rf --one-file-system "$tmp"
 	echo "sid-chroot: debootstrap sid into $tmp" >&2
-	debootstrap --variant=minbase \
+	# bounded: an unreachable mirror must fail the step, not hang it
+	timeout 1800 debootstrap --variant=minbase \
 		--include=gcc-16,gcc-16-for-host,make,libc6-dev,bc,kmod,libelf-dev,sparse \
 		sid "$tmp" "$MIRROR" >"$CACHE/sid-chroot.log" 2>&1 ||
 		{ echo "sid-chroot: debootstrap failed, see $CACHE/sid-chroot.log" >&2; exit 1; }
 	# the mirror's sid Release can be past its Valid-Until
 	echo 'Acquire::Check-Valid-Until "false";' >"$tmp/etc/apt/apt.conf.d/99dlm-lc"
 	echo "deb $MIRROR experimental main" >"$tmp/etc/apt/sources.list.d/experimental.list"
-	# sid's current headers, and the ones experimental's metapackage names
+	# the newest headers of each series we test (sid's 7.2, experimental's
+	# 7.3); each must be there
 	in_root "$tmp" '
 		set -e
 		apt-get update -q >/dev/null
-		apt-get install -y -q --no-install-recommends linux-headers-amd64 >/dev/null
-		exp=$(apt-cache depends -t experimental linux-headers-amd64 |
-			awk "/Depends: linux-headers-[0-9]/ { print \$2; exit }")
-		[ -n "$exp" ]
-		apt-get install -y -q --no-install-recommends -t experimental "$exp" >/dev/null
+		for s in 7.2 7.3; do
+			p=$(apt-cache pkgnames linux-headers-$s |
+				grep -E "^linux-headers-${s}[-.+0-9a-z]*-amd64\$" |
+				grep -v -e cloud -e rt- | sort -V | tail -n1)
+			[ -n "$p" ] || { echo "no linux-headers-$s-*-amd64" >&2; exit 1; }
+			apt-get install -y -q --no-install-recommends -t experimental "$p" >/dev/null
+		done
 		apt-get clean' >>"$CACHE/sid-chroot.log" 2>&1 ||
 		{ echo "sid-chroot: headers install failed, see $CACHE/sid-chroot.log" >&2; exit 1; }
 	for c in "$tmp"/usr/src/linux-headers-*-common; do
@@ -75,7 +81,7 @@ if [ ! -e "$DIR/$READY" ]; then
 		fi
 	done
 	touch "$tmp/$READY"
-	umount "$DIR/proc" 2>/dev/null || true
+	findmnt -rno TARGET | { grep -F "$DIR/" || true; } | sort -r | xargs -r -n1 umount -l
 	rm -rf --one-file-system "$DIR"
 	mv "$tmp" "$DIR"
 fi
