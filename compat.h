@@ -36,6 +36,11 @@
 #define dlm_lc_system_wq system_unbound_wq
 #endif
 
+/* for the KUnit suites: slow cases are marked only where KUnit knows it */
+#ifndef KUNIT_CASE_SLOW
+#define KUNIT_CASE_SLOW(test_name) KUNIT_CASE(test_name)
+#endif
+
 static inline void dlm_lc_sock_no_task_frag(struct sock *sk)
 {
 #ifdef DLM_LC_HAVE_TASK_FRAG
