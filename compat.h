@@ -36,6 +36,13 @@
 #define dlm_lc_system_wq system_unbound_wq
 #endif
 
+/* configfs ops tables: const where config_item_type takes them so */
+#ifdef DLM_LC_HAVE_CONST_CFS_OPS
+#define dlm_lc_cfs_ops const
+#else
+#define dlm_lc_cfs_ops
+#endif
+
 /* for the KUnit suites: slow cases are marked only where KUnit knows it */
 #ifndef KUNIT_CASE_SLOW
 #define KUNIT_CASE_SLOW(test_name) KUNIT_CASE(test_name)

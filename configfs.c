@@ -20,6 +20,7 @@
 #include <kunit/visibility.h>
 
 #include "addr.h"
+#include "compat.h"
 #include "configfs.h"
 #include "lowcomms.h"
 #include "midcomms_shim.h"
@@ -777,7 +778,7 @@ static void cfs_node_release(struct config_item *item)
 	kfree(node);
 }
 
-static struct configfs_item_operations cfs_node_item_ops = {
+static dlm_lc_cfs_ops struct configfs_item_operations cfs_node_item_ops = {
 	.release = cfs_node_release,
 };
 
@@ -830,7 +831,7 @@ static void cfs_node_drop(struct config_group *group, struct config_item *item)
 	config_item_put(item);
 }
 
-static struct configfs_group_operations cfs_comms_group_ops = {
+static dlm_lc_cfs_ops struct configfs_group_operations cfs_comms_group_ops = {
 	.make_item = cfs_node_make,
 	.drop_item = cfs_node_drop,
 };
@@ -850,7 +851,7 @@ static void cfs_cluster_release(struct config_item *item)
 	kfree(cc);
 }
 
-static struct configfs_item_operations cfs_cluster_item_ops = {
+static dlm_lc_cfs_ops struct configfs_item_operations cfs_cluster_item_ops = {
 	.release = cfs_cluster_release,
 };
 
@@ -902,7 +903,7 @@ static void cfs_cluster_drop(struct config_group *group,
 	config_item_put(item);
 }
 
-static struct configfs_group_operations cfs_root_group_ops = {
+static dlm_lc_cfs_ops struct configfs_group_operations cfs_root_group_ops = {
 	.make_group = cfs_cluster_make,
 	.drop_item = cfs_cluster_drop,
 };
