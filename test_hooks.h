@@ -31,28 +31,28 @@ static inline void dlm_lc_test_callback_delay(void)
 		udelay(us);
 }
 
-static inline void dlm_lc_test_connect_delay(void)
+/* process context: sleep for as many milliseconds as the knob says */
+static inline void dlm_lc_test_sleep(const unsigned int *knob_ms)
 {
-	unsigned int ms = READ_ONCE(dlm_lc_test_connect_delay_ms);
+	unsigned int ms = READ_ONCE(*knob_ms);
 
 	if (ms)
 		msleep(ms);
+}
+
+static inline void dlm_lc_test_connect_delay(void)
+{
+	dlm_lc_test_sleep(&dlm_lc_test_connect_delay_ms);
 }
 
 static inline void dlm_lc_test_listen_delay(void)
 {
-	unsigned int ms = READ_ONCE(dlm_lc_test_listen_delay_ms);
-
-	if (ms)
-		msleep(ms);
+	dlm_lc_test_sleep(&dlm_lc_test_listen_delay_ms);
 }
 
 static inline void dlm_lc_test_set_delay(void)
 {
-	unsigned int ms = READ_ONCE(dlm_lc_test_set_delay_ms);
-
-	if (ms)
-		msleep(ms);
+	dlm_lc_test_sleep(&dlm_lc_test_set_delay_ms);
 }
 
 void dlm_lc_test_process_delay(struct dlm_lc_cluster *cl);

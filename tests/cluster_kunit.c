@@ -363,12 +363,12 @@ static int raw_connect(struct kunit *test, const char *from)
 	return raw_connect_to(test, from, "127.0.0.1");
 }
 
-static bool refused_at_least(struct dlm_lc_cluster *cl, u64 n)
+static struct dlm_lc_cluster_stats cstats(struct dlm_lc_cluster *cl)
 {
 	struct dlm_lc_cluster_stats st;
 
 	dlm_lc_cluster_get_stats(cl, &st);
-	return st.refused >= n;
+	return st;
 }
 
 static void cluster_refuses_unconfigured(struct kunit *test)
@@ -378,7 +378,7 @@ static void cluster_refuses_unconfigured(struct kunit *test)
 	pair_start(test, "127.0.0.1", "127.0.0.2");
 	KUNIT_ASSERT_EQ(test, raw_connect(test, "127.0.0.9"), 0);
 
-	KUNIT_EXPECT_TRUE(test, wait_for(refused_at_least(c->a, 1)));
+	KUNIT_EXPECT_TRUE(test, wait_for(cstats(c->a).refused >= 1));
 	/* the instance keeps working */
 	KUNIT_EXPECT_EQ(test, dlm_lc_ping(c->a, 2, 3, 5000), 0);
 }
@@ -679,7 +679,7 @@ static void cluster_connection_storm(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, made, STORM);
 
 	/* SYNs past the listen backlog are retried by TCP: allow time */
-	for (i = 0; i < 150 && !refused_at_least(c->a, made); i++)
+	for (i = 0; i < 150 && cstats(c->a).refused < made; i++)
 		msleep(200);
 	dlm_lc_cluster_get_stats(c->a, &st);
 	KUNIT_EXPECT_EQ(test, st.refused, (u64)made);
@@ -836,14 +836,6 @@ static void starter_fn(struct work_struct *work)
 	complete(&s->done);
 }
 
-static bool accepted_at_least(struct dlm_lc_cluster *cl, u64 n)
-{
-	struct dlm_lc_cluster_stats st;
-
-	dlm_lc_cluster_get_stats(cl, &st);
-	return st.accepted >= n;
-}
-
 static void cluster_accepts_early_connect(struct kunit *test)
 {
 	struct ctx *c = test->priv;
@@ -875,7 +867,7 @@ static void cluster_accepts_early_connect(struct kunit *test)
 	flush_work(&s->work);
 	dlm_lc_test_listen_delay_ms = 0;
 	KUNIT_ASSERT_EQ(test, s->ret, 0);
-	KUNIT_EXPECT_TRUE(test, wait_for(accepted_at_least(c->a, 1)));
+	KUNIT_EXPECT_TRUE(test, wait_for(cstats(c->a).accepted >= 1));
 }
 
 /*
