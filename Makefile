@@ -43,6 +43,11 @@ teardown:
 hostile:
 	bash scripts/hostile.sh $${VM:-uml}
 
+# The drop-in: your kernel's own fs/dlm rebuilt with this transport, as
+# dlm.ko (scripts/dlm-ko.sh); KVER="KREL ..." for chosen kernels.
+dlm-ko:
+	bash scripts/dlm-ko.sh $(KVER)
+
 # Every test; the last line reads "N passed, N failed".
 check:
 	bash scripts/check.sh
@@ -60,4 +65,5 @@ quick:
 kunit:
 	CHECK_STEPS="kunit" bash scripts/check.sh
 
-.PHONY: all modules clean demo bench fuzz faults teardown hostile check check-all quick kunit
+.PHONY: all modules clean demo bench fuzz faults teardown hostile dlm-ko check \
+	check-all quick kunit

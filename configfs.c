@@ -874,7 +874,7 @@ static struct config_group *cfs_cluster_make(struct config_group *group,
 		return ERR_PTR(-ENOMEM);
 
 	/* The instance talks in the namespace of whoever created it. */
-	cl = dlm_lc_cluster_create(name, current->nsproxy->net_ns);
+	cl = dlm_lc_shim_cluster_create(name, current->nsproxy->net_ns);
 	if (IS_ERR(cl)) {
 		kfree(cc);
 		return ERR_CAST(cl);

@@ -12,7 +12,6 @@
 
 #include "addr.h"
 #include "lowcomms_int.h"
-#include "midcomms_shim.h"
 #include "test_hooks.h"
 
 struct workqueue_struct *dlm_lc_io_wq;
@@ -22,6 +21,16 @@ EXPORT_SYMBOL_IF_KUNIT(dlm_lc_process_wq);
 /* every instance, so that a dying namespace finds its own */
 static LIST_HEAD(dlm_lc_instances);
 static DEFINE_MUTEX(dlm_lc_instances_mutex);
+
+/* until an upper layer registers: a start fails, nothing is delivered */
+static void no_upper_deliver(struct dlm_lc_cluster *cl, int nodeid, u64 gen,
+			     const void *buf, size_t len)
+{
+}
+
+static const struct dlm_lc_upper_ops no_upper = {
+	.deliver = no_upper_deliver,
+};
 
 #define for_each_conn(cl, conn, bkt)					\
 	for ((bkt) = 0; (bkt) < DLM_LC_HASH_SIZE; (bkt)++)		\
@@ -124,24 +133,18 @@ struct dlm_lc_cluster *dlm_lc_cluster_create(const char *name, struct net *net)
 	if (ret)
 		goto out_free;
 
-	cl->shim = dlm_lc_shim_create(cl);
-	if (IS_ERR(cl->shim)) {
-		ret = PTR_ERR(cl->shim);
-		goto out_srcu;
-	}
+	cl->upper = &no_upper;
 
 	mutex_lock(&dlm_lc_instances_mutex);
 	list_add_tail(&cl->list, &dlm_lc_instances);
 	mutex_unlock(&dlm_lc_instances_mutex);
 	return cl;
 
-out_srcu:
-	cleanup_srcu_struct(&cl->srcu);
 out_free:
 	kfree(cl);
 	return ERR_PTR(ret);
 }
-EXPORT_SYMBOL_GPL(dlm_lc_cluster_create);
+EXPORT_SYMBOL_DLM_LC(dlm_lc_cluster_create);
 
 static bool conn_drained(struct dlm_lc_conn *conn)
 {
@@ -182,7 +185,8 @@ static void cluster_stop_locked(struct dlm_lc_cluster *cl, bool graceful)
 
 	if (graceful) {
 		/* FIN to 3.2 peers once they have acked what we sent */
-		dlm_lc_shim_stop(cl, end);
+		if (cl->upper->stop)
+			cl->upper->stop(cl, end);
 		for_each_conn(cl, conn, bkt)
 			conn_drain_wait(conn, end);
 		for_each_conn(cl, conn, bkt)
@@ -210,10 +214,10 @@ static void conn_start_io(struct dlm_lc_conn *conn)
 	atomic_set(&conn->backoff_ms, 0);
 
 	/* the worker connects if it has queued or unacked messages */
-	spin_lock(&conn->wq.lock);
+	spin_lock_bh(&conn->wq.lock);
 	clear_bit(CF_STOP_IO, &conn->flags);
 	dlm_lc_kick_send(conn);
-	spin_unlock(&conn->wq.lock);
+	spin_unlock_bh(&conn->wq.lock);
 }
 
 static int local_addr_get(struct dlm_lc_cluster *cl)
@@ -246,6 +250,11 @@ int dlm_lc_cluster_start(struct dlm_lc_cluster *cl)
 	ret = -ENETDOWN;
 	if (!cl->net)
 		goto out_unlock;
+	ret = -ENXIO;
+	if (cl->upper == &no_upper) {
+		pr_err("%s: start needs an upper layer\n", cl->name);
+		goto out_unlock;
+	}
 	ret = local_addr_get(cl);
 	if (ret) {
 		pr_err("%s: start needs a local node with an address\n",
@@ -255,7 +264,8 @@ int dlm_lc_cluster_start(struct dlm_lc_cluster *cl)
 	ret = dlm_lc_listen_start(cl);
 	if (ret)
 		goto out_unlock;
-	dlm_lc_shim_start(cl);
+	if (cl->upper->start)
+		cl->upper->start(cl);
 
 	for_each_conn(cl, conn, bkt) {
 		if (conn->nodeid != cl->local_nodeid)
@@ -267,7 +277,7 @@ out_unlock:
 	mutex_unlock(&cl->lock);
 	return ret;
 }
-EXPORT_SYMBOL_GPL(dlm_lc_cluster_start);
+EXPORT_SYMBOL_DLM_LC(dlm_lc_cluster_start);
 
 void dlm_lc_cluster_stop(struct dlm_lc_cluster *cl)
 {
@@ -275,7 +285,7 @@ void dlm_lc_cluster_stop(struct dlm_lc_cluster *cl)
 	cluster_stop_locked(cl, true);
 	mutex_unlock(&cl->lock);
 }
-EXPORT_SYMBOL_GPL(dlm_lc_cluster_stop);
+EXPORT_SYMBOL_DLM_LC(dlm_lc_cluster_stop);
 
 /* The namespace is going away: no graceful close, its links may be gone. */
 void dlm_lc_net_exit(struct net *net)
@@ -351,44 +361,67 @@ void dlm_lc_cluster_destroy(struct dlm_lc_cluster *cl)
 	/* messages parsed while stopped (tests feed the parser directly) */
 	dlm_lc_process_purge(cl);
 
-	dlm_lc_shim_destroy(cl->shim);
+	if (cl->upper->release)
+		cl->upper->release(cl);
 	/* writers woken by the removals may still be leaving cl->srcu */
 	synchronize_srcu(&cl->srcu);
 	cleanup_srcu_struct(&cl->srcu);
 	mutex_destroy(&cl->lock);
 	kfree(cl);
 }
-EXPORT_SYMBOL_GPL(dlm_lc_cluster_destroy);
+EXPORT_SYMBOL_DLM_LC(dlm_lc_cluster_destroy);
 
 bool dlm_lc_cluster_running(struct dlm_lc_cluster *cl)
 {
 	return READ_ONCE(cl->running);
 }
-EXPORT_SYMBOL_GPL(dlm_lc_cluster_running);
+EXPORT_SYMBOL_DLM_LC(dlm_lc_cluster_running);
 
 struct net *dlm_lc_cluster_net(struct dlm_lc_cluster *cl)
 {
 	return READ_ONCE(cl->net);
 }
-EXPORT_SYMBOL_GPL(dlm_lc_cluster_net);
+EXPORT_SYMBOL_DLM_LC(dlm_lc_cluster_net);
 
 const char *dlm_lc_cluster_name(struct dlm_lc_cluster *cl)
 {
 	return cl->name;
 }
-EXPORT_SYMBOL_GPL(dlm_lc_cluster_name);
+EXPORT_SYMBOL_DLM_LC(dlm_lc_cluster_name);
 
 int dlm_lc_cluster_local_nodeid(struct dlm_lc_cluster *cl)
 {
 	return READ_ONCE(cl->local_nodeid);
 }
-EXPORT_SYMBOL_GPL(dlm_lc_cluster_local_nodeid);
+EXPORT_SYMBOL_DLM_LC(dlm_lc_cluster_local_nodeid);
 
-struct dlm_lc_shim *dlm_lc_cluster_shim(struct dlm_lc_cluster *cl)
+int dlm_lc_cluster_set_upper(struct dlm_lc_cluster *cl,
+			     const struct dlm_lc_upper_ops *ops, void *priv)
 {
-	return cl->shim;
+	int ret = -EBUSY;
+
+	if (!ops || !ops->deliver)
+		return -EINVAL;
+	mutex_lock(&cl->lock);
+	if (cl->upper == &no_upper && !cl->running) {
+		/*
+		 * Workers read these without the lock: they first run after
+		 * a start, which takes cl->lock after us.
+		 */
+		cl->upper_priv = priv;
+		cl->upper = ops;
+		ret = 0;
+	}
+	mutex_unlock(&cl->lock);
+	return ret;
 }
-EXPORT_SYMBOL_GPL(dlm_lc_cluster_shim);
+EXPORT_SYMBOL_DLM_LC(dlm_lc_cluster_set_upper);
+
+void *dlm_lc_cluster_upper(struct dlm_lc_cluster *cl)
+{
+	return cl->upper_priv;
+}
+EXPORT_SYMBOL_DLM_LC(dlm_lc_cluster_upper);
 
 void dlm_lc_cluster_get_stats(struct dlm_lc_cluster *cl,
 			      struct dlm_lc_cluster_stats *st)
@@ -401,7 +434,7 @@ void dlm_lc_cluster_get_stats(struct dlm_lc_cluster *cl,
 	st->process_max = cl->process_max;
 	spin_unlock(&cl->process_lock);
 }
-EXPORT_SYMBOL_GPL(dlm_lc_cluster_get_stats);
+EXPORT_SYMBOL_DLM_LC(dlm_lc_cluster_get_stats);
 
 /* Settings change only while stopped: under cl->lock, as start reads them. */
 static int cluster_set(struct dlm_lc_cluster *cl, unsigned int *field,
@@ -426,7 +459,7 @@ int dlm_lc_cluster_set_stopped(struct dlm_lc_cluster *cl, unsigned int *field,
 {
 	return cluster_set(cl, field, val);
 }
-EXPORT_SYMBOL_GPL(dlm_lc_cluster_set_stopped);
+EXPORT_SYMBOL_DLM_LC(dlm_lc_cluster_set_stopped);
 
 int dlm_lc_cluster_set_port(struct dlm_lc_cluster *cl, unsigned int port)
 {
@@ -434,13 +467,13 @@ int dlm_lc_cluster_set_port(struct dlm_lc_cluster *cl, unsigned int port)
 		return -EINVAL;
 	return cluster_set(cl, &cl->port, port);
 }
-EXPORT_SYMBOL_GPL(dlm_lc_cluster_set_port);
+EXPORT_SYMBOL_DLM_LC(dlm_lc_cluster_set_port);
 
 unsigned int dlm_lc_cluster_port(struct dlm_lc_cluster *cl)
 {
 	return READ_ONCE(cl->port);
 }
-EXPORT_SYMBOL_GPL(dlm_lc_cluster_port);
+EXPORT_SYMBOL_DLM_LC(dlm_lc_cluster_port);
 
 int dlm_lc_cluster_set_proto(struct dlm_lc_cluster *cl, int proto)
 {
@@ -450,25 +483,25 @@ int dlm_lc_cluster_set_proto(struct dlm_lc_cluster *cl, int proto)
 		return -EINVAL;
 	return cluster_set(cl, &cl->proto, proto);
 }
-EXPORT_SYMBOL_GPL(dlm_lc_cluster_set_proto);
+EXPORT_SYMBOL_DLM_LC(dlm_lc_cluster_set_proto);
 
 int dlm_lc_cluster_proto(struct dlm_lc_cluster *cl)
 {
 	return READ_ONCE(cl->proto);
 }
-EXPORT_SYMBOL_GPL(dlm_lc_cluster_proto);
+EXPORT_SYMBOL_DLM_LC(dlm_lc_cluster_proto);
 
 int dlm_lc_cluster_set_mark(struct dlm_lc_cluster *cl, u32 mark)
 {
 	return cluster_set(cl, &cl->mark, mark);
 }
-EXPORT_SYMBOL_GPL(dlm_lc_cluster_set_mark);
+EXPORT_SYMBOL_DLM_LC(dlm_lc_cluster_set_mark);
 
 u32 dlm_lc_cluster_mark(struct dlm_lc_cluster *cl)
 {
 	return READ_ONCE(cl->mark);
 }
-EXPORT_SYMBOL_GPL(dlm_lc_cluster_mark);
+EXPORT_SYMBOL_DLM_LC(dlm_lc_cluster_mark);
 
 int dlm_lc_cluster_set_bufsize(struct dlm_lc_cluster *cl, unsigned int size)
 {
@@ -476,13 +509,13 @@ int dlm_lc_cluster_set_bufsize(struct dlm_lc_cluster *cl, unsigned int size)
 		return -EINVAL;
 	return cluster_set(cl, &cl->bufsize, size);
 }
-EXPORT_SYMBOL_GPL(dlm_lc_cluster_set_bufsize);
+EXPORT_SYMBOL_DLM_LC(dlm_lc_cluster_set_bufsize);
 
 unsigned int dlm_lc_cluster_bufsize(struct dlm_lc_cluster *cl)
 {
 	return READ_ONCE(cl->bufsize);
 }
-EXPORT_SYMBOL_GPL(dlm_lc_cluster_bufsize);
+EXPORT_SYMBOL_DLM_LC(dlm_lc_cluster_bufsize);
 
 int dlm_lc_node_add(struct dlm_lc_cluster *cl, int nodeid)
 {
@@ -509,7 +542,7 @@ out_unlock:
 	kfree(conn);
 	return ret;
 }
-EXPORT_SYMBOL_GPL(dlm_lc_node_add);
+EXPORT_SYMBOL_DLM_LC(dlm_lc_node_add);
 
 int dlm_lc_node_remove(struct dlm_lc_cluster *cl, int nodeid)
 {
@@ -526,17 +559,19 @@ int dlm_lc_node_remove(struct dlm_lc_cluster *cl, int nodeid)
 		cluster_stop_locked(cl, true);
 		cl->local_nodeid = 0;
 	} else if (cl->running) {
-		dlm_lc_shim_node_fin(cl, nodeid, end);
+		if (cl->upper->node_fin)
+			cl->upper->node_fin(cl, nodeid, end);
 	}
 	conn_remove(cl, conn, true, end);
 	/* its messages are gone from the process queue: nothing recreates it */
-	dlm_lc_shim_forget(cl, nodeid);
+	if (cl->upper->node_forget)
+		cl->upper->node_forget(cl, nodeid);
 	ret = 0;
 out_unlock:
 	mutex_unlock(&cl->lock);
 	return ret;
 }
-EXPORT_SYMBOL_GPL(dlm_lc_node_remove);
+EXPORT_SYMBOL_DLM_LC(dlm_lc_node_remove);
 
 int dlm_lc_node_add_addr(struct dlm_lc_cluster *cl, int nodeid,
 			 const struct sockaddr_storage *addr)
@@ -567,7 +602,7 @@ out_unlock:
 	srcu_read_unlock(&cl->srcu, idx);
 	return ret;
 }
-EXPORT_SYMBOL_GPL(dlm_lc_node_add_addr);
+EXPORT_SYMBOL_DLM_LC(dlm_lc_node_add_addr);
 
 int dlm_lc_node_get_addrs(struct dlm_lc_cluster *cl, int nodeid,
 			  struct sockaddr_storage *addrs, int max)
@@ -587,7 +622,7 @@ int dlm_lc_node_get_addrs(struct dlm_lc_cluster *cl, int nodeid,
 	srcu_read_unlock(&cl->srcu, idx);
 	return ret;
 }
-EXPORT_SYMBOL_GPL(dlm_lc_node_get_addrs);
+EXPORT_SYMBOL_DLM_LC(dlm_lc_node_get_addrs);
 
 int dlm_lc_node_set_local(struct dlm_lc_cluster *cl, int nodeid, bool local)
 {
@@ -609,7 +644,7 @@ out_unlock:
 	mutex_unlock(&cl->lock);
 	return ret;
 }
-EXPORT_SYMBOL_GPL(dlm_lc_node_set_local);
+EXPORT_SYMBOL_DLM_LC(dlm_lc_node_set_local);
 
 int dlm_lc_node_set_mark(struct dlm_lc_cluster *cl, int nodeid, u32 mark)
 {
@@ -626,7 +661,7 @@ int dlm_lc_node_set_mark(struct dlm_lc_cluster *cl, int nodeid, u32 mark)
 	srcu_read_unlock(&cl->srcu, idx);
 	return ret;
 }
-EXPORT_SYMBOL_GPL(dlm_lc_node_set_mark);
+EXPORT_SYMBOL_DLM_LC(dlm_lc_node_set_mark);
 
 int dlm_lc_node_get_mark(struct dlm_lc_cluster *cl, int nodeid, u32 *mark)
 {
@@ -642,7 +677,7 @@ int dlm_lc_node_get_mark(struct dlm_lc_cluster *cl, int nodeid, u32 *mark)
 	srcu_read_unlock(&cl->srcu, idx);
 	return ret;
 }
-EXPORT_SYMBOL_GPL(dlm_lc_node_get_mark);
+EXPORT_SYMBOL_DLM_LC(dlm_lc_node_get_mark);
 
 /* Lockless: a status read must not wait behind a throttled receive. */
 static bool conn_connected(struct dlm_lc_conn *conn)
@@ -685,7 +720,7 @@ int dlm_lc_node_get_stats(struct dlm_lc_cluster *cl, int nodeid,
 	srcu_read_unlock(&cl->srcu, idx);
 	return 0;
 }
-EXPORT_SYMBOL_GPL(dlm_lc_node_get_stats);
+EXPORT_SYMBOL_DLM_LC(dlm_lc_node_get_stats);
 
 void dlm_lc_node_kick_ack(struct dlm_lc_cluster *cl, int nodeid, u64 gen)
 {
@@ -706,14 +741,14 @@ void dlm_lc_node_kick_ack(struct dlm_lc_cluster *cl, int nodeid, u64 gen)
 			target = other;
 	}
 	if (target) {
-		spin_lock(&target->wq.lock);
+		spin_lock_bh(&target->wq.lock);
 		set_bit(CF_ACK_PENDING, &target->flags);
 		dlm_lc_kick_send(target);
-		spin_unlock(&target->wq.lock);
+		spin_unlock_bh(&target->wq.lock);
 	}
 	srcu_read_unlock(&cl->srcu, idx);
 }
-EXPORT_SYMBOL_GPL(dlm_lc_node_kick_ack);
+EXPORT_SYMBOL_DLM_LC(dlm_lc_node_kick_ack);
 
 void dlm_lc_node_kick_resend(struct dlm_lc_cluster *cl, int nodeid)
 {
@@ -723,14 +758,14 @@ void dlm_lc_node_kick_resend(struct dlm_lc_cluster *cl, int nodeid)
 	idx = srcu_read_lock(&cl->srcu);
 	conn = dlm_lc_conn_find(cl, nodeid);
 	if (conn && READ_ONCE(conn->sock)) {
-		spin_lock(&conn->wq.lock);
+		spin_lock_bh(&conn->wq.lock);
 		set_bit(CF_PROBE, &conn->flags);
 		dlm_lc_kick_send(conn);
-		spin_unlock(&conn->wq.lock);
+		spin_unlock_bh(&conn->wq.lock);
 	}
 	srcu_read_unlock(&cl->srcu, idx);
 }
-EXPORT_SYMBOL_GPL(dlm_lc_node_kick_resend);
+EXPORT_SYMBOL_DLM_LC(dlm_lc_node_kick_resend);
 
 bool dlm_lc_node_exists(struct dlm_lc_cluster *cl, int nodeid)
 {
@@ -742,7 +777,7 @@ bool dlm_lc_node_exists(struct dlm_lc_cluster *cl, int nodeid)
 	srcu_read_unlock(&cl->srcu, idx);
 	return ret;
 }
-EXPORT_SYMBOL_GPL(dlm_lc_node_exists);
+EXPORT_SYMBOL_DLM_LC(dlm_lc_node_exists);
 
 int dlm_lc_node_close(struct dlm_lc_cluster *cl, int nodeid)
 {
@@ -758,7 +793,7 @@ int dlm_lc_node_close(struct dlm_lc_cluster *cl, int nodeid)
 	srcu_read_unlock(&cl->srcu, idx);
 	return ret;
 }
-EXPORT_SYMBOL_GPL(dlm_lc_node_close);
+EXPORT_SYMBOL_DLM_LC(dlm_lc_node_close);
 
 /*
  * Called and returns with cl->srcu held (as *@idx), but sleeps without it:
@@ -836,22 +871,22 @@ out_unlock:
 	srcu_read_unlock(&cl->srcu, idx);
 	return ret;
 }
-EXPORT_SYMBOL_GPL(dlm_lc_msg_alloc);
+EXPORT_SYMBOL_DLM_LC(dlm_lc_msg_alloc);
 
 void dlm_lc_msg_commit(struct dlm_lc_msg *msg)
 {
 	struct dlm_lc_conn *conn = msg->conn;
 
-	spin_lock(&conn->wq.lock);
+	spin_lock_bh(&conn->wq.lock);
 	if (dlm_lc_wq_commit_locked(&conn->wq, msg->entry))
 		dlm_lc_kick_send(conn);
-	spin_unlock(&conn->wq.lock);
+	spin_unlock_bh(&conn->wq.lock);
 	atomic64_inc(&conn->tx_msgs);
 	/* for sparse: taken over from dlm_lc_msg_alloc() */
 	__acquire(&conn->cl->srcu);
 	srcu_read_unlock(&conn->cl->srcu, msg->srcu_idx);
 }
-EXPORT_SYMBOL_GPL(dlm_lc_msg_commit);
+EXPORT_SYMBOL_DLM_LC(dlm_lc_msg_commit);
 
 /*
  * For benchmarks only: one ordered socket queue, so that every receive and

@@ -5,7 +5,8 @@
  *
  * Locking order (outer to inner):
  *   dlm_lc_instances_mutex -> cluster->lock -> conn->sock_lock
- *   -> sk lock -> conn->wq.lock -> rel->lock (reliable.h)
+ *   -> sk lock -> conn->wq.lock -> any lock the write callback
+ *   (dlm_lc_msg_cb) takes
  * Connections are looked up under cluster->srcu and freed after a grace
  * period; see Documentation/design.rst.
  */
@@ -19,7 +20,6 @@
 struct net;
 struct dlm_lc_cluster;
 struct dlm_lc_conn;
-struct dlm_lc_shim;
 
 #define DLM_LC_MAX_MSG		4096	/* largest message incl. headers */
 #define DLM_LC_DEFAULT_PORT	21064
@@ -64,8 +64,10 @@ struct dlm_lc_cluster_stats {
  * in the same task; the caller must not sleep for long in between
  * (messages behind an unfilled one wait for it, and so does a node's
  * removal). dlm_lc_msg_alloc() sleeps for queue space only if @gfp allows
- * blocking, else fails with -ENOBUFS. Process context only: the write
- * queue's lock is not taken with bottom halves off.
+ * blocking, else fails with -ENOBUFS. Process or softirq context; not in
+ * hard interrupts. The bytes of a committed message are never written
+ * again: a caller that pins their page (get_page(virt_to_page(buf)))
+ * before the commit may read them until it drops the page.
  */
 struct dlm_lc_msg {
 	struct dlm_lc_conn *conn;
@@ -77,6 +79,53 @@ struct dlm_lc_msg {
 
 /* Called under the write-queue lock so that messages keep buffer order. */
 typedef void (*dlm_lc_msg_cb)(char *buf, int len, void *data);
+
+/*
+ * The upper layer of an instance: the only calls the transport makes
+ * upwards. Registered once, before the instance first starts, with
+ * dlm_lc_cluster_set_upper(). Every hook but @deliver may be NULL. None is
+ * called with a transport spinlock held; @start, @stop, @node_fin and
+ * @node_forget run under the instance lock (cluster->lock) and may sleep
+ * until @end; @deliver runs in the dlm_process worker; @fill_ack and the
+ * resend hooks run in the send worker with the socket read-locked.
+ */
+struct dlm_lc_upper_ops {
+	/* one complete message, in order per node; @gen names its socket */
+	void (*deliver)(struct dlm_lc_cluster *cl, int nodeid, u64 gen,
+			const void *buf, size_t len);
+	/* after a run of @deliver calls for @nodeid (one received page) */
+	void (*deliver_done)(struct dlm_lc_cluster *cl, int nodeid);
+	/* the instance starts: bound, before any connection takes I/O */
+	void (*start)(struct dlm_lc_cluster *cl);
+	/* graceful stop, before the write queues drain */
+	void (*stop)(struct dlm_lc_cluster *cl, unsigned long end);
+	/* @nodeid leaves a running instance, before its queue drains */
+	void (*node_fin)(struct dlm_lc_cluster *cl, int nodeid,
+			 unsigned long end);
+	/* @nodeid is gone, nothing of it is left in the process queue */
+	void (*node_forget)(struct dlm_lc_cluster *cl, int nodeid);
+	/* the bytes of the ACK asked for by dlm_lc_node_kick_ack() */
+	int (*fill_ack)(struct dlm_lc_cluster *cl, int nodeid, u64 gen,
+			void *buf, int max);
+	/*
+	 * A new socket (or a probe, dlm_lc_node_kick_resend()): true if
+	 * copies [*@from, *@to) are to go out before the write queue, one
+	 * by one through @resend_copy, which returns a copy's length or 0.
+	 */
+	bool (*resend_begin)(struct dlm_lc_cluster *cl, int nodeid, u32 *from,
+			     u32 *to);
+	int (*resend_copy)(struct dlm_lc_cluster *cl, int nodeid, u32 *seq,
+			   u32 to, void *buf);
+	/* copies are waiting for a socket: connect even with an empty queue */
+	bool (*has_unacked)(struct dlm_lc_cluster *cl, int nodeid);
+	/*
+	 * A socket to @nodeid was lost (error, EOF, a forced close), not
+	 * stopped; from the worker that closed it, before its reconnect.
+	 */
+	void (*sock_lost)(struct dlm_lc_cluster *cl, int nodeid);
+	/* last call, from dlm_lc_cluster_destroy(): stopped and no nodes */
+	void (*release)(struct dlm_lc_cluster *cl);
+};
 
 /* instance lifetime (lowcomms.c) */
 struct dlm_lc_cluster *dlm_lc_cluster_create(const char *name, struct net *net);
@@ -90,7 +139,10 @@ const char *dlm_lc_cluster_name(struct dlm_lc_cluster *cl);
 int dlm_lc_cluster_local_nodeid(struct dlm_lc_cluster *cl);
 void dlm_lc_cluster_get_stats(struct dlm_lc_cluster *cl,
 			      struct dlm_lc_cluster_stats *st);
-struct dlm_lc_shim *dlm_lc_cluster_shim(struct dlm_lc_cluster *cl);
+/* -EBUSY once set or while running; @priv is the upper layer's own */
+int dlm_lc_cluster_set_upper(struct dlm_lc_cluster *cl,
+			     const struct dlm_lc_upper_ops *ops, void *priv);
+void *dlm_lc_cluster_upper(struct dlm_lc_cluster *cl);
 
 /* cluster settings; all fail with -EBUSY while the instance runs */
 int dlm_lc_cluster_set_port(struct dlm_lc_cluster *cl, unsigned int port);
@@ -125,14 +177,14 @@ int dlm_lc_node_close(struct dlm_lc_cluster *cl, int nodeid);
 
 /*
  * Ask for a control message (an ACK) on the socket named @gen, built by
- * the upper layer when the send worker gets to it (dlm_lc_shim_fill_ack).
+ * the upper layer when the send worker gets to it (the fill_ack hook).
  * Nothing is sent if that socket is gone. Any context.
  */
 void dlm_lc_node_kick_ack(struct dlm_lc_cluster *cl, int nodeid, u64 gen);
 /*
  * Send the upper layer's oldest unacknowledged message again on the
  * current socket, at the next message boundary (a probe for the peer's
- * ACK; dlm_lc_shim_resend_begin). Any context; nothing without a socket.
+ * ACK; the resend_begin hook). Any context; nothing without a socket.
  */
 void dlm_lc_node_kick_resend(struct dlm_lc_cluster *cl, int nodeid);
 /* @nodeid is configured in @cl (it may be removed right after). */

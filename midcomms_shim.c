@@ -80,37 +80,6 @@ struct dlm_lc_shim {
 	u32 version;			/* ours: 3.2, or 3.1 only */
 };
 
-static bool version_ok(u32 version)
-{
-	return (version & DLM_LC_VERSION_MAJOR) ==
-	       (DLM_LC_VERSION_3_1 & DLM_LC_VERSION_MAJOR);
-}
-
-int dlm_lc_frame_check(const void *buf, size_t avail, int nodeid)
-{
-	const struct dlm_lc_hdr *hdr = buf;
-	unsigned int len;
-
-	/* reject garbage as early as the bytes allow */
-	if (avail >= sizeof(hdr->version) &&
-	    !version_ok(le32_to_cpu(hdr->version)))
-		return -EPROTO;
-	if (avail < DLM_LC_HDR_LEN)
-		return 0;
-
-	len = le16_to_cpu(hdr->length);
-	if (len < DLM_LC_HDR_LEN || len > DLM_LC_MAX_MSG)
-		return -EMSGSIZE;
-	if (hdr->cmd < DLM_LC_CMD_MSG || hdr->cmd >= DLM_LC_CMD_MAX)
-		return -EPROTO;
-	if (le32_to_cpu(hdr->nodeid) != nodeid)
-		return -EBADMSG;
-	if (avail < len)
-		return 0;
-	return len;
-}
-EXPORT_SYMBOL_IF_KUNIT(dlm_lc_frame_check);
-
 /* The last reference may only be dropped where sleeping is allowed. */
 static void shim_node_free(struct kref *ref)
 {
@@ -182,13 +151,18 @@ static struct shim_node *shim_node_get(struct dlm_lc_shim *shim, int nodeid,
 	}
 }
 
-struct dlm_lc_shim *dlm_lc_shim_create(struct dlm_lc_cluster *cl)
+static struct dlm_lc_shim *shim_of(struct dlm_lc_cluster *cl)
+{
+	return dlm_lc_cluster_upper(cl);
+}
+
+static struct dlm_lc_shim *shim_alloc(struct dlm_lc_cluster *cl)
 {
 	struct dlm_lc_shim *shim;
 
 	shim = kzalloc(sizeof(*shim), GFP_KERNEL);
 	if (!shim)
-		return ERR_PTR(-ENOMEM);
+		return NULL;
 	shim->cl = cl;
 	shim->version = DLM_LC_VERSION_3_2;
 	xa_init(&shim->nodes);
@@ -196,7 +170,7 @@ struct dlm_lc_shim *dlm_lc_shim_create(struct dlm_lc_cluster *cl)
 	return shim;
 }
 
-void dlm_lc_shim_destroy(struct dlm_lc_shim *shim)
+static void shim_free(struct dlm_lc_shim *shim)
 {
 	struct shim_handler *h;
 	struct shim_node *n;
@@ -218,11 +192,11 @@ void dlm_lc_shim_destroy(struct dlm_lc_shim *shim)
 	kfree(shim);
 }
 
-void dlm_lc_shim_forget(struct dlm_lc_cluster *cl, int nodeid)
+static void shim_forget(struct dlm_lc_cluster *cl, int nodeid)
 {
 	struct shim_node *n;
 
-	n = xa_erase(&dlm_lc_cluster_shim(cl)->nodes, nodeid);
+	n = xa_erase(&shim_of(cl)->nodes, nodeid);
 	if (n)
 		shim_node_put(n);
 }
@@ -230,7 +204,7 @@ void dlm_lc_shim_forget(struct dlm_lc_cluster *cl, int nodeid)
 int dlm_lc_shim_register(struct dlm_lc_cluster *cl, u8 cmd, dlm_lc_rx_fn fn,
 			 void *priv)
 {
-	struct dlm_lc_shim *shim = dlm_lc_cluster_shim(cl);
+	struct dlm_lc_shim *shim = shim_of(cl);
 	struct shim_handler *h;
 	int ret = -EBUSY;
 
@@ -256,7 +230,7 @@ EXPORT_SYMBOL_GPL(dlm_lc_shim_register);
 
 void dlm_lc_shim_unregister(struct dlm_lc_cluster *cl, u8 cmd)
 {
-	struct dlm_lc_shim *shim = dlm_lc_cluster_shim(cl);
+	struct dlm_lc_shim *shim = shim_of(cl);
 	struct shim_handler *h;
 
 	if (cmd >= DLM_LC_CMD_MAX)
@@ -308,7 +282,7 @@ static int rcom_send(struct dlm_lc_cluster *cl, int nodeid, u32 type,
 	 * uses with us for good.
 	 */
 	hdr_fill(cl, msg.buf, len, DLM_LC_CMD_RCOM, lockspace,
-		 READ_ONCE(dlm_lc_cluster_shim(cl)->version));
+		 READ_ONCE(shim_of(cl)->version));
 	rc->type = cpu_to_le32(type);
 	rc->result = cpu_to_le32(result);
 	rc->id = cpu_to_le64(id);
@@ -543,7 +517,7 @@ bad:
 void dlm_lc_shim_deliver(struct dlm_lc_cluster *cl, int nodeid, u64 gen,
 			 const void *buf, size_t len)
 {
-	struct dlm_lc_shim *shim = dlm_lc_cluster_shim(cl);
+	struct dlm_lc_shim *shim = shim_of(cl);
 	const struct dlm_lc_rcom *rc = buf;
 	u32 type;
 
@@ -576,7 +550,7 @@ EXPORT_SYMBOL_IF_KUNIT(dlm_lc_shim_deliver);
 int dlm_lc_ping(struct dlm_lc_cluster *cl, int nodeid, unsigned int count,
 		unsigned int timeout_ms)
 {
-	struct dlm_lc_shim *shim = dlm_lc_cluster_shim(cl);
+	struct dlm_lc_shim *shim = shim_of(cl);
 	struct shim_node *n;
 	unsigned int i;
 	long t;
@@ -641,7 +615,7 @@ int dlm_lc_ping_get_stats(struct dlm_lc_cluster *cl, int nodeid,
 	u64 *sorted;
 
 	memset(st, 0, sizeof(*st));
-	n = shim_node_get(dlm_lc_cluster_shim(cl), nodeid, false);
+	n = shim_node_get(shim_of(cl), nodeid, false);
 	if (!n)
 		return 0;
 
@@ -706,7 +680,7 @@ static int tx_version(struct dlm_lc_shim *shim, struct shim_node *n,
 int dlm_lc_shim_send(struct dlm_lc_cluster *cl, int nodeid, const void *buf,
 		     size_t len, gfp_t gfp)
 {
-	struct dlm_lc_shim *shim = dlm_lc_cluster_shim(cl);
+	struct dlm_lc_shim *shim = shim_of(cl);
 	struct dlm_lc_rel_tx tx;
 	struct shim_node *n;
 	u32 version;
@@ -733,7 +707,7 @@ EXPORT_SYMBOL_GPL(dlm_lc_shim_send);
 int dlm_lc_bulk_send(struct dlm_lc_cluster *cl, int nodeid,
 		     unsigned int count, unsigned int size)
 {
-	struct dlm_lc_shim *shim = dlm_lc_cluster_shim(cl);
+	struct dlm_lc_shim *shim = shim_of(cl);
 	struct dlm_lc_rel_tx tx;
 	struct shim_node *n;
 	unsigned int i, len;
@@ -800,7 +774,7 @@ int dlm_lc_bulk_get_stats(struct dlm_lc_cluster *cl, int nodeid,
 	struct shim_node *n;
 
 	memset(st, 0, sizeof(*st));
-	n = shim_node_get(dlm_lc_cluster_shim(cl), nodeid, false);
+	n = shim_node_get(shim_of(cl), nodeid, false);
 	if (!n)
 		return 0;
 	spin_lock(&n->lock);
@@ -815,7 +789,7 @@ void dlm_lc_shim_reset_stats(struct dlm_lc_cluster *cl, int nodeid)
 {
 	struct shim_node *n;
 
-	n = shim_node_get(dlm_lc_cluster_shim(cl), nodeid, false);
+	n = shim_node_get(shim_of(cl), nodeid, false);
 	if (!n)
 		return;
 	/* a fresh tx run makes the receiver restart at sequence 0 */
@@ -839,14 +813,14 @@ int dlm_lc_shim_set_version(struct dlm_lc_cluster *cl, u32 version)
 	if (version != DLM_LC_VERSION_3_1 && version != DLM_LC_VERSION_3_2)
 		return -EINVAL;
 	/* under the instance lock, so that a racing start sees one value */
-	return dlm_lc_cluster_set_stopped(cl, &dlm_lc_cluster_shim(cl)->version,
+	return dlm_lc_cluster_set_stopped(cl, &shim_of(cl)->version,
 					  version);
 }
 EXPORT_SYMBOL_GPL(dlm_lc_shim_set_version);
 
 u32 dlm_lc_shim_version(struct dlm_lc_cluster *cl)
 {
-	return READ_ONCE(dlm_lc_cluster_shim(cl)->version);
+	return READ_ONCE(shim_of(cl)->version);
 }
 EXPORT_SYMBOL_GPL(dlm_lc_shim_version);
 
@@ -856,7 +830,7 @@ int dlm_lc_shim_rel_stats(struct dlm_lc_cluster *cl, int nodeid,
 	struct shim_node *n;
 
 	memset(st, 0, sizeof(*st));
-	n = shim_node_get(dlm_lc_cluster_shim(cl), nodeid, false);
+	n = shim_node_get(shim_of(cl), nodeid, false);
 	if (!n)
 		return 0;
 	dlm_lc_rel_get_stats(&n->rel, st);
@@ -926,9 +900,9 @@ static void node_fin(struct dlm_lc_shim *shim, struct shim_node *n,
 		wait_all_acked(shim->cl, n, end);
 }
 
-void dlm_lc_shim_stop(struct dlm_lc_cluster *cl, unsigned long end)
+static void shim_stop(struct dlm_lc_cluster *cl, unsigned long end)
 {
-	struct dlm_lc_shim *shim = dlm_lc_cluster_shim(cl);
+	struct dlm_lc_shim *shim = shim_of(cl);
 	struct shim_node *n;
 	unsigned long idx;
 
@@ -938,9 +912,9 @@ void dlm_lc_shim_stop(struct dlm_lc_cluster *cl, unsigned long end)
 		node_fin(shim, n, end);
 }
 
-void dlm_lc_shim_start(struct dlm_lc_cluster *cl)
+static void shim_start(struct dlm_lc_cluster *cl)
 {
-	struct dlm_lc_shim *shim = dlm_lc_cluster_shim(cl);
+	struct dlm_lc_shim *shim = shim_of(cl);
 	struct shim_node *n;
 	unsigned long idx;
 
@@ -948,10 +922,10 @@ void dlm_lc_shim_start(struct dlm_lc_cluster *cl)
 		dlm_lc_rel_open(&n->rel);
 }
 
-void dlm_lc_shim_node_fin(struct dlm_lc_cluster *cl, int nodeid,
+static void shim_node_fin(struct dlm_lc_cluster *cl, int nodeid,
 			  unsigned long end)
 {
-	struct dlm_lc_shim *shim = dlm_lc_cluster_shim(cl);
+	struct dlm_lc_shim *shim = shim_of(cl);
 	struct shim_node *n;
 
 	n = shim_node_get(shim, nodeid, false);
@@ -962,10 +936,10 @@ void dlm_lc_shim_node_fin(struct dlm_lc_cluster *cl, int nodeid,
 	shim_node_put(n);
 }
 
-bool dlm_lc_shim_resend_begin(struct dlm_lc_cluster *cl, int nodeid,
+static bool shim_resend_begin(struct dlm_lc_cluster *cl, int nodeid,
 			      u32 *from, u32 *to)
 {
-	struct dlm_lc_shim *shim = dlm_lc_cluster_shim(cl);
+	struct dlm_lc_shim *shim = shim_of(cl);
 	struct shim_node *n;
 	bool ret = false;
 
@@ -978,13 +952,13 @@ bool dlm_lc_shim_resend_begin(struct dlm_lc_cluster *cl, int nodeid,
 	return ret;
 }
 
-int dlm_lc_shim_resend_copy(struct dlm_lc_cluster *cl, int nodeid, u32 *seq,
+static int shim_resend_copy(struct dlm_lc_cluster *cl, int nodeid, u32 *seq,
 			    u32 to, void *buf)
 {
 	struct shim_node *n;
 	int ret;
 
-	n = shim_node_get(dlm_lc_cluster_shim(cl), nodeid, false);
+	n = shim_node_get(shim_of(cl), nodeid, false);
 	if (!n)
 		return -ENOENT;
 	ret = dlm_lc_rel_resend_copy(&n->rel, seq, to, buf);
@@ -998,7 +972,7 @@ int dlm_lc_shim_fill_ack(struct dlm_lc_cluster *cl, int nodeid, u64 gen,
 	struct shim_node *n;
 	int ret;
 
-	n = shim_node_get(dlm_lc_cluster_shim(cl), nodeid, false);
+	n = shim_node_get(shim_of(cl), nodeid, false);
 	if (!n)
 		return 0;
 	ret = dlm_lc_rel_fill_ack(&n->rel, gen, buf, max);
@@ -1007,15 +981,60 @@ int dlm_lc_shim_fill_ack(struct dlm_lc_cluster *cl, int nodeid, u64 gen,
 }
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_shim_fill_ack);
 
-bool dlm_lc_shim_has_unacked(struct dlm_lc_cluster *cl, int nodeid)
+static bool shim_has_unacked(struct dlm_lc_cluster *cl, int nodeid)
 {
 	struct shim_node *n;
 	bool ret;
 
-	n = shim_node_get(dlm_lc_cluster_shim(cl), nodeid, false);
+	n = shim_node_get(shim_of(cl), nodeid, false);
 	if (!n)
 		return false;
 	ret = dlm_lc_rel_has_unacked(&n->rel);
 	shim_node_put(n);
 	return ret;
 }
+
+static void shim_release(struct dlm_lc_cluster *cl)
+{
+	shim_free(shim_of(cl));
+}
+
+static const struct dlm_lc_upper_ops shim_ops = {
+	.deliver	= dlm_lc_shim_deliver,
+	.start		= shim_start,
+	.stop		= shim_stop,
+	.node_fin	= shim_node_fin,
+	.node_forget	= shim_forget,
+	.fill_ack	= dlm_lc_shim_fill_ack,
+	.resend_begin	= shim_resend_begin,
+	.resend_copy	= shim_resend_copy,
+	.has_unacked	= shim_has_unacked,
+	.release	= shim_release,
+};
+
+struct dlm_lc_cluster *dlm_lc_shim_cluster_create(const char *name,
+						  struct net *net)
+{
+	struct dlm_lc_cluster *cl;
+	struct dlm_lc_shim *shim;
+	int ret;
+
+	cl = dlm_lc_cluster_create(name, net);
+	if (IS_ERR(cl))
+		return cl;
+	ret = -ENOMEM;
+	shim = shim_alloc(cl);
+	if (!shim)
+		goto out_destroy_cluster;
+	ret = dlm_lc_cluster_set_upper(cl, &shim_ops, shim);
+	if (ret)
+		goto out_free_shim;
+	return cl;
+
+out_free_shim:
+	shim_free(shim);
+out_destroy_cluster:
+	dlm_lc_cluster_destroy(cl);
+	return ERR_PTR(ret);
+}
+EXPORT_SYMBOL_GPL(dlm_lc_shim_cluster_create);

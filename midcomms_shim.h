@@ -1,43 +1,24 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Upper layer for dlm_lowcomms when it runs without DLM: framing checks,
- * dispatch by command, and the built-in ping and bulk services.
+ * Upper layer for dlm_lowcomms when it runs without DLM: dispatch by
+ * command, DLM 3.2 reliable delivery (reliable.h), and the built-in ping
+ * and bulk services. It registers with each instance through struct
+ * dlm_lc_upper_ops (lowcomms.h).
  */
 #ifndef DLM_LC_MIDCOMMS_SHIM_H
 #define DLM_LC_MIDCOMMS_SHIM_H
 
 #include <linux/types.h>
 
+#include "wire.h"
+
 struct dlm_lc_cluster;
-
-/* DLM wire format facts */
-#define DLM_LC_HDR_LEN		16
-#define DLM_LC_VERSION_3_1	0x00030001
-#define DLM_LC_VERSION_3_2	0x00030002
-#define DLM_LC_VERSION_MAJOR	0xffff0000
-
-enum {
-	DLM_LC_CMD_MSG = 1,
-	DLM_LC_CMD_RCOM = 2,
-	DLM_LC_CMD_OPTS = 3,
-	DLM_LC_CMD_ACK = 4,
-	DLM_LC_CMD_FIN = 5,
-	DLM_LC_CMD_MAX = 6,
-};
+struct net;
 
 #define DLM_LC_RCOM_STATUS		1
 #define DLM_LC_RCOM_STATUS_REPLY	5
 /* header + type, result, id, seq, seq_reply */
 #define DLM_LC_RCOM_LEN			(DLM_LC_HDR_LEN + 4 + 4 + 8 + 8 + 8)
-
-struct dlm_lc_hdr {
-	__le32 version;
-	__le32 lockspace;
-	__le32 nodeid;
-	__le16 length;
-	u8 cmd;
-	u8 pad;
-} __packed;
 
 struct dlm_lc_rcom {
 	struct dlm_lc_hdr hdr;
@@ -49,19 +30,14 @@ struct dlm_lc_rcom {
 } __packed;
 
 /*
- * Framing check for the receive path. Returns the length of the complete
- * message at @buf, 0 if more bytes are needed, or a negative errno if the
- * stream is broken (-EMSGSIZE bad length, -EPROTO bad version or command,
- * -EBADMSG wrong sender).
- */
-int dlm_lc_frame_check(const void *buf, size_t avail, int nodeid);
-
-/*
- * Called by the dlm_process worker for each complete message, in order;
- * @gen names the socket it came on (0: none, as in tests).
+ * The shim's deliver and fill_ack hooks (struct dlm_lc_upper_ops), public
+ * for the KUnit suites that drive the shim directly. @gen names the
+ * socket a message came on (0: none, as in tests).
  */
 void dlm_lc_shim_deliver(struct dlm_lc_cluster *cl, int nodeid, u64 gen,
 			 const void *buf, size_t len);
+int dlm_lc_shim_fill_ack(struct dlm_lc_cluster *cl, int nodeid, u64 gen,
+			 void *buf, int max);
 
 /*
  * Handlers for other in-kernel users; one per command and cluster. They
@@ -74,12 +50,12 @@ int dlm_lc_shim_register(struct dlm_lc_cluster *cl, u8 cmd,
 			 dlm_lc_rx_fn fn, void *priv);
 void dlm_lc_shim_unregister(struct dlm_lc_cluster *cl, u8 cmd);
 
-/* per-cluster shim state, owned by the cluster */
-struct dlm_lc_shim;
-struct dlm_lc_shim *dlm_lc_shim_create(struct dlm_lc_cluster *cl);
-void dlm_lc_shim_destroy(struct dlm_lc_shim *shim);
-/* a node was removed: drop its ping and bulk state */
-void dlm_lc_shim_forget(struct dlm_lc_cluster *cl, int nodeid);
+/*
+ * An instance with the shim as its upper layer (the standalone module).
+ * dlm_lc_cluster_destroy() frees both.
+ */
+struct dlm_lc_cluster *dlm_lc_shim_cluster_create(const char *name,
+						  struct net *net);
 
 struct dlm_lc_ping_stats {
 	u64 sent;
@@ -139,22 +115,5 @@ u32 dlm_lc_shim_version(struct dlm_lc_cluster *cl);
 struct dlm_lc_rel_stats;
 int dlm_lc_shim_rel_stats(struct dlm_lc_cluster *cl, int nodeid,
 			  struct dlm_lc_rel_stats *st);
-
-/* instance start and graceful stop (FIN to every 3.2 peer) */
-void dlm_lc_shim_start(struct dlm_lc_cluster *cl);
-void dlm_lc_shim_stop(struct dlm_lc_cluster *cl, unsigned long end);
-/* one node is removed gracefully: FIN to it first */
-void dlm_lc_shim_node_fin(struct dlm_lc_cluster *cl, int nodeid,
-			  unsigned long end);
-
-/* for the send worker after a reconnect (see reliable.h) */
-bool dlm_lc_shim_resend_begin(struct dlm_lc_cluster *cl, int nodeid,
-			      u32 *from, u32 *to);
-int dlm_lc_shim_resend_copy(struct dlm_lc_cluster *cl, int nodeid, u32 *seq,
-			    u32 to, void *buf);
-bool dlm_lc_shim_has_unacked(struct dlm_lc_cluster *cl, int nodeid);
-/* for the send worker: the ACK owed on socket @gen, see reliable.h */
-int dlm_lc_shim_fill_ack(struct dlm_lc_cluster *cl, int nodeid, u64 gen,
-			 void *buf, int max);
 
 #endif /* DLM_LC_MIDCOMMS_SHIM_H */

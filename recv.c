@@ -13,35 +13,10 @@
 #include <kunit/visibility.h>
 
 #include "lowcomms_int.h"
-#include "midcomms_shim.h"
 #include "test_hooks.h"
 
 /* reads per run before the worker yields to others */
 #define RECV_BUDGET	64
-
-/*
- * Length of the complete messages at the start of @buf (possibly 0), or a
- * negative errno for a broken stream. *@msgs gets their number.
- */
-int dlm_lc_frame_scan(const char *buf, unsigned int len, int nodeid,
-		      unsigned int *msgs)
-{
-	unsigned int used = 0;
-	int ret;
-
-	*msgs = 0;
-	while (used < len) {
-		ret = dlm_lc_frame_check(buf + used, len - used, nodeid);
-		if (ret < 0)
-			return ret;
-		if (ret == 0)
-			break;
-		used += ret;
-		(*msgs)++;
-	}
-	return used;
-}
-EXPORT_SYMBOL_IF_KUNIT(dlm_lc_frame_scan);
 
 /* what one queued page really holds: the page and its small header */
 static unsigned int rx_item_mem(void)
@@ -328,8 +303,10 @@ static void process_one(struct dlm_lc_cluster *cl, struct dlm_lc_rx *rx)
 	for (off = 0; off < rx->len; off += len) {
 		hdr = (const struct dlm_lc_hdr *)(data + off);
 		len = le16_to_cpu(hdr->length);
-		dlm_lc_shim_deliver(cl, rx->nodeid, rx->gen, data + off, len);
+		cl->upper->deliver(cl, rx->nodeid, rx->gen, data + off, len);
 	}
+	if (cl->upper->deliver_done)
+		cl->upper->deliver_done(cl, rx->nodeid);
 }
 
 /* pages per run before the worker lets other instances' work run */

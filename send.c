@@ -11,7 +11,6 @@
 
 #include "compat.h"
 #include "lowcomms_int.h"
-#include "midcomms_shim.h"
 #include "test_hooks.h"
 
 /* sends per run before the worker yields to others */
@@ -122,9 +121,11 @@ static int send_ack(struct dlm_lc_conn *conn, bool at_boundary, bool *retried)
 		if (!at_boundary || !test_bit(CF_ACK_PENDING, &conn->flags))
 			return 0;
 		clear_bit(CF_ACK_PENDING, &conn->flags);
-		ret = dlm_lc_shim_fill_ack(conn->cl, conn->nodeid,
-					   conn->sock_gen, conn->ack_buf,
-					   sizeof(conn->ack_buf));
+		if (!conn->cl->upper->fill_ack)
+			return 0;
+		ret = conn->cl->upper->fill_ack(conn->cl, conn->nodeid,
+						conn->sock_gen, conn->ack_buf,
+						sizeof(conn->ack_buf));
 		if (ret <= 0)
 			return 0;
 		conn->ack_len = ret;
@@ -154,19 +155,19 @@ static bool send_at_boundary(struct dlm_lc_conn *conn)
 {
 	bool ret;
 
-	spin_lock(&conn->wq.lock);
+	spin_lock_bh(&conn->wq.lock);
 	ret = dlm_lc_wq_at_boundary_locked(&conn->wq);
-	spin_unlock(&conn->wq.lock);
+	spin_unlock_bh(&conn->wq.lock);
 	return ret;
 }
 
 /*
  * First thing on a new socket: the copies of messages the peer has not
- * acknowledged, oldest first, then the write queue (see reliable.c for why
- * no gap can remain). A probe asks for the same on a live socket, at a
- * message boundary; the peer drops what it has and ACKs. The copy is sent
- * from rs_buf, which the socket copies: it may be reused as soon as
- * sendmsg returns.
+ * acknowledged, oldest first, then the write queue (the upper layer's
+ * resend hooks; its documentation says why no gap can remain). A probe
+ * asks for the same on a live socket, at a message boundary; the peer
+ * drops what it has and ACKs. The copy is sent from rs_buf, which the
+ * socket copies: it may be reused as soon as sendmsg returns.
  */
 static int send_resend(struct dlm_lc_conn *conn)
 {
@@ -186,9 +187,11 @@ static int send_resend(struct dlm_lc_conn *conn)
 		clear_bit(CF_PROBE, &conn->flags);
 		conn->rs_len = 0;
 		conn->rs_off = 0;
-		conn->rs_active = dlm_lc_shim_resend_begin(cl, conn->nodeid,
-							   &conn->rs_next,
-							   &conn->rs_end);
+		conn->rs_active = cl->upper->resend_begin &&
+				  cl->upper->resend_copy &&
+				  cl->upper->resend_begin(cl, conn->nodeid,
+							  &conn->rs_next,
+							  &conn->rs_end);
 		/* one duplicate is enough to bring the peer's ACK */
 		if (conn->rs_active && probe)
 			conn->rs_end = conn->rs_next + 1;
@@ -199,10 +202,10 @@ static int send_resend(struct dlm_lc_conn *conn)
 			ret = send_ack(conn, true, &retried);
 			if (ret)
 				return ret;
-			ret = dlm_lc_shim_resend_copy(cl, conn->nodeid,
-						      &conn->rs_next,
-						      conn->rs_end,
-						      conn->rs_buf);
+			ret = cl->upper->resend_copy(cl, conn->nodeid,
+						     &conn->rs_next,
+						     conn->rs_end,
+						     conn->rs_buf);
 			if (ret <= 0) {
 				conn->rs_active = false;
 				break;
@@ -249,11 +252,11 @@ static int send_queue(struct dlm_lc_conn *conn)
 		if (ret)
 			return ret;
 
-		spin_lock(&conn->wq.lock);
+		spin_lock_bh(&conn->wq.lock);
 		if (!dlm_lc_wq_peek_locked(&conn->wq, &page, &offset, &len)) {
 			/* an ACK asked for since we looked: go round again */
 			if (test_bit(CF_ACK_PENDING, &conn->flags)) {
-				spin_unlock(&conn->wq.lock);
+				spin_unlock_bh(&conn->wq.lock);
 				continue;
 			}
 			/*
@@ -264,17 +267,17 @@ static int send_queue(struct dlm_lc_conn *conn)
 			if (test_bit(CF_PROBE, &conn->flags) &&
 			    !test_bit(CF_SHUTDOWN, &conn->flags) &&
 			    !test_bit(CF_STOP_IO, &conn->flags)) {
-				spin_unlock(&conn->wq.lock);
+				spin_unlock_bh(&conn->wq.lock);
 				queue_work(dlm_lc_io_wq, &conn->swork);
 				return -EAGAIN;
 			}
 			/* commit and kick_ack set it again under this lock */
 			clear_bit(CF_SEND_PENDING, &conn->flags);
-			spin_unlock(&conn->wq.lock);
+			spin_unlock_bh(&conn->wq.lock);
 			wake_up_all(&conn->wait);
 			return 0;
 		}
-		spin_unlock(&conn->wq.lock);
+		spin_unlock_bh(&conn->wq.lock);
 
 		ret = send_page(sock, page, offset, len);
 		if (ret == -EAGAIN) {
@@ -287,9 +290,9 @@ static int send_queue(struct dlm_lc_conn *conn)
 			return ret ?: -EPIPE;
 		retried = false;
 
-		spin_lock(&conn->wq.lock);
+		spin_lock_bh(&conn->wq.lock);
 		dlm_lc_wq_advance_locked(&conn->wq, ret);
-		spin_unlock(&conn->wq.lock);
+		spin_unlock_bh(&conn->wq.lock);
 		atomic64_add(ret, &conn->tx_bytes);
 		if (wq_has_sleeper(&conn->wait))
 			wake_up_all(&conn->wait);
@@ -300,16 +303,23 @@ static int send_queue(struct dlm_lc_conn *conn)
 	return -EAGAIN;
 }
 
+static bool upper_has_unacked(struct dlm_lc_conn *conn)
+{
+	const struct dlm_lc_upper_ops *up = conn->cl->upper;
+
+	return up->has_unacked && up->has_unacked(conn->cl, conn->nodeid);
+}
+
 static bool queue_empty_clear_pending(struct dlm_lc_conn *conn)
 {
 	bool empty;
 
-	spin_lock(&conn->wq.lock);
+	spin_lock_bh(&conn->wq.lock);
 	empty = dlm_lc_wq_empty_locked(&conn->wq) &&
 		!test_bit(CF_ACK_PENDING, &conn->flags);
 	if (empty)
 		clear_bit(CF_SEND_PENDING, &conn->flags);
-	spin_unlock(&conn->wq.lock);
+	spin_unlock_bh(&conn->wq.lock);
 	return empty;
 }
 
@@ -327,16 +337,16 @@ void dlm_lc_send_work(struct work_struct *work)
 		if (test_bit(CF_OTHER, &conn->flags) ||
 		    test_bit(CF_STOP_IO, &conn->flags)) {
 			/* unless an accept installed a socket meanwhile */
-			spin_lock(&conn->wq.lock);
+			spin_lock_bh(&conn->wq.lock);
 			if (!READ_ONCE(conn->sock)) {
 				clear_bit(CF_ACK_PENDING, &conn->flags);
 				clear_bit(CF_SEND_PENDING, &conn->flags);
 			}
-			spin_unlock(&conn->wq.lock);
+			spin_unlock_bh(&conn->wq.lock);
 			return;
 		}
 		/* connect only when there is something to send or resend */
-		if (!dlm_lc_shim_has_unacked(conn->cl, conn->nodeid) &&
+		if (!upper_has_unacked(conn) &&
 		    queue_empty_clear_pending(conn))
 			return;
 		dlm_lc_test_connect_delay();

@@ -262,9 +262,9 @@ void dlm_lc_conn_release_locked(struct dlm_lc_conn *conn)
 	clear_bit(CF_PROBE, &conn->flags);
 	clear_bit(CF_WAIT_SPACE, &conn->flags);
 
-	spin_lock(&conn->wq.lock);
+	spin_lock_bh(&conn->wq.lock);
 	dropped = dlm_lc_wq_drop_partial_locked(&conn->wq);
-	spin_unlock(&conn->wq.lock);
+	spin_unlock_bh(&conn->wq.lock);
 	if (dropped)
 		atomic64_add(dropped, &conn->drops);
 	wake_up_all(&conn->wait);
@@ -287,29 +287,33 @@ void dlm_lc_schedule_retry(struct dlm_lc_conn *conn)
 {
 	unsigned long delay = next_backoff(conn);
 
-	spin_lock(&conn->wq.lock);
+	spin_lock_bh(&conn->wq.lock);
 	if (!test_bit(CF_STOP_IO, &conn->flags)) {
 		set_bit(CF_SEND_PENDING, &conn->flags);
 		queue_delayed_work(dlm_lc_io_wq, &conn->retry_work, delay);
 	}
-	spin_unlock(&conn->wq.lock);
+	spin_unlock_bh(&conn->wq.lock);
 }
 
 /*
  * Close the socket named @gen (0: whatever socket is there) and a crossed
  * connection's receive-only sibling. A worker that met an error passes the
  * socket it used: if another one was installed meanwhile, it stays. May be
- * called from the connection's own workers: it never waits for them.
+ * called from the connection's own workers: it never waits for them. With
+ * @retry (not stopping) the upper layer hears of a lost socket.
  */
 void dlm_lc_conn_close_gen(struct dlm_lc_conn *conn, u64 gen, bool retry)
 {
+	const struct dlm_lc_upper_ops *up = conn->cl->upper;
 	struct dlm_lc_conn *other;
+	bool lost;
 
 	down_write(&conn->sock_lock);
 	if (gen && (!conn->sock || conn->sock_gen != gen)) {
 		up_write(&conn->sock_lock);
 		return;
 	}
+	lost = conn->sock;
 	dlm_lc_conn_release_locked(conn);
 	other = conn->other;
 	if (other) {
@@ -319,6 +323,9 @@ void dlm_lc_conn_close_gen(struct dlm_lc_conn *conn, u64 gen, bool retry)
 	}
 	up_write(&conn->sock_lock);
 
+	/* before the retry: what the upper layer queues now brings a connect */
+	if (retry && lost && up->sock_lost)
+		up->sock_lost(conn->cl, conn->nodeid);
 	if (retry && !test_bit(CF_OTHER, &conn->flags))
 		dlm_lc_schedule_retry(conn);
 }
@@ -464,7 +471,7 @@ static void child_unhook(struct dlm_lc_cluster *cl, struct socket *sock)
 /* A new main socket: what was owed to the old one (retry) goes out now. */
 static void accept_kick_send(struct dlm_lc_conn *conn)
 {
-	spin_lock(&conn->wq.lock);
+	spin_lock_bh(&conn->wq.lock);
 	atomic_set(&conn->backoff_ms, 0);
 	if (test_bit(CF_SEND_PENDING, &conn->flags)) {
 		/* a connect retry holds the bit: run it at once */
@@ -474,7 +481,7 @@ static void accept_kick_send(struct dlm_lc_conn *conn)
 		/* the worker resends unacked messages, then the queue */
 		dlm_lc_kick_send(conn);
 	}
-	spin_unlock(&conn->wq.lock);
+	spin_unlock_bh(&conn->wq.lock);
 }
 
 static void accept_one(struct dlm_lc_cluster *cl, struct socket *sock)
@@ -667,9 +674,9 @@ void dlm_lc_conn_shutdown_wait(struct dlm_lc_conn *conn, unsigned long end)
 
 static void stop_io_one(struct dlm_lc_conn *conn)
 {
-	spin_lock(&conn->wq.lock);
+	spin_lock_bh(&conn->wq.lock);
 	set_bit(CF_STOP_IO, &conn->flags);
-	spin_unlock(&conn->wq.lock);
+	spin_unlock_bh(&conn->wq.lock);
 	/*
 	 * A receive worker may wait for the process queue to drain, holding
 	 * sock_lock for read: wake it before we queue for that lock ourselves.

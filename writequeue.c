@@ -80,7 +80,7 @@ struct dlm_lc_wq_entry *dlm_lc_wq_reserve(struct dlm_lc_wqueue *q, int len,
 		return ERR_PTR(-EINVAL);
 
 	for (;;) {
-		spin_lock(&q->lock);
+		spin_lock_bh(&q->lock);
 		e = tail_with_room(q, len);
 		if (e)
 			break;
@@ -91,7 +91,7 @@ struct dlm_lc_wq_entry *dlm_lc_wq_reserve(struct dlm_lc_wqueue *q, int len,
 			spare = NULL;
 			break;
 		}
-		spin_unlock(&q->lock);
+		spin_unlock_bh(&q->lock);
 
 		/* Allocate outside the lock, then look again: we may race. */
 		spare = entry_alloc(gfp);
@@ -107,7 +107,7 @@ struct dlm_lc_wq_entry *dlm_lc_wq_reserve(struct dlm_lc_wqueue *q, int len,
 	/* Under the lock, so callers can number messages in buffer order. */
 	if (cb)
 		cb(*buf, len, cb_data);
-	spin_unlock(&q->lock);
+	spin_unlock_bh(&q->lock);
 
 	if (spare)
 		entry_free(spare);
@@ -208,14 +208,14 @@ unsigned int dlm_lc_wq_purge(struct dlm_lc_wqueue *q)
 	struct dlm_lc_wq_entry *e, *tmp;
 	unsigned int dropped;
 
-	spin_lock(&q->lock);
+	spin_lock_bh(&q->lock);
 	dropped = q->queued;
 	list_for_each_entry_safe(e, tmp, &q->entries, list) {
 		WARN_ON_ONCE(e->users);
 		entry_del(q, e);
 	}
 	q->queued = 0;
-	spin_unlock(&q->lock);
+	spin_unlock_bh(&q->lock);
 	return dropped;
 }
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_wq_purge);

@@ -14,8 +14,9 @@
  *   socket's rw_semaphore); dlm_lc_wq_purge() frees everything once no
  *   writer and no worker can touch the queue;
  * - pages are zeroed, so unset padding never leaks kernel memory;
- * - the lock is taken from process context only (no _bh): every writer
- *   of the send API and the send worker run in process context.
+ * - the lock is taken with bottom halves off: DLM sends from softirq
+ *   (6.12's message processing and its rsb scan timer), so writers may
+ *   run there as well as in process context.
  */
 #ifndef DLM_LC_WRITEQUEUE_H
 #define DLM_LC_WRITEQUEUE_H

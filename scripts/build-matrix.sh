@@ -41,7 +41,7 @@ judge() {
 	fi
 }
 
-copy_src() { cp -r "$REPO"/*.c "$REPO"/*.h "$REPO"/Kbuild "$REPO"/tests "$1"/; }
+copy_src() { cp -r "$REPO"/*.c "$REPO"/*.h "$REPO"/*.mk "$REPO"/Kbuild "$REPO"/tests "$1"/; }
 
 for hdr in $(ls -d /usr/src/linux-headers-6.1.0-*-amd64 \
 		   /usr/src/linux-headers-6.12.*-amd64 2>/dev/null | sort -V); do

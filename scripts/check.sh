@@ -4,13 +4,13 @@
 # "N passed, N failed". Exit status 1 if anything failed.
 #
 # Steps (CHECK_STEPS overrides, space separated):
-#   deps build checkpatch kunit fuzz uml-cluster uml-stress uml-teardown
+#   deps build dlm-ko checkpatch kunit fuzz uml-cluster uml-stress uml-teardown
 #   hostile faults qemu-6.12 qemu-6.1 interop-6.12 interop-6.1
 #   qemu-7.2 qemu-7.3 interop-7.2 interop-7.3 (sid's and experimental's
 #   kernels; their module builds run in the sid chroot)
 set -uo pipefail
 
-DEFAULT_STEPS="deps build checkpatch kunit fuzz uml-cluster uml-stress uml-teardown hostile faults qemu-6.12 qemu-6.1 interop-6.12 interop-6.1 qemu-7.2 qemu-7.3 interop-7.2 interop-7.3"
+DEFAULT_STEPS="deps build dlm-ko checkpatch kunit fuzz uml-cluster uml-stress uml-teardown hostile faults qemu-6.12 qemu-6.1 interop-6.12 interop-6.1 qemu-7.2 qemu-7.3 interop-7.2 interop-7.3"
 # --steps: print the default steps (make check-all adds to them)
 [ "${1:-}" = --steps ] && { echo "$DEFAULT_STEPS"; exit 0; }
 
@@ -28,6 +28,7 @@ run_step() {
 	case $1 in
 	deps)		"$HERE/deps.sh" ;;
 	build)		"$HERE/build-matrix.sh" ;;
+	dlm-ko)		"$HERE/dlm-ko.sh" ;;
 	checkpatch)	"$HERE/checkpatch.sh" ;;
 	kunit)		"$HERE/kunit.sh" ;;
 	# the same suites in a 7.2 debug UML kernel (make check-all only);

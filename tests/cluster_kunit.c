@@ -78,7 +78,7 @@ struct dlm_lc_cluster *instance(struct kunit *test, const char *name,
 {
 	struct dlm_lc_cluster *cl;
 
-	cl = dlm_lc_cluster_create(name, &init_net);
+	cl = dlm_lc_shim_cluster_create(name, &init_net);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(cl));
 	add_node(test, cl, 1, addr1);
 	add_node(test, cl, 2, addr2);

@@ -134,7 +134,7 @@ static int parse_init(struct kunit *test)
 
 	if (!ctx)
 		return -ENOMEM;
-	ctx->cl = dlm_lc_cluster_create("kunit-parse", &init_net);
+	ctx->cl = dlm_lc_shim_cluster_create("kunit-parse", &init_net);
 	if (IS_ERR(ctx->cl))
 		return PTR_ERR(ctx->cl);
 	ctx->conn = kunit_kzalloc(test, sizeof(*ctx->conn), GFP_KERNEL);

@@ -181,7 +181,7 @@ static int fuzz_init(struct kunit *test)
 	if (!f->stream || !f->conn)
 		return -ENOMEM;
 	/* No nodes configured: replies to fuzzed pings find no connection. */
-	f->cl = dlm_lc_cluster_create("kunit-fuzz", &init_net);
+	f->cl = dlm_lc_shim_cluster_create("kunit-fuzz", &init_net);
 	if (IS_ERR(f->cl))
 		return PTR_ERR(f->cl);
 	dlm_lc_conn_init(f->conn, f->cl, FUZZ_NODE);

@@ -1,0 +1,447 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The drop-in's upper layer: the interface the kernel's own fs/dlm expects
+ * of its lowcomms (its lowcomms.h, used by midcomms.c, config.c, member.c
+ * and memory.c), on top of our transport. Built only into the drop-in
+ * dlm.ko (scripts/dlm-ko.sh), beside that kernel's DLM sources, which stay
+ * as they are. DLM runs in the initial namespace only, so there is one
+ * instance, made when the first address or start needs it.
+ *
+ * What the kernel's DLM expects, and how it gets it:
+ * - received messages, whole and in order per node, go to its midcomms
+ *   from our dlm_process worker; in the context its locking is written
+ *   for: process context where its own lowcomms processed inline (6.1),
+ *   bottom halves off where it processed on a WQ_BH queue (6.12);
+ * - messages are sent from process and softirq context (6.12's rsb scan
+ *   timer), so the transport's write queue is bottom-half safe;
+ * - a 3.2 node keeps every message until it is acknowledged and may send
+ *   it again: the message pins its write-queue page at commit, which the
+ *   transport never writes again (lowcomms.h), and a resend copies from
+ *   there; resends are asked for when a socket is lost, so that their
+ *   bytes bring the reconnect;
+ * - SCTP is refused at start with a message naming the stock dlm.ko.
+ */
+
+#include <linux/kref.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/slab.h>
+#include <net/net_namespace.h>
+
+#include "dlm_internal.h"
+#include "config.h"
+#include "lowcomms.h"
+#include "memory.h"
+#include "midcomms.h"
+
+#include "lc/lowcomms.h"
+#include "lc/wire.h"
+
+/*
+ * One message of the kernel's DLM: the transport's handle until the
+ * commit, then the pinned bytes for resends, for as long as midcomms
+ * holds it.
+ */
+struct dlm_msg {
+	struct kref ref;
+	struct dlm_lc_msg lc;
+	struct page *page;	/* pinned at commit */
+	char *ppc;
+	int len;
+	int nodeid;
+};
+
+struct adapter_cb {
+	void (*cb)(void *data);
+	void *data;
+};
+
+static DEFINE_MUTEX(adapter_mutex);	/* making and freeing the instance */
+static struct dlm_lc_cluster *adapter_cl;
+static bool adapter_wq_up;
+
+static struct dlm_lc_cluster *cl_get(void)
+{
+	return READ_ONCE(adapter_cl);
+}
+
+static void adapter_deliver(struct dlm_lc_cluster *cl, int nodeid, u64 gen,
+			    const void *buf, size_t len)
+{
+	/*
+	 * midcomms only reads the message, through a pointer it does not
+	 * declare const; the page is the process queue's own.
+	 */
+#ifdef DLM_LC_DLM_PROCESS_BH
+	local_bh_disable();
+#endif
+	dlm_process_incoming_buffer(nodeid, (unsigned char *)buf, len);
+#ifdef DLM_LC_DLM_PROCESS_BH
+	local_bh_enable();
+#endif
+}
+
+#ifdef DLM_LC_DLM_RECEIVE_DONE
+/* 6.1's midcomms acknowledges once per read, as its lowcomms told it */
+static void adapter_deliver_done(struct dlm_lc_cluster *cl, int nodeid)
+{
+	dlm_midcomms_receive_done(nodeid);
+}
+#endif
+
+static void adapter_sock_lost(struct dlm_lc_cluster *cl, int nodeid)
+{
+	dlm_midcomms_unack_msg_resend(nodeid);
+}
+
+static const struct dlm_lc_upper_ops adapter_ops = {
+	.deliver	= adapter_deliver,
+#ifdef DLM_LC_DLM_RECEIVE_DONE
+	.deliver_done	= adapter_deliver_done,
+#endif
+	.sock_lost	= adapter_sock_lost,
+};
+
+/* The instance, made on first use; -errno if it cannot be. */
+static struct dlm_lc_cluster *cl_need(void)
+{
+	struct dlm_lc_cluster *cl;
+	int ret;
+
+	mutex_lock(&adapter_mutex);
+	cl = adapter_cl;
+	if (cl)
+		goto out_unlock;
+	if (!adapter_wq_up) {
+		ret = dlm_lc_workqueues_init();
+		if (ret) {
+			cl = ERR_PTR(ret);
+			goto out_unlock;
+		}
+		adapter_wq_up = true;
+	}
+	cl = dlm_lc_cluster_create("dlm", &init_net);
+	if (IS_ERR(cl))
+		goto out_unlock;
+	ret = dlm_lc_cluster_set_upper(cl, &adapter_ops, NULL);
+	if (ret) {
+		dlm_lc_cluster_destroy(cl);
+		cl = ERR_PTR(ret);
+		goto out_unlock;
+	}
+	WRITE_ONCE(adapter_cl, cl);
+out_unlock:
+	mutex_unlock(&adapter_mutex);
+	return cl;
+}
+
+/* add @nodeid if it is new: 1 if it was, 0 if known, or -errno */
+static int node_need(struct dlm_lc_cluster *cl, int nodeid)
+{
+	int ret = dlm_lc_node_add(cl, nodeid);
+
+	if (ret == -EEXIST)
+		return 0;
+	return ret ?: 1;
+}
+
+bool dlm_lowcomms_is_running(void)
+{
+	struct dlm_lc_cluster *cl = cl_get();
+
+	return cl && dlm_lc_cluster_running(cl);
+}
+
+struct kmem_cache *dlm_lowcomms_msg_cache_create(void)
+{
+	return kmem_cache_create("dlm_msg", sizeof(struct dlm_msg), 0, 0, NULL);
+}
+
+/*
+ * memory.c makes this cache for its lowcomms' write-queue entries; ours
+ * are the transport's own pages, so it stays empty.
+ */
+struct kmem_cache *dlm_lowcomms_writequeue_cache_create(void)
+{
+	return kmem_cache_create("dlm_writequeue", sizeof(long), 0, 0, NULL);
+}
+
+#ifdef DLM_LC_DLM_ADDR_LEN
+int dlm_lowcomms_addr(int nodeid, struct sockaddr_storage *addr, int len)
+#else
+int dlm_lowcomms_addr(int nodeid, struct sockaddr_storage *addr)
+#endif
+{
+	struct dlm_lc_cluster *cl = cl_need();
+	int ret;
+
+	if (IS_ERR(cl))
+		return PTR_ERR(cl);
+	ret = node_need(cl, nodeid);
+	if (ret < 0)
+		return ret;
+	/* a new node starts with the cluster's mark; comms/N/mark changes it */
+	if (ret) {
+		ret = dlm_lc_node_set_mark(cl, nodeid, dlm_config.ci_mark);
+		if (ret)
+			return ret;
+	}
+	return dlm_lc_node_add_addr(cl, nodeid, addr);
+}
+
+/* the local node's addresses, as the kernel's configfs gave them */
+static int local_setup(struct dlm_lc_cluster *cl)
+{
+	struct sockaddr_storage ss;
+	int nodeid, i, ret, count = 0;
+
+	/* 6.12's dlm_our_nodeid() needs a local comm: ask for its address first */
+	if (dlm_our_addr(&ss, 0))
+		return -ENOTCONN;
+	nodeid = dlm_our_nodeid();
+	ret = node_need(cl, nodeid);
+	if (ret < 0)
+		return ret;
+	for (i = 0; i < DLM_LC_MAX_ADDRS; i++) {
+		if (dlm_our_addr(&ss, i))
+			break;
+		ret = dlm_lc_node_add_addr(cl, nodeid, &ss);
+		if (ret && ret != -EEXIST)
+			return ret;
+		count++;
+	}
+	if (!count)
+		return -ENOTCONN;
+	return dlm_lc_node_set_local(cl, nodeid, true);
+}
+
+static int settings_apply(struct dlm_lc_cluster *cl)
+{
+	int ret;
+
+	if (dlm_config.ci_protocol == DLM_PROTO_SCTP) {
+		log_print("protocol 1 (SCTP) is not supported by this dlm.ko (dlm_lowcomms %s); use TCP or the distribution's dlm.ko",
+			  DLM_LC_VERSION);
+		return -EPROTONOSUPPORT;
+	}
+	ret = dlm_lc_cluster_set_proto(cl, dlm_config.ci_protocol);
+	if (!ret)
+		ret = dlm_lc_cluster_set_port(cl, dlm_config.ci_tcp_port);
+	if (!ret)
+		ret = dlm_lc_cluster_set_mark(cl, dlm_config.ci_mark);
+	if (!ret)
+		ret = dlm_lc_cluster_set_bufsize(cl, dlm_config.ci_buffer_size);
+	return ret;
+}
+
+int dlm_lowcomms_start(void)
+{
+	struct dlm_lc_cluster *cl = cl_need();
+	int ret;
+
+	if (IS_ERR(cl))
+		return PTR_ERR(cl);
+	if (dlm_lc_cluster_running(cl))
+		return 0;
+	ret = settings_apply(cl);
+	if (ret)
+		goto out_err;
+	ret = local_setup(cl);
+	if (ret) {
+		log_print("no local IP address has been set");
+		goto out_err;
+	}
+	ret = dlm_lc_cluster_start(cl);
+	if (ret)
+		goto out_err;
+	log_print("using TCP for communications (dlm_lowcomms %s)",
+		  DLM_LC_VERSION);
+	return 0;
+
+out_err:
+	log_print("start failed: %d", ret);
+	return ret;
+}
+
+/* graceful: midcomms has said FIN to every node; queues drain, then EOF */
+void dlm_lowcomms_shutdown(void)
+{
+	struct dlm_lc_cluster *cl = cl_get();
+
+	if (cl)
+		dlm_lc_cluster_stop(cl);
+}
+
+#ifdef DLM_LC_DLM_SHUTDOWN_NODE
+void dlm_lowcomms_shutdown_node(int nodeid, bool force)
+{
+	struct dlm_lc_cluster *cl = cl_get();
+
+	if (cl)
+		dlm_lc_node_close(cl, nodeid);
+}
+#endif
+
+void dlm_lowcomms_stop(void)
+{
+	dlm_lowcomms_shutdown();
+}
+
+void dlm_lowcomms_init(void)
+{
+}
+
+void dlm_lowcomms_exit(void)
+{
+	mutex_lock(&adapter_mutex);
+	if (adapter_cl) {
+		dlm_lc_cluster_destroy(adapter_cl);
+		WRITE_ONCE(adapter_cl, NULL);
+	}
+	if (adapter_wq_up) {
+		dlm_lc_workqueues_exit();
+		adapter_wq_up = false;
+	}
+	mutex_unlock(&adapter_mutex);
+}
+
+/* the node left the cluster's configuration: its connection goes too */
+int dlm_lowcomms_close(int nodeid)
+{
+	struct dlm_lc_cluster *cl = cl_get();
+
+	if (!cl)
+		return -ENOENT;
+	return dlm_lc_node_remove(cl, nodeid);
+}
+
+/* connections come up on the first message; the node must be known */
+int dlm_lowcomms_connect_node(int nodeid)
+{
+	struct dlm_lc_cluster *cl = cl_get();
+	struct sockaddr_storage ss;
+
+	if (!dlm_our_addr(&ss, 0) && nodeid == dlm_our_nodeid())
+		return 0;
+	if (!cl || !dlm_lc_node_exists(cl, nodeid)) {
+		log_print("no address for node %d", nodeid);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+int dlm_lowcomms_nodes_set_mark(int nodeid, unsigned int mark)
+{
+	struct dlm_lc_cluster *cl = cl_get();
+
+	if (!cl)
+		return -ENOENT;
+	return dlm_lc_node_set_mark(cl, nodeid, mark);
+}
+
+static void adapter_msg_cb(char *buf, int len, void *data)
+{
+	struct adapter_cb *acb = data;
+
+	acb->cb(acb->data);
+}
+
+static void msg_release(struct kref *ref)
+{
+	struct dlm_msg *msg = container_of(ref, struct dlm_msg, ref);
+
+	if (msg->page)
+		put_page(msg->page);
+	dlm_free_msg(msg);
+}
+
+static struct dlm_msg *msg_new(int nodeid, int len, gfp_t gfp, char **ppc,
+			       void (*cb)(void *data), void *data)
+{
+	struct adapter_cb acb = { .cb = cb, .data = data };
+	struct dlm_lc_cluster *cl = cl_get();
+	struct dlm_msg *msg;
+	int ret;
+
+	if (!cl)
+		return NULL;
+#ifdef DLM_LC_DLM_ALLOC_MSG_GFP
+	msg = dlm_allocate_msg(gfp);
+#else
+	msg = dlm_allocate_msg();
+#endif
+	if (!msg)
+		return NULL;
+	/*
+	 * The kernel's DLM neither waits for nor handles a full queue (its
+	 * own lowcomms has no limit): __GFP_HIGH passes ours, as it does for
+	 * the shim's ACKs. 6.12 asks for GFP_ATOMIC, which has it already.
+	 */
+	ret = dlm_lc_msg_alloc(cl, nodeid, len, gfp | __GFP_HIGH,
+			       cb ? adapter_msg_cb : NULL, &acb, &msg->lc);
+	if (ret) {
+		log_print_ratelimited("no buffer for %d bytes to node %d: %d",
+				      len, nodeid, ret);
+		dlm_free_msg(msg);
+		return NULL;
+	}
+	kref_init(&msg->ref);
+	msg->page = NULL;
+	msg->ppc = msg->lc.buf;
+	msg->len = len;
+	msg->nodeid = nodeid;
+	*ppc = msg->ppc;
+	/* one reference for the caller, one that the commit drops */
+	kref_get(&msg->ref);
+	return msg;
+}
+
+#ifdef DLM_LC_DLM_MSG_GFP
+struct dlm_msg *dlm_lowcomms_new_msg(int nodeid, int len, gfp_t allocation,
+				     char **ppc, void (*cb)(void *data),
+				     void *data)
+{
+	return msg_new(nodeid, len, allocation, ppc, cb, data);
+}
+#else
+struct dlm_msg *dlm_lowcomms_new_msg(int nodeid, int len, char **ppc,
+				     void (*cb)(void *data), void *data)
+{
+	return msg_new(nodeid, len, GFP_ATOMIC, ppc, cb, data);
+}
+#endif
+
+void dlm_lowcomms_commit_msg(struct dlm_msg *msg)
+{
+	/* before the commit: the send worker may free its page after it */
+	msg->page = virt_to_page(msg->ppc);
+	get_page(msg->page);
+	dlm_lc_msg_commit(&msg->lc);
+	kref_put(&msg->ref, msg_release);
+}
+
+void dlm_lowcomms_put_msg(struct dlm_msg *msg)
+{
+	kref_put(&msg->ref, msg_release);
+}
+
+/* a fresh copy of a committed message, at the end of the node's queue */
+int dlm_lowcomms_resend_msg(struct dlm_msg *msg)
+{
+	struct dlm_lc_cluster *cl = cl_get();
+	struct dlm_lc_msg lc;
+	int ret;
+
+	if (!cl || !msg->page)
+		return -ENOENT;
+	ret = dlm_lc_msg_alloc(cl, msg->nodeid, msg->len, GFP_ATOMIC, NULL,
+			       NULL, &lc);
+	if (ret)
+		return ret;
+	memcpy(lc.buf, msg->ppc, msg->len);
+	dlm_lc_msg_commit(&lc);
+	return 0;
+}
+
+MODULE_VERSION("lowcomms-" DLM_LC_VERSION);

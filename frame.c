@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Stream framing: where one DLM message ends and the next begins, and
+ * whether the bytes can be a DLM message at all.
+ */
+
+#include <linux/errno.h>
+#include <kunit/visibility.h>
+
+#include "lowcomms.h"
+#include "wire.h"
+
+static bool version_ok(u32 version)
+{
+	return (version & DLM_LC_VERSION_MAJOR) ==
+	       (DLM_LC_VERSION_3_1 & DLM_LC_VERSION_MAJOR);
+}
+
+int dlm_lc_frame_check(const void *buf, size_t avail, int nodeid)
+{
+	const struct dlm_lc_hdr *hdr = buf;
+	unsigned int len;
+
+	/* reject garbage as early as the bytes allow */
+	if (avail >= sizeof(hdr->version) &&
+	    !version_ok(le32_to_cpu(hdr->version)))
+		return -EPROTO;
+	if (avail < DLM_LC_HDR_LEN)
+		return 0;
+
+	len = le16_to_cpu(hdr->length);
+	if (len < DLM_LC_HDR_LEN || len > DLM_LC_MAX_MSG)
+		return -EMSGSIZE;
+	if (hdr->cmd < DLM_LC_CMD_MSG || hdr->cmd >= DLM_LC_CMD_MAX)
+		return -EPROTO;
+	if (le32_to_cpu(hdr->nodeid) != nodeid)
+		return -EBADMSG;
+	if (avail < len)
+		return 0;
+	return len;
+}
+EXPORT_SYMBOL_IF_KUNIT(dlm_lc_frame_check);
+
+int dlm_lc_frame_scan(const char *buf, unsigned int len, int nodeid,
+		      unsigned int *msgs)
+{
+	unsigned int used = 0;
+	int ret;
+
+	*msgs = 0;
+	while (used < len) {
+		ret = dlm_lc_frame_check(buf + used, len - used, nodeid);
+		if (ret < 0)
+			return ret;
+		if (ret == 0)
+			break;
+		used += ret;
+		(*msgs)++;
+	}
+	return used;
+}
+EXPORT_SYMBOL_IF_KUNIT(dlm_lc_frame_scan);

@@ -1,0 +1,121 @@
+#!/bin/bash
+# usage: dlm-ko.sh [KREL...]   (make dlm-ko [KVER="KREL..."])
+# Builds the drop-in dlm.ko for each kernel release KREL (default: every
+# Debian 6.1 and 6.12 kernel whose headers are installed): that kernel's
+# own fs/dlm, taken from its Debian linux-source package of the very same
+# version, with our transport (lc/) and dropin/adapter.c in place of its
+# lowcomms.c. Nothing of the kernel's sources is edited or kept in the
+# repo: they are unpacked into the output folder at each build.
+# W=1 and sparse; a warning in one of our files fails the build (the
+# kernel's own files are judged by the kernel's maintainers, not here).
+# Output: $DLM_LC_OUT/dlm-ko/KREL/dlm.ko, one PASS/FAIL line per kernel.
+set -uo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/.." && pwd)
+. "$HERE/outdir.sh"
+OUT=$(realpath -m "$DLM_LC_OUT/dlm-ko")	# kbuild's M= must be absolute
+mkdir -p "$OUT"
+# the transport: the same files the standalone module builds from
+LC_FILES="lowcomms.c lowcomms.h lowcomms_int.h sock.c send.c recv.c frame.c
+	  wire.h writequeue.c writequeue.h addr.c addr.h compat.h test_hooks.h
+	  features.mk"
+rc=0
+
+fail() { echo "FAIL: dlm-ko.$krel: $*"; rc=1; }
+
+our_objs() {
+	local f
+	echo dlm_lc_adapter.o
+	for f in $LC_FILES; do
+		case $f in *.c) echo "lc/${f%.c}.o" ;; esac
+	done
+}
+
+one() {
+	local krel=$1 hdr=/usr/src/linux-headers-$1 common series tarball
+	local hver sver b log warn ver
+	[ -d "$hdr" ] || { fail "no headers in $hdr"; return; }
+	common=$(sed -n 's|^include .*/\(linux-headers-[^/]*-common\)/Makefile$|\1|p' \
+		"$hdr/Makefile" | head -n1)
+	[ -n "$common" ] || common=linux-headers-$krel
+	series=$(awk '/^VERSION =/{v=$3} /^PATCHLEVEL =/{p=$3} END{print v"."p}' \
+		"/usr/src/$common/Makefile")
+	tarball=/usr/src/linux-source-$series.tar.xz
+	[ -f "$tarball" ] || { fail "no $tarball (package linux-source-$series)"; return; }
+	# MODVERSIONS: the sources must be those the headers were made from
+	hver=$(dpkg-query -W -f='${Version}' "linux-headers-$krel" 2>/dev/null)
+	sver=$(dpkg-query -W -f='${Version}' "linux-source-$series" 2>/dev/null)
+	if [ -z "$hver" ] || [ "$hver" != "$sver" ]; then
+		fail "linux-headers-$krel is ${hver:-missing}, linux-source-$series is ${sver:-missing}: they must be the same version"
+		return
+	fi
+
+	b=$OUT/$krel
+	rm -rf "$b"
+	mkdir -p "$b/fs/dlm/lc" "$b/include/trace/events"
+	if ! tar -xJf "$tarball" -C "$b/fs/dlm" --strip-components=3 \
+		"linux-source-$series/fs/dlm"; then
+		fail "cannot unpack fs/dlm from $tarball"
+		return
+	fi
+	# the trace header as these headers have it (see dropin/Kbuild)
+	cp "/usr/src/$common/include/trace/events/dlm.h" "$b/include/trace/events/" ||
+		{ fail "no include/trace/events/dlm.h in /usr/src/$common"; return; }
+	for f in $LC_FILES; do
+		cp "$REPO/$f" "$b/fs/dlm/lc/" || { fail "missing $f"; return; }
+	done
+	cp "$REPO/dropin/adapter.c" "$b/fs/dlm/dlm_lc_adapter.c" &&
+		cp "$REPO/dropin/Kbuild" "$b/fs/dlm/Kbuild" || { fail "copy"; return; }
+
+	log=$OUT/build-$krel.log
+	if ! make -C "$hdr" M="$b/fs/dlm" W=1 -j"$(nproc)" modules \
+		>"$log" 2>&1; then
+		fail "make failed (log $log)"
+		grep -E 'error' "$log" | head -n 20
+		return
+	fi
+	# our objects once more, alone, with sparse: every line is ours
+	# (a sparse warning inside a header would otherwise hide among the
+	# kernel's files' own)
+	log=$OUT/check-$krel.log
+	if ! make -C "$hdr" M="$b/fs/dlm" W=1 C=2 $(our_objs) >"$log" 2>&1; then
+		fail "make of our objects failed (log $log)"
+		return
+	fi
+	if [ "$(grep -c '^  CHECK ' "$log")" -lt 2 ] ||
+	   grep -q 'is not available or not up to date' "$log"; then
+		fail "sparse did not run (log $log)"
+		return
+	fi
+	warn=$(grep -E '(warning|error):' "$log")
+	if [ -n "$warn" ]; then
+		fail "warnings in our files"
+		echo "$warn" | head -n 20
+		return
+	fi
+	ver=$(/sbin/modinfo -F version "$b/fs/dlm/dlm.ko" 2>/dev/null)
+	case $ver in
+	lowcomms-*) ;;
+	*) fail "dlm.ko has version '$ver', not ours"; return ;;
+	esac
+	if ! /sbin/modinfo -F vermagic "$b/fs/dlm/dlm.ko" | grep -q "^$krel "; then
+		fail "vermagic is not $krel"
+		return
+	fi
+	cp "$b/fs/dlm/dlm.ko" "$b/dlm.ko"
+	echo "PASS: dlm-ko.$krel ($ver, $(stat -c %s "$b/dlm.ko") bytes)"
+}
+
+krels=("$@")
+if [ ${#krels[@]} = 0 ]; then
+	for hdr in $(ls -d /usr/src/linux-headers-6.1.0-*-amd64 \
+			   /usr/src/linux-headers-6.12.*-amd64 2>/dev/null | sort -V); do
+		krels+=("${hdr#/usr/src/linux-headers-}")
+	done
+fi
+[ ${#krels[@]} -gt 0 ] || { echo "FAIL: dlm-ko: no kernel headers (scripts/deps.sh)"; exit 1; }
+for krel in "${krels[@]}"; do
+	one "$krel"
+done
+exit $rc

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * DLM's wire format as the transport sees it: every message starts with
+ * the same 16-byte header, whose length field frames the TCP stream. The
+ * transport checks framing only; what a command means is the business of
+ * the upper layer that registered with the instance (lowcomms.h).
+ */
+#ifndef DLM_LC_WIRE_H
+#define DLM_LC_WIRE_H
+
+#include <linux/types.h>
+
+#define DLM_LC_HDR_LEN		16
+#define DLM_LC_VERSION_3_1	0x00030001
+#define DLM_LC_VERSION_3_2	0x00030002
+#define DLM_LC_VERSION_MAJOR	0xffff0000
+
+enum {
+	DLM_LC_CMD_MSG = 1,
+	DLM_LC_CMD_RCOM = 2,
+	DLM_LC_CMD_OPTS = 3,
+	DLM_LC_CMD_ACK = 4,
+	DLM_LC_CMD_FIN = 5,
+	DLM_LC_CMD_MAX = 6,
+};
+
+struct dlm_lc_hdr {
+	__le32 version;
+	__le32 lockspace;
+	__le32 nodeid;
+	__le16 length;
+	u8 cmd;
+	u8 pad;
+} __packed;
+
+/*
+ * Framing check for the receive path (frame.c). Returns the length of the
+ * complete message at @buf, 0 if more bytes are needed, or a negative
+ * errno if the stream is broken (-EMSGSIZE bad length, -EPROTO bad
+ * version or command, -EBADMSG wrong sender).
+ */
+int dlm_lc_frame_check(const void *buf, size_t avail, int nodeid);
+
+/*
+ * Length of the complete messages at the start of @buf (possibly 0), or a
+ * negative errno for a broken stream. *@msgs gets their number.
+ */
+int dlm_lc_frame_scan(const char *buf, unsigned int len, int nodeid,
+		      unsigned int *msgs);
+
+#endif /* DLM_LC_WIRE_H */
