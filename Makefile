@@ -48,6 +48,16 @@ hostile:
 dlm-ko:
 	bash scripts/dlm-ko.sh $(KVER)
 
+# DKMS builds and installs the drop-in into scratch trees (never this
+# machine's /lib/modules).
+dkms-test:
+	bash scripts/dkms-test.sh $(KVER)
+
+# The real stack (corosync, dlm_controld, libdlm) on two QEMU guests:
+# STACK_VER=6.12|6.1, STACK_MODE=ours|stock|mixed.
+dlm-stack:
+	bash scripts/dlm-stack.sh $${STACK_VER:-6.12} $${STACK_MODE:-ours}
+
 # Every test; the last line reads "N passed, N failed".
 check:
 	bash scripts/check.sh
@@ -65,5 +75,5 @@ quick:
 kunit:
 	CHECK_STEPS="kunit" bash scripts/check.sh
 
-.PHONY: all modules clean demo bench fuzz faults teardown hostile dlm-ko check \
-	check-all quick kunit
+.PHONY: all modules clean demo bench fuzz faults teardown hostile dlm-ko \
+	dkms-test dlm-stack check check-all quick kunit

@@ -221,8 +221,9 @@ static int settings_apply(struct dlm_lc_cluster *cl)
 	int ret;
 
 	if (dlm_config.ci_protocol == DLM_PROTO_SCTP) {
-		log_print("protocol 1 (SCTP) is not supported by this dlm.ko (dlm_lowcomms %s); use TCP or the distribution's dlm.ko",
+		log_print("SCTP (protocol 1) is not supported by this dlm.ko (dlm_lowcomms %s)",
 			  DLM_LC_VERSION);
+		log_print("use TCP, or the distribution's own dlm.ko for SCTP");
 		return -EPROTONOSUPPORT;
 	}
 	ret = dlm_lc_cluster_set_proto(cl, dlm_config.ci_protocol);

@@ -10,6 +10,8 @@ PKGS=(
 	python3 cpio xz-utils kmod iproute2 busybox-static
 	qemu-system-x86 rsync util-linux
 	tcpdump tshark perl debootstrap
+	# the real cluster stack, for the guests of scripts/dlm-stack.sh only
+	corosync dlm-controld libdlm-dev gfs2-utils
 )
 
 missing=()
@@ -29,5 +31,18 @@ export DEBIAN_FRONTEND=noninteractive
 # capture: answer "no" up front so the install never prompts.
 echo "wireshark-common wireshark-common/install-setuid boolean false" |
 	debconf-set-selections 2>/dev/null || true
+# corosync and dlm_controld run in test guests, never on this machine:
+# no package may start its service here (policy-rc.d, for the install)
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+	printf '#!/bin/sh\nexit 101\n' >"$policy"
+	chmod 755 "$policy"
+	trap 'rm -f "$policy"' EXIT
+fi
 apt-get update -qq >/dev/null
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+for d in corosync dlm_controld; do
+	if pgrep -x "$d" >/dev/null; then
+		echo "deps: warning: $d runs on this machine (the tests start theirs in guests only)" >&2
+	fi
+done

@@ -18,12 +18,15 @@
 #   -b BINARY       extra dynamically linked program (e.g. /usr/bin/tcpdump),
 #                   copied to /usr/bin/NAME with the shared libraries ldd
 #                   lists, at the host's paths (repeatable)
+#   -l LIBRARY      extra shared object a program opens with dlopen (knet's
+#                   plugins), copied to its host path with what ldd lists
+#                   for it (repeatable)
 set -euo pipefail
 
 out='' moddir='' module='' test=''
-envs=() extras=() bins=()
-usage() { sed -n '4,21p' "$0" >&2; exit 2; }
-while getopts "o:M:k:t:e:f:b:h" opt; do
+envs=() extras=() bins=() libs=()
+usage() { sed -n '4,24p' "$0" >&2; exit 2; }
+while getopts "o:M:k:t:e:f:b:l:h" opt; do
 	case $opt in
 	o) out=$OPTARG ;;
 	M) moddir=$OPTARG ;;
@@ -32,6 +35,7 @@ while getopts "o:M:k:t:e:f:b:h" opt; do
 	e) envs+=("$OPTARG") ;;
 	f) extras+=("$OPTARG") ;;
 	b) bins+=("$OPTARG") ;;
+	l) libs+=("$OPTARG") ;;
 	*) usage ;;
 	esac
 done
@@ -84,6 +88,16 @@ for b in "${bins[@]}"; do
 	rm -f "$root/usr/bin/$(basename "$b")"	# never write through an applet link
 	cp "$bp" "$root/usr/bin/$(basename "$b")"
 	for lib in $(ldd "$bp" | awk '/=>/ {print $3} /^\t\/lib/ {print $1}'); do
+		[ -f "$lib" ] || continue
+		[ -e "$root$lib" ] && continue
+		mkdir -p "$root$(dirname "$lib")"
+		cp -L "$lib" "$root$lib"
+	done
+done
+# Extra shared objects (-l), at their host paths, with their libraries.
+for l in "${libs[@]}"; do
+	[ -f "$l" ] || { echo "initramfs: no library $l" >&2; exit 1; }
+	for lib in "$l" $(ldd "$l" | awk '/=>/ {print $3} /^\t\/lib/ {print $1}'); do
 		[ -f "$lib" ] || continue
 		[ -e "$root$lib" ] && continue
 		mkdir -p "$root$(dirname "$lib")"

@@ -20,7 +20,7 @@
 #   DLM_LC_CACHE   kernel cache (see debian-kernel.sh)
 #   QEMU_MEM, QEMU_SMP (1024, 2), QEMU_APPEND (extra kernel args)
 #   QEMU_VERBOSE=1 stream the whole console, not only result lines
-#   MSGS SIZE DEMO GUEST_SH CLUSTER_* INTEROP_* BENCH_* RELOAD_*
+#   MSGS SIZE DEMO GUEST_SH CLUSTER_* INTEROP_* BENCH_* RELOAD_* DLMSTACK_*
 #                  passed into the guest test's
 #                  environment
 #   QEMU_NAME      tag for result lines and file names (default qemu-<ver>):
@@ -29,6 +29,7 @@
 #                  Debian image with their dependencies (debian-kernel.sh)
 #   QEMU_BINS      extra host programs for the initramfs (initramfs.sh -b)
 #   QEMU_FILES     extra files for the initramfs's /extra (initramfs.sh -f)
+#   QEMU_LIBS      extra shared objects at their host paths (initramfs.sh -l)
 #   QEMU_NET       network options instead of "-nic none" (scripts/reload.sh
 #                  links two guests with a socket netdev on host loopback)
 # Exit status: 0 if there was no FAIL line.
@@ -88,7 +89,7 @@ fi
 [ -f "$build/dlm_lowcomms.ko" ] || { echo "FAIL: $tag: no dlm_lowcomms.ko built"; exit 1; }
 
 envargs=()
-for v in $(compgen -e | grep -E '^(MSGS|SIZE|DEMO|GUEST_SH|CLUSTER_[A-Z0-9_]+|INTEROP_[A-Z0-9_]+|BENCH_[A-Z0-9_]+|RELOAD_[A-Z0-9_]+)$'); do
+for v in $(compgen -e | grep -E '^(MSGS|SIZE|DEMO|GUEST_SH|CLUSTER_[A-Z0-9_]+|INTEROP_[A-Z0-9_]+|BENCH_[A-Z0-9_]+|RELOAD_[A-Z0-9_]+|DLMSTACK_[A-Z0-9_]+)$'); do
 	envargs+=(-e "$v=${!v}")
 done
 for b in ${QEMU_BINS:-}; do
@@ -96,6 +97,9 @@ for b in ${QEMU_BINS:-}; do
 done
 for f in ${QEMU_FILES:-}; do
 	envargs+=(-f "$f")
+done
+for l in ${QEMU_LIBS:-}; do
+	envargs+=(-l "$l")
 done
 if [ -n "${QEMU_NAME:-}" ]; then
 	initrd=$out/initramfs-$ver-$QEMU_NAME.cpio.gz

@@ -1,0 +1,106 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# dlm-stack.sh [6.12|6.1] [ours|stock|mixed]: the real cluster stack on two
+# QEMU guests (one vCPU each) linked by a QEMU socket netdev on the host's
+# loopback: Debian's corosync (knet, two_node) and dlm_controld (fencing
+# off), and a dlm.ko: our drop-in on both nodes (ours), the kernel's own on
+# both (stock), or ours on node 1 and stock on node 2 (mixed). Each node
+# runs tests/tools/dlm_lockloop (libdlm): DLMSTACK_ROUNDS EX/NL cycles on
+# one shared counter in a lock value block; it must end at the sum.
+#
+# Env: DLMSTACK_ROUNDS (10000), QEMU_TIMEOUT (1500).
+# Prints the guests' PASS/FAIL/INFO lines and "PASS|FAIL: dlm-stack.<ver>.<mode>".
+set -uo pipefail
+
+ver=${1:-6.12}
+mode=${2:-ours}
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/.." && pwd)
+. "$here/outdir.sh"
+out=$DLM_LC_OUT
+mkdir -p "$out"
+tag=dlm-stack.$ver.$mode
+export DLMSTACK_ROUNDS=${DLMSTACK_ROUNDS:-10000}
+export QEMU_TIMEOUT=${QEMU_TIMEOUT:-1500}
+
+case $mode in
+ours) dlm1=ours dlm2=ours ;;
+stock) dlm1=stock dlm2=stock ;;
+mixed) dlm1=ours dlm2=stock ;;
+*) echo "FAIL: $tag: mode is ours, stock or mixed"; exit 1 ;;
+esac
+
+for b in corosync corosync-quorumtool dlm_controld dlm_tool; do
+	command -v "$b" >/dev/null ||
+		{ echo "FAIL: $tag: $b missing (scripts/deps.sh installs the cluster stack)"; exit 1; }
+done
+[ -f /usr/include/libdlm.h ] || { echo "FAIL: $tag: libdlm-dev missing"; exit 1; }
+
+work=$(mktemp -d /tmp/dlm_lc_stack.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+if ! gcc -O2 -Wall -Wextra -Werror -o "$work/dlm_lockloop" \
+	"$repo/tests/tools/dlm_lockloop.c" -ldlm >"$work/cc.log" 2>&1; then
+	echo "FAIL: $tag: dlm_lockloop does not build"
+	cat "$work/cc.log"
+	exit 1
+fi
+
+# the guest kernel's release names the headers the drop-in is built for
+kdir=$("$here/debian-kernel.sh" "$ver" virtio_net dlm | tail -n1) ||
+	{ echo "FAIL: $tag: kernel prep"; exit 1; }
+# shellcheck disable=SC1091
+. "$kdir/env"
+files=
+if [ "$mode" != stock ]; then
+	DLM_LC_OUT=$work/ko "$here/dlm-ko.sh" "$ABI" | sed "s/^/  /"
+	ko=$work/ko/dlm-ko/$ABI/dlm.ko
+	[ -f "$ko" ] || { echo "FAIL: $tag: drop-in dlm.ko for $ABI did not build"; exit 1; }
+	files=$ko
+fi
+
+# a free loopback port for the link
+port=
+for _ in $(seq 50); do
+	p=$((20000 + RANDOM % 30000))
+	if ! ss -Hltn "sport = :$p" 2>/dev/null | grep -q .; then
+		port=$p
+		break
+	fi
+done
+[ -n "$port" ] || { echo "FAIL: $tag: no free loopback port"; exit 1; }
+
+libs=$(ls /usr/lib/x86_64-linux-gnu/kronosnet/*.so 2>/dev/null | tr '\n' ' ')
+nic=virtio-net-pci
+run() {	# run NODE DLM NETDEV MAC
+	DLMSTACK_NODE=$1 DLMSTACK_DLM=$2 QEMU_NAME=stack-$1-$ver-$mode \
+		QEMU_SMP=1 QEMU_MEM=1024 QEMU_MODULES="virtio_net dlm" \
+		QEMU_BINS="corosync corosync-quorumtool dlm_controld dlm_tool $work/dlm_lockloop" \
+		QEMU_LIBS="$libs" QEMU_FILES="$files" \
+		QEMU_NET="-netdev socket,id=n0,$3 -device $nic,netdev=n0,mac=$4" \
+		"$here/qemu-run.sh" "$ver" "$repo/tests/dlmstack.sh" \
+		>"$out/stack-$1-$ver-$mode.out" 2>&1
+}
+
+run 1 "$dlm1" "listen=127.0.0.1:$port" 52:54:00:98:00:01 &
+apid=$!
+for _ in $(seq 300); do
+	ss -Hltn "sport = :$port" 2>/dev/null | grep -q . && break
+	kill -0 "$apid" 2>/dev/null || break
+	sleep 1
+done
+run 2 "$dlm2" "connect=127.0.0.1:$port" 52:54:00:98:00:02 &
+bpid=$!
+wait "$apid"
+arc=$?
+wait "$bpid"
+brc=$?
+
+cat "$out/stack-1-$ver-$mode.out" "$out/stack-2-$ver-$mode.out" |
+	grep -E '^(PASS|FAIL|INFO):' | sed "s/^\(PASS\|FAIL\): /\1: $ver.$mode./"
+if [ $arc = 0 ] && [ $brc = 0 ]; then
+	echo "PASS: $tag"
+	exit 0
+fi
+echo "FAIL: $tag (guest exit $arc/$brc; consoles $out/stack-*-$ver-$mode.log)"
+exit 1

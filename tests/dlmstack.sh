@@ -1,0 +1,159 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# dlmstack.sh: one node of the real-cluster-stack test (scripts/dlm-stack.sh
+# boots two): corosync (knet) and dlm_controld from Debian's packages over
+# a QEMU socket link, and a dlm.ko, ours (the drop-in, /extra/dlm.ko) or
+# the kernel's own (/modules/dlm.ko). Then dlm_lockloop joins a lockspace
+# and adds DLMSTACK_ROUNDS to a counter in a lock value block; the counter
+# must end at the sum of both nodes' rounds. Then the lockspace is left,
+# the daemons stop and dlm.ko is unloaded.
+#
+# Env: DLMSTACK_NODE (1|2), DLMSTACK_DLM (ours|stock), DLMSTACK_ROUNDS
+# (10000), DLMSTACK_NODES (2), DLMSTACK_TIMEOUT (seconds the lock loop
+# waits for the other node's rounds, 900).
+
+. "$(dirname "$0")/lib.sh"
+
+ME=${DLMSTACK_NODE:?DLMSTACK_NODE=1|2}
+DLM=${DLMSTACK_DLM:-ours}
+ROUNDS=${DLMSTACK_ROUNDS:-10000}
+NODES=${DLMSTACK_NODES:-2}
+TIMEOUT=${DLMSTACK_TIMEOUT:-900}
+MODS=/modules
+ERR=/tmp/dlmstack.err
+TAG=dlmstack-$ME-$DLM
+LS=lctest
+
+setup_net() {
+	insmod_dep virtio_net || { fail net "virtio_net: $(errtxt)"; return 1; }
+	dev=
+	for t in 1 2 3 4 5 6 7 8 9 10; do
+		dev=$(ls /sys/class/net | grep -v '^lo$' | head -n1)
+		[ -n "$dev" ] && break
+		sleep 0.5
+	done
+	[ -n "$dev" ] || { fail net "no network device"; return 1; }
+	"$IP" link set lo up
+	"$IP" addr add "10.99.0.$ME/24" dev "$dev" &&
+		"$IP" link set "$dev" up || { fail net "$dev setup failed"; return 1; }
+	pass net
+}
+
+load_dlm() {
+	if [ "$DLM" = ours ]; then
+		insmod /extra/dlm.ko 2>"$ERR" || return 1
+		v=$(cat /sys/module/dlm/version 2>/dev/null)
+		case $v in
+		lowcomms-*) info "$TAG: dlm.ko version $v" ;;
+		*) echo "loaded dlm.ko has version '$v', not ours" >"$ERR"; return 1 ;;
+		esac
+	else
+		insmod_dep dlm || return 1
+		[ ! -e /sys/module/dlm/version ] ||
+			info "$TAG: stock dlm.ko, version $(cat /sys/module/dlm/version)"
+	fi
+}
+
+corosync_conf() {
+	mkdir -p /etc/corosync /var/lib/corosync /var/log/cluster
+	{
+		echo "totem {"
+		echo "	version: 2"
+		echo "	cluster_name: lctest"
+		echo "	transport: knet"
+		echo "	crypto_cipher: none"
+		echo "	crypto_hash: none"
+		echo "	token: 10000"
+		echo "	join: 1000"
+		echo "}"
+		echo "nodelist {"
+		i=1
+		while [ "$i" -le "$NODES" ]; do
+			echo "	node { ring0_addr: 10.99.0.$i  nodeid: $i  name: n$i }"
+			i=$((i + 1))
+		done
+		echo "}"
+		echo "quorum {"
+		echo "	provider: corosync_votequorum"
+		[ "$NODES" = 2 ] && echo "	two_node: 1"
+		echo "}"
+		echo "logging { to_stderr: yes  to_syslog: no  to_logfile: no }"
+		echo "system { sched_rr: no  move_to_root_cgroup: no }"
+	} >/etc/corosync/corosync.conf
+}
+
+# wait_for SECONDS CMD...: bounded poll, 1 s apart
+wait_for() {
+	w=$1
+	shift
+	while [ "$w" -gt 0 ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 1
+		w=$((w - 1))
+	done
+	return 1
+}
+
+quorate() { corosync-quorumtool -s 2>/dev/null | grep -q '^Quorate: *Yes'; }
+controld_up() { dlm_tool status 2>/dev/null | grep -q '^cluster '; }
+
+mkdir -p /dev/shm /run/dlm_controld /var/log/dlm_controld /etc/dlm
+mount -t tmpfs tmpfs /dev/shm
+# libdlm and dlm_controld look for /dev/misc/dlm*; devtmpfs has /dev/dlm*
+[ -e /dev/misc ] || ln -s . /dev/misc
+
+setup_net || exit 1
+if load_dlm; then pass load; else fail load "$(errtxt)"; exit 1; fi
+
+corosync_conf
+corosync -f >/tmp/corosync.log 2>&1 &
+cpid=$!
+if wait_for 180 quorate; then
+	pass corosync-quorate
+else
+	fail corosync-quorate "not quorate after 180 s"
+	tail -n 20 /tmp/corosync.log
+	exit 1
+fi
+
+dlm_controld --foreground 1 --enable_fencing 0 --protocol tcp \
+	>/tmp/dlm_controld.log 2>&1 &
+dpid=$!
+if wait_for 60 controld_up; then
+	pass dlm_controld-up
+else
+	fail dlm_controld-up "dlm_tool status shows no cluster after 60 s"
+	tail -n 20 /tmp/dlm_controld.log
+	exit 1
+fi
+
+t0=$(now)
+if dlm_lockloop "$LS" "$ROUNDS" $((ROUNDS * NODES)) "$TIMEOUT" >/tmp/loop.out 2>&1; then
+	pass "lockloop ($(elapsed "$t0") s: $(sed -n 's/^LOCKLOOP: //p' /tmp/loop.out))"
+else
+	fail lockloop "$(tr '\n' ' ' </tmp/loop.out)"
+fi
+sed -n 's/^LOCKLOOP: /INFO: lockloop: /p' /tmp/loop.out
+dlm_tool ls >/tmp/ls.out 2>&1
+if grep -q "^name *$LS" /tmp/ls.out; then
+	fail lockspace-left "$LS still listed: $(tr '\n' ' ' </tmp/ls.out)"
+else
+	pass lockspace-left
+fi
+
+# the daemons' logs: anything that reads as an error
+bad=$(grep -iE 'error|fail|fence' /tmp/dlm_controld.log | grep -v 'enable_fencing' | head -n 5)
+if [ -n "$bad" ]; then
+	fail dlm_controld-log "$(echo "$bad" | tr '\n' ' ')"
+else
+	pass dlm_controld-log
+fi
+
+kill "$dpid" 2>/dev/null
+wait_for 30 sh -c "! kill -0 $dpid"
+kill "$cpid" 2>/dev/null
+wait_for 30 sh -c "! kill -0 $cpid"
+if rmmod dlm 2>"$ERR"; then pass rmmod; else fail rmmod "$(errtxt)"; fi
+dmesg | grep -E 'dlm:' | tail -n 40 | sed 's/^/  dmesg: /'
+exit "$failed"
