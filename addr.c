@@ -12,8 +12,8 @@
 #include <linux/kernel.h>
 #include <linux/string.h>
 #include <net/ipv6.h>
-#include <kunit/visibility.h>
 
+#include "compat.h"
 #include "addr.h"
 
 /*

@@ -5,6 +5,17 @@
 
 #include <linux/version.h>
 #include <net/sock.h>
+#include <kunit/visibility.h>
+
+/*
+ * The drop-in dlm.ko exports nothing of ours, not even the KUnit-only
+ * symbols on a kernel built with KUnit, so that it and dlm_lowcomms.ko
+ * never clash over a name.
+ */
+#ifdef DLM_LC_DROPIN
+#undef EXPORT_SYMBOL_IF_KUNIT
+#define EXPORT_SYMBOL_IF_KUNIT(symbol)
+#endif
 
 /*
  * MSG_SPLICE_PAGES senders replaced kernel_sendpage in 6.5. A version, not

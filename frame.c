@@ -5,8 +5,8 @@
  */
 
 #include <linux/errno.h>
-#include <kunit/visibility.h>
 
+#include "compat.h"
 #include "lowcomms.h"
 #include "wire.h"
 

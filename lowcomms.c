@@ -8,8 +8,8 @@
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/string.h>
-#include <kunit/visibility.h>
 
+#include "compat.h"
 #include "addr.h"
 #include "lowcomms_int.h"
 #include "test_hooks.h"
@@ -127,6 +127,7 @@ struct dlm_lc_cluster *dlm_lc_cluster_create(const char *name, struct net *net)
 	INIT_LIST_HEAD(&cl->process_list);
 	init_waitqueue_head(&cl->process_wait);
 	cl->process_limit = DLM_LC_PROCESS_LIMIT;
+	cl->wq_limit = DLM_LC_WQ_LIMIT;
 	INIT_WORK(&cl->process_work, dlm_lc_process_work);
 
 	ret = init_srcu_struct(&cl->srcu);
@@ -371,6 +372,38 @@ void dlm_lc_cluster_destroy(struct dlm_lc_cluster *cl)
 }
 EXPORT_SYMBOL_DLM_LC(dlm_lc_cluster_destroy);
 
+static unsigned int conn_discard(struct dlm_lc_conn *conn)
+{
+	unsigned int dropped;
+
+	spin_lock_bh(&conn->wq.lock);
+	dropped = dlm_lc_wq_drop_idle_locked(&conn->wq);
+	spin_unlock_bh(&conn->wq.lock);
+	atomic64_add(dropped, &conn->drops);
+	wake_up_all(&conn->wait);
+	return dropped;
+}
+
+int dlm_lc_cluster_discard_queued(struct dlm_lc_cluster *cl)
+{
+	struct dlm_lc_conn *conn;
+	int bkt, ret = -EBUSY;
+
+	mutex_lock(&cl->lock);
+	if (!cl->running) {
+		/* the workers are stopped: nothing else touches the queues */
+		for_each_conn(cl, conn, bkt) {
+			conn_discard(conn);
+			if (conn->other)
+				conn_discard(conn->other);
+		}
+		ret = 0;
+	}
+	mutex_unlock(&cl->lock);
+	return ret;
+}
+EXPORT_SYMBOL_DLM_LC(dlm_lc_cluster_discard_queued);
+
 bool dlm_lc_cluster_running(struct dlm_lc_cluster *cl)
 {
 	return READ_ONCE(cl->running);
@@ -517,6 +550,13 @@ unsigned int dlm_lc_cluster_bufsize(struct dlm_lc_cluster *cl)
 }
 EXPORT_SYMBOL_DLM_LC(dlm_lc_cluster_bufsize);
 
+int dlm_lc_cluster_set_queue_limit(struct dlm_lc_cluster *cl,
+				   unsigned int bytes)
+{
+	return cluster_set(cl, &cl->wq_limit, bytes);
+}
+EXPORT_SYMBOL_DLM_LC(dlm_lc_cluster_set_queue_limit);
+
 int dlm_lc_node_add(struct dlm_lc_cluster *cl, int nodeid)
 {
 	struct dlm_lc_conn *conn;
@@ -544,7 +584,7 @@ out_unlock:
 }
 EXPORT_SYMBOL_DLM_LC(dlm_lc_node_add);
 
-int dlm_lc_node_remove(struct dlm_lc_cluster *cl, int nodeid)
+static int node_remove(struct dlm_lc_cluster *cl, int nodeid, bool graceful)
 {
 	unsigned long end = jiffies + DLM_LC_SHUTDOWN_TIMEOUT;
 	struct dlm_lc_conn *conn;
@@ -556,13 +596,13 @@ int dlm_lc_node_remove(struct dlm_lc_cluster *cl, int nodeid)
 		goto out_unlock;
 	/* without its own node an instance cannot listen */
 	if (nodeid == cl->local_nodeid) {
-		cluster_stop_locked(cl, true);
+		cluster_stop_locked(cl, graceful);
 		cl->local_nodeid = 0;
-	} else if (cl->running) {
+	} else if (cl->running && graceful) {
 		if (cl->upper->node_fin)
 			cl->upper->node_fin(cl, nodeid, end);
 	}
-	conn_remove(cl, conn, true, end);
+	conn_remove(cl, conn, graceful, graceful ? end : jiffies);
 	/* its messages are gone from the process queue: nothing recreates it */
 	if (cl->upper->node_forget)
 		cl->upper->node_forget(cl, nodeid);
@@ -571,7 +611,18 @@ out_unlock:
 	mutex_unlock(&cl->lock);
 	return ret;
 }
+
+int dlm_lc_node_remove(struct dlm_lc_cluster *cl, int nodeid)
+{
+	return node_remove(cl, nodeid, true);
+}
 EXPORT_SYMBOL_DLM_LC(dlm_lc_node_remove);
+
+int dlm_lc_node_remove_now(struct dlm_lc_cluster *cl, int nodeid)
+{
+	return node_remove(cl, nodeid, false);
+}
+EXPORT_SYMBOL_DLM_LC(dlm_lc_node_remove_now);
 
 int dlm_lc_node_add_addr(struct dlm_lc_cluster *cl, int nodeid,
 			 const struct sockaddr_storage *addr)
@@ -805,19 +856,19 @@ static int wait_for_room(struct dlm_lc_conn *conn, gfp_t gfp, int *idx)
 	__must_hold(&conn->cl->srcu)
 {
 	struct dlm_lc_cluster *cl = conn->cl;
+	unsigned int limit = READ_ONCE(cl->wq_limit);
 	bool removed;
 	long t;
 
 	/* __GFP_HIGH (ACKs): small control messages pass the limit */
-	if (READ_ONCE(conn->wq.queued) < DLM_LC_WQ_LIMIT || (gfp & __GFP_HIGH))
+	if (!limit || READ_ONCE(conn->wq.queued) < limit || (gfp & __GFP_HIGH))
 		return 0;
 	if (!gfpflags_allow_blocking(gfp))
 		return -ENOBUFS;
 	atomic_inc(&conn->room_waiters);
 	srcu_read_unlock(&cl->srcu, *idx);
 	t = wait_event_killable_timeout(conn->wait,
-					READ_ONCE(conn->wq.queued) <
-					DLM_LC_WQ_LIMIT ||
+					READ_ONCE(conn->wq.queued) < limit ||
 					test_bit(CF_REMOVED, &conn->flags),
 					30 * HZ);
 	*idx = srcu_read_lock(&cl->srcu);

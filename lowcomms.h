@@ -119,8 +119,9 @@ struct dlm_lc_upper_ops {
 	/* copies are waiting for a socket: connect even with an empty queue */
 	bool (*has_unacked)(struct dlm_lc_cluster *cl, int nodeid);
 	/*
-	 * A socket to @nodeid was lost (error, EOF, a forced close), not
-	 * stopped; from the worker that closed it, before its reconnect.
+	 * The socket @nodeid's messages go out on was lost (error, EOF,
+	 * dlm_lc_node_close()), not stopped; from the worker that closed it
+	 * or the caller of dlm_lc_node_close(), before the reconnect.
 	 */
 	void (*sock_lost)(struct dlm_lc_cluster *cl, int nodeid);
 	/* last call, from dlm_lc_cluster_destroy(): stopped and no nodes */
@@ -153,6 +154,11 @@ int dlm_lc_cluster_set_mark(struct dlm_lc_cluster *cl, u32 mark);
 u32 dlm_lc_cluster_mark(struct dlm_lc_cluster *cl);
 int dlm_lc_cluster_set_bufsize(struct dlm_lc_cluster *cl, unsigned int size);
 unsigned int dlm_lc_cluster_bufsize(struct dlm_lc_cluster *cl);
+/* bytes a node's write queue holds before writers wait (0: no limit) */
+int dlm_lc_cluster_set_queue_limit(struct dlm_lc_cluster *cl,
+				   unsigned int bytes);
+/* stopped: drop what the write queues hold, so a start sends none of it */
+int dlm_lc_cluster_discard_queued(struct dlm_lc_cluster *cl);
 
 /* set *@field to @val under the instance lock, -EBUSY while it runs */
 int dlm_lc_cluster_set_stopped(struct dlm_lc_cluster *cl, unsigned int *field,
@@ -163,7 +169,10 @@ int dlm_lc_cluster_set_stopped(struct dlm_lc_cluster *cl, unsigned int *field,
 
 /* nodes (one connection each) */
 int dlm_lc_node_add(struct dlm_lc_cluster *cl, int nodeid);
+/* graceful: the queue drains and the peer sees EOF, within 5 s */
 int dlm_lc_node_remove(struct dlm_lc_cluster *cl, int nodeid);
+/* at once: what is queued for the node is dropped */
+int dlm_lc_node_remove_now(struct dlm_lc_cluster *cl, int nodeid);
 int dlm_lc_node_add_addr(struct dlm_lc_cluster *cl, int nodeid,
 			 const struct sockaddr_storage *addr);
 int dlm_lc_node_get_addrs(struct dlm_lc_cluster *cl, int nodeid,
@@ -178,13 +187,14 @@ int dlm_lc_node_close(struct dlm_lc_cluster *cl, int nodeid);
 /*
  * Ask for a control message (an ACK) on the socket named @gen, built by
  * the upper layer when the send worker gets to it (the fill_ack hook).
- * Nothing is sent if that socket is gone. Any context.
+ * Nothing is sent if that socket is gone. Process or softirq context.
  */
 void dlm_lc_node_kick_ack(struct dlm_lc_cluster *cl, int nodeid, u64 gen);
 /*
  * Send the upper layer's oldest unacknowledged message again on the
  * current socket, at the next message boundary (a probe for the peer's
- * ACK; the resend_begin hook). Any context; nothing without a socket.
+ * ACK; the resend_begin hook). Process or softirq context; nothing
+ * without a socket.
  */
 void dlm_lc_node_kick_resend(struct dlm_lc_cluster *cl, int nodeid);
 /* @nodeid is configured in @cl (it may be removed right after). */

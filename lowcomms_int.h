@@ -166,6 +166,7 @@ struct dlm_lc_cluster {
 	size_t process_reserved;	/* memory reads in progress may add */
 	size_t process_max;
 	size_t process_limit;	/* receive backs off above this */
+	unsigned int wq_limit;	/* writers wait above this; 0: never */
 	wait_queue_head_t process_wait;
 	struct work_struct process_work;
 

@@ -10,8 +10,8 @@
 #include <linux/net.h>
 #include <linux/slab.h>
 #include <linux/uio.h>
-#include <kunit/visibility.h>
 
+#include "compat.h"
 #include "lowcomms_int.h"
 #include "test_hooks.h"
 

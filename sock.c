@@ -8,7 +8,6 @@
 #include <linux/net.h>
 #include <linux/slab.h>
 #include <net/tcp.h>
-#include <kunit/visibility.h>
 
 #include "addr.h"
 #include "compat.h"
@@ -323,8 +322,12 @@ void dlm_lc_conn_close_gen(struct dlm_lc_conn *conn, u64 gen, bool retry)
 	}
 	up_write(&conn->sock_lock);
 
-	/* before the retry: what the upper layer queues now brings a connect */
-	if (retry && lost && up->sock_lost)
+	/*
+	 * Before the retry: what the upper layer queues now brings a
+	 * connect. Not for a receive-only sibling: the node's own socket,
+	 * which carries what is sent, may be fine.
+	 */
+	if (retry && lost && up->sock_lost && !test_bit(CF_OTHER, &conn->flags))
 		up->sock_lost(conn->cl, conn->nodeid);
 	if (retry && !test_bit(CF_OTHER, &conn->flags))
 		dlm_lc_schedule_retry(conn);

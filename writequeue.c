@@ -7,8 +7,8 @@
 #include <linux/gfp.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
-#include <kunit/visibility.h>
 
+#include "compat.h"
 #include "writequeue.h"
 
 void dlm_lc_wq_init(struct dlm_lc_wqueue *q)
@@ -201,6 +201,28 @@ unsigned int dlm_lc_wq_drop_partial_locked(struct dlm_lc_wqueue *q)
 	return dropped;
 }
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_wq_drop_partial_locked);
+
+/*
+ * Drop every entry no writer is filling: what a stopped instance must not
+ * send after its next start. An entry a writer still holds stays (its
+ * commit follows). Returns the bytes dropped.
+ */
+unsigned int dlm_lc_wq_drop_idle_locked(struct dlm_lc_wqueue *q)
+{
+	struct dlm_lc_wq_entry *e, *tmp;
+	unsigned int dropped = 0;
+
+	lockdep_assert_held(&q->lock);
+	list_for_each_entry_safe(e, tmp, &q->entries, list) {
+		if (e->users)
+			continue;
+		dropped += e->end - e->offset;
+		entry_del(q, e);
+	}
+	q->queued -= dropped;
+	return dropped;
+}
+EXPORT_SYMBOL_IF_KUNIT(dlm_lc_wq_drop_idle_locked);
 
 /* Free everything; the caller guarantees no writer holds an entry. */
 unsigned int dlm_lc_wq_purge(struct dlm_lc_wqueue *q)

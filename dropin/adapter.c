@@ -19,6 +19,8 @@
  *   transport never writes again (lowcomms.h), and a resend copies from
  *   there; resends are asked for when a socket is lost, so that their
  *   bytes bring the reconnect;
+ * - its lowcomms has no limit on what is queued: ours is off here, and a
+ *   stop drops what is queued, as its own did;
  * - SCTP is refused at start with a message naming the stock dlm.ko.
  */
 
@@ -50,6 +52,7 @@ struct dlm_msg {
 	char *ppc;
 	int len;
 	int nodeid;
+	unsigned int resent;	/* adapter_losses when a copy was queued */
 };
 
 struct adapter_cb {
@@ -60,6 +63,8 @@ struct adapter_cb {
 static DEFINE_MUTEX(adapter_mutex);	/* making and freeing the instance */
 static struct dlm_lc_cluster *adapter_cl;
 static bool adapter_wq_up;
+/* lost sockets so far: a message gets one copy queued per loss */
+static atomic_t adapter_losses = ATOMIC_INIT(1);
 
 static struct dlm_lc_cluster *cl_get(void)
 {
@@ -92,6 +97,7 @@ static void adapter_deliver_done(struct dlm_lc_cluster *cl, int nodeid)
 
 static void adapter_sock_lost(struct dlm_lc_cluster *cl, int nodeid)
 {
+	atomic_inc(&adapter_losses);
 	dlm_midcomms_unack_msg_resend(nodeid);
 }
 
@@ -125,6 +131,9 @@ static struct dlm_lc_cluster *cl_need(void)
 	if (IS_ERR(cl))
 		goto out_unlock;
 	ret = dlm_lc_cluster_set_upper(cl, &adapter_ops, NULL);
+	/* the kernel's DLM neither waits for nor handles a full queue */
+	if (!ret)
+		ret = dlm_lc_cluster_set_queue_limit(cl, 0);
 	if (ret) {
 		dlm_lc_cluster_destroy(cl);
 		cl = ERR_PTR(ret);
@@ -187,7 +196,9 @@ int dlm_lowcomms_addr(int nodeid, struct sockaddr_storage *addr)
 		if (ret)
 			return ret;
 	}
-	return dlm_lc_node_add_addr(cl, nodeid, addr);
+	ret = dlm_lc_node_add_addr(cl, nodeid, addr);
+	/* the local node outlives its comm (dlm_lowcomms_close()) */
+	return ret == -EEXIST ? 0 : ret;
 }
 
 /* the local node's addresses, as the kernel's configfs gave them */
@@ -218,6 +229,7 @@ static int local_setup(struct dlm_lc_cluster *cl)
 
 static int settings_apply(struct dlm_lc_cluster *cl)
 {
+	unsigned int size;
 	int ret;
 
 	if (dlm_config.ci_protocol == DLM_PROTO_SCTP) {
@@ -231,8 +243,14 @@ static int settings_apply(struct dlm_lc_cluster *cl)
 		ret = dlm_lc_cluster_set_port(cl, dlm_config.ci_tcp_port);
 	if (!ret)
 		ret = dlm_lc_cluster_set_mark(cl, dlm_config.ci_mark);
-	if (!ret)
-		ret = dlm_lc_cluster_set_bufsize(cl, dlm_config.ci_buffer_size);
+	if (!ret) {
+		size = clamp_t(int, dlm_config.ci_buffer_size,
+			       DLM_LC_BUFSIZE_MIN, DLM_LC_BUFSIZE_MAX);
+		if (size != dlm_config.ci_buffer_size)
+			log_print("buffer_size %d: using %u", dlm_config.ci_buffer_size,
+				  size);
+		ret = dlm_lc_cluster_set_bufsize(cl, size);
+	}
 	return ret;
 }
 
@@ -265,16 +283,30 @@ out_err:
 	return ret;
 }
 
-/* graceful: midcomms has said FIN to every node; queues drain, then EOF */
-void dlm_lowcomms_shutdown(void)
+/* graceful: the queues drain, the peers see EOF; nothing is kept */
+static void adapter_stop(void)
 {
 	struct dlm_lc_cluster *cl = cl_get();
 
-	if (cl)
-		dlm_lc_cluster_stop(cl);
+	if (!cl)
+		return;
+	dlm_lc_cluster_stop(cl);
+	/* as the kernel's own lowcomms: no message outlives the stop */
+	dlm_lc_cluster_discard_queued(cl);
 }
 
 #ifdef DLM_LC_DLM_SHUTDOWN_NODE
+/*
+ * 6.1: midcomms calls this before its FIN handshake with each node, then
+ * dlm_lowcomms_shutdown_node() per node, then dlm_lowcomms_stop(): the
+ * connections must stay up until the stop. Its own lowcomms only closed
+ * the listener here; ours stays open until the stop, which follows.
+ */
+void dlm_lowcomms_shutdown(void)
+{
+}
+
+/* after the node's FIN handshake, or its timeout (@force) */
 void dlm_lowcomms_shutdown_node(int nodeid, bool force)
 {
 	struct dlm_lc_cluster *cl = cl_get();
@@ -282,11 +314,17 @@ void dlm_lowcomms_shutdown_node(int nodeid, bool force)
 	if (cl)
 		dlm_lc_node_close(cl, nodeid);
 }
+#else
+/* 6.12: midcomms has had its FIN handshake with every node */
+void dlm_lowcomms_shutdown(void)
+{
+	adapter_stop();
+}
 #endif
 
 void dlm_lowcomms_stop(void)
 {
-	dlm_lowcomms_shutdown();
+	adapter_stop();
 }
 
 void dlm_lowcomms_init(void)
@@ -307,14 +345,21 @@ void dlm_lowcomms_exit(void)
 	mutex_unlock(&adapter_mutex);
 }
 
-/* the node left the cluster's configuration: its connection goes too */
+/*
+ * The node left the cluster's configuration (its comm was removed; it may
+ * have been fenced): its connection goes at once, with what is queued for
+ * it. Not the local node's: the instance keeps running, as the kernel's
+ * own lowcomms does, until the last lockspace stops it.
+ */
 int dlm_lowcomms_close(int nodeid)
 {
 	struct dlm_lc_cluster *cl = cl_get();
 
 	if (!cl)
 		return -ENOENT;
-	return dlm_lc_node_remove(cl, nodeid);
+	if (nodeid == dlm_lc_cluster_local_nodeid(cl))
+		return 0;
+	return dlm_lc_node_remove_now(cl, nodeid);
 }
 
 /* connections come up on the first message; the node must be known */
@@ -374,13 +419,8 @@ static struct dlm_msg *msg_new(int nodeid, int len, gfp_t gfp, char **ppc,
 #endif
 	if (!msg)
 		return NULL;
-	/*
-	 * The kernel's DLM neither waits for nor handles a full queue (its
-	 * own lowcomms has no limit): __GFP_HIGH passes ours, as it does for
-	 * the shim's ACKs. 6.12 asks for GFP_ATOMIC, which has it already.
-	 */
-	ret = dlm_lc_msg_alloc(cl, nodeid, len, gfp | __GFP_HIGH,
-			       cb ? adapter_msg_cb : NULL, &acb, &msg->lc);
+	ret = dlm_lc_msg_alloc(cl, nodeid, len, gfp, cb ? adapter_msg_cb : NULL,
+			       &acb, &msg->lc);
 	if (ret) {
 		log_print_ratelimited("no buffer for %d bytes to node %d: %d",
 				      len, nodeid, ret);
@@ -389,6 +429,7 @@ static struct dlm_msg *msg_new(int nodeid, int len, gfp_t gfp, char **ppc,
 	}
 	kref_init(&msg->ref);
 	msg->page = NULL;
+	msg->resent = 0;
 	msg->ppc = msg->lc.buf;
 	msg->len = len;
 	msg->nodeid = nodeid;
@@ -427,21 +468,31 @@ void dlm_lowcomms_put_msg(struct dlm_msg *msg)
 	kref_put(&msg->ref, msg_release);
 }
 
-/* a fresh copy of a committed message, at the end of the node's queue */
+/*
+ * A fresh copy of a committed message, at the end of the node's queue;
+ * 1 if a copy for this socket loss is queued already (midcomms asks once
+ * per loss, but a copy still queued covers a second one: the kernel's own
+ * lowcomms knows when it went out, ours does not, so at most one copy per
+ * loss).
+ */
 int dlm_lowcomms_resend_msg(struct dlm_msg *msg)
 {
 	struct dlm_lc_cluster *cl = cl_get();
+	unsigned int loss = atomic_read(&adapter_losses);
 	struct dlm_lc_msg lc;
 	int ret;
 
 	if (!cl || !msg->page)
 		return -ENOENT;
+	if (READ_ONCE(msg->resent) == loss)
+		return 1;
 	ret = dlm_lc_msg_alloc(cl, msg->nodeid, msg->len, GFP_ATOMIC, NULL,
 			       NULL, &lc);
 	if (ret)
 		return ret;
 	memcpy(lc.buf, msg->ppc, msg->len);
 	dlm_lc_msg_commit(&lc);
+	WRITE_ONCE(msg->resent, loss);
 	return 0;
 }
 

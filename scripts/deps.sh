@@ -41,6 +41,15 @@ if [ ! -e "$policy" ]; then
 fi
 apt-get update -qq >/dev/null
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# and, if we installed them just now, none starts at the next boot either
+if command -v systemctl >/dev/null; then
+	for p in "${missing[@]}"; do
+		case $p in
+		corosync) systemctl disable corosync.service >/dev/null 2>&1 || true ;;
+		dlm-controld) systemctl disable dlm.service >/dev/null 2>&1 || true ;;
+		esac
+	done
+fi
 for d in corosync dlm_controld; do
 	if pgrep -x "$d" >/dev/null; then
 		echo "deps: warning: $d runs on this machine (the tests start theirs in guests only)" >&2

@@ -7,9 +7,14 @@
 # off), and a dlm.ko: our drop-in on both nodes (ours), the kernel's own on
 # both (stock), or ours on node 1 and stock on node 2 (mixed). Each node
 # runs tests/tools/dlm_lockloop (libdlm): DLMSTACK_ROUNDS EX/NL cycles on
-# one shared counter in a lock value block; it must end at the sum.
+# one shared counter in a lock value block; it must end at the sum. Then
+# both mount one GFS2 disk image (mkfs.gfs2 here, shared by both guests)
+# and append DLMSTACK_GFS2 records each to shared files under fcntl locks
+# and flock (tests/tools/gfs2_append.c) while creating and removing files
+# in one directory; afterwards fsck.gfs2 -n must find the image clean.
 #
-# Env: DLMSTACK_ROUNDS (10000), QEMU_TIMEOUT (1500).
+# Env: DLMSTACK_ROUNDS (10000), DLMSTACK_GFS2 (400; 0: no GFS2),
+#      QEMU_TIMEOUT (1500).
 # Prints the guests' PASS/FAIL/INFO lines and "PASS|FAIL: dlm-stack.<ver>.<mode>".
 set -uo pipefail
 
@@ -22,6 +27,8 @@ out=$DLM_LC_OUT
 mkdir -p "$out"
 tag=dlm-stack.$ver.$mode
 export DLMSTACK_ROUNDS=${DLMSTACK_ROUNDS:-10000}
+gfs2=${DLMSTACK_GFS2:-400}
+[ "$gfs2" = 0 ] && unset DLMSTACK_GFS2 || export DLMSTACK_GFS2=$gfs2
 export QEMU_TIMEOUT=${QEMU_TIMEOUT:-1500}
 
 case $mode in
@@ -31,7 +38,7 @@ mixed) dlm1=ours dlm2=stock ;;
 *) echo "FAIL: $tag: mode is ours, stock or mixed"; exit 1 ;;
 esac
 
-for b in corosync corosync-quorumtool dlm_controld dlm_tool; do
+for b in corosync corosync-quorumtool dlm_controld dlm_tool mkfs.gfs2 fsck.gfs2; do
 	command -v "$b" >/dev/null ||
 		{ echo "FAIL: $tag: $b missing (scripts/deps.sh installs the cluster stack)"; exit 1; }
 done
@@ -40,14 +47,29 @@ done
 work=$(mktemp -d /tmp/dlm_lc_stack.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 if ! gcc -O2 -Wall -Wextra -Werror -o "$work/dlm_lockloop" \
-	"$repo/tests/tools/dlm_lockloop.c" -ldlm >"$work/cc.log" 2>&1; then
-	echo "FAIL: $tag: dlm_lockloop does not build"
+	"$repo/tests/tools/dlm_lockloop.c" -ldlm >"$work/cc.log" 2>&1 ||
+   ! gcc -O2 -Wall -Wextra -Werror -o "$work/gfs2_append" \
+	"$repo/tests/tools/gfs2_append.c" >>"$work/cc.log" 2>&1; then
+	echo "FAIL: $tag: test tools do not build"
 	cat "$work/cc.log"
 	exit 1
 fi
+disk=()
+if [ -n "${DLMSTACK_GFS2:-}" ]; then
+	img=$work/gfs2.img
+	truncate -s 256M "$img"
+	# cluster name as in tests/dlmstack.sh's corosync.conf, a journal each
+	if ! mkfs.gfs2 -O -p lock_dlm -t lctest:fs0 -j 2 "$img" >"$work/mkfs.log" 2>&1; then
+		echo "FAIL: $tag: mkfs.gfs2"
+		cat "$work/mkfs.log"
+		exit 1
+	fi
+	disk=(-drive "file=$img,if=none,id=d0,format=raw,cache=none,file.locking=off"
+	      -device virtio-blk-pci,drive=d0,share-rw=on)
+fi
 
 # the guest kernel's release names the headers the drop-in is built for
-kdir=$("$here/debian-kernel.sh" "$ver" virtio_net dlm | tail -n1) ||
+kdir=$("$here/debian-kernel.sh" "$ver" virtio_net dlm virtio_blk gfs2 | tail -n1) ||
 	{ echo "FAIL: $tag: kernel prep"; exit 1; }
 # shellcheck disable=SC1091
 . "$kdir/env"
@@ -74,8 +96,9 @@ libs=$(ls /usr/lib/x86_64-linux-gnu/kronosnet/*.so 2>/dev/null | tr '\n' ' ')
 nic=virtio-net-pci
 run() {	# run NODE DLM NETDEV MAC
 	DLMSTACK_NODE=$1 DLMSTACK_DLM=$2 QEMU_NAME=stack-$1-$ver-$mode \
-		QEMU_SMP=1 QEMU_MEM=1024 QEMU_MODULES="virtio_net dlm" \
-		QEMU_BINS="corosync corosync-quorumtool dlm_controld dlm_tool $work/dlm_lockloop" \
+		QEMU_SMP=1 QEMU_MEM=1024 QEMU_MODULES="virtio_net dlm virtio_blk gfs2" \
+		QEMU_BINS="corosync corosync-quorumtool dlm_controld dlm_tool $work/dlm_lockloop $work/gfs2_append" \
+		QEMU_ARGS="${disk[*]}" \
 		QEMU_LIBS="$libs" QEMU_FILES="$files" \
 		QEMU_NET="-netdev socket,id=n0,$3 -device $nic,netdev=n0,mac=$4" \
 		"$here/qemu-run.sh" "$ver" "$repo/tests/dlmstack.sh" \
@@ -98,7 +121,17 @@ brc=$?
 
 cat "$out/stack-1-$ver-$mode.out" "$out/stack-2-$ver-$mode.out" |
 	grep -E '^(PASS|FAIL|INFO):' | sed "s/^\(PASS\|FAIL\): /\1: $ver.$mode./"
-if [ $arc = 0 ] && [ $brc = 0 ]; then
+fsck=0
+if [ -n "${DLMSTACK_GFS2:-}" ]; then
+	if fsck.gfs2 -n "$img" >"$out/fsck-$ver-$mode.log" 2>&1; then
+		echo "PASS: $ver.$mode.gfs2-fsck"
+	else
+		echo "FAIL: $ver.$mode.gfs2-fsck (log $out/fsck-$ver-$mode.log)"
+		tail -n 10 "$out/fsck-$ver-$mode.log"
+		fsck=1
+	fi
+fi
+if [ $arc = 0 ] && [ $brc = 0 ] && [ $fsck = 0 ]; then
 	echo "PASS: $tag"
 	exit 0
 fi

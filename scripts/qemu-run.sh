@@ -32,6 +32,7 @@
 #   QEMU_LIBS      extra shared objects at their host paths (initramfs.sh -l)
 #   QEMU_NET       network options instead of "-nic none" (scripts/reload.sh
 #                  links two guests with a socket netdev on host loopback)
+#   QEMU_ARGS      more QEMU options (scripts/dlm-stack.sh: a shared disk)
 # Exit status: 0 if there was no FAIL line.
 set -uo pipefail
 
@@ -120,10 +121,12 @@ filter() {
 }
 net=(-nic none)
 [ -n "${QEMU_NET:-}" ] && read -ra net <<<"$QEMU_NET"
+extra=()
+[ -n "${QEMU_ARGS:-}" ] && read -ra extra <<<"$QEMU_ARGS"
 t0=$(date +%s.%N)
 timeout -k 10 "$tmo" qemu-system-x86_64 \
 	-accel tcg,thread=multi -cpu max -m "${QEMU_MEM:-1024}" -smp "${QEMU_SMP:-2}" \
-	-nographic -no-reboot "${net[@]}" \
+	-nographic -no-reboot "${net[@]}" ${extra[@]+"${extra[@]}"} \
 	-kernel "$VMLINUZ" -initrd "$initrd" \
 	-append "console=ttyS0 panic=-1 rdinit=/init ${QEMU_APPEND:-}" </dev/null 2>&1 |
 	tr -d '\r' | tee "$log" | filter

@@ -9,9 +9,15 @@
 # must end at the sum of both nodes' rounds. Then the lockspace is left,
 # the daemons stop and dlm.ko is unloaded.
 #
+# With DLMSTACK_GFS2 set (to the records per node), both nodes also mount
+# one GFS2 disk (/dev/vda, made by the host), append numbered records to
+# shared files under fcntl locks (dlm_controld's plocks) and under flock,
+# and create and remove files in one directory; node 1 then checks that
+# every record is there exactly once. The host runs fsck.gfs2 afterwards.
+#
 # Env: DLMSTACK_NODE (1|2), DLMSTACK_DLM (ours|stock), DLMSTACK_ROUNDS
 # (10000), DLMSTACK_NODES (2), DLMSTACK_TIMEOUT (seconds the lock loop
-# waits for the other node's rounds, 900).
+# waits for the other node's rounds, 900), DLMSTACK_GFS2.
 
 . "$(dirname "$0")/lib.sh"
 
@@ -128,13 +134,27 @@ else
 	exit 1
 fi
 
-t0=$(now)
-if dlm_lockloop "$LS" "$ROUNDS" $((ROUNDS * NODES)) "$TIMEOUT" >/tmp/loop.out 2>&1; then
-	pass "lockloop ($(elapsed "$t0") s: $(sed -n 's/^LOCKLOOP: //p' /tmp/loop.out))"
-else
-	fail lockloop "$(tr '\n' ' ' </tmp/loop.out)"
-fi
-sed -n 's/^LOCKLOOP: /INFO: lockloop: /p' /tmp/loop.out
+# lockloop NAME ROUNDS: the shared counter in lockspace NAME
+lockloop() {
+	t0=$(now)
+	if dlm_lockloop "$1" "$2" $(($2 * NODES)) "$TIMEOUT" >"/tmp/$1.out" 2>&1; then
+		pass "lockloop-$1 ($(elapsed "$t0") s)"
+	else
+		fail "lockloop-$1" "$(tr '\n' ' ' <"/tmp/$1.out")"
+	fi
+	sed -n "s/^LOCKLOOP: /INFO: $TAG: lockloop $1: /p" "/tmp/$1.out"
+	# the last lockspace left stops the transport: it must not hang
+	rel=$(sed -n 's/.* release_ms \([0-9]*\).*/\1/p' "/tmp/$1.out")
+	if [ -n "$rel" ] && [ "$rel" -lt 10000 ]; then
+		pass "release-$1 (${rel} ms)"
+	else
+		fail "release-$1" "took ${rel:-?} ms"
+	fi
+}
+
+lockloop "$LS" "$ROUNDS"
+# a second lockspace after the first one's release: a stop, then a start
+lockloop "${LS}2" 200
 dlm_tool ls >/tmp/ls.out 2>&1
 if grep -q "^name *$LS" /tmp/ls.out; then
 	fail lockspace-left "$LS still listed: $(tr '\n' ' ' </tmp/ls.out)"
@@ -149,6 +169,75 @@ if [ -n "$bad" ]; then
 else
 	pass dlm_controld-log
 fi
+
+# records FILE COUNT: every "node seq" of every node exactly once
+records() {
+	awk -v n="$NODES" -v c="$2" '
+		{ seen[$0]++; per[$1]++ }
+		END {
+			bad = 0
+			for (r in seen) if (seen[r] != 1) bad++
+			for (i = 1; i <= n; i++) if (per[i] != c) bad++
+			print bad, NR
+			exit bad != 0
+		}' "$1"
+}
+
+gfs2_test() {
+	recs=$DLMSTACK_GFS2
+	for m in virtio_blk gfs2; do
+		insmod_dep "$m" || { fail gfs2-modules "$m: $(errtxt)"; return 1; }
+	done
+	wait_for 20 test -b /dev/vda || { fail gfs2-disk "no /dev/vda"; return 1; }
+	mkdir -p /mnt
+	t0=$(now)
+	if mount -t gfs2 /dev/vda /mnt 2>"$ERR"; then
+		pass "gfs2-mount ($(elapsed "$t0") s)"
+	else
+		fail gfs2-mount "$(errtxt)"
+		return 1
+	fi
+	mkdir -p /mnt/dir 2>/dev/null
+	t0=$(now)
+	gfs2_append fcntl /mnt/plock.log "$ME" "$recs" 2>/tmp/plock.err &
+	p1=$!
+	gfs2_append flock /mnt/flock.log "$ME" "$recs" 2>/tmp/flock.err &
+	p2=$!
+	i=0
+	while [ "$i" -lt "$recs" ]; do
+		: >"/mnt/dir/n$ME-$i" || break
+		[ "$i" = 0 ] || rm "/mnt/dir/n$ME-$((i - 1))" || break
+		i=$((i + 1))
+	done
+	rm -f "/mnt/dir/n$ME-$((i - 1))"
+	[ "$i" = "$recs" ] && pass gfs2-churn || fail gfs2-churn "stopped at $i of $recs"
+	wait "$p1" && pass gfs2-plock-append || fail gfs2-plock-append "$(cat /tmp/plock.err)"
+	wait "$p2" && pass gfs2-flock-append || fail gfs2-flock-append "$(cat /tmp/flock.err)"
+	info "$TAG: gfs2 workload took $(elapsed "$t0") s"
+	: >"/mnt/done-$ME"
+	j=1
+	while [ "$j" -le "$NODES" ]; do
+		wait_for 900 test -e "/mnt/done-$j" || fail gfs2-barrier "node $j never finished"
+		j=$((j + 1))
+	done
+	if [ "$ME" = 1 ]; then
+		for f in plock flock; do
+			if out=$(records "/mnt/$f.log" "$recs"); then
+				pass "gfs2-$f-records (${out#* } records)"
+			else
+				fail "gfs2-$f-records" "bad/total: $out"
+			fi
+		done
+		left=$(ls /mnt/dir | wc -l)
+		[ "$left" = 0 ] && pass gfs2-dir-empty || fail gfs2-dir-empty "$left files left"
+		: >/mnt/verified
+	else
+		wait_for 300 test -e /mnt/verified || fail gfs2-barrier "node 1 never verified"
+	fi
+	if umount /mnt 2>"$ERR"; then pass gfs2-umount; else fail gfs2-umount "$(errtxt)"; fi
+}
+
+[ -z "${DLMSTACK_GFS2:-}" ] || gfs2_test
 
 kill "$dpid" 2>/dev/null
 wait_for 30 sh -c "! kill -0 $dpid"

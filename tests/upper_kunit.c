@@ -4,11 +4,13 @@
  * struct dlm_lc_upper_ops alone, as the drop-in's adapter uses it: the
  * registration rules, every message delivered once and in order, a
  * deliver_done per received page, sock_lost when a socket goes, release
- * once at destroy.
+ * once at destroy; and writers in softirq beside writers in process
+ * context.
  */
 
 #include <kunit/test.h>
 #include <linux/atomic.h>
+#include <linux/interrupt.h>
 #include <net/net_namespace.h>
 
 #include "lowcomms.h"
@@ -21,11 +23,14 @@ struct counting_upper {
 	atomic_t delivered;
 	atomic_t out_of_order;
 	atomic_t done;
+	atomic_t empty_done;	/* a deliver_done with no delivery before it */
+	int delivered_at_done;
 	atomic_t lost;
 	atomic_t released;
 	atomic_t wrong_sender;
 	u8 next;		/* first payload byte expected next */
 	int from;		/* the only node that sends to us */
+	bool unordered;		/* two senders interleave: count only */
 };
 
 static void cu_deliver(struct dlm_lc_cluster *cl, int nodeid, u64 gen,
@@ -37,7 +42,7 @@ static void cu_deliver(struct dlm_lc_cluster *cl, int nodeid, u64 gen,
 	if (nodeid != u->from)
 		atomic_inc(&u->wrong_sender);
 	/* send_msg() writes seed + i at byte i: the seed is p[16] - 16 */
-	if (len > DLM_LC_HDR_LEN) {
+	if (len > DLM_LC_HDR_LEN && !u->unordered) {
 		if ((u8)(p[DLM_LC_HDR_LEN] - DLM_LC_HDR_LEN) != u->next)
 			atomic_inc(&u->out_of_order);
 		u->next = p[DLM_LC_HDR_LEN] - DLM_LC_HDR_LEN + 1;
@@ -48,7 +53,12 @@ static void cu_deliver(struct dlm_lc_cluster *cl, int nodeid, u64 gen,
 static void cu_deliver_done(struct dlm_lc_cluster *cl, int nodeid)
 {
 	struct counting_upper *u = dlm_lc_cluster_upper(cl);
+	int n = atomic_read(&u->delivered);
 
+	/* the process worker runs one at a time per instance */
+	if (n == u->delivered_at_done || nodeid != u->from)
+		atomic_inc(&u->empty_done);
+	u->delivered_at_done = n;
 	atomic_inc(&u->done);
 }
 
@@ -140,9 +150,11 @@ static void upper_hooks_seen(struct kunit *test)
 					 UPPER_MSGS));
 	KUNIT_EXPECT_EQ(test, atomic_read(&ua->out_of_order), 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&ua->wrong_sender), 0);
-	/* one per received page: at least one, never more than messages */
+	/* one per received page, each after that page's deliveries */
+	KUNIT_EXPECT_TRUE(test, wait_for(READ_ONCE(ua->delivered_at_done) ==
+					 UPPER_MSGS));
 	KUNIT_EXPECT_GE(test, atomic_read(&ua->done), 1);
-	KUNIT_EXPECT_LE(test, atomic_read(&ua->done), UPPER_MSGS);
+	KUNIT_EXPECT_EQ(test, atomic_read(&ua->empty_done), 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&ua->lost), 0);
 
 	/* a forced close on A: A hears of it, B sees EOF and hears too */
@@ -169,9 +181,144 @@ static void upper_hooks_seen(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_read(&ub->released), 1);
 }
 
+/* Sends from softirq, as the kernel's DLM does (its rsb scan timer). */
+struct bh_sender {
+	struct tasklet_struct t;
+	struct dlm_lc_cluster *cl;
+	atomic_t sent;
+	atomic_t failed;
+	int count;
+};
+
+static int send_atomic(struct dlm_lc_cluster *cl, int to, int len)
+{
+	struct dlm_lc_msg msg;
+	struct dlm_lc_hdr *hdr;
+	int ret;
+
+	ret = dlm_lc_msg_alloc(cl, to, len, GFP_ATOMIC, NULL, NULL, &msg);
+	if (ret)
+		return ret;
+	hdr = (struct dlm_lc_hdr *)msg.buf;
+	memset(msg.buf, 0, len);
+	hdr->version = cpu_to_le32(DLM_LC_VERSION_3_1);
+	hdr->nodeid = cpu_to_le32(dlm_lc_cluster_local_nodeid(cl));
+	hdr->length = cpu_to_le16(len);
+	hdr->cmd = DLM_LC_CMD_MSG;
+	dlm_lc_msg_commit(&msg);
+	return 0;
+}
+
+static void bh_send(struct tasklet_struct *t)
+{
+	struct bh_sender *s = container_of(t, struct bh_sender, t);
+
+	if (send_atomic(s->cl, 1, 48))
+		atomic_inc(&s->failed);
+	if (atomic_inc_return(&s->sent) < s->count)
+		tasklet_schedule(&s->t);
+}
+
+/*
+ * Writers in softirq and in process context on one queue at once: the
+ * write queue's lock must be taken with bottom halves off everywhere, or
+ * lockdep (debug UML kernel) reports an inconsistent lock state.
+ */
+static void upper_send_from_softirq(struct kunit *test)
+{
+	struct counting_upper *ua, *ub;
+	struct ctx *c = test->priv;
+	struct bh_sender *s;
+	int i, ret = 0;
+
+	ua = kunit_kzalloc(test, sizeof(*ua), GFP_KERNEL);
+	ub = kunit_kzalloc(test, sizeof(*ub), GFP_KERNEL);
+	s = kunit_kzalloc(test, sizeof(*s), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, ua);
+	KUNIT_ASSERT_NOT_NULL(test, ub);
+	KUNIT_ASSERT_NOT_NULL(test, s);
+	ua->from = 2;
+	ua->unordered = true;
+	ub->from = 1;
+	c->a = bare(test, "kunit-up-a", 1);
+	c->b = bare(test, "kunit-up-b", 2);
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_set_upper(c->a, &cu_ops, ua), 0);
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_set_upper(c->b, &cu_ops, ub), 0);
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->a), 0);
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->b), 0);
+
+	s->cl = c->b;
+	s->count = UPPER_MSGS;
+	tasklet_setup(&s->t, bh_send);
+	tasklet_schedule(&s->t);
+	for (i = 0; i < UPPER_MSGS && !ret; i++)
+		ret = send_msg(c->b, 1, 64, (u8)i);
+	KUNIT_EXPECT_EQ(test, ret, 0);
+	KUNIT_EXPECT_TRUE(test, wait_for(atomic_read(&s->sent) >= UPPER_MSGS));
+	tasklet_kill(&s->t);
+	KUNIT_EXPECT_EQ(test, atomic_read(&s->failed), 0);
+	KUNIT_EXPECT_TRUE(test, wait_for(atomic_read(&ua->delivered) ==
+					 2 * UPPER_MSGS));
+	KUNIT_EXPECT_EQ(test, atomic_read(&ua->wrong_sender), 0);
+}
+
+/*
+ * What a stopped instance still had queued is gone after
+ * dlm_lc_cluster_discard_queued(): after the next start, the first
+ * message the peer gets is a new one (the drop-in's stop, as the
+ * kernel's own lowcomms drops its queues).
+ */
+static void upper_stop_discards_queue(struct kunit *test)
+{
+	struct counting_upper *ua, *ub;
+	struct dlm_lc_node_stats ns;
+	struct ctx *c = test->priv;
+	int i, ret = 0;
+
+	ua = kunit_kzalloc(test, sizeof(*ua), GFP_KERNEL);
+	ub = kunit_kzalloc(test, sizeof(*ub), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, ua);
+	KUNIT_ASSERT_NOT_NULL(test, ub);
+	ua->from = 2;
+	ub->from = 1;
+	c->a = bare(test, "kunit-up-a", 1);
+	c->b = bare(test, "kunit-up-b", 2);
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_set_upper(c->a, &cu_ops, ua), 0);
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_set_upper(c->b, &cu_ops, ub), 0);
+	/* A is not listening: B's messages stay queued */
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->b), 0);
+	for (i = 0; i < 20 && !ret; i++)
+		ret = send_msg(c->b, 1, 200, (u8)(100 + i));
+	KUNIT_ASSERT_EQ(test, ret, 0);
+	dlm_lc_cluster_stop(c->b);
+	KUNIT_ASSERT_EQ(test, dlm_lc_node_get_stats(c->b, 1, &ns), 0);
+	KUNIT_EXPECT_GT(test, ns.queued, 0U);
+	KUNIT_EXPECT_EQ(test, dlm_lc_cluster_discard_queued(c->b), 0);
+	KUNIT_ASSERT_EQ(test, dlm_lc_node_get_stats(c->b, 1, &ns), 0);
+	KUNIT_EXPECT_EQ(test, ns.queued, 0U);
+	KUNIT_EXPECT_GE(test, ns.drops, 20ULL * 200);
+
+	/* running: discarding is refused */
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->a), 0);
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->b), 0);
+	KUNIT_EXPECT_EQ(test, dlm_lc_cluster_discard_queued(c->b), -EBUSY);
+	/* the first message A gets is the new one: seed 0, as expected */
+	KUNIT_ASSERT_EQ(test, send_msg(c->b, 1, 64, 0), 0);
+	KUNIT_EXPECT_TRUE(test, wait_for(atomic_read(&ua->delivered) >= 1));
+	KUNIT_EXPECT_EQ(test, atomic_read(&ua->delivered), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&ua->out_of_order), 0);
+
+	/* a removal at once: no drain, and the node is gone */
+	KUNIT_EXPECT_EQ(test, dlm_lc_node_remove_now(c->b, 1), 0);
+	KUNIT_EXPECT_FALSE(test, dlm_lc_node_exists(c->b, 1));
+	KUNIT_EXPECT_EQ(test, dlm_lc_node_remove_now(c->b, 1), -ENOENT);
+}
+
 static struct kunit_case upper_cases[] = {
 	KUNIT_CASE(upper_registration_rules),
 	KUNIT_CASE(upper_hooks_seen),
+	KUNIT_CASE(upper_send_from_softirq),
+	KUNIT_CASE(upper_stop_discards_queue),
 	{}
 };
 

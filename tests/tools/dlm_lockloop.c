@@ -14,6 +14,12 @@
  * prints one line:
  *   LOCKLOOP: rounds R final F total T invalid I p50_us A p99_us B max_us C
  * and exits 0 only if F == T and the value block was never invalid.
+ *
+ * Before it leaves, each node adds one to a second counter ("seen") and
+ * waits until every node has: a value block is invalidated when its last
+ * PR/EX holder leaves, so nobody may leave while another still reads the
+ * counter. A node that finds "seen" invalid knows that the others have
+ * counted themselves and left.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -25,11 +31,16 @@
 #include <libdlm.h>
 
 #define RES	"counter"
+#define SEEN	"seen"
 #define LVB_LEN	32
 
+struct lock {
+	const char *name;
+	struct dlm_lksb lksb;
+	char lvb[LVB_LEN];
+};
+
 static dlm_lshandle_t ls;
-static struct dlm_lksb lksb;
-static char lvb[LVB_LEN];
 static unsigned long invalid;
 
 static double now_us(void)
@@ -40,28 +51,74 @@ static double now_us(void)
 	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
 }
 
-static int convert(uint32_t mode)
+/* 1 if the value block came back invalid, -1 on error */
+static int convert(struct lock *l, uint32_t mode)
 {
 	int ret;
 
-	ret = dlm_ls_lock_wait(ls, mode, &lksb, LKF_CONVERT | LKF_VALBLK,
-			       RES, strlen(RES), 0, NULL, NULL, NULL);
-	if (ret || lksb.sb_status) {
-		fprintf(stderr, "dlm_lockloop: convert to %u: %d/%d (%s)\n",
-			mode, ret, lksb.sb_status, strerror(errno));
+	ret = dlm_ls_lock_wait(ls, mode, &l->lksb, LKF_CONVERT | LKF_VALBLK,
+			       l->name, strlen(l->name), 0, NULL, NULL, NULL);
+	if (ret || l->lksb.sb_status) {
+		fprintf(stderr, "dlm_lockloop: %s to %u: %d/%d (%s)\n", l->name,
+			mode, ret, l->lksb.sb_status, strerror(errno));
 		return -1;
 	}
-	if (lksb.sb_flags & DLM_SBF_VALNOTVALID)
-		invalid++;
+	return !!(l->lksb.sb_flags & DLM_SBF_VALNOTVALID);
+}
+
+static int take_nl(struct lock *l, const char *name)
+{
+	int ret;
+
+	l->name = name;
+	l->lksb.sb_lvbptr = l->lvb;
+	ret = dlm_ls_lock_wait(ls, LKM_NLMODE, &l->lksb, LKF_VALBLK, name,
+			       strlen(name), 0, NULL, NULL, NULL);
+	if (ret || l->lksb.sb_status) {
+		fprintf(stderr, "dlm_lockloop: NL lock on %s: %d/%d\n", name,
+			ret, l->lksb.sb_status);
+		return -1;
+	}
 	return 0;
 }
 
-static uint64_t lvb_get(void)
+static uint64_t lvb_get(struct lock *l)
 {
 	uint64_t v;
 
-	memcpy(&v, lvb, sizeof(v));
+	memcpy(&v, l->lvb, sizeof(v));
 	return v;
+}
+
+static void lvb_set(struct lock *l, uint64_t v)
+{
+	memcpy(l->lvb, &v, sizeof(v));
+}
+
+/* read @l under PR; counts an invalid block unless @may_be_invalid */
+static int read_pr(struct lock *l, uint64_t *v, int may_be_invalid)
+{
+	int bad = convert(l, LKM_PRMODE);
+
+	if (bad < 0)
+		return -1;
+	*v = lvb_get(l);
+	if (bad && !may_be_invalid)
+		invalid++;
+	if (convert(l, LKM_NLMODE) < 0)
+		return -1;
+	return bad;
+}
+
+static int add_one(struct lock *l)
+{
+	int bad = convert(l, LKM_EXMODE);
+
+	if (bad < 0)
+		return -1;
+	invalid += bad;
+	lvb_set(l, lvb_get(l) + 1);
+	return convert(l, LKM_NLMODE) < 0 ? -1 : 0;
 }
 
 static int cmp(const void *a, const void *b)
@@ -73,10 +130,11 @@ static int cmp(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-	unsigned long rounds, total, i, timeout;
+	unsigned long rounds, total, nodes, i, timeout;
 	double *lat, t0, deadline;
-	uint64_t v, final = 0;
-	int ret;
+	struct lock counter, seen;
+	uint64_t final = 0, v;
+	int bad;
 
 	if (argc != 5) {
 		fprintf(stderr, "usage: dlm_lockloop LOCKSPACE ROUNDS TOTAL TIMEOUT_S\n");
@@ -85,9 +143,12 @@ int main(int argc, char **argv)
 	rounds = strtoul(argv[2], NULL, 0);
 	total = strtoul(argv[3], NULL, 0);
 	timeout = strtoul(argv[4], NULL, 0);
+	nodes = rounds ? total / rounds : 1;
 	lat = calloc(rounds ? rounds : 1, sizeof(*lat));
 	if (!lat)
 		return 1;
+	memset(&counter, 0, sizeof(counter));
+	memset(&seen, 0, sizeof(seen));
 
 	ls = dlm_create_lockspace(argv[1], 0600);
 	if (!ls) {
@@ -95,46 +156,48 @@ int main(int argc, char **argv)
 			strerror(errno));
 		return 1;
 	}
-	lksb.sb_lvbptr = lvb;
-	ret = dlm_ls_lock_wait(ls, LKM_NLMODE, &lksb, LKF_VALBLK, RES,
-			       strlen(RES), 0, NULL, NULL, NULL);
-	if (ret || lksb.sb_status) {
-		fprintf(stderr, "dlm_lockloop: NL lock: %d/%d\n", ret,
-			lksb.sb_status);
+	if (take_nl(&counter, RES) || take_nl(&seen, SEEN))
 		return 1;
-	}
 
 	for (i = 0; i < rounds; i++) {
 		t0 = now_us();
-		if (convert(LKM_EXMODE))
-			return 1;
-		v = lvb_get() + 1;
-		memcpy(lvb, &v, sizeof(v));
-		if (convert(LKM_NLMODE))
+		if (add_one(&counter))
 			return 1;
 		lat[i] = now_us() - t0;
 	}
 
 	deadline = now_us() + timeout * 1e6;
 	for (;;) {
-		if (convert(LKM_PRMODE))
-			return 1;
-		final = lvb_get();
-		if (convert(LKM_NLMODE))
+		if (read_pr(&counter, &final, 0) < 0)
 			return 1;
 		if (final >= total || now_us() > deadline)
 			break;
 		usleep(200000);
 	}
 
+	/* count ourselves out, and leave only once all have */
+	if (add_one(&seen))
+		return 1;
+	for (;;) {
+		bad = read_pr(&seen, &v, 1);
+		if (bad < 0)
+			return 1;
+		if (bad || v >= nodes || now_us() > deadline)
+			break;
+		usleep(200000);
+	}
+
+	dlm_ls_unlock_wait(ls, counter.lksb.sb_lkid, 0, &counter.lksb);
+	dlm_ls_unlock_wait(ls, seen.lksb.sb_lkid, 0, &seen.lksb);
+	t0 = now_us();
+	bad = dlm_release_lockspace(argv[1], ls, 1);
+	t0 = now_us() - t0;
+
 	qsort(lat, rounds, sizeof(*lat), cmp);
-	printf("LOCKLOOP: rounds %lu final %llu total %lu invalid %lu p50_us %.0f p99_us %.0f max_us %.0f\n",
+	printf("LOCKLOOP: rounds %lu final %llu total %lu invalid %lu p50_us %.0f p99_us %.0f max_us %.0f release_ms %.0f%s\n",
 	       rounds, (unsigned long long)final, total, invalid,
 	       rounds ? lat[rounds / 2] : 0, rounds ? lat[rounds * 99 / 100] : 0,
-	       rounds ? lat[rounds - 1] : 0);
-	fflush(stdout);
-
-	dlm_ls_unlock_wait(ls, lksb.sb_lkid, 0, &lksb);
-	dlm_release_lockspace(argv[1], ls, 1);
-	return final == total && !invalid ? 0 : 1;
+	       rounds ? lat[rounds - 1] : 0, t0 / 1e3,
+	       bad ? " release-failed" : "");
+	return final == total && !invalid && !bad ? 0 : 1;
 }
