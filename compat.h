@@ -14,7 +14,7 @@
  */
 #ifdef DLM_LC_DROPIN
 #undef EXPORT_SYMBOL_IF_KUNIT
-#define EXPORT_SYMBOL_IF_KUNIT(symbol)
+#define EXPORT_SYMBOL_IF_KUNIT(symbol) static_assert(__same_type(symbol, symbol))
 #endif
 
 /*

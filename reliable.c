@@ -96,9 +96,9 @@ void dlm_lc_rel_release(struct dlm_lc_rel *r)
 	struct dlm_lc_rel_msg *m, *tmp;
 
 	might_sleep();
-	spin_lock(&r->lock);
+	spin_lock_bh(&r->lock);
 	r->dead = true;
-	spin_unlock(&r->lock);
+	spin_unlock_bh(&r->lock);
 	cancel_delayed_work_sync(&r->ack_work);
 	cancel_delayed_work_sync(&r->probe_work);
 
@@ -162,13 +162,13 @@ void dlm_lc_rel_seen_version(struct dlm_lc_rel *r, u32 version)
 
 	if (READ_ONCE(r->st.version) == version)
 		return;
-	spin_lock(&r->lock);
+	spin_lock_bh(&r->lock);
 	changed = r->st.version != version;
 	r->st.version = version;
 	/* the peer went back to 3.1: it will never ACK our copies */
 	if (changed && version < DLM_LC_VERSION_3_2)
 		unacked_drop_locked(r, &done);
-	spin_unlock(&r->lock);
+	spin_unlock_bh(&r->lock);
 	list_for_each_entry_safe(m, tmp, &done, list)
 		kfree(m);
 	if (changed)
@@ -223,13 +223,13 @@ static void ack_work_fn(struct work_struct *work)
 	bool due;
 	u64 gen;
 
-	spin_lock(&r->lock);
+	spin_lock_bh(&r->lock);
 	/* the timer asks again even if an earlier kick found no socket */
 	due = ack_due_locked(r) && !r->dead;
 	gen = r->rx_gen;
 	if (due)
 		r->ack_kicked = true;
-	spin_unlock(&r->lock);
+	spin_unlock_bh(&r->lock);
 	if (due)
 		ack_kick(r, gen);
 }
@@ -248,18 +248,18 @@ int dlm_lc_rel_fill_ack(struct dlm_lc_rel *r, u64 gen, void *buf, int max)
 
 	if (max < DLM_LC_HDR_LEN)
 		return 0;
-	spin_lock(&r->lock);
+	spin_lock_bh(&r->lock);
 	r->ack_kicked = false;
 	/* only on the socket the position came from (see the top) */
 	if (!ack_due_locked(r) || gen != r->rx_gen) {
-		spin_unlock(&r->lock);
+		spin_unlock_bh(&r->lock);
 		return 0;
 	}
 	seq = r->st.rx_next;
 	r->rx_acked = seq;
 	r->ack_now = false;
 	r->st.acks_tx++;
-	spin_unlock(&r->lock);
+	spin_unlock_bh(&r->lock);
 
 	memset(hdr, 0, DLM_LC_HDR_LEN);
 	hdr->version = cpu_to_le32(DLM_LC_VERSION_3_2);
@@ -278,13 +278,13 @@ void dlm_lc_rel_rx_ack(struct dlm_lc_rel *r, const void *buf)
 	struct dlm_lc_rel_msg *m, *tmp;
 	LIST_HEAD(done);
 
-	spin_lock(&r->lock);
+	spin_lock_bh(&r->lock);
 	r->st.acks_rx++;
 	/* within [acked, next]: a late one frees nothing, a future one lies */
 	if (seq_before(ack, r->st.tx_acked) ||
 	    seq_before(r->st.tx_next, ack)) {
 		r->st.acks_stale++;
-		spin_unlock(&r->lock);
+		spin_unlock_bh(&r->lock);
 		return;
 	}
 	list_for_each_entry_safe(m, tmp, &r->unacked, list) {
@@ -294,7 +294,7 @@ void dlm_lc_rel_rx_ack(struct dlm_lc_rel *r, const void *buf)
 		copy_unlink_locked(r, m, &done);
 	}
 	r->st.tx_acked = ack;
-	spin_unlock(&r->lock);
+	spin_unlock_bh(&r->lock);
 
 	list_for_each_entry_safe(m, tmp, &done, list)
 		kfree(m);
@@ -323,7 +323,7 @@ static void probe_work_fn(struct work_struct *work)
 					    struct dlm_lc_rel, probe_work);
 	bool idle, armed;
 
-	spin_lock(&r->lock);
+	spin_lock_bh(&r->lock);
 	armed = !list_empty(&r->unacked);
 	idle = armed && r->st.tx_next == r->probe_next &&
 	       r->st.tx_acked == r->probe_acked;
@@ -333,7 +333,7 @@ static void probe_work_fn(struct work_struct *work)
 		r->st.probes++;
 	if (armed)
 		probe_arm_locked(r);
-	spin_unlock(&r->lock);
+	spin_unlock_bh(&r->lock);
 	if (idle)
 		dlm_lc_node_kick_resend(r->cl, r->nodeid);
 }
@@ -342,11 +342,11 @@ void dlm_lc_rel_probe_now(struct dlm_lc_rel *r)
 {
 	bool any;
 
-	spin_lock(&r->lock);
+	spin_lock_bh(&r->lock);
 	any = !list_empty(&r->unacked);
 	if (any)
 		r->st.probes++;
-	spin_unlock(&r->lock);
+	spin_unlock_bh(&r->lock);
 	if (any)
 		dlm_lc_node_kick_resend(r->cl, r->nodeid);
 }
@@ -362,7 +362,7 @@ bool dlm_lc_rel_rx(struct dlm_lc_rel *r, const void *buf, u8 inner_cmd,
 	bool deliver = false, kick = false;
 	u64 kgen;
 
-	spin_lock(&r->lock);
+	spin_lock_bh(&r->lock);
 	if (!r->rx_synced || sid != r->rx_sid) {
 		/* a new sequence space: the sender starts over at @seq */
 		if (r->rx_synced)
@@ -409,7 +409,7 @@ bool dlm_lc_rel_rx(struct dlm_lc_rel *r, const void *buf, u8 inner_cmd,
 		r->st.rx_future++;
 	}
 out_unlock:
-	spin_unlock(&r->lock);
+	spin_unlock_bh(&r->lock);
 	if (kick)
 		ack_kick(r, kgen);
 	return deliver;
@@ -422,20 +422,20 @@ static bool backlog_try_reserve(struct dlm_lc_rel *r, unsigned int len)
 {
 	bool ok;
 
-	spin_lock(&r->lock);
+	spin_lock_bh(&r->lock);
 	/* one message always fits, so a huge one cannot wait forever */
 	ok = !r->reserved || r->reserved + len <= DLM_LC_REL_BACKLOG;
 	if (ok)
 		r->reserved += len;
-	spin_unlock(&r->lock);
+	spin_unlock_bh(&r->lock);
 	return ok;
 }
 
 static void backlog_unreserve(struct dlm_lc_rel *r, unsigned int len)
 {
-	spin_lock(&r->lock);
+	spin_lock_bh(&r->lock);
 	r->reserved -= len;
-	spin_unlock(&r->lock);
+	spin_unlock_bh(&r->lock);
 	wake_up_all(&r->wait);
 }
 
@@ -447,9 +447,9 @@ static int backlog_reserve(struct dlm_lc_rel *r, unsigned int len, gfp_t gfp)
 		return 0;
 	if (!gfpflags_allow_blocking(gfp))
 		return -ENOBUFS;
-	spin_lock(&r->lock);
+	spin_lock_bh(&r->lock);
 	r->st.backlog_waits++;
-	spin_unlock(&r->lock);
+	spin_unlock_bh(&r->lock);
 	t = wait_event_killable_timeout(r->wait, backlog_try_reserve(r, len),
 					30 * HZ);
 	if (t < 0)
@@ -468,7 +468,7 @@ static void rel_number(char *buf, int len, void *data)
 	struct rel_cb_data *d = data;
 	struct dlm_lc_rel *r = d->r;
 
-	spin_lock(&r->lock);
+	spin_lock_bh(&r->lock);
 	if (r->st.version && r->st.version < DLM_LC_VERSION_3_2) {
 		/*
 		 * The peer fell back to 3.1 after the caller chose to wrap:
@@ -479,7 +479,7 @@ static void rel_number(char *buf, int len, void *data)
 		d->m->seq = r->st.tx_next;
 		d->m->orphan = true;
 		INIT_LIST_HEAD(&d->m->list);
-		spin_unlock(&r->lock);
+		spin_unlock_bh(&r->lock);
 		return;
 	}
 	d->m->seq = r->st.tx_next++;
@@ -490,7 +490,7 @@ static void rel_number(char *buf, int len, void *data)
 	r->st.unacked_msgs++;
 	r->st.unacked_bytes += d->m->mem;
 	r->st.unacked_max = max(r->st.unacked_max, r->st.unacked_bytes);
-	spin_unlock(&r->lock);
+	spin_unlock_bh(&r->lock);
 }
 
 int dlm_lc_rel_alloc(struct dlm_lc_rel *r, int len, bool wrap, gfp_t gfp,
@@ -557,13 +557,13 @@ void dlm_lc_rel_commit(struct dlm_lc_rel *r, struct dlm_lc_rel_tx *tx)
 		o->hdr.cmd = DLM_LC_CMD_OPTS;
 		o->nextcmd = ((struct dlm_lc_hdr *)tx->buf)->cmd;
 		o->sid = cpu_to_le32(r->tx_sid);
-		spin_lock(&r->lock);
+		spin_lock_bh(&r->lock);
 		if (!m->orphan) {
 			memcpy(m->data, tx->msg.buf, m->len);
 			m->filled = true;
 			m = NULL;
 		}
-		spin_unlock(&r->lock);
+		spin_unlock_bh(&r->lock);
 	}
 	dlm_lc_msg_commit(&tx->msg);
 	if (m) {
@@ -579,12 +579,12 @@ bool dlm_lc_rel_resend_begin(struct dlm_lc_rel *r, u32 *from, u32 *to)
 {
 	struct dlm_lc_rel_msg *m;
 
-	spin_lock(&r->lock);
+	spin_lock_bh(&r->lock);
 	m = list_first_entry_or_null(&r->unacked, struct dlm_lc_rel_msg,
 				     list);
 	r->resend_pos = NULL;
 	if (!m) {
-		spin_unlock(&r->lock);
+		spin_unlock_bh(&r->lock);
 		return false;
 	}
 	*from = m->seq;
@@ -598,7 +598,7 @@ bool dlm_lc_rel_resend_begin(struct dlm_lc_rel *r, u32 *from, u32 *to)
 			break;
 		*to = m->seq + 1;
 	}
-	spin_unlock(&r->lock);
+	spin_unlock_bh(&r->lock);
 	return *from != *to;
 }
 
@@ -607,7 +607,7 @@ int dlm_lc_rel_resend_copy(struct dlm_lc_rel *r, u32 *seq, u32 to, void *buf)
 	struct dlm_lc_rel_msg *m;
 	int len = 0;
 
-	spin_lock(&r->lock);
+	spin_lock_bh(&r->lock);
 	m = r->resend_pos;
 	if (!m || m->seq != *seq) {
 		/* acked meanwhile: start from the oldest still unacked */
@@ -625,7 +625,7 @@ int dlm_lc_rel_resend_copy(struct dlm_lc_rel *r, u32 *seq, u32 to, void *buf)
 		r->resend_pos = list_is_last(&m->list, &r->unacked) ? NULL :
 				list_next_entry(m, list);
 	}
-	spin_unlock(&r->lock);
+	spin_unlock_bh(&r->lock);
 	return len;
 }
 
@@ -633,9 +633,9 @@ bool dlm_lc_rel_has_unacked(struct dlm_lc_rel *r)
 {
 	bool ret;
 
-	spin_lock(&r->lock);
+	spin_lock_bh(&r->lock);
 	ret = !list_empty(&r->unacked);
-	spin_unlock(&r->lock);
+	spin_unlock_bh(&r->lock);
 	return ret;
 }
 
@@ -646,13 +646,13 @@ void dlm_lc_rel_close_begin(struct dlm_lc_rel *r)
 	bool kick;
 	u64 gen;
 
-	spin_lock(&r->lock);
+	spin_lock_bh(&r->lock);
 	r->closing = true;
 	/* everything delivered so far, and nothing after this, is acked */
 	r->ack_now = r->rx_synced;
 	r->ack_kicked = false;
 	kick = ack_want_locked(r, &gen);
-	spin_unlock(&r->lock);
+	spin_unlock_bh(&r->lock);
 	if (kick)
 		ack_kick(r, gen);
 }
@@ -675,23 +675,23 @@ int dlm_lc_rel_send_fin(struct dlm_lc_rel *r)
 	hdr->length = cpu_to_le16(DLM_LC_HDR_LEN);
 	hdr->cmd = DLM_LC_CMD_FIN;
 	dlm_lc_rel_commit(r, &tx);
-	spin_lock(&r->lock);
+	spin_lock_bh(&r->lock);
 	r->st.fin_tx++;
-	spin_unlock(&r->lock);
+	spin_unlock_bh(&r->lock);
 	return 0;
 }
 
 void dlm_lc_rel_open(struct dlm_lc_rel *r)
 {
-	spin_lock(&r->lock);
+	spin_lock_bh(&r->lock);
 	r->closing = false;
-	spin_unlock(&r->lock);
+	spin_unlock_bh(&r->lock);
 }
 
 void dlm_lc_rel_get_stats(struct dlm_lc_rel *r, struct dlm_lc_rel_stats *st)
 {
-	spin_lock(&r->lock);
+	spin_lock_bh(&r->lock);
 	*st = r->st;
-	spin_unlock(&r->lock);
+	spin_unlock_bh(&r->lock);
 }
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_rel_get_stats);

@@ -10,7 +10,8 @@
  * One struct dlm_lc_rel per peer, embedded in the shim's node state.
  * Lock order: conn->wq.lock -> rel->lock (sequence numbers are assigned
  * in the write-queue callback, so that they follow buffer order); so the
- * transport is never called with rel->lock held. Process context only.
+ * transport is never called with rel->lock held. Taken with bottom halves
+ * off, as the write queue's lock is (writers may run in softirq).
  */
 #ifndef DLM_LC_RELIABLE_H
 #define DLM_LC_RELIABLE_H

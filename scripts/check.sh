@@ -4,13 +4,13 @@
 # "N passed, N failed". Exit status 1 if anything failed.
 #
 # Steps (CHECK_STEPS overrides, space separated):
-#   deps build dlm-ko checkpatch kunit fuzz uml-cluster uml-stress uml-teardown
+#   deps build dlm-ko dkms checkpatch kunit fuzz uml-cluster uml-stress uml-teardown
 #   hostile faults qemu-6.12 qemu-6.1 interop-6.12 interop-6.1
 #   qemu-7.2 qemu-7.3 interop-7.2 interop-7.3 (sid's and experimental's
 #   kernels; their module builds run in the sid chroot)
 set -uo pipefail
 
-DEFAULT_STEPS="deps build dlm-ko checkpatch kunit fuzz uml-cluster uml-stress uml-teardown hostile faults qemu-6.12 qemu-6.1 interop-6.12 interop-6.1 qemu-7.2 qemu-7.3 interop-7.2 interop-7.3"
+DEFAULT_STEPS="deps build dlm-ko dkms checkpatch kunit fuzz uml-cluster uml-stress uml-teardown hostile faults qemu-6.12 qemu-6.1 interop-6.12 interop-6.1 qemu-7.2 qemu-7.3 interop-7.2 interop-7.3"
 # --steps: print the default steps (make check-all adds to them)
 [ "${1:-}" = --steps ] && { echo "$DEFAULT_STEPS"; exit 0; }
 
@@ -29,6 +29,13 @@ run_step() {
 	deps)		"$HERE/deps.sh" ;;
 	build)		"$HERE/build-matrix.sh" ;;
 	dlm-ko)		"$HERE/dlm-ko.sh" ;;
+	dkms)		"$HERE/dkms-test.sh" ;;
+	# the real stack: corosync, dlm_controld, GFS2, our dlm.ko on both
+	# nodes, or ours and the kernel's own (mixed)
+	stack-6.12|stack-6.1)
+		"$HERE/dlm-stack.sh" "${1#stack-}" ours ;;
+	stack-mixed-6.12|stack-mixed-6.1)
+		"$HERE/dlm-stack.sh" "${1#stack-mixed-}" mixed ;;
 	checkpatch)	"$HERE/checkpatch.sh" ;;
 	kunit)		"$HERE/kunit.sh" ;;
 	# the same suites in a 7.2 debug UML kernel (make check-all only);

@@ -12,6 +12,8 @@ PKGS=(
 	tcpdump tshark perl debootstrap
 	# the real cluster stack, for the guests of scripts/dlm-stack.sh only
 	corosync dlm-controld libdlm-dev gfs2-utils
+	# the drop-in's DKMS test (scripts/dkms-test.sh: scratch trees only)
+	dkms
 )
 
 missing=()

@@ -28,6 +28,9 @@ mkdir -p "$t/src/$name-$pver" "$t/dkms" "$t/install"
 # the sources as a release would ship them: what git tracks
 git -C "$REPO" ls-files -z | (cd "$REPO" && xargs -0 cp --parents -t "$t/src/$name-$pver")
 opts=(--sourcetree "$t/src" --dkmstree "$t/dkms" --installtree "$t/install")
+# no signing, and if dkms signs anyway, keys in the scratch tree: dkms
+# would otherwise make /var/lib/dkms/mok.key on this machine
+export sign_file=$t/no-sign-file mok_signing_key=$t/mok.key mok_certificate=$t/mok.pub
 log=$DLM_LC_OUT/dkms.log
 : >"$log"
 rc=0
@@ -47,6 +50,8 @@ for k in "${krels[@]}"; do
 		rc=1
 		continue
 	fi
+	# dkms installs only into a kernel's existing module folder
+	mkdir -p "$t/install/$k"
 	if ! dkms install -m "$name" -v "$pver" -k "$k" --no-depmod "${opts[@]}" \
 		>>"$log" 2>&1; then
 		echo "FAIL: dkms.$k: install (log $log)"

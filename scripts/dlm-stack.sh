@@ -47,7 +47,7 @@ done
 work=$(mktemp -d /tmp/dlm_lc_stack.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 if ! gcc -O2 -Wall -Wextra -Werror -o "$work/dlm_lockloop" \
-	"$repo/tests/tools/dlm_lockloop.c" -ldlm >"$work/cc.log" 2>&1 ||
+	"$repo/tests/tools/dlm_lockloop.c" -pthread -ldlm >"$work/cc.log" 2>&1 ||
    ! gcc -O2 -Wall -Wextra -Werror -o "$work/gfs2_append" \
 	"$repo/tests/tools/gfs2_append.c" >>"$work/cc.log" 2>&1; then
 	echo "FAIL: $tag: test tools do not build"
@@ -75,7 +75,7 @@ kdir=$("$here/debian-kernel.sh" "$ver" virtio_net dlm virtio_blk gfs2 | tail -n1
 . "$kdir/env"
 files=
 if [ "$mode" != stock ]; then
-	DLM_LC_OUT=$work/ko "$here/dlm-ko.sh" "$ABI" | sed "s/^/  /"
+	DLM_LC_OUT=$work/ko bash "$here/dlm-ko.sh" "$ABI" | sed "s/^/  /"
 	ko=$work/ko/dlm-ko/$ABI/dlm.ko
 	[ -f "$ko" ] || { echo "FAIL: $tag: drop-in dlm.ko for $ABI did not build"; exit 1; }
 	files=$ko

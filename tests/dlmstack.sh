@@ -76,7 +76,11 @@ corosync_conf() {
 		echo "nodelist {"
 		i=1
 		while [ "$i" -le "$NODES" ]; do
-			echo "	node { ring0_addr: 10.99.0.$i  nodeid: $i  name: n$i }"
+			echo "	node {"
+			echo "		ring0_addr: 10.99.0.$i"
+			echo "		nodeid: $i"
+			echo "		name: n$i"
+			echo "	}"
 			i=$((i + 1))
 		done
 		echo "}"
@@ -84,8 +88,16 @@ corosync_conf() {
 		echo "	provider: corosync_votequorum"
 		[ "$NODES" = 2 ] && echo "	two_node: 1"
 		echo "}"
-		echo "logging { to_stderr: yes  to_syslog: no  to_logfile: no }"
-		echo "system { sched_rr: no  move_to_root_cgroup: no }"
+		# corosync's parser wants one item per line
+		echo "logging {"
+		echo "	to_stderr: yes"
+		echo "	to_syslog: no"
+		echo "	to_logfile: no"
+		echo "}"
+		echo "system {"
+		echo "	sched_rr: no"
+		echo "	move_to_root_cgroup: no"
+		echo "}"
 	} >/etc/corosync/corosync.conf
 }
 
@@ -106,6 +118,7 @@ controld_up() { dlm_tool status 2>/dev/null | grep -q '^cluster '; }
 
 mkdir -p /dev/shm /run/dlm_controld /var/log/dlm_controld /etc/dlm
 mount -t tmpfs tmpfs /dev/shm
+mount -t debugfs none /sys/kernel/debug 2>/dev/null
 # libdlm and dlm_controld look for /dev/misc/dlm*; devtmpfs has /dev/dlm*
 [ -e /dev/misc ] || ln -s . /dev/misc
 
@@ -137,10 +150,15 @@ fi
 # lockloop NAME ROUNDS: the shared counter in lockspace NAME
 lockloop() {
 	t0=$(now)
-	if dlm_lockloop "$1" "$2" $(($2 * NODES)) "$TIMEOUT" >"/tmp/$1.out" 2>&1; then
+	if timeout $((TIMEOUT + 120)) dlm_lockloop "$1" "$2" $(($2 * NODES)) \
+		"$TIMEOUT" >"/tmp/$1.out" 2>&1; then
 		pass "lockloop-$1 ($(elapsed "$t0") s)"
 	else
-		fail "lockloop-$1" "$(tr '\n' ' ' <"/tmp/$1.out")"
+		fail "lockloop-$1" "$(tail -n 5 "/tmp/$1.out" | tr '\n' ' ')"
+		dlm_tool ls 2>&1 | sed 's/^/  ls: /'
+		dlm_tool lockdebug -svw "$1" 2>&1 | head -n 40 | sed 's/^/  lockdebug: /'
+		cat /sys/kernel/debug/dlm/"$1"_waiters 2>/dev/null | sed 's/^/  waiters: /'
+		tail -n 20 /tmp/dlm_controld.log | sed 's/^/  dlm_controld: /'
 	fi
 	sed -n "s/^LOCKLOOP: /INFO: $TAG: lockloop $1: /p" "/tmp/$1.out"
 	# the last lockspace left stops the transport: it must not hang

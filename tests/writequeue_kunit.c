@@ -40,9 +40,9 @@ static void commit(struct kunit *test, struct dlm_lc_wq_entry *e)
 {
 	struct dlm_lc_wqueue *q = test->priv;
 
-	spin_lock(&q->lock);
+	spin_lock_bh(&q->lock);
 	dlm_lc_wq_commit_locked(q, e);
-	spin_unlock(&q->lock);
+	spin_unlock_bh(&q->lock);
 }
 
 static bool peek(struct kunit *test, unsigned int *off, unsigned int *len)
@@ -51,9 +51,9 @@ static bool peek(struct kunit *test, unsigned int *off, unsigned int *len)
 	struct page *page;
 	bool ret;
 
-	spin_lock(&q->lock);
+	spin_lock_bh(&q->lock);
 	ret = dlm_lc_wq_peek_locked(q, &page, off, len);
-	spin_unlock(&q->lock);
+	spin_unlock_bh(&q->lock);
 	return ret;
 }
 
@@ -61,9 +61,9 @@ static void advance(struct kunit *test, unsigned int sent)
 {
 	struct dlm_lc_wqueue *q = test->priv;
 
-	spin_lock(&q->lock);
+	spin_lock_bh(&q->lock);
 	dlm_lc_wq_advance_locked(q, sent);
-	spin_unlock(&q->lock);
+	spin_unlock_bh(&q->lock);
 }
 
 static void wq_packs_into_one_page(struct kunit *test)
@@ -192,14 +192,14 @@ static void wq_drop_half_sent_only(struct kunit *test)
 
 	commit(test, reserve(test, 200, &buf));
 	KUNIT_ASSERT_TRUE(test, peek(test, &off, &len));
-	spin_lock(&q->lock);
+	spin_lock_bh(&q->lock);
 	KUNIT_EXPECT_EQ(test, dlm_lc_wq_drop_partial_locked(q), 0U);
-	spin_unlock(&q->lock);
+	spin_unlock_bh(&q->lock);
 
 	advance(test, 50);
-	spin_lock(&q->lock);
+	spin_lock_bh(&q->lock);
 	dropped = dlm_lc_wq_drop_partial_locked(q);
-	spin_unlock(&q->lock);
+	spin_unlock_bh(&q->lock);
 
 	KUNIT_EXPECT_EQ(test, dropped, 150U);
 	KUNIT_EXPECT_EQ(test, q->queued, 0U);
