@@ -203,7 +203,8 @@ records() {
 
 gfs2_test() {
 	recs=$DLMSTACK_GFS2
-	for m in virtio_blk gfs2; do
+	# libcrc32c finds crc32c through the crypto API: load it first
+	for m in virtio_blk crc32c_generic gfs2; do
 		insmod_dep "$m" || { fail gfs2-modules "$m: $(errtxt)"; return 1; }
 	done
 	wait_for 20 test -b /dev/vda || { fail gfs2-disk "no /dev/vda"; return 1; }
