@@ -262,6 +262,8 @@ kill "$dpid" 2>/dev/null
 wait_for 30 sh -c "! kill -0 $dpid"
 kill "$cpid" 2>/dev/null
 wait_for 30 sh -c "! kill -0 $cpid"
+# gfs2 holds a reference on dlm
+grep -q '^gfs2 ' /proc/modules && rmmod gfs2 2>/dev/null
 if rmmod dlm 2>"$ERR"; then pass rmmod; else fail rmmod "$(errtxt)"; fi
 dmesg | grep -E 'dlm:' | tail -n 40 | sed 's/^/  dmesg: /'
 exit "$failed"
