@@ -372,7 +372,7 @@ void dlm_lc_cluster_destroy(struct dlm_lc_cluster *cl)
 }
 EXPORT_SYMBOL_DLM_LC(dlm_lc_cluster_destroy);
 
-static unsigned int conn_discard(struct dlm_lc_conn *conn)
+static void conn_discard(struct dlm_lc_conn *conn)
 {
 	unsigned int dropped;
 
@@ -381,7 +381,6 @@ static unsigned int conn_discard(struct dlm_lc_conn *conn)
 	spin_unlock_bh(&conn->wq.lock);
 	atomic64_add(dropped, &conn->drops);
 	wake_up_all(&conn->wait);
-	return dropped;
 }
 
 int dlm_lc_cluster_discard_queued(struct dlm_lc_cluster *cl)

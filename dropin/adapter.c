@@ -327,6 +327,7 @@ void dlm_lowcomms_stop(void)
 	adapter_stop();
 }
 
+/* nothing to do yet: the instance and workqueues come on first use */
 void dlm_lowcomms_init(void)
 {
 }
