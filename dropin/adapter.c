@@ -76,8 +76,11 @@ static void adapter_deliver(struct dlm_lc_cluster *cl, int nodeid, u64 gen,
 {
 	/*
 	 * midcomms only reads the message, through a pointer it does not
-	 * declare const; the page is the process queue's own.
+	 * declare const; the page is the process queue's own. The transport
+	 * calls this from its process worker holding nothing: it may sleep,
+	 * as 6.1's midcomms does.
 	 */
+	might_sleep();
 #ifdef DLM_LC_DLM_PROCESS_BH
 	local_bh_disable();
 #endif

@@ -44,6 +44,8 @@ run_step() {
 				sed -u 's/^\(PASS\|FAIL\): /\1: uml-7.2./'
 			return "${PIPESTATUS[0]}" ;;
 	uml-cluster)	"$HERE/uml-test.sh" cluster ;;
+	# the drop-in dlm.ko in the debug UML kernel, our nodes against it
+	uml-dropin)	"$HERE/uml-test.sh" dropin ;;
 	uml-stress)	"$HERE/uml-test.sh" stress ;;
 	# CI-sized; `make teardown` runs 1,000 cycles of each case
 	uml-teardown)	TEARDOWN_CYCLES=${TEARDOWN_CYCLES:-30} \
@@ -58,6 +60,9 @@ run_step() {
 			"$HERE/../tests/cluster.sh" ;;
 	interop-6.12|interop-6.1|interop-7.2|interop-7.3)
 		"$HERE/interop.sh" "${1#interop-}" ;;
+	# the same against our drop-in dlm.ko in place of the kernel's own
+	interop-dropin-6.12|interop-dropin-6.1)
+		"$HERE/interop.sh" "${1#interop-dropin-}" dropin ;;
 	*)		echo "FAIL: check.$1: unknown step"; return 1 ;;
 	esac
 }

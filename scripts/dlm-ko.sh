@@ -1,10 +1,12 @@
 #!/bin/bash
-# usage: dlm-ko.sh [KREL...]   (make dlm-ko [KVER="KREL..."])
+# usage: dlm-ko.sh [KREL...|uml]   (make dlm-ko [KVER="KREL..."])
 # Builds the drop-in dlm.ko for each kernel release KREL (default: every
 # Debian 6.1 and 6.12 kernel whose headers are installed): that kernel's
 # own fs/dlm, taken from its Debian linux-source package of the very same
 # version, with our transport (lc/) and dropin/adapter.c in place of its
-# lowcomms.c. Nothing of the kernel's sources is edited or kept in the
+# lowcomms.c (KREL uml: the debug UML kernel of scripts/uml-kernel.sh and
+# its own sources, for the lockdep run of scripts/uml-test.sh dropin).
+# Nothing of the kernel's sources is edited or kept in the
 # repo: they are unpacked into the output folder at each build.
 # DLM_LC_STRICT=1 (the default; dkms.conf sets 0): our files are
 # compiled again alone with W=1 and sparse, and any warning in them fails
@@ -35,12 +37,13 @@ our_objs() {
 
 # strict KREL DIR: our objects compiled once more, alone, with W=1 and
 # sparse: every line of that log is about our files (a warning inside a
-# header would otherwise hide among those of the kernel's own files)
+# header would otherwise hide among those of the kernel's own files).
+# $MK is the make command for the target kernel.
 strict() {
-	local krel=$1 b=$2 hdr=/usr/src/linux-headers-$1 log warn o
+	local krel=$1 b=$2 log warn o
 	log=$OUT/check-$krel.log
 	for o in $(our_objs); do rm -f "$b/fs/dlm/$o"; done
-	if ! make -C "$hdr" M="$b/fs/dlm" W=1 C=2 $(our_objs) >"$log" 2>&1; then
+	if ! "${MK[@]}" M="$b/fs/dlm" W=1 C=2 $(our_objs) >"$log" 2>&1; then
 		fail "make of our objects failed (log $log)"
 		return 1
 	fi
@@ -57,9 +60,63 @@ strict() {
 	fi
 }
 
+# tree KREL DIR: our files beside the kernel's fs/dlm (already in
+# DIR/fs/dlm) and its trace header (already in DIR/include/trace/events)
+tree() {
+	local b=$2 f
+	for f in $LC_FILES; do
+		cp "$REPO/$f" "$b/fs/dlm/lc/" || { fail "missing $f"; return 1; }
+	done
+	cp "$REPO/dropin/adapter.c" "$b/fs/dlm/dlm_lc_adapter.c" &&
+		cp "$REPO/dropin/Kbuild" "$b/fs/dlm/Kbuild" || { fail "copy"; return 1; }
+}
+
+# build KREL DIR RELEASE: make, strict, and check what came out
+build() {
+	local krel=$1 b=$2 release=$3 log ver
+	log=$OUT/build-$krel.log
+	if ! "${MK[@]}" M="$b/fs/dlm" -j"$(nproc)" modules >"$log" 2>&1; then
+		fail "make failed (log $log)"
+		grep -E 'error' "$log" | head -n 20
+		return
+	fi
+	[ "${DLM_LC_STRICT:-1}" = 1 ] && ! strict "$krel" "$b" && return
+	ver=$(/sbin/modinfo -F version "$b/fs/dlm/dlm.ko" 2>/dev/null)
+	case $ver in
+	lowcomms-*) ;;
+	*) fail "dlm.ko has version '$ver', not ours"; return ;;
+	esac
+	if ! /sbin/modinfo -F vermagic "$b/fs/dlm/dlm.ko" | grep -q "^$release "; then
+		fail "vermagic is not $release"
+		return
+	fi
+	cp "$b/fs/dlm/dlm.ko" "$b/dlm.ko"
+	echo "PASS: dlm-ko.$krel ($ver, $(stat -c %s "$b/dlm.ko") bytes)"
+}
+
+# uml: the debug UML kernel of scripts/uml-kernel.sh (built with DLM=m),
+# its own source tree's fs/dlm
+one_uml() {
+	local krel=uml kbuild ksrc b
+	kbuild=$("$HERE/uml-kernel.sh" | tail -n1) && [ -x "$kbuild/linux" ] ||
+		{ fail "no debug UML kernel"; return; }
+	ksrc=$(cat "$kbuild/.srcdir")
+	grep -qx 'CONFIG_DLM=m' "$kbuild/.config" ||
+		{ fail "the UML kernel has no CONFIG_DLM=m"; return; }
+	b=$OUT/$krel
+	rm -rf "$b"
+	mkdir -p "$b/fs/dlm/lc" "$b/include/trace/events"
+	cp -r "$ksrc/fs/dlm/." "$b/fs/dlm/" &&
+		cp "$ksrc/include/trace/events/dlm.h" "$b/include/trace/events/" ||
+		{ fail "cannot copy fs/dlm from $ksrc"; return; }
+	tree "$krel" "$b" || return
+	MK=(make -C "$ksrc" O="$kbuild" ARCH=um)
+	build "$krel" "$b" "$(cat "$kbuild/include/config/kernel.release")"
+}
+
 one() {
 	local krel=$1 hdr=/usr/src/linux-headers-$1 common series tarball
-	local hver sver b log warn ver
+	local hver sver b
 	[ -d "$hdr" ] || { fail "no headers in $hdr"; return; }
 	common=$(sed -n 's|^include .*/\(linux-headers-[^/]*-common\)/Makefile$|\1|p' \
 		"$hdr/Makefile" | head -n1)
@@ -87,30 +144,9 @@ one() {
 	# the trace header as these headers have it (see dropin/Kbuild)
 	cp "/usr/src/$common/include/trace/events/dlm.h" "$b/include/trace/events/" ||
 		{ fail "no include/trace/events/dlm.h in /usr/src/$common"; return; }
-	for f in $LC_FILES; do
-		cp "$REPO/$f" "$b/fs/dlm/lc/" || { fail "missing $f"; return; }
-	done
-	cp "$REPO/dropin/adapter.c" "$b/fs/dlm/dlm_lc_adapter.c" &&
-		cp "$REPO/dropin/Kbuild" "$b/fs/dlm/Kbuild" || { fail "copy"; return; }
-
-	log=$OUT/build-$krel.log
-	if ! make -C "$hdr" M="$b/fs/dlm" -j"$(nproc)" modules >"$log" 2>&1; then
-		fail "make failed (log $log)"
-		grep -E 'error' "$log" | head -n 20
-		return
-	fi
-	[ "${DLM_LC_STRICT:-1}" = 1 ] && ! strict "$krel" "$b" && return
-	ver=$(/sbin/modinfo -F version "$b/fs/dlm/dlm.ko" 2>/dev/null)
-	case $ver in
-	lowcomms-*) ;;
-	*) fail "dlm.ko has version '$ver', not ours"; return ;;
-	esac
-	if ! /sbin/modinfo -F vermagic "$b/fs/dlm/dlm.ko" | grep -q "^$krel "; then
-		fail "vermagic is not $krel"
-		return
-	fi
-	cp "$b/fs/dlm/dlm.ko" "$b/dlm.ko"
-	echo "PASS: dlm-ko.$krel ($ver, $(stat -c %s "$b/dlm.ko") bytes)"
+	tree "$krel" "$b" || return
+	MK=(make -C "$hdr")
+	build "$krel" "$b" "$krel"
 }
 
 krels=("$@")
@@ -122,6 +158,10 @@ if [ ${#krels[@]} = 0 ]; then
 fi
 [ ${#krels[@]} -gt 0 ] || { echo "FAIL: dlm-ko: no kernel headers (scripts/deps.sh)"; exit 1; }
 for krel in "${krels[@]}"; do
-	one "$krel"
+	if [ "$krel" = uml ]; then
+		one_uml
+	else
+		one "$krel"
+	fi
 done
 exit $rc

@@ -1,6 +1,6 @@
 #!/bin/sh
 # PID 1 inside the UML guest (see scripts/uml-run.sh).
-# usage (kernel command line): init=/path/guest-uml.sh -- <module dir> [kunit|cluster] [msgs]
+# usage (kernel command line): init=/path/guest-uml.sh -- <module dir> [kunit|cluster|stress|faults|teardown|fuzz|dropin] [msgs]
 #
 # The root file system is the BUILD MACHINE's / over hostfs, mounted ro:
 # mount tmpfs over every place we write before writing anything.
@@ -57,7 +57,7 @@ MODDIR=${1:-}
 MODE=${2:-kunit}
 MSGS=${3:-100000}
 case $MODE in
-cluster|stress|faults|teardown) TAGP=uml-$MODE ;;
+cluster|stress|faults|teardown|dropin) TAGP=uml-$MODE ;;
 *) TAGP=$MODE ;;
 esac
 # Copy the modules into tmpfs first: the module dir may well live under /tmp,
@@ -68,6 +68,8 @@ if [ -z "$MODDIR" ] || ! cp "$MODDIR"/*.ko /run/dlm_lc/mod/ 2>/dev/null ||
 	echo "FAIL: $TAGP-guest-setup: no modules in '${MODDIR}'"
 	off
 fi
+# the dropin mode's lockspace helper (tests/tools/dlm_ls_create.c)
+[ ! -x "$MODDIR"/dlm_ls_create ] || cp "$MODDIR"/dlm_ls_create /run/dlm_lc/
 mount -t tmpfs tmpfs /tmp
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 cd /run/dlm_lc || off
@@ -189,6 +191,13 @@ stress) STRESS_TAG=uml.stress sh /run/dlm_lc/stress.sh /run/dlm_lc/mod/dlm_lowco
 faults) FAULTS_TAG=uml.faults sh /run/dlm_lc/faults.sh /run/dlm_lc/mod/dlm_lowcomms.ko ;;
 teardown) TEARDOWN_TAG=uml.teardown sh /run/dlm_lc/teardown.sh /run/dlm_lc/mod/dlm_lowcomms.ko ;;
 fuzz) run_fuzz ;;
+# our drop-in dlm.ko (node 2, the kernel's own DLM above our transport)
+# against our standalone module's nodes: tests/interop.sh without capture
+dropin) INTEROP_TAG=uml.dropin INTEROP_MODS=/run/dlm_lc/mod \
+	INTEROP_DLM_KO=/run/dlm_lc/mod/dlm.ko \
+	INTEROP_HELPER=/run/dlm_lc/dlm_ls_create INTEROP_CAPTURE=0 \
+	INTEROP_BUILTIN="configfs veth" \
+	sh /run/dlm_lc/interop.sh ;;
 *) echo "FAIL: uml-guest: unknown mode '$MODE'" ;;
 esac
 

@@ -32,15 +32,29 @@
 #               messages; the stock node's ACKs (pad byte 0) must free every
 #               copy (unacked_msgs 0, no acks_stale, no ENOBUFS) and the
 #               graceful stop that follows must take under 1 s
+#   flood       only with INTEROP_FLOOD (client counts, e.g. "1 4 8"): a
+#               benchmark of node 2 under RCOM_STATUS floods (case_flood)
 #   unload      stop, rmdir, rmmod dlm_lowcomms (dlm.ko stays), no splat
-# Environment: INTEROP_PINGS (10), INTEROP_PING_TMO (3000 ms),
+#   dlm-unload  only with INTEROP_DLM_KO: the lockspace started (node 2 its
+#               only member) and removed, configfs emptied, rmmod dlm
+# Environment: INTEROP_DLM_KO (a dlm.ko to load as node 2 instead of the
+#   kernel's own: our drop-in, whose version must read lowcomms-*; its
+#   messages reach the kernel's DLM through our transport),
+#   INTEROP_MODS (/modules), INTEROP_HELPER (/extra/dlm_ls_create),
+#   INTEROP_TAG (interop: the prefix of the result lines),
+#   INTEROP_BUILTIN (modules the kernel has built in, "configfs veth"),
+#   INTEROP_PINGS (10), INTEROP_PING_TMO (3000 ms),
 #   INTEROP_BULK (20 messages each way), INTEROP_SIZE (256),
 #   INTEROP_CAPTURE (1; 0 = no tcpdump), INTEROP_LS (lockspace name),
 #   INTEROP_LS_ID (its global id, default 1229869140)
 # Exit status: number of failed cases.
 
-TAG=interop
+TAG=${INTEROP_TAG:-interop}
 . "$(dirname "$0")/lib.sh"
+
+# ping: busybox's where the root file system has none (UML's hostfs)
+PING=ping
+command -v ping >/dev/null 2>&1 || PING="/bin/busybox ping"
 
 TCPDUMP=
 for c in /usr/bin/tcpdump /usr/sbin/tcpdump /sbin/tcpdump; do
@@ -54,8 +68,9 @@ SIZE=${INTEROP_SIZE:-256}
 CAPTURE=${INTEROP_CAPTURE:-1}
 LSNAME=${INTEROP_LS:-interop}
 LSID=${INTEROP_LS_ID:-1229869140}	# "TRNI": any id but 0
-MODS=/modules
-HELPER=/extra/dlm_ls_create
+MODS=${INTEROP_MODS:-/modules}
+HELPER=${INTEROP_HELPER:-/extra/dlm_ls_create}
+DLM_KO=${INTEROP_DLM_KO:-}
 CFG=/sys/kernel/config/dlm_lowcomms
 SCFG=/sys/kernel/config/dlm
 T=${TMPDIR:-/tmp}/interop
@@ -96,11 +111,30 @@ listening_21064() {
 }
 
 # --- load -------------------------------------------------------------------
+# load_dlm: the kernel's own dlm.ko, or $DLM_KO (after its dependencies)
+load_dlm() {
+	if [ -z "$DLM_KO" ]; then
+		insmod_dep dlm
+		return
+	fi
+	for d in $(modinfo -F depends "$DLM_KO" 2>/dev/null | tr ',' ' '); do
+		insmod_dep "$d" || return 1
+	done
+	insmod "$DLM_KO" 2>"$ERR" || return 1
+	v=$(cat /sys/module/dlm/version 2>/dev/null)
+	case $v in
+	lowcomms-*) info "load: $DLM_KO is our drop-in, version $v" ;;
+	*) echo "$DLM_KO loaded with version '$v', not ours" >"$ERR"; return 1 ;;
+	esac
+}
+
 case_load() {
 	bad=
-	for m in configfs dlm veth; do
+	for m in configfs veth; do
+		case " ${INTEROP_BUILTIN:-} " in *" $m "*) continue ;; esac
 		insmod_dep "$m" || bad="$bad $m:$(errtxt)"
 	done
+	load_dlm || bad="$bad dlm:$(errtxt)"
 	insmod "$MODS/dlm_lowcomms.ko" 2>"$ERR" || bad="$bad dlm_lowcomms:$(errtxt)"
 	grep -q ' /sys/kernel/config ' /proc/mounts ||
 		mount -t configfs none /sys/kernel/config 2>/dev/null
@@ -111,7 +145,7 @@ case_load() {
 	[ -d "$CFG" ] || bad="$bad no-$CFG"
 	[ -n "$bad" ] && { fail load "$bad"; return 1; }
 	info "load: modules $(awk '{print $1}' /proc/modules | tr '\n' ' ')"
-	info "load: dlm.ko depends '$(modinfo -F depends "$MODS/dlm.ko" 2>/dev/null)'; configfs roots: $(ls /sys/kernel/config | tr '\n' ' ')"
+	info "load: dlm.ko depends '$(modinfo -F depends "${DLM_KO:-$MODS/dlm.ko}" 2>/dev/null)'; configfs roots: $(ls /sys/kernel/config | tr '\n' ' ')"
 	pass load
 }
 
@@ -138,8 +172,8 @@ topology() {
 			"$IP" -n n3 route add 192.0.2.1/32 dev v31 src 192.0.2.3
 	} 2>"$ERR" || return 1
 	for _ in 1 2 3 4 5; do
-		in_ns n1 ping -c 1 -W 2 192.0.2.2 >/dev/null 2>&1 &&
-			in_ns n1 ping -c 1 -W 2 192.0.2.3 >/dev/null 2>&1 && return 0
+		in_ns n1 $PING -c 1 -W 2 192.0.2.2 >/dev/null 2>&1 &&
+			in_ns n1 $PING -c 1 -W 2 192.0.2.3 >/dev/null 2>&1 && return 0
 	done
 	echo "no ICMP between n1 and 192.0.2.2/3" >"$ERR"
 	return 1
@@ -160,7 +194,7 @@ case_stock() {
 	[ -x "$HELPER" ] || { fail stock-node "no $HELPER"; return 1; }
 	# devtmpfs normally gives us the node; the helper mknods it otherwise
 	grep -q ' /dev devtmpfs' /proc/mounts || mount -t devtmpfs devtmpfs /dev 2>/dev/null
-	"$HELPER" "$LSNAME" >"$T/helper.out" 2>&1 &
+	"$HELPER" -w "$T/ls.remove" "$LSNAME" >"$T/helper.out" 2>&1 &
 	HELPER_PID=$!
 	ev=/sys/kernel/dlm/$LSNAME/event_done
 	k=0
@@ -424,6 +458,82 @@ case_stock_stream() {
 	[ -z "$bad" ] && pass stock-stream || fail stock-stream "$bad"
 }
 
+# --- flood (a benchmark, INTEROP_FLOOD="1 4 8") ------------------------------
+# K plain TCP clients (tests/tools/dlm_flood), nodes 11.., each in its own
+# netns on a veth to the root netns, keep INTEROP_FLOOD_INFLIGHT RCOM_STATUS
+# requests in flight against node 2 for INTEROP_FLOOD_SECS; the guest's
+# /proc/stat gives the CPU time. One INFO line per round; the host's
+# scripts/interop-bench.sh sets node 2 to the stock dlm.ko and to ours.
+busy_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8; exit }' /proc/stat; }
+
+flood_setup() {
+	i=1
+	while [ "$i" -le "$1" ]; do
+		n=$((10 + i))
+		"$IP" netns add "f$n" 2>"$ERR" &&
+			"$IP" -n "f$n" link set lo up &&
+			"$IP" link add "vf$n" type veth peer name v2 netns "f$n" &&
+			"$IP" link set "vf$n" up &&
+			"$IP" route add "192.0.2.$n/32" dev "vf$n" src 192.0.2.2 &&
+			"$IP" -n "f$n" addr add "192.0.2.$n/32" dev v2 &&
+			"$IP" -n "f$n" link set v2 up &&
+			"$IP" -n "f$n" route add 192.0.2.2/32 dev v2 src "192.0.2.$n" 2>>"$ERR" ||
+			return 1
+		mkdir "$SCFG/cluster/comms/$n" 2>"$ERR" &&
+			wr "$SCFG/cluster/comms/$n/nodeid" "$n" &&
+			write_ss "192.0.2.$n" "$SCFG/cluster/comms/$n/addr" || return 1
+		i=$((i + 1))
+	done
+}
+
+case_flood() {
+	[ -n "${INTEROP_FLOOD:-}" ] || return 0
+	tool=${INTEROP_FLOOD_TOOL:-/extra/dlm_flood}
+	secs=${INTEROP_FLOOD_SECS:-6}
+	rounds=${INTEROP_FLOOD_ROUNDS:-3}
+	max=0
+	for k in $INTEROP_FLOOD; do [ "$k" -gt "$max" ] && max=$k; done
+	[ -x "$tool" ] || { fail flood "no $tool"; return 1; }
+	flood_setup "$max" || { fail flood "setup: $(errtxt)"; return 1; }
+	bad=
+	for k in $INTEROP_FLOOD; do
+		r=1
+		while [ "$r" -le "$rounds" ]; do
+			step "flood $k clients round $r"
+			c0=$(busy_ticks)
+			t0=$(now)
+			pids=
+			i=1
+			while [ "$i" -le "$k" ]; do
+				n=$((10 + i))
+				in_ns "f$n" "$tool" flood --src "192.0.2.$n" --dst 192.0.2.2 \
+					--nodeid "$n" --inflight "${INTEROP_FLOOD_INFLIGHT:-8}" \
+					--duration "$secs" >"$T/flood-$n.out" 2>&1 &
+				pids="$pids $!"
+				i=$((i + 1))
+			done
+			# not a bare wait: the lockspace helper never returns
+			for p in $pids; do wait "$p"; done
+			t1=$(now)
+			c1=$(busy_ticks)
+			reps=0
+			i=1
+			while [ "$i" -le "$k" ]; do
+				n=$((10 + i))
+				got=$(sed -n 's/^FLOOD-SUMMARY replies=\([0-9]*\).*/\1/p' "$T/flood-$n.out")
+				[ -n "$got" ] || bad="$bad client $n: $(tail -n 1 "$T/flood-$n.out")"
+				reps=$((reps + ${got:-0}))
+				i=$((i + 1))
+			done
+			# ticks are USER_HZ (100 a second): microseconds per reply
+			info "flood: dlm=${DLM_KO:+ours}${DLM_KO:-stock} clients=$k round=$r replies=$reps secs=$(elapsed "$t0" "$t1") rate=$(awk -v n="$reps" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }') cpu_us_per_reply=$(awk -v n="$reps" -v c=$((c1 - c0)) 'BEGIN { printf "%.1f", n ? c * 10000 / n : 0 }')"
+			[ "$reps" -gt 0 ] || bad="$bad clients=$k round=$r: no replies"
+			r=$((r + 1))
+		done
+	done
+	[ -z "$bad" ] && pass flood || fail flood "$bad"
+}
+
 # --- unload -----------------------------------------------------------------
 case_unload() {
 	bad=
@@ -441,6 +551,58 @@ case_unload() {
 	[ -z "$bad" ] && pass unload || fail unload "$bad"
 }
 
+# --- dlm-unload (with INTEROP_DLM_KO) -------------------------------------------
+# dlm_controld's part to the end: node 2 as the lockspace's only member and
+# a start, so that its recovery runs and the helper's create returns; then
+# the lockspace is removed (the last one: the transport stops), the
+# configuration undone and dlm.ko unloaded; the caller's kmemleak scan
+# follows.
+# until SECS CMD...: poll CMD, 0.1 s apart, at most SECS seconds
+until_t() {
+	k=$(($1 * 10))
+	shift
+	while [ $k -gt 0 ]; do
+		"$@" && return 0
+		sleep 0.1
+		k=$((k - 1))
+	done
+	return 1
+}
+
+case_dlm_unload() {
+	bad=
+	S=$SCFG/cluster/spaces/$LSNAME
+	ls_sys=/sys/kernel/dlm/$LSNAME
+	if ! { mkdir "$S" && mkdir "$S/nodes/2"; } 2>"$ERR" ||
+	   ! wr "$S/nodes/2/nodeid" 2 || ! wr "$S/nodes/2/weight" 1 ||
+	   ! wr "$ls_sys/control" 1; then
+		fail dlm-unload "members and start: $(errtxt)"
+		return 1
+	fi
+	until_t 60 grep -q ' created' "$T/helper.out" ||
+		bad="$bad join never completed: $(tr '\n' ' ' <"$T/helper.out")"
+	# as dlm_controld does for a leave: stop the lockspace (which frees
+	# its slots; release does not), and the event_done the leave will
+	# wait for, ahead of it
+	wr "$ls_sys/control" 0 || bad="$bad stop: $(errtxt)"
+	wr "$ls_sys/event_done" 0 || bad="$bad event_done: $(errtxt)"
+	: >"$T/ls.remove"
+	until_t 60 sh -c "! kill -0 $HELPER_PID 2>/dev/null" ||
+		bad="$bad the lockspace's removal did not return"
+	grep -q 'lockspace removed' "$T/helper.out" ||
+		bad="$bad remove: $(tr '\n' ' ' <"$T/helper.out")"
+	[ -d "$ls_sys" ] && bad="$bad $ls_sys still there"
+	rmdir "$S/nodes/2" "$S" 2>/dev/null
+	for c in "$SCFG"/cluster/comms/*; do
+		[ -d "$c" ] && rmdir "$c"
+	done
+	rmdir "$SCFG/cluster" 2>"$ERR" || bad="$bad rmdir cluster: $(errtxt)"
+	rmmod dlm 2>"$ERR" || bad="$bad rmmod dlm: $(errtxt)"
+	s=$(dmesg | grep -E 'WARNING:|BUG:|Call Trace|general protection|Oops|refcount_t:|UBSAN:|KASAN:' | head -n 3)
+	[ -n "$s" ] && bad="$bad splat: $s"
+	[ -z "$bad" ] && pass dlm-unload || fail dlm-unload "$bad"
+}
+
 # --- main -------------------------------------------------------------------
 T0=$(now)
 info "interop: kernel $(uname -r) ip=$IP tcpdump=${TCPDUMP:-none} pings=$PINGS bulk=${BULK}x$SIZE"
@@ -455,6 +617,7 @@ if case_load; then
 			capture_stop && capture_dump
 			case_port_taken
 			case_stock_stream
+			case_flood
 		else
 			for c in ping ping-ls0 bulk port-taken stock-stream; do skip $c our-node; done
 		fi
@@ -462,6 +625,13 @@ if case_load; then
 		for c in our-node ping ping-ls0 bulk port-taken stock-stream; do skip $c stock-node; done
 	fi
 	case_unload
+	if [ -n "$DLM_KO" ]; then
+		if [ -n "${HELPER_PID:-}" ]; then
+			case_dlm_unload
+		else
+			skip dlm-unload stock-node
+		fi
+	fi
 else
 	for c in stock-node our-node ping ping-ls0 bulk port-taken stock-stream unload; do skip $c load; done
 fi

@@ -6,7 +6,7 @@
  * node start its lowcomms listener without dlm_controld.  Built on the
  * host with "gcc -static -O2" and copied into the initramfs.
  *
- * usage: dlm_ls_create [-d /dev/dlm-control] NAME
+ * usage: dlm_ls_create [-d /dev/dlm-control] [-w FILE] NAME
  *
  * The request is a struct dlm_write_request (device interface 6.0.2,
  * command DLM_USER_CREATE_LOCKSPACE, is64bit set) followed by the
@@ -15,6 +15,13 @@
  * blocked even after that, waiting for a recovery that never runs), so
  * the caller runs this in the background.  The program prints one line
  * before the write and one after it if it ever returns.
+ *
+ * The write returns once the caller has played dlm_controld to the end:
+ * the lockspace's members in configfs, then 1 written to
+ * /sys/kernel/dlm/NAME/control, so that its recovery runs.  With -w, the
+ * program then waits (at most 900 s) until FILE exists and removes the
+ * lockspace again (DLM_USER_REMOVE_LOCKSPACE, which waits for event_done
+ * as well), so that dlm.ko can be unloaded; it prints a line when done.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -54,24 +61,55 @@ static int make_node(const char *path)
 	return 0;
 }
 
+/* -w: wait for @file, then remove the lockspace whose device is @minor */
+static int remove_ls(int fd, const char *file, int minor)
+{
+	struct dlm_write_request req;
+	int i;
+
+	for (i = 0; i < 9000 && access(file, F_OK); i++)
+		usleep(100000);
+	if (access(file, F_OK)) {
+		fprintf(stderr, "dlm_ls_create: %s never appeared\n", file);
+		return 1;
+	}
+	memset(&req, 0, sizeof(req));
+	req.version[0] = DLM_DEVICE_VERSION_MAJOR;
+	req.version[1] = DLM_DEVICE_VERSION_MINOR;
+	req.version[2] = DLM_DEVICE_VERSION_PATCH;
+	req.cmd = DLM_USER_REMOVE_LOCKSPACE;
+	req.is64bit = sizeof(void *) == 8;
+	req.i.lspace.minor = minor;
+	req.i.lspace.flags = DLM_USER_LSFLG_FORCEFREE;
+	if (write(fd, &req, sizeof(req)) < 0) {
+		fprintf(stderr, "dlm_ls_create: remove: %s\n", strerror(errno));
+		return 1;
+	}
+	printf("dlm_ls_create: lockspace removed\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	const char *dev = CONTROL_DEV;
+	const char *dev = CONTROL_DEV, *wait_file = NULL;
 	struct dlm_write_request *req;
 	const char *name;
 	size_t namelen, total;
 	ssize_t n;
-	int fd, opt;
+	int fd, opt, ret = 0;
 
-	while ((opt = getopt(argc, argv, "d:")) != -1) {
-		if (opt != 'd') {
-			fprintf(stderr, "usage: %s [-d device] NAME\n", argv[0]);
+	while ((opt = getopt(argc, argv, "d:w:")) != -1) {
+		if (opt == 'd') {
+			dev = optarg;
+		} else if (opt == 'w') {
+			wait_file = optarg;
+		} else {
+			fprintf(stderr, "usage: %s [-d device] [-w FILE] NAME\n", argv[0]);
 			return 2;
 		}
-		dev = optarg;
 	}
 	if (optind != argc - 1) {
-		fprintf(stderr, "usage: %s [-d device] NAME\n", argv[0]);
+		fprintf(stderr, "usage: %s [-d device] [-w FILE] NAME\n", argv[0]);
 		return 2;
 	}
 	name = argv[optind];
@@ -122,7 +160,10 @@ int main(int argc, char **argv)
 	/* On success the kernel returns the minor of the lockspace device. */
 	printf("dlm_ls_create: lockspace '%s' created, device minor %zd\n",
 	       name, n);
+	fflush(stdout);
 	free(req);
+	if (wait_file)
+		ret = remove_ls(fd, wait_file, (int)n);
 	close(fd);
-	return 0;
+	return ret;
 }
