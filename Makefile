@@ -58,6 +58,11 @@ dkms-test:
 dlm-stack:
 	bash scripts/dlm-stack.sh $${STACK_VER:-6.12} $${STACK_MODE:-ours}
 
+# The kernel's own dlm.ko against our drop-in under RCOM_STATUS floods from
+# 1, 4 and 8 clients, back to back in QEMU: STACK_VER=6.12|6.1.
+dropin-bench:
+	bash scripts/interop-bench.sh $${STACK_VER:-6.12}
+
 # Every test; the last line reads "N passed, N failed".
 check:
 	bash scripts/check.sh
@@ -76,4 +81,4 @@ kunit:
 	CHECK_STEPS="kunit" bash scripts/check.sh
 
 .PHONY: all modules clean demo bench fuzz faults teardown hostile dlm-ko \
-	dkms-test dlm-stack check check-all quick kunit
+	dkms-test dlm-stack dropin-bench check check-all quick kunit

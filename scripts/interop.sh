@@ -1,17 +1,19 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# interop.sh <6.12|6.1|7.2|7.3>
+# interop.sh <6.12|6.1|7.2|7.3> [stock|dropin]
 #
 # Interoperability of dlm_lowcomms with the stock dlm.ko of the same Debian
-# kernel, in one QEMU (TCG) guest, plus a Wireshark check of our traffic:
+# kernel (dropin: with our drop-in dlm.ko, scripts/dlm-ko.sh, in its place,
+# 6.1 and 6.12 only), in one QEMU (TCG) guest, plus a Wireshark check of
+# our traffic:
 #   1. installs what it needs (scripts/deps.sh: tcpdump, tshark, qemu, ...)
 #   2. builds tests/tools/dlm_ls_create.c with gcc -static
 #   3. runs tests/interop.sh in the guest through scripts/qemu-run.sh with
 #      dlm.ko (+ deps) from the kernel image, tcpdump and the helper
 #   4. takes the pcap the guest printed as base64 between PCAP-BEGIN and
 #      PCAP-END, checks size and md5, and decodes it with tshark's DLM3
-#      dissector: PASS: interop.wire-decode only if DLM3 PDUs go both ways,
+#      dissector: PASS: <name>.wire-decode only if DLM3 PDUs go both ways,
 #      every PDU has version 3.x and a sane length, the PDU lengths add up
 #      to the TCP payload of each direction, our ping request, the stock
 #      reply and our DLM_MSG bulk are all there, the stock node speaks 3.2
@@ -24,13 +26,19 @@
 # ${DLM_LC_OUT}/interop-<ver>.log).
 set -uo pipefail
 
-ver=${1:?usage: interop.sh <6.12|6.1|7.2|7.3>}
-case "$ver" in 6.12|6.1|7.2|7.3) ;; *) echo "usage: interop.sh <6.12|6.1|7.2|7.3>" >&2; exit 2 ;; esac
+usage="usage: interop.sh <6.12|6.1|7.2|7.3> [stock|dropin]"
+ver=${1:?$usage}
+dlm=${2:-stock}
+case "$ver/$dlm" in
+6.12/stock|6.1/stock|7.2/stock|7.3/stock|6.12/dropin|6.1/dropin) ;;
+*) echo "$usage (dropin: 6.1 and 6.12)" >&2; exit 2 ;;
+esac
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
 . "$here/outdir.sh"
 out=$DLM_LC_OUT
 name=interop-$ver
+[ "$dlm" = stock ] || name=interop-$dlm-$ver
 work=$out/$name
 log=$out/$name.log
 mkdir -p "$work"
@@ -56,12 +64,28 @@ if ! gcc -static -O2 -Wall -Wextra -o "$helper" "$repo/tests/tools/dlm_ls_create
 	exit 1
 fi
 
-# 3. guest
+# 3. guest (the kernel's dlm.ko stays in /modules for its dependencies)
+files="$helper ${QEMU_FILES:-}"
+if [ "$dlm" = dropin ]; then
+	kdir=$("$here/debian-kernel.sh" "$ver" dlm | tail -n1) ||
+		{ echo "FAIL: $name.kernel: kernel prep failed"; exit 1; }
+	# shellcheck disable=SC1091
+	. "$kdir/env"
+	if ! DLM_LC_OUT=$work/ko DLM_LC_STRICT=0 bash "$here/dlm-ko.sh" "$ABI" \
+		>"$work/dlm-ko.log" 2>&1; then
+		echo "FAIL: $name.dlm-ko: the drop-in for $ABI did not build ($work/dlm-ko.log)"
+		tail -n 5 "$work/dlm-ko.log" | sed 's/^/  /'
+		exit 1
+	fi
+	files="$files $work/ko/dlm-ko/$ABI/dlm.ko"
+	export INTEROP_DLM_KO=/extra/dlm.ko
+fi
 QEMU_NAME=$name QEMU_MODULES="dlm ${QEMU_MODULES:-}" \
 	QEMU_BINS="$(command -v tcpdump) ${QEMU_BINS:-}" \
-	QEMU_FILES="$helper ${QEMU_FILES:-}" \
-	"$here/qemu-run.sh" "$ver" "$repo/tests/interop.sh"
-qrc=$?
+	QEMU_FILES="$files" \
+	"$here/qemu-run.sh" "$ver" "$repo/tests/interop.sh" |
+	sed -u "s/^\(PASS\|FAIL\): interop\./\1: $name./"
+qrc=${PIPESTATUS[0]}
 [ $qrc -eq 0 ] || fails=$((fails + 1))
 
 # 4. pcap -> tshark
@@ -69,7 +93,7 @@ pcap=$work/interop.pcap
 rm -f "$pcap" "$work"/tshark.*
 hdr=$(grep -a '^PCAP-BEGIN interop ' "$log" 2>/dev/null | tail -n1)
 if [ -z "$hdr" ]; then
-	fail "interop.wire-decode: the guest printed no pcap (see $log)"
+	fail "$name.wire-decode: the guest printed no pcap (see $log)"
 else
 	read -r _ _ want_sz want_md5 <<<"$hdr"
 	# only base64 lines between the markers (kernel lines would not match)
@@ -78,7 +102,7 @@ else
 	got_sz=$(stat -c %s "$pcap")
 	got_md5=$(md5sum "$pcap" | cut -d' ' -f1)
 	if [ "$got_sz" != "$want_sz" ] || [ "$got_md5" != "$want_md5" ]; then
-		fail "interop.wire-decode: pcap damaged on the console: $got_sz bytes md5 $got_md5, guest said $want_sz $want_md5"
+		fail "$name.wire-decode: pcap damaged on the console: $got_sz bytes md5 $got_md5, guest said $want_sz $want_md5"
 	else
 		echo "INFO: $name: pcap $pcap ($got_sz bytes, md5 ok)"
 		tshark -r "$pcap" -2 -d tcp.port==21064,dlm3 -T fields \
@@ -96,11 +120,11 @@ else
 		echo "INFO: $name: tshark $(tshark -v 2>/dev/null | head -n1 | awk '{print $3}'): version nodeid length cmd, counted ($work/tshark.basic):"
 		grep -v '^[[:space:]]*$' "$work/tshark.basic" |
 			sort | uniq -c | sort -rn | head -n 12 | sed "s/^/INFO: $name:   /"
-		python3 - "$work" <<'PY'
+		python3 - "$work" "$name" <<'PY'
 # Judge the capture: tshark's DLM3 decode (JSON) and an independent walk
 # of each TCP direction's bytes (from tcp.payload) must agree.
 import json, os, struct, sys
-work = sys.argv[1]
+work, name = sys.argv[1], sys.argv[2]
 bad, notes = [], []
 node_of = {'192.0.2.1': 1, '192.0.2.2': 2, '192.0.2.3': 3}
 CMD = {1: 'MSG', 2: 'RCOM', 3: 'OPTS', 4: 'ACK', 5: 'FIN'}
@@ -284,9 +308,9 @@ err = [l for l in open(os.path.join(work, 'tshark.err')) if 'Running as user' no
 if err:
     bad.append('tshark stderr: ' + ' '.join(err)[:300])
 if bad:
-    print('FAIL: interop.wire-decode: ' + '; '.join(bad[:10]) + (' (+%d more)' % (len(bad) - 10) if len(bad) > 10 else ''))
+    print('FAIL: %s.wire-decode: ' % name + '; '.join(bad[:10]) + (' (+%d more)' % (len(bad) - 10) if len(bad) > 10 else ''))
     sys.exit(1)
-print('PASS: interop.wire-decode')
+print('PASS: %s.wire-decode' % name)
 PY
 		[ $? -eq 0 ] || fails=$((fails + 1))
 	fi

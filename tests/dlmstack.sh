@@ -15,9 +15,15 @@
 # and create and remove files in one directory; node 1 then checks that
 # every record is there exactly once. The host runs fsck.gfs2 afterwards.
 #
+# With DLMSTACK_RESTART, node 2's DLM restarts while node 1 holds a lock
+# (see below).
+# With DLMSTACK_CUT (seconds), node 2 cuts the link that long, 5 s into a
+# third lock loop (DLMSTACK_CUT_ROUNDS rounds, 400), which must add up too.
+#
 # Env: DLMSTACK_NODE (1|2), DLMSTACK_DLM (ours|stock), DLMSTACK_ROUNDS
 # (10000), DLMSTACK_NODES (2), DLMSTACK_TIMEOUT (seconds the lock loop
-# waits for the other node's rounds, 900), DLMSTACK_GFS2.
+# waits for the other node's rounds, 900), DLMSTACK_GFS2, DLMSTACK_CUT,
+# DLMSTACK_CUT_ROUNDS, DLMSTACK_RESTART, DLMSTACK_HOLD.
 
 . "$(dirname "$0")/lib.sh"
 
@@ -136,20 +142,62 @@ else
 	exit 1
 fi
 
-dlm_controld --foreground 1 --enable_fencing 0 --protocol tcp \
-	>/tmp/dlm_controld.log 2>&1 &
-dpid=$!
-if wait_for 60 controld_up; then
-	pass dlm_controld-up
-else
-	fail dlm_controld-up "dlm_tool status shows no cluster after 60 s"
-	tail -n 20 /tmp/dlm_controld.log
-	exit 1
+# start_controld CASE: dlm_controld up, pid in $dpid (its log appended to)
+start_controld() {
+	dlm_controld --foreground 1 --enable_fencing 0 --protocol tcp \
+		>>/tmp/dlm_controld.log 2>&1 &
+	dpid=$!
+	if wait_for 60 controld_up; then
+		pass "$1"
+	else
+		fail "$1" "dlm_tool status shows no cluster after 60 s"
+		tail -n 20 /tmp/dlm_controld.log
+		return 1
+	fi
+}
+
+stop_controld() {
+	kill "$dpid" 2>/dev/null
+	wait_for 30 sh -c "! kill -0 $dpid"
+}
+
+start_controld dlm_controld-up || exit 1
+
+# With DLMSTACK_RESTART: node 1 holds an EX lock in lockspace lcrs for
+# DLMSTACK_HOLD seconds (150) while node 2 joins, leaves, stops its
+# dlm_controld, unloads and loads dlm.ko, starts dlm_controld and joins
+# again; node 1's lock must still convert afterwards (checked at the end).
+HOLD_PID=
+if [ -n "${DLMSTACK_RESTART:-}" ]; then
+	if [ "$ME" = 1 ]; then
+		dlm_lockloop hold lcrs held1 "${DLMSTACK_HOLD:-150}" \
+			>/tmp/hold.out 2>&1 &
+		HOLD_PID=$!
+	else
+		t0=$(now)
+		ok=1
+		dlm_lockloop hold lcrs held2 5 >/tmp/hold.out 2>&1 || ok=0
+		stop_controld
+		if [ $ok = 1 ] && rmmod dlm 2>"$ERR" && load_dlm; then
+			start_controld dlm_controld-restarted || ok=0
+		else
+			ok=0
+		fi
+		[ $ok = 1 ] && dlm_lockloop hold lcrs held2 5 >>/tmp/hold.out 2>&1 || ok=0
+		if [ $ok = 1 ]; then
+			pass "restart ($(elapsed "$t0") s: left, dlm.ko reloaded, joined again)"
+		else
+			fail restart "$(errtxt) $(tail -n 3 /tmp/hold.out | tr '\n' ' ')"
+		fi
+	fi
 fi
 
 # lockloop NAME ROUNDS: the shared counter in lockspace NAME
+busy_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8; exit }' /proc/stat; }
+
 lockloop() {
 	t0=$(now)
+	c0=$(busy_ticks)
 	if timeout $((TIMEOUT + 120)) dlm_lockloop "$1" "$2" $(($2 * NODES)) \
 		"$TIMEOUT" >"/tmp/$1.out" 2>&1; then
 		pass "lockloop-$1 ($(elapsed "$t0") s)"
@@ -160,7 +208,10 @@ lockloop() {
 		cat /sys/kernel/debug/dlm/"$1"_waiters 2>/dev/null | sed 's/^/  waiters: /'
 		tail -n 20 /tmp/dlm_controld.log | sed 's/^/  dlm_controld: /'
 	fi
+	c1=$(busy_ticks)
 	sed -n "s/^LOCKLOOP: /INFO: $TAG: lockloop $1: /p" "/tmp/$1.out"
+	# this guest's CPU time over the loop (USER_HZ ticks: 10 ms each)
+	info "$TAG: lockloop $1: rounds $2 secs $(elapsed "$t0") cpu_ms $(((c1 - c0) * 10)) rounds_per_s $(awk -v n="$2" -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.1f", n / (b - a) }')"
 	# the last lockspace left stops the transport: it must not hang
 	rel=$(sed -n 's/.* release_ms \([0-9]*\).*/\1/p' "/tmp/$1.out")
 	if [ -n "$rel" ] && [ "$rel" -lt 10000 ]; then
@@ -171,6 +222,25 @@ lockloop() {
 }
 
 lockloop "$LS" "$ROUNDS"
+if [ -n "$HOLD_PID" ]; then
+	if wait "$HOLD_PID" && grep -q '^HOLD: held1 ' /tmp/hold.out; then
+		pass "held-through-restart ($(grep '^HOLD' /tmp/hold.out))"
+	else
+		fail held-through-restart "$(tail -n 3 /tmp/hold.out | tr '\n' ' ')"
+	fi
+fi
+if [ -n "${DLMSTACK_CUT:-}" ]; then
+	# the link cut for DLMSTACK_CUT seconds (TCP retransmits, backing off,
+	# all along; shorter than corosync's 10 s token, so membership holds)
+	# while both nodes run a lock loop: it must still add up
+	if [ "$ME" = 2 ]; then
+		(sleep 5; "$IP" link set "$dev" down; sleep "$DLMSTACK_CUT"
+		 "$IP" link set "$dev" up; echo "link cut ${DLMSTACK_CUT}s" >/tmp/cut.done) &
+	fi
+	lockloop "${LS}cut" "${DLMSTACK_CUT_ROUNDS:-400}"
+	[ "$ME" != 2 ] || grep -q . /tmp/cut.done 2>/dev/null ||
+		fail link-cut "the lock loop ended before the link came back"
+fi
 # a second lockspace after the first one's release: a stop, then a start
 lockloop "${LS}2" 200
 dlm_tool ls >/tmp/ls.out 2>&1
@@ -258,8 +328,7 @@ gfs2_test() {
 
 [ -z "${DLMSTACK_GFS2:-}" ] || gfs2_test
 
-kill "$dpid" 2>/dev/null
-wait_for 30 sh -c "! kill -0 $dpid"
+stop_controld
 kill "$cpid" 2>/dev/null
 wait_for 30 sh -c "! kill -0 $cpid"
 # gfs2 holds a reference on dlm

@@ -585,6 +585,12 @@ case_dlm_unload() {
 	# its slots; release does not), and the event_done the leave will
 	# wait for, ahead of it
 	wr "$ls_sys/control" 0 || bad="$bad stop: $(errtxt)"
+	# the other nodes left the cluster (our instances are gone): their
+	# comms go first, as dlm_controld removes departed nodes, or 6.1's
+	# leave waits up to 3 minutes for a FIN from each
+	for c in "$SCFG"/cluster/comms/*; do
+		[ -d "$c" ] && [ "${c##*/}" != 2 ] && rmdir "$c"
+	done
 	wr "$ls_sys/event_done" 0 || bad="$bad event_done: $(errtxt)"
 	: >"$T/ls.remove"
 	until_t 60 sh -c "! kill -0 $HELPER_PID 2>/dev/null" ||

@@ -20,6 +20,13 @@
  * PR/EX holder leaves, so nobody may leave while another still reads the
  * counter. A node that finds "seen" invalid knows that the others have
  * counted themselves and left.
+ *
+ * usage: dlm_lockloop hold LOCKSPACE RESOURCE SECONDS
+ *
+ * Joins LOCKSPACE, takes RESOURCE in EX and holds it SECONDS (while
+ * another node's DLM restarts, say), then converts it to NL and back to
+ * EX (the lock must still work after the recoveries meanwhile), unlocks,
+ * leaves and prints "HOLD: RESOURCE SECONDS s ok".
  */
 #include <errno.h>
 #include <stdint.h>
@@ -132,6 +139,55 @@ static int cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+static int join(const char *name)
+{
+	ls = dlm_create_lockspace(name, 0600);
+	if (!ls) {
+		fprintf(stderr, "dlm_lockloop: join %s: %s\n", name,
+			strerror(errno));
+		return -1;
+	}
+	/* libdlm's ASTs, which the *_wait calls wait for, come from its thread */
+	if (dlm_ls_pthread_init(ls)) {
+		fprintf(stderr, "dlm_lockloop: dlm_ls_pthread_init: %s\n",
+			strerror(errno));
+		return -1;
+	}
+	fprintf(stderr, "dlm_lockloop: joined %s\n", name);
+	return 0;
+}
+
+static int hold(const char *lsname, const char *res, unsigned long secs)
+{
+	struct lock l;
+	int ret;
+
+	memset(&l, 0, sizeof(l));
+	if (join(lsname))
+		return 1;
+	l.name = res;
+	l.lksb.sb_lvbptr = l.lvb;
+	ret = dlm_ls_lock_wait(ls, LKM_EXMODE, &l.lksb, LKF_VALBLK, res,
+			       strlen(res), 0, NULL, NULL, NULL);
+	if (ret || l.lksb.sb_status) {
+		fprintf(stderr, "dlm_lockloop: EX on %s: %d/%d\n", res, ret,
+			l.lksb.sb_status);
+		return 1;
+	}
+	fprintf(stderr, "dlm_lockloop: holding %s in EX\n", res);
+	sleep(secs);
+	if (convert(&l, LKM_NLMODE) < 0 || convert(&l, LKM_EXMODE) < 0)
+		return 1;
+	if (dlm_ls_unlock_wait(ls, l.lksb.sb_lkid, 0, &l.lksb) ||
+	    dlm_release_lockspace(lsname, ls, 1)) {
+		fprintf(stderr, "dlm_lockloop: unlock/leave: %s\n",
+			strerror(errno));
+		return 1;
+	}
+	printf("HOLD: %s %lu s ok\n", res, secs);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	unsigned long rounds, total, nodes, i, timeout;
@@ -140,8 +196,11 @@ int main(int argc, char **argv)
 	uint64_t final = 0, v;
 	int bad;
 
+	if (argc == 5 && !strcmp(argv[1], "hold"))
+		return hold(argv[2], argv[3], strtoul(argv[4], NULL, 0));
 	if (argc != 5) {
-		fprintf(stderr, "usage: dlm_lockloop LOCKSPACE ROUNDS TOTAL TIMEOUT_S\n");
+		fprintf(stderr, "usage: dlm_lockloop LOCKSPACE ROUNDS TOTAL TIMEOUT_S\n"
+			"       dlm_lockloop hold LOCKSPACE RESOURCE SECONDS\n");
 		return 2;
 	}
 	rounds = strtoul(argv[2], NULL, 0);
@@ -154,19 +213,8 @@ int main(int argc, char **argv)
 	memset(&counter, 0, sizeof(counter));
 	memset(&seen, 0, sizeof(seen));
 
-	ls = dlm_create_lockspace(argv[1], 0600);
-	if (!ls) {
-		fprintf(stderr, "dlm_lockloop: join %s: %s\n", argv[1],
-			strerror(errno));
+	if (join(argv[1]))
 		return 1;
-	}
-	/* libdlm's ASTs, which the *_wait calls wait for, come from its thread */
-	if (dlm_ls_pthread_init(ls)) {
-		fprintf(stderr, "dlm_lockloop: dlm_ls_pthread_init: %s\n",
-			strerror(errno));
-		return 1;
-	}
-	fprintf(stderr, "dlm_lockloop: joined %s\n", argv[1]);
 	if (take_nl(&counter, RES) || take_nl(&seen, SEEN))
 		return 1;
 	fprintf(stderr, "dlm_lockloop: NL locks held\n");
