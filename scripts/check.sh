@@ -8,6 +8,8 @@
 #   hostile faults qemu-6.12 qemu-6.1 interop-6.12 interop-6.1
 #   qemu-7.2 qemu-7.3 interop-7.2 interop-7.3 (sid's and experimental's
 #   kernels; their module builds run in the sid chroot)
+# Not default yet: uml-dropin interop-dropin-6.12 interop-dropin-6.1 (the
+# drop-in dlm.ko against our nodes), stack-6.12 stack-6.1 stack-mixed-*
 set -uo pipefail
 
 DEFAULT_STEPS="deps build dlm-ko dkms checkpatch kunit fuzz uml-cluster uml-stress uml-teardown hostile faults qemu-6.12 qemu-6.1 interop-6.12 interop-6.1 qemu-7.2 qemu-7.3 interop-7.2 interop-7.3"

@@ -58,10 +58,10 @@ END {
 		if (cl[j] < cl[i]) { t = cl[i]; cl[i] = cl[j]; cl[j] = t }
 	for (i = 1; i <= n; i++) {
 		c = cl[i]
-		sr = med("stock" SUBSEP c, "rate"); or = med("ours" SUBSEP c, "rate")
+		sr = med("stock" SUBSEP c, "rate"); orr = med("ours" SUBSEP c, "rate")
 		sc = med("stock" SUBSEP c, "cpu"); oc = med("ours" SUBSEP c, "cpu")
-		printf "%-8s %7d %14d %14d %8.2f %12.1f %12.1f %8.2f\n", ver, c, sr, or,
-			sr ? or / sr : 0, sc, oc, sc ? oc / sc : 0
+		printf "%-8s %7d %14d %14d %8.2f %12.1f %12.1f %8.2f\n", ver, c, sr, orr,
+			sr ? orr / sr : 0, sc, oc, sc ? oc / sc : 0
 	}
 }' ver="$ver" "$out/flood.txt" | tee "$out/table.txt"
 [ -s "$out/flood.txt" ] || { echo "FAIL: interop-bench-$ver: no flood rounds"; rc=1; }

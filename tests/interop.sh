@@ -495,6 +495,8 @@ case_flood() {
 	for k in $INTEROP_FLOOD; do [ "$k" -gt "$max" ] && max=$k; done
 	[ -x "$tool" ] || { fail flood "no $tool"; return 1; }
 	flood_setup "$max" || { fail flood "setup: $(errtxt)"; return 1; }
+	WHO=stock
+	[ -z "$DLM_KO" ] || WHO=ours
 	bad=
 	for k in $INTEROP_FLOOD; do
 		r=1
@@ -526,7 +528,7 @@ case_flood() {
 				i=$((i + 1))
 			done
 			# ticks are USER_HZ (100 a second): microseconds per reply
-			info "flood: dlm=${DLM_KO:+ours}${DLM_KO:-stock} clients=$k round=$r replies=$reps secs=$(elapsed "$t0" "$t1") rate=$(awk -v n="$reps" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }') cpu_us_per_reply=$(awk -v n="$reps" -v c=$((c1 - c0)) 'BEGIN { printf "%.1f", n ? c * 10000 / n : 0 }')"
+			info "flood: dlm=$WHO clients=$k round=$r replies=$reps secs=$(elapsed "$t0" "$t1") rate=$(awk -v n="$reps" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }') cpu_us_per_reply=$(awk -v n="$reps" -v c=$((c1 - c0)) 'BEGIN { printf "%.1f", n ? c * 10000 / n : 0 }')"
 			[ "$reps" -gt 0 ] || bad="$bad clients=$k round=$r: no replies"
 			r=$((r + 1))
 		done

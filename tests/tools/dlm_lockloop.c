@@ -143,7 +143,7 @@ static int join(const char *name)
 {
 	ls = dlm_create_lockspace(name, 0600);
 	if (!ls) {
-		fprintf(stderr, "dlm_lockloop: join %s: %s\n", name,
+		fprintf(stderr, "dlm_lockloop: joining %s: %s\n", name,
 			strerror(errno));
 		return -1;
 	}
