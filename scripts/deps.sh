@@ -16,18 +16,40 @@ PKGS=(
 	dkms
 )
 
+# The drop-in build takes fs/dlm from linux-source and builds it against
+# the headers: both must be the same Debian version. The archive can carry
+# a newer linux-source than headers for a while (seen: source 6.12.118,
+# headers 6.12.117), so the source follows the headers' version, which
+# the archive keeps.
+SOURCE_OF=(
+	"linux-source-6.12 linux-headers-6.12-amd64"
+	"linux-source-6.1 linux-headers-amd64"
+)
+
+ver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || true; }
+
+# prints "linux-source-X=<headers' version>" for each source that differs
+source_pins() {
+	local pair src hdr hv
+	for pair in "${SOURCE_OF[@]}"; do
+		read -r src hdr <<<"$pair"
+		hv=$(ver "$hdr")
+		[ -n "$hv" ] && [ "$(ver "$src")" != "$hv" ] && echo "$src=$hv"
+	done
+	return 0
+}
+
 missing=()
 for p in "${PKGS[@]}"; do
 	st=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)
 	[[ $st == ii* ]] || missing+=("$p")
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
+if [ ${#missing[@]} -eq 0 ] && [ -z "$(source_pins)" ]; then
 	echo "deps: all ${#PKGS[@]} packages already installed"
 	exit 0
 fi
 
-echo "deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 # tshark pulls in wireshark-common, which asks whether non-root users may
 # capture: answer "no" up front so the install never prompts.
@@ -42,7 +64,28 @@ if [ ! -e "$policy" ]; then
 	trap 'rm -f "$policy"' EXIT
 fi
 apt-get update -qq >/dev/null
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# everything but the sources first: they follow the headers just installed
+first=()
+for p in "${missing[@]}"; do
+	[[ $p == linux-source-* ]] || first+=("$p")
+done
+if [ ${#first[@]} -gt 0 ]; then
+	echo "deps: installing ${first[*]}"
+	apt-get install -y -qq --no-install-recommends "${first[@]}" >/dev/null
+fi
+mapfile -t pins < <(source_pins)
+if [ ${#pins[@]} -gt 0 ]; then
+	echo "deps: installing ${pins[*]} (the headers' version)"
+	apt-get install -y -qq --no-install-recommends --allow-downgrades \
+		"${pins[@]}" >/dev/null || {
+		echo "deps: ERROR: cannot install ${pins[*]}: the archive no longer has linux-source at the headers' version" >&2
+		exit 1
+	}
+	[ -z "$(source_pins)" ] || {
+		echo "deps: ERROR: linux-source and headers still differ: $(source_pins)" >&2
+		exit 1
+	}
+fi
 # and, if we installed them just now, none starts at the next boot either
 if command -v systemctl >/dev/null; then
 	for p in "${missing[@]}"; do
