@@ -47,7 +47,11 @@ enum {
 	CF_RESEND,		/* new socket: resend unacked messages first */
 	CF_ACK_PENDING,		/* upper layer wants an ACK on this socket */
 	CF_CONNECTED,		/* socket established (lockless status) */
+	CF_CONNECTING,		/* our connect, not yet established */
 	CF_PROBE,		/* live socket: send the oldest unacked again */
+#ifdef DLM_LC_TEST_HOOKS
+	CF_TEST_CANCELLED,	/* test build: the stop's cancels are done */
+#endif
 };
 
 struct dlm_lc_proto_ops;

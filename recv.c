@@ -249,6 +249,7 @@ void dlm_lc_recv_work(struct work_struct *work)
 	int i, ret;
 	u64 gen;
 
+	dlm_lc_test_work_late(conn);
 	down_read(&conn->sock_lock);
 	if (!conn->sock) {
 		clear_bit(CF_RECV_PENDING, &conn->flags);

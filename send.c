@@ -330,6 +330,7 @@ void dlm_lc_send_work(struct work_struct *work)
 	u64 gen;
 	int ret;
 
+	dlm_lc_test_work_late(conn);
 	down_read(&conn->sock_lock);
 	if (!conn->sock) {
 		up_read(&conn->sock_lock);
@@ -373,9 +374,7 @@ void dlm_lc_send_work(struct work_struct *work)
 	up_read(&conn->sock_lock);
 
 	if (ret && ret != -EAGAIN) {
-		if (ret == -ECONNREFUSED || ret == -ETIMEDOUT ||
-		    ret == -EHOSTUNREACH || ret == -ENETUNREACH)
-			atomic64_inc(&conn->connect_fail);
+		/* a connect that failed is counted where it is closed */
 		net_dbg_ratelimited("%s: send to node %d failed: %d\n",
 				    conn->cl->name, conn->nodeid, ret);
 		if (!test_bit(CF_OTHER, &conn->flags)) {
@@ -398,6 +397,7 @@ void dlm_lc_retry_work(struct work_struct *work)
 						 struct dlm_lc_conn,
 						 retry_work);
 
+	dlm_lc_test_work_late(conn);
 	if (!test_bit(CF_STOP_IO, &conn->flags))
 		queue_work(dlm_lc_io_wq, &conn->swork);
 }

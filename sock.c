@@ -28,6 +28,27 @@ unsigned int dlm_lc_test_listen_delay_ms;
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_test_listen_delay_ms);
 unsigned int dlm_lc_test_set_delay_ms;
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_test_set_delay_ms);
+atomic_t dlm_lc_test_late_works = ATOMIC_INIT(0);
+EXPORT_SYMBOL_IF_KUNIT(dlm_lc_test_late_works);
+
+/* called with STOP_IO just set: an earlier stop's mark is void */
+void dlm_lc_test_stop_begins(struct dlm_lc_conn *conn)
+{
+	clear_bit(CF_TEST_CANCELLED, &conn->flags);
+}
+
+void dlm_lc_test_stop_cancelled(struct dlm_lc_conn *conn)
+{
+	set_bit(CF_TEST_CANCELLED, &conn->flags);
+}
+
+/* work queued or started: late if the stop has cancelled and not restarted */
+void dlm_lc_test_work_late(struct dlm_lc_conn *conn)
+{
+	if (test_bit(CF_TEST_CANCELLED, &conn->flags) &&
+	    test_bit(CF_STOP_IO, &conn->flags))
+		atomic_inc(&dlm_lc_test_late_works);
+}
 #endif
 
 const struct dlm_lc_proto_ops dlm_lc_tcp_ops = {
@@ -53,8 +74,10 @@ static void kick_recv(struct dlm_lc_conn *conn)
 	if (test_bit(CF_STOP_IO, &conn->flags))
 		return;
 	dlm_lc_test_callback_delay();
-	if (!test_and_set_bit(CF_RECV_PENDING, &conn->flags))
+	if (!test_and_set_bit(CF_RECV_PENDING, &conn->flags)) {
 		queue_work(dlm_lc_io_wq, &conn->rwork);
+		dlm_lc_test_work_late(conn);
+	}
 }
 
 /* A parked send worker resumes: SEND_PENDING is still set for it. */
@@ -65,6 +88,7 @@ static void wake_sender(struct dlm_lc_conn *conn)
 	if (!test_bit(CF_STOP_IO, &conn->flags)) {
 		dlm_lc_test_callback_delay();
 		queue_work(dlm_lc_io_wq, &conn->swork);
+		dlm_lc_test_work_late(conn);
 	}
 }
 
@@ -115,6 +139,7 @@ static void conn_state_change(struct sock *sk)
 
 	switch (sk->sk_state) {
 	case TCP_ESTABLISHED:
+		clear_bit(CF_CONNECTING, &conn->flags);
 		set_bit(CF_CONNECTED, &conn->flags);
 		atomic_set(&conn->backoff_ms, 0);
 		wake_sender(conn);
@@ -245,6 +270,7 @@ void dlm_lc_conn_release_locked(struct dlm_lc_conn *conn)
 
 	sock_unhook(conn, conn->sock);
 	clear_bit(CF_CONNECTED, &conn->flags);
+	clear_bit(CF_CONNECTING, &conn->flags);
 	sock_release(conn->sock);
 	conn->sock = NULL;
 	kfree(conn->rx_buf);
@@ -281,15 +307,18 @@ static unsigned long next_backoff(struct dlm_lc_conn *conn)
 /*
  * Run the send worker again after a backoff. SEND_PENDING stays set until
  * that worker finds the queue empty, so commits do not queue it twice.
+ * Both workers may meet the same failed socket (the receive worker closes
+ * it, the send worker then finds no socket): one pending retry answers
+ * both, and the backoff grows once per retry, not once per caller.
  */
 void dlm_lc_schedule_retry(struct dlm_lc_conn *conn)
 {
-	unsigned long delay = next_backoff(conn);
-
 	spin_lock_bh(&conn->wq.lock);
 	if (!test_bit(CF_STOP_IO, &conn->flags)) {
 		set_bit(CF_SEND_PENDING, &conn->flags);
-		queue_delayed_work(dlm_lc_io_wq, &conn->retry_work, delay);
+		if (!delayed_work_pending(&conn->retry_work))
+			queue_delayed_work(dlm_lc_io_wq, &conn->retry_work,
+					   next_backoff(conn));
 	}
 	spin_unlock_bh(&conn->wq.lock);
 }
@@ -313,6 +342,12 @@ void dlm_lc_conn_close_gen(struct dlm_lc_conn *conn, u64 gen, bool retry)
 		return;
 	}
 	lost = conn->sock;
+	/*
+	 * Whichever worker meets the refused or timed-out connect first
+	 * closes it (on SMP often the receive worker): count it here.
+	 */
+	if (test_bit(CF_CONNECTING, &conn->flags))
+		atomic64_inc(&conn->connect_fail);
 	dlm_lc_conn_release_locked(conn);
 	other = conn->other;
 	if (other) {
@@ -382,9 +417,12 @@ int dlm_lc_conn_connect(struct dlm_lc_conn *conn)
 	if (ret)
 		goto out_release;
 
+	/* before the connect: ESTABLISHED can come at once and clears it */
+	set_bit(CF_CONNECTING, &conn->flags);
 	ret = kernel_connect(sock, dlm_lc_sa(&peer), plen, O_NONBLOCK);
 	if (ret == -EINPROGRESS)
 		ret = 0;
+	/* a failure here the send worker counts */
 	if (ret)
 		dlm_lc_conn_release_locked(conn);
 	goto out_unlock;
@@ -679,6 +717,7 @@ static void stop_io_one(struct dlm_lc_conn *conn)
 {
 	spin_lock_bh(&conn->wq.lock);
 	set_bit(CF_STOP_IO, &conn->flags);
+	dlm_lc_test_stop_begins(conn);
 	spin_unlock_bh(&conn->wq.lock);
 	/*
 	 * A receive worker may wait for the process queue to drain, holding
@@ -702,6 +741,7 @@ static void stop_io_one(struct dlm_lc_conn *conn)
 	cancel_work_sync(&conn->rwork);
 	/* a worker that ran during the cancels may have queued a retry */
 	cancel_delayed_work_sync(&conn->retry_work);
+	dlm_lc_test_stop_cancelled(conn);
 	clear_bit(CF_SEND_PENDING, &conn->flags);
 	clear_bit(CF_RECV_PENDING, &conn->flags);
 	clear_bit(CF_WAIT_SPACE, &conn->flags);

@@ -11,6 +11,7 @@
 #include <linux/delay.h>
 
 struct dlm_lc_cluster;
+struct dlm_lc_conn;
 
 #ifdef DLM_LC_TEST_HOOKS
 /* microseconds a socket callback waits after its STOP_IO test */
@@ -56,12 +57,24 @@ static inline void dlm_lc_test_set_delay(void)
 }
 
 void dlm_lc_test_process_delay(struct dlm_lc_cluster *cl);
+
+/*
+ * Work queued or started on a stopped connection after the stop cancelled
+ * its workers (until I/O starts again): the stop's promise is none.
+ */
+extern atomic_t dlm_lc_test_late_works;
+void dlm_lc_test_stop_begins(struct dlm_lc_conn *conn);
+void dlm_lc_test_stop_cancelled(struct dlm_lc_conn *conn);
+void dlm_lc_test_work_late(struct dlm_lc_conn *conn);
 #else
 static inline void dlm_lc_test_callback_delay(void) {}
 static inline void dlm_lc_test_connect_delay(void) {}
 static inline void dlm_lc_test_listen_delay(void) {}
 static inline void dlm_lc_test_set_delay(void) {}
 static inline void dlm_lc_test_process_delay(struct dlm_lc_cluster *cl) {}
+static inline void dlm_lc_test_stop_begins(struct dlm_lc_conn *conn) {}
+static inline void dlm_lc_test_stop_cancelled(struct dlm_lc_conn *conn) {}
+static inline void dlm_lc_test_work_late(struct dlm_lc_conn *conn) {}
 #endif
 
 #endif /* DLM_LC_TEST_HOOKS_H */

@@ -50,6 +50,11 @@ off() {
 }
 
 mountpoint -q /proc || mount -t proc proc /proc
+# uml-run.sh judges the kernel log from here on (what came before is boot)
+echo "GUEST-START"
+# a boot-time lockdep report turns lockdep off: the suites would run unchecked
+dl=$(awk '$1 == "debug_locks:" { print $2 }' /proc/lockdep_stats 2>/dev/null)
+[ -z "$dl" ] || echo "guest: lockdep debug_locks=$dl"
 mountpoint -q /sys || mount -t sysfs sysfs /sys
 mountpoint -q /dev || mount -t devtmpfs devtmpfs /dev 2>/dev/null
 mount -t tmpfs -o mode=755 tmpfs /run

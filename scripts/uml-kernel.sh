@@ -52,12 +52,17 @@ case $KV in
 *) die "UML_KERNEL=$KV: want 6.12 or 7.2" ;;
 esac
 [ -r "$FRAG" ] || die "config fragment $FRAG missing"
+# a series may add its own options (tests/uml-7.2.config: SMP, which 6.12's
+# UML does not have); merged after the common fragment
+FRAGS=("$FRAG")
+SERIES_FRAG=$HERE/../tests/uml-$KV.config
+[ -r "$SERIES_FRAG" ] && FRAGS+=("$(readlink -f "$SERIES_FRAG")")
 VER=$KV-${VER//[^A-Za-z0-9.+_-]/_}
 VER=${VER#6.12-}	# 6.12 keys stay as they were
 PATCHES=("$HERE"/../tests/uml-"$KV"-*.patch)
 [ -e "${PATCHES[0]}" ] || PATCHES=()
 PSHA=$(cat "${PATCHES[@]}" /dev/null | sha1sum | cut -c1-8)
-FSHA=$(cat "$FRAG" "${PATCHES[@]}" | sha1sum | cut -c1-12)
+FSHA=$(cat "${FRAGS[@]}" "${PATCHES[@]}" | sha1sum | cut -c1-12)
 
 mkdir -p "$CACHE"
 # one lock per kernel series: a 7.2 build does not hold up 6.12 runs
@@ -124,7 +129,8 @@ mk() { make -C "$SRC" O="$BUILD" ARCH=um "$@" >>"$BLOG" 2>&1 ||
 
 mk defconfig
 ARCH=um "$SRC/scripts/kconfig/merge_config.sh" -m -O "$BUILD" \
-	"$BUILD/.config" "$FRAG" >>"$BLOG" 2>&1 || die "merge_config.sh failed"
+	"$BUILD/.config" "${FRAGS[@]}" >>"$BLOG" 2>&1 ||
+	die "merge_config.sh failed"
 mk olddefconfig
 
 # kconfig silently drops options whose dependencies are unmet: check that
@@ -145,9 +151,9 @@ while IFS= read -r line; do
 			bad=1
 		fi
 	fi
-done <"$FRAG"
+done < <(cat "${FRAGS[@]}")
 [ $bad -eq 0 ] || die "kconfig dropped fragment options (see above)"
-cp "$FRAG" "$BUILD/uml.config.fragment"
+cat "${FRAGS[@]}" >"$BUILD/uml.config.fragment"
 
 mk -j"$JOBS" all
 [ -x "$BUILD/linux" ] || die "no $BUILD/linux after build"

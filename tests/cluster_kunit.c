@@ -11,6 +11,7 @@
 #include <kunit/test.h>
 #include <linux/delay.h>
 #include <linux/inet.h>
+#include <linux/kthread.h>
 #include <linux/netdevice.h>
 #include <linux/rtnetlink.h>
 #include <net/net_namespace.h>
@@ -1232,19 +1233,70 @@ static void cluster_acks_do_not_pile_up(struct kunit *test)
  * callbacks slowed after their STOP_IO test; KASAN and DEBUG_OBJECTS judge
  * whether a callback queued work on a freed or stopped connection.
  */
+/* node 1 sends one small message after another until stopped */
+static int trickle_fn(void *data)
+{
+	struct dlm_lc_cluster *cl = data;
+	u8 seed = 0;
+
+	while (!kthread_should_stop()) {
+		/* ENOBUFS while node 2 is down is fine: we only want packets */
+		send_msg(cl, 2, 64, seed++);
+		usleep_range(200, 400);
+	}
+	return 0;
+}
+
+static bool node_connected(struct dlm_lc_cluster *cl, int id)
+{
+	struct dlm_lc_node_stats ns;
+
+	dlm_lc_node_get_stats(cl, id, &ns);
+	return ns.connected;
+}
+
+/*
+ * Issue 7.4a. Node 1 trickles small messages to node 2 while node 2
+ * removes node 1 at once (no graceful close: a graceful stop first waits
+ * for the peer's EOF, and no data arrives by the time I/O stops) and adds
+ * it again. Each packet's data_ready on node 2 runs in softirq on the
+ * sending CPU and, with the knob, waits 2 ms between its STOP_IO test and
+ * its queue_work; node 2's receive worker is mostly idle, so the callback
+ * does queue. A stop that cancelled the workers before it unhooked the
+ * callbacks would let such a callback queue rwork after the cancel: a
+ * worker on a freed connection. The test build counts work queued or
+ * started after the cancels, and KASAN sees the use after free. Reachable
+ * only with two CPUs: on one, the stopper cannot run while a callback
+ * waits in softirq (make check-all runs the suites on two).
+ */
 static void cluster_stop_races_callbacks(struct kunit *test)
 {
 	struct ctx *c = test->priv;
-	int i;
+	struct task_struct *t;
+	int i, rounds = 0;
 
 	pair_start(test, "127.0.0.1", "127.0.0.2");
+	kunit_info(test, "%u CPUs online\n", num_online_cpus());
+	atomic_set(&dlm_lc_test_late_works, 0);
+	t = kthread_run(trickle_fn, c->a, "dlm_lc_trickle");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
 	dlm_lc_test_callback_delay_us = 2000;
-	for (i = 0; i < 20; i++) {
-		KUNIT_EXPECT_EQ(test, dlm_lc_bulk_send(c->a, 2, 200, 256), 0);
-		dlm_lc_cluster_stop(c->b);
-		KUNIT_EXPECT_EQ(test, dlm_lc_cluster_start(c->b), 0);
+	for (i = 0; i < 40; i++) {
+		if (!wait_for(node_connected(c->b, 1)))
+			break;
+		rounds++;
+		/* land the stop at a different point of a callback's wait */
+		usleep_range(1000 + 97 * i, 1100 + 97 * i);
+		KUNIT_ASSERT_EQ(test, dlm_lc_node_remove_now(c->b, 1), 0);
+		add_node(test, c->b, 1, "127.0.0.1");
 	}
 	dlm_lc_test_callback_delay_us = 0;
+	kthread_stop(t);
+	kunit_info(test, "%d removals under traffic, %d late works\n", rounds,
+		   atomic_read(&dlm_lc_test_late_works));
+	KUNIT_EXPECT_EQ(test, rounds, 40);
+	KUNIT_EXPECT_EQ_MSG(test, atomic_read(&dlm_lc_test_late_works), 0,
+			    "work queued or started after the stop's cancels");
 	KUNIT_EXPECT_EQ(test, send_msg(c->a, 2, 100, 9), 0);
 	KUNIT_EXPECT_TRUE(test, wait_for(sink_count(&c->sink_b) >= 1));
 }
