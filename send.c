@@ -310,6 +310,16 @@ static bool upper_has_unacked(struct dlm_lc_conn *conn)
 	return up->has_unacked && up->has_unacked(conn->cl, conn->nodeid);
 }
 
+static bool retry_pending(struct dlm_lc_conn *conn)
+{
+	bool pending;
+
+	spin_lock_bh(&conn->wq.lock);
+	pending = delayed_work_pending(&conn->retry_work);
+	spin_unlock_bh(&conn->wq.lock);
+	return pending;
+}
+
 static bool queue_empty_clear_pending(struct dlm_lc_conn *conn)
 {
 	bool empty;
@@ -350,10 +360,20 @@ void dlm_lc_send_work(struct work_struct *work)
 		if (!upper_has_unacked(conn) &&
 		    queue_empty_clear_pending(conn))
 			return;
+		/*
+		 * The other worker closed a failed socket and scheduled the
+		 * retry: that owns the next connect (SEND_PENDING stays set
+		 * for it), or connects would go out at round-trip rate. An
+		 * accept runs the retry at once.
+		 */
+		if (retry_pending(conn))
+			return;
 		dlm_lc_test_connect_delay();
 		ret = dlm_lc_conn_connect(conn);
 		if (ret) {
-			atomic64_inc(&conn->connect_fail);
+			/* a stop that raced us is no failure */
+			if (ret != -ESHUTDOWN)
+				atomic64_inc(&conn->connect_fail);
 			net_dbg_ratelimited("%s: connect to node %d failed: %d\n",
 					    conn->cl->name, conn->nodeid, ret);
 			dlm_lc_schedule_retry(conn);

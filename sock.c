@@ -31,7 +31,7 @@ EXPORT_SYMBOL_IF_KUNIT(dlm_lc_test_set_delay_ms);
 atomic_t dlm_lc_test_late_works = ATOMIC_INIT(0);
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_test_late_works);
 
-/* called with STOP_IO just set: an earlier stop's mark is void */
+/* called before STOP_IO is set: an earlier stop's mark is void */
 void dlm_lc_test_stop_begins(struct dlm_lc_conn *conn)
 {
 	clear_bit(CF_TEST_CANCELLED, &conn->flags);
@@ -344,9 +344,11 @@ void dlm_lc_conn_close_gen(struct dlm_lc_conn *conn, u64 gen, bool retry)
 	lost = conn->sock;
 	/*
 	 * Whichever worker meets the refused or timed-out connect first
-	 * closes it (on SMP often the receive worker): count it here.
+	 * closes it (on SMP often the receive worker): count it here. Only
+	 * a worker's close names its socket (@gen); a stop's or an admin
+	 * close's does not, and is no failure.
 	 */
-	if (test_bit(CF_CONNECTING, &conn->flags))
+	if (gen && test_bit(CF_CONNECTING, &conn->flags))
 		atomic64_inc(&conn->connect_fail);
 	dlm_lc_conn_release_locked(conn);
 	other = conn->other;
@@ -422,7 +424,7 @@ int dlm_lc_conn_connect(struct dlm_lc_conn *conn)
 	ret = kernel_connect(sock, dlm_lc_sa(&peer), plen, O_NONBLOCK);
 	if (ret == -EINPROGRESS)
 		ret = 0;
-	/* a failure here the send worker counts */
+	/* the send worker counts a failure returned from here */
 	if (ret)
 		dlm_lc_conn_release_locked(conn);
 	goto out_unlock;
@@ -716,8 +718,8 @@ void dlm_lc_conn_shutdown_wait(struct dlm_lc_conn *conn, unsigned long end)
 static void stop_io_one(struct dlm_lc_conn *conn)
 {
 	spin_lock_bh(&conn->wq.lock);
-	set_bit(CF_STOP_IO, &conn->flags);
 	dlm_lc_test_stop_begins(conn);
+	set_bit(CF_STOP_IO, &conn->flags);
 	spin_unlock_bh(&conn->wq.lock);
 	/*
 	 * A receive worker may wait for the process queue to drain, holding

@@ -19,14 +19,19 @@ PKGS=(
 # The drop-in build takes fs/dlm from linux-source and builds it against
 # the headers: both must be the same Debian version. The archive can carry
 # a newer linux-source than headers for a while (seen: source 6.12.118,
-# headers 6.12.117), so the source follows the headers' version, which
-# the archive keeps.
+# headers 6.12.117), so the source follows the headers' version (the
+# archive had the older one still; if it does not, this fails clearly).
 SOURCE_OF=(
 	"linux-source-6.12 linux-headers-6.12-amd64"
 	"linux-source-6.1 linux-headers-amd64"
 )
 
-ver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || true; }
+# the installed version ("ii"), else nothing (removed: "rc" keeps a version)
+ver() {
+	dpkg-query -W -f='${db:Status-Abbrev} ${Version}' "$1" 2>/dev/null |
+		awk '$1 == "ii" { print $2 }'
+	return 0
+}
 
 # prints "linux-source-X=<headers' version>" for each source that differs
 source_pins() {

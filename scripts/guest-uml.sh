@@ -65,6 +65,15 @@ case $MODE in
 cluster|stress|faults|teardown|dropin) TAGP=uml-$MODE ;;
 *) TAGP=$MODE ;;
 esac
+# asked for more than one CPU (uml-run.sh UML_NCPUS): make sure we got them
+if [ -n "${DLM_LC_NCPUS:-}" ]; then
+	got=$(grep -c '^processor' /proc/cpuinfo)
+	if [ "$got" = "$DLM_LC_NCPUS" ]; then
+		echo "PASS: $TAGP-guest-cpus ($got)"
+	else
+		echo "FAIL: $TAGP-guest-cpus: $got online, $DLM_LC_NCPUS asked for"
+	fi
+fi
 # Copy the modules into tmpfs first: the module dir may well live under /tmp,
 # which we are about to hide.
 mkdir -p /run/dlm_lc/mod

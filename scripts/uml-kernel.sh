@@ -6,7 +6,10 @@
 #
 #   cache root   ${DLM_LC_CACHE:-/var/cache/dlm_lowcomms}
 #   sources      <cache>/src-<pkg version>-<sha1(patches)[0:8]>/linux-source-<kver>
-#   build dir    <cache>/uml-<pkg version>-<sha1(tests/uml.config + patches)[0:12]>
+#   build dir    <cache>/uml-<pkg version>-<sha1(fragments + patches)[0:12]>
+#
+# Fragments: tests/uml.config (or UML_CONFIG_FRAGMENT), then the series'
+# own tests/uml-<series>.config if there is one (7.2: SMP), always added.
 #
 # tests/uml-6.12-*.patch are applied to the unpacked 6.12 sources (our own
 # fixes for running UML here: uml-6.12-host-xstate.patch lets UML run on

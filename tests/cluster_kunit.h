@@ -40,6 +40,8 @@ struct ctx {
 	struct socket *listener;
 	struct socket *accepted;
 	struct blocker blocker;
+	/* a case's sending thread: the exit stops it before the destroys */
+	struct task_struct *sender;
 };
 
 /* Poll, bounded: liveness only, never a performance assertion. */
