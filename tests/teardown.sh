@@ -40,7 +40,8 @@ ERR=${TMPDIR:-/tmp}/teardown.err.$$
 MOD=${1:-/modules/dlm_lowcomms.ko}
 SIZE=256
 T=${TMPDIR:-/tmp}/teardown.$$
-CASES=${TEARDOWN_CASES:-restart node netns reload}
+# uml-test.sh passes a list on the kernel command line with commas
+CASES=$(echo "${TEARDOWN_CASES:-restart node netns reload}" | tr , " ")
 dbg() { [ "${TEARDOWN_DEBUG:-0}" = 1 ] && info "teardown: $(now) $*"; }
 
 cst() { st "$CFG/c$1/comms/$2/status" "$3"; }
@@ -228,6 +229,13 @@ if load; then
 	if setup 2>"$ERR"; then
 		pass setup
 		for cs in $CASES; do
+			case $cs in
+			restart | node | netns | reload) ;;
+			*)
+				fail "case-$cs" "no such case (restart node netns reload)"
+				continue
+				;;
+			esac
 			t=$(now)
 			if [ "$cs" = reload ]; then
 				case_reload
