@@ -34,7 +34,8 @@ faults:
 	bash scripts/faults.sh
 
 # Teardown under traffic with the delay knobs, 1,000 cycles of each case
-# (make check runs 30/10/10); TEARDOWN_CYCLES=N TEARDOWN_NS=N TEARDOWN_RELOADS=N.
+# (make check runs 30/10/10); TEARDOWN_CYCLES=N TEARDOWN_NS=N TEARDOWN_RELOADS=N,
+# TEARDOWN_CASES="restart node" (any of restart node netns reload).
 teardown:
 	TEARDOWN_CYCLES=$${TEARDOWN_CYCLES:-1000} UML_TIMEOUT=$${UML_TIMEOUT:-10800} \
 		TEARDOWN_SECS=$${TEARDOWN_SECS:-5000} bash scripts/uml-test.sh teardown
