@@ -24,7 +24,8 @@
 #              streaming each time, removed under traffic
 # Then c1 and c2 must still carry checked traffic (survive) and the module
 # must unload (unload). Every loop is bounded by its count and by
-# TEARDOWN_SECS (default 1500) per case.
+# TEARDOWN_SECS (default 1500) per case. TEARDOWN_CASES picks some of
+# them (spaces or commas between names); an unknown name is a FAIL.
 
 . "$(dirname "$0")/lib.sh"
 
