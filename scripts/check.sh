@@ -9,10 +9,12 @@
 #   interop-dropin-6.12 interop-dropin-6.1 (the drop-in dlm.ko against our
 #   nodes) qemu-7.2 qemu-7.3 interop-7.2 interop-7.3 (sid's and
 #   experimental's kernels; their module builds run in the sid chroot)
-# Not default yet: stack-6.12 stack-6.1 stack-mixed-*
+#   stack-6.12 stack-mixed-6.12 stack-6.1 stack-mixed-6.1 (corosync,
+#   dlm_controld, libdlm locks and GFS2 over the drop-in, CI-sized;
+#   `make dlm-stack` runs 10,000 rounds)
 set -uo pipefail
 
-DEFAULT_STEPS="deps build dlm-ko dkms checkpatch kunit fuzz uml-cluster uml-stress uml-teardown uml-dropin hostile faults qemu-6.12 qemu-6.1 interop-6.12 interop-6.1 interop-dropin-6.12 interop-dropin-6.1 qemu-7.2 qemu-7.3 interop-7.2 interop-7.3"
+DEFAULT_STEPS="deps build dlm-ko dkms checkpatch kunit fuzz uml-cluster uml-stress uml-teardown uml-dropin hostile faults qemu-6.12 qemu-6.1 interop-6.12 interop-6.1 interop-dropin-6.12 interop-dropin-6.1 stack-6.12 stack-mixed-6.12 stack-6.1 stack-mixed-6.1 qemu-7.2 qemu-7.3 interop-7.2 interop-7.3"
 # --steps: print the default steps (make check-all adds to them)
 [ "${1:-}" = --steps ] && { echo "$DEFAULT_STEPS"; exit 0; }
 
@@ -33,11 +35,13 @@ run_step() {
 	dlm-ko)		"$HERE/dlm-ko.sh" ;;
 	dkms)		"$HERE/dkms-test.sh" ;;
 	# the real stack: corosync, dlm_controld, GFS2, our dlm.ko on both
-	# nodes, or ours and the kernel's own (mixed)
+	# nodes, or ours and the kernel's own (mixed); CI-sized here
 	stack-6.12|stack-6.1)
-		"$HERE/dlm-stack.sh" "${1#stack-}" ours ;;
+		DLMSTACK_ROUNDS=${DLMSTACK_ROUNDS:-2000} DLMSTACK_GFS2=${DLMSTACK_GFS2:-200} \
+			"$HERE/dlm-stack.sh" "${1#stack-}" ours ;;
 	stack-mixed-6.12|stack-mixed-6.1)
-		"$HERE/dlm-stack.sh" "${1#stack-mixed-}" mixed ;;
+		DLMSTACK_ROUNDS=${DLMSTACK_ROUNDS:-2000} DLMSTACK_GFS2=${DLMSTACK_GFS2:-200} \
+			"$HERE/dlm-stack.sh" "${1#stack-mixed-}" mixed ;;
 	checkpatch)	"$HERE/checkpatch.sh" ;;
 	kunit)		"$HERE/kunit.sh" ;;
 	# the same suites in a 7.2 debug UML kernel with two CPUs (make

@@ -69,7 +69,7 @@ if [ -n "${DLMSTACK_GFS2:-}" ]; then
 fi
 
 # the guest kernel's release names the headers the drop-in is built for
-kdir=$("$here/debian-kernel.sh" "$ver" virtio_net dlm virtio_blk crc32c_generic gfs2 | tail -n1) ||
+kdir=$("$here/debian-kernel.sh" "$ver" virtio_pci virtio_net dlm virtio_blk crc32c_generic gfs2 | tail -n1) ||
 	{ echo "FAIL: $tag: kernel prep"; exit 1; }
 # shellcheck disable=SC1091
 . "$kdir/env"
@@ -97,9 +97,13 @@ done
 libs="$(ls /usr/lib/x86_64-linux-gnu/kronosnet/*.so 2>/dev/null | tr '\n' ' ')"
 libs+=" /lib/x86_64-linux-gnu/libgcc_s.so.1"
 nic=virtio-net-pci
+# the stock 6.1 DLM WARNs once when a request with a payload waits out a
+# recovery (FORTIFY_SOURCE on its request queue's one-memcpy copy; 6.12
+# copies in two parts); our drop-in builds that file without the check
+known_warn() { [ "$ver" = 6.1 ] && [ "$1" = stock ] && echo fs/dlm/requestqueue.c:47; }
 run() {	# run NODE DLM NETDEV MAC
-	DLMSTACK_NODE=$1 DLMSTACK_DLM=$2 QEMU_NAME=stack-$1-$ver-$mode \
-		QEMU_SMP=1 QEMU_MEM=1024 QEMU_MODULES="virtio_net dlm virtio_blk crc32c_generic gfs2" \
+	QEMU_KNOWN_WARN=$(known_warn "$2") DLMSTACK_NODE=$1 DLMSTACK_DLM=$2 QEMU_NAME=stack-$1-$ver-$mode \
+		QEMU_SMP=1 QEMU_MEM=1024 QEMU_MODULES="virtio_pci virtio_net dlm virtio_blk crc32c_generic gfs2" \
 		QEMU_BINS="corosync corosync-quorumtool dlm_controld dlm_tool $work/dlm_lockloop $work/gfs2_append" \
 		QEMU_ARGS="${disk[*]}" \
 		QEMU_LIBS="$libs" QEMU_FILES="$files" \

@@ -38,7 +38,7 @@ done
 nic=virtio-net-pci
 run() {	# run ROLE NETDEV MAC
 	RELOAD_ROLE=$1 QEMU_NAME=reload-$1-$ver QEMU_SMP=1 QEMU_MEM=768 \
-		QEMU_MODULES="virtio_net ${QEMU_MODULES:-}" \
+		QEMU_MODULES="virtio_pci virtio_net ${QEMU_MODULES:-}" \
 		QEMU_NET="-netdev socket,id=n0,$2 -device $nic,netdev=n0,mac=$3" \
 		"$here/qemu-run.sh" "$ver" "$repo/tests/reload.sh" \
 		>"$out/reload-$1-$ver.out" 2>&1

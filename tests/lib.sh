@@ -111,6 +111,13 @@ insmod_dep() {
 	insmod "${MODS:-/modules}/$1.ko" 2>"$ERR"
 }
 
+# insmod_pci_nic: virtio_pci is a module in Debian's 6.1 and built in in
+# 6.12; without it a virtio NIC or disk never appears
+insmod_pci_nic() {
+	[ -f "${MODS:-/modules}/virtio_pci.ko" ] || return 0
+	insmod_dep virtio_pci
+}
+
 # quiesce: wait (bounded, 60 s) until traffic between $CFG/c1 and $CFG/c2
 # is out of every queue: nothing unsent at either side and the receivers'
 # counters still for a second. Stale messages arriving after a counter

@@ -36,6 +36,7 @@ D=$CFG/c
 N=$D/comms/$PEER
 
 setup_net() {
+	insmod_pci_nic || { fail net "virtio_pci: $(errtxt)"; return 1; }
 	insmod_dep virtio_net || { fail net "virtio_net: $(errtxt)"; return 1; }
 	dev=
 	for t in 1 2 3 4 5 6 7 8 9 10; do
