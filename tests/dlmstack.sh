@@ -223,13 +223,6 @@ lockloop() {
 }
 
 lockloop "$LS" "$ROUNDS"
-if [ -n "$HOLD_PID" ]; then
-	if wait "$HOLD_PID" && grep -q '^HOLD: held1 ' /tmp/hold.out; then
-		pass "held-through-restart ($(grep '^HOLD' /tmp/hold.out))"
-	else
-		fail held-through-restart "$(tail -n 3 /tmp/hold.out | tr '\n' ' ')"
-	fi
-fi
 if [ -n "${DLMSTACK_CUT:-}" ]; then
 	# the link cut for DLMSTACK_CUT seconds (TCP retransmits, backing off,
 	# all along; shorter than corosync's 10 s token, so membership holds)
@@ -241,6 +234,14 @@ if [ -n "${DLMSTACK_CUT:-}" ]; then
 	lockloop "${LS}cut" "${DLMSTACK_CUT_ROUNDS:-400}"
 	[ "$ME" != 2 ] || grep -q . /tmp/cut.done 2>/dev/null ||
 		fail link-cut "the lock loop ended before the link came back"
+fi
+# after the cut loop, so that both nodes run that loop at the same time
+if [ -n "$HOLD_PID" ]; then
+	if wait "$HOLD_PID" && grep -q '^HOLD: held1 ' /tmp/hold.out; then
+		pass "held-through-restart ($(grep '^HOLD' /tmp/hold.out))"
+	else
+		fail held-through-restart "$(tail -n 3 /tmp/hold.out | tr '\n' ' ')"
+	fi
 fi
 # a second lockspace after the first one's release: a stop, then a start
 lockloop "${LS}2" 200
