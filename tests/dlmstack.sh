@@ -336,5 +336,8 @@ wait_for 30 sh -c "! kill -0 $cpid"
 # gfs2 holds a reference on dlm
 grep -q '^gfs2 ' /proc/modules && rmmod gfs2 2>/dev/null
 if rmmod dlm 2>"$ERR"; then pass rmmod; else fail rmmod "$(errtxt)"; fi
+# midcomms' own view of the transport (seen with ours, not with stock, on
+# 6.12 with DLMSTACK_RESTART: a FIN handshake that never finished)
+info "$TAG: midcomms: $(dmesg | grep -c 'because shutdown stuck') shutdown-stuck resets, $(dmesg | grep -c 'retransmit dlm msg') retransmits, $(dmesg | grep -c 'seq mismatch') seq mismatches"
 dmesg | grep -E 'dlm:' | tail -n 40 | sed 's/^/  dmesg: /'
 exit "$failed"
