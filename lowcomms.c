@@ -198,7 +198,7 @@ static void cluster_stop_locked(struct dlm_lc_cluster *cl, bool graceful)
 
 	for_each_conn(cl, conn, bkt) {
 		dlm_lc_conn_stop_io(conn);
-		dlm_lc_conn_close(conn, false);
+		dlm_lc_conn_close(conn, DLM_LC_CLOSE_STOP);
 	}
 	dlm_lc_process_purge(cl);
 }
@@ -837,7 +837,7 @@ int dlm_lc_node_close(struct dlm_lc_cluster *cl, int nodeid)
 	idx = srcu_read_lock(&cl->srcu);
 	conn = dlm_lc_conn_find(cl, nodeid);
 	if (conn) {
-		dlm_lc_conn_close(conn, true);
+		dlm_lc_conn_close(conn, DLM_LC_CLOSE_ASKED);
 		ret = 0;
 	}
 	srcu_read_unlock(&cl->srcu, idx);

@@ -227,8 +227,17 @@ void dlm_lc_listen_stop(struct dlm_lc_cluster *cl);
 void dlm_lc_accept_work(struct work_struct *work);
 int dlm_lc_conn_connect(struct dlm_lc_conn *conn);
 void dlm_lc_conn_release_locked(struct dlm_lc_conn *conn);
-void dlm_lc_conn_close(struct dlm_lc_conn *conn, bool retry);
-void dlm_lc_conn_close_gen(struct dlm_lc_conn *conn, u64 gen, bool retry);
+/* why a socket is closed (dlm_lc_conn_close_gen() says what follows) */
+enum dlm_lc_close {
+	DLM_LC_CLOSE_STOP,	/* stop or removal: no reconnect */
+	DLM_LC_CLOSE_ASKED,	/* dlm_lc_node_close(): reconnect on demand */
+	DLM_LC_CLOSE_EOF,	/* the peer closed it */
+	DLM_LC_CLOSE_ERROR,	/* an error, or a broken stream */
+};
+
+void dlm_lc_conn_close(struct dlm_lc_conn *conn, enum dlm_lc_close why);
+void dlm_lc_conn_close_gen(struct dlm_lc_conn *conn, u64 gen,
+			   enum dlm_lc_close why);
 void dlm_lc_conn_stop_io(struct dlm_lc_conn *conn);
 void dlm_lc_conn_shutdown_begin(struct dlm_lc_conn *conn);
 void dlm_lc_conn_shutdown_wait(struct dlm_lc_conn *conn, unsigned long end);

@@ -235,7 +235,8 @@ static void recv_end(struct dlm_lc_conn *conn, int ret, u64 gen)
 				    conn->cl->name, conn->nodeid, ret);
 	}
 	clear_bit(CF_RECV_PENDING, &conn->flags);
-	dlm_lc_conn_close_gen(conn, gen, true);
+	dlm_lc_conn_close_gen(conn, gen,
+			      ret ? DLM_LC_CLOSE_ERROR : DLM_LC_CLOSE_EOF);
 }
 
 /* Out of memory for the process queue: the bytes wait in rx_buf. */
@@ -250,6 +251,7 @@ void dlm_lc_recv_work(struct work_struct *work)
 	u64 gen;
 
 	dlm_lc_test_work_late(conn);
+	dlm_lc_test_sibling_recv_delay(test_bit(CF_OTHER, &conn->flags));
 	down_read(&conn->sock_lock);
 	if (!conn->sock) {
 		clear_bit(CF_RECV_PENDING, &conn->flags);

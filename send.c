@@ -397,17 +397,14 @@ void dlm_lc_send_work(struct work_struct *work)
 		/* a connect that failed is counted where it is closed */
 		net_dbg_ratelimited("%s: send to node %d failed: %d\n",
 				    conn->cl->name, conn->nodeid, ret);
-		if (!test_bit(CF_OTHER, &conn->flags)) {
-			/* the retry keeps SEND_PENDING and runs us again */
-			dlm_lc_conn_close_gen(conn, gen, true);
-			return;
-		}
+		/* the retry keeps SEND_PENDING and runs us again */
+		dlm_lc_conn_close_gen(conn, gen, DLM_LC_CLOSE_ERROR);
 		/*
 		 * A receive-only sibling has no retry: give the bit back, or
 		 * every later kick (ACKs for its next socket) would be lost.
 		 */
-		dlm_lc_conn_close_gen(conn, gen, false);
-		clear_bit(CF_SEND_PENDING, &conn->flags);
+		if (test_bit(CF_OTHER, &conn->flags))
+			clear_bit(CF_SEND_PENDING, &conn->flags);
 	}
 }
 

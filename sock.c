@@ -28,6 +28,8 @@ unsigned int dlm_lc_test_listen_delay_ms;
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_test_listen_delay_ms);
 unsigned int dlm_lc_test_set_delay_ms;
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_test_set_delay_ms);
+unsigned int dlm_lc_test_sibling_recv_delay_ms;
+EXPORT_SYMBOL_IF_KUNIT(dlm_lc_test_sibling_recv_delay_ms);
 atomic_t dlm_lc_test_late_works = ATOMIC_INIT(0);
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_test_late_works);
 
@@ -324,13 +326,24 @@ void dlm_lc_schedule_retry(struct dlm_lc_conn *conn)
 }
 
 /*
- * Close the socket named @gen (0: whatever socket is there) and a crossed
- * connection's receive-only sibling. A worker that met an error passes the
- * socket it used: if another one was installed meanwhile, it stays. May be
- * called from the connection's own workers: it never waits for them. With
- * @retry (not stopping) the upper layer hears of a lost socket.
+ * Close the socket named @gen (0: whatever socket is there). A worker that
+ * met an error or EOF passes the socket it used: if another one was
+ * installed meanwhile, it stays. May be called from the connection's own
+ * workers: it never waits for them.
+ *
+ * @why says who else goes and who hears of it. A stop or an asked-for
+ * close takes a crossed connection's receive-only sibling too. A worker's
+ * close takes its own socket alone, as stock DLM does: the sibling may
+ * still hold bytes the peer sent before its FIN (a graceful stop of the
+ * peer shuts both sockets, and the other EOF may be read first), and it
+ * ends at its own EOF. Only an error tells the upper layer that the
+ * socket was lost: after a clean EOF the peer read everything, and after
+ * its FIN handshake its upper layer may have started a new session that
+ * old copies must not reach (stock DLM resends from its error report
+ * alone).
  */
-void dlm_lc_conn_close_gen(struct dlm_lc_conn *conn, u64 gen, bool retry)
+void dlm_lc_conn_close_gen(struct dlm_lc_conn *conn, u64 gen,
+			   enum dlm_lc_close why)
 {
 	const struct dlm_lc_upper_ops *up = conn->cl->upper;
 	struct dlm_lc_conn *other;
@@ -341,7 +354,8 @@ void dlm_lc_conn_close_gen(struct dlm_lc_conn *conn, u64 gen, bool retry)
 		up_write(&conn->sock_lock);
 		return;
 	}
-	lost = conn->sock;
+	/* a connect that never completed carried nothing: nothing is lost */
+	lost = conn->sock && !test_bit(CF_CONNECTING, &conn->flags);
 	/*
 	 * Whichever worker meets the refused or timed-out connect first
 	 * closes it (on SMP often the receive worker): count it here. Only
@@ -352,27 +366,28 @@ void dlm_lc_conn_close_gen(struct dlm_lc_conn *conn, u64 gen, bool retry)
 		atomic64_inc(&conn->connect_fail);
 	dlm_lc_conn_release_locked(conn);
 	other = conn->other;
-	if (other) {
+	if (other && (why == DLM_LC_CLOSE_STOP || why == DLM_LC_CLOSE_ASKED)) {
 		down_write_nested(&other->sock_lock, SINGLE_DEPTH_NESTING);
 		dlm_lc_conn_release_locked(other);
 		up_write(&other->sock_lock);
 	}
 	up_write(&conn->sock_lock);
 
+	if (why == DLM_LC_CLOSE_STOP || test_bit(CF_OTHER, &conn->flags))
+		return;
 	/*
 	 * Before the retry: what the upper layer queues now brings a
 	 * connect. Not for a receive-only sibling: the node's own socket,
 	 * which carries what is sent, may be fine.
 	 */
-	if (retry && lost && up->sock_lost && !test_bit(CF_OTHER, &conn->flags))
+	if (why == DLM_LC_CLOSE_ERROR && lost && up->sock_lost)
 		up->sock_lost(conn->cl, conn->nodeid);
-	if (retry && !test_bit(CF_OTHER, &conn->flags))
-		dlm_lc_schedule_retry(conn);
+	dlm_lc_schedule_retry(conn);
 }
 
-void dlm_lc_conn_close(struct dlm_lc_conn *conn, bool retry)
+void dlm_lc_conn_close(struct dlm_lc_conn *conn, enum dlm_lc_close why)
 {
-	dlm_lc_conn_close_gen(conn, 0, retry);
+	dlm_lc_conn_close_gen(conn, 0, why);
 }
 
 int dlm_lc_conn_connect(struct dlm_lc_conn *conn)

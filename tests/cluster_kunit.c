@@ -112,6 +112,7 @@ void cluster_exit(struct kunit *test)
 	dlm_lc_test_connect_delay_ms = 0;
 	dlm_lc_test_listen_delay_ms = 0;
 	dlm_lc_test_set_delay_ms = 0;
+	dlm_lc_test_sibling_recv_delay_ms = 0;
 	if (c->blocker.queued)
 		complete_all(&c->blocker.go);
 	if (c->raw)
@@ -340,8 +341,7 @@ static void cluster_peer_restart(struct kunit *test)
 	expect_last(test, &c->sink_b, 1, 64, 2);
 }
 
-static int raw_connect_to(struct kunit *test, const char *from,
-			  const char *to)
+int raw_connect_to(struct kunit *test, const char *from, const char *to)
 {
 	struct ctx *c = test->priv;
 	struct sockaddr_storage src, dst;
@@ -414,7 +414,7 @@ static void cluster_closes_broken_stream(struct kunit *test)
 }
 
 /* A test socket plays node 3 at 127.0.0.3: listen there, accept B. */
-static void fake_node_listen(struct kunit *test)
+void fake_node_listen(struct kunit *test)
 {
 	struct ctx *c = test->priv;
 	struct sockaddr_storage ss;
@@ -431,7 +431,7 @@ static void fake_node_listen(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, kernel_listen(c->listener, 4), 0);
 }
 
-static bool fake_node_accepted(struct ctx *c)
+bool fake_node_accepted(struct ctx *c)
 {
 	return c->accepted ||
 	       !kernel_accept(c->listener, &c->accepted, O_NONBLOCK);
@@ -498,6 +498,47 @@ static void cluster_crossed_sibling(struct kunit *test)
 
 	KUNIT_ASSERT_EQ(test, send_msg(c->b, 3, 100, 2), 0);
 	fake_node_expect(test, 100, 2);
+}
+
+/*
+ * A peer that stops gracefully shuts both crossed sockets at once, and
+ * our receive-only sibling may read its EOF after the main socket's. The
+ * main socket's EOF must not take the sibling with it: what the peer sent
+ * there before its FIN (a stock peer's last ACK, say) is still to be read.
+ * The sibling's receive waits (test knob) so that the main EOF comes
+ * first.
+ */
+static void cluster_sibling_outlives_main_eof(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+	struct dlm_lc_hdr hdr = {
+		.version = cpu_to_le32(DLM_LC_VERSION_3_1),
+		.nodeid = cpu_to_le32(3),
+		.length = cpu_to_le16(sizeof(hdr)),
+		.cmd = DLM_LC_CMD_MSG,
+	};
+	struct kvec iov = { &hdr, sizeof(hdr) };
+	struct dlm_lc_node_stats st;
+	struct msghdr msg = {};
+
+	pair_start(test, "127.0.0.1", "127.0.0.2");
+	add_node(test, c->b, 3, "127.0.0.3");
+	fake_node_listen(test);
+	KUNIT_ASSERT_EQ(test, send_msg(c->b, 3, 64, 1), 0);
+	KUNIT_ASSERT_TRUE(test, wait_for(fake_node_accepted(c)));
+	fake_node_expect(test, 64, 1);
+	KUNIT_ASSERT_EQ(test, raw_connect_to(test, "127.0.0.3", "127.0.0.2"),
+			0);
+
+	dlm_lc_test_sibling_recv_delay_ms = 500;
+	KUNIT_ASSERT_EQ(test, kernel_sendmsg(c->raw, &msg, &iov, 1,
+					     sizeof(hdr)), (int)sizeof(hdr));
+	/* node 3 shuts what B opened: B's main socket reads EOF */
+	kernel_sock_shutdown(c->accepted, SHUT_WR);
+	KUNIT_EXPECT_TRUE(test, wait_for(!dlm_lc_node_get_stats(c->b, 3, &st) &&
+					 !st.connected));
+	KUNIT_EXPECT_TRUE(test, wait_for(sink_count(&c->sink_b) == 1));
+	dlm_lc_test_sibling_recv_delay_ms = 0;
 }
 
 struct closer {
@@ -1333,6 +1374,7 @@ static struct kunit_case cluster_cases[] = {
 	KUNIT_CASE(cluster_bulk_both_ways),
 	KUNIT_CASE(cluster_crossed_connects),
 	KUNIT_CASE(cluster_crossed_sibling),
+	KUNIT_CASE(cluster_sibling_outlives_main_eof),
 	KUNIT_CASE(cluster_close_reconnect),
 	KUNIT_CASE(cluster_peer_restart),
 	KUNIT_CASE(cluster_refuses_unconfigured),

@@ -3,15 +3,17 @@
  * KUnit: the transport under an upper layer of the test's own, through
  * struct dlm_lc_upper_ops alone, as the drop-in's adapter uses it: the
  * registration rules, every message delivered once and in order, a
- * deliver_done per received page, sock_lost when a socket goes, release
- * once at destroy; and writers in softirq beside writers in process
- * context.
+ * deliver_done per received page, sock_lost when an error takes a socket
+ * (never for a clean EOF), release once at destroy; and writers in
+ * softirq beside writers in process context.
  */
 
 #include <kunit/test.h>
 #include <linux/atomic.h>
 #include <linux/interrupt.h>
+#include <linux/net.h>
 #include <net/net_namespace.h>
+#include <net/sock.h>
 
 #include "lowcomms.h"
 #include "wire.h"
@@ -123,6 +125,13 @@ static void upper_registration_rules(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_read(&u->released), 1);
 }
 
+static bool node_connected(struct dlm_lc_cluster *cl, int nodeid)
+{
+	struct dlm_lc_node_stats st;
+
+	return !dlm_lc_node_get_stats(cl, nodeid, &st) && st.connected;
+}
+
 /* Two instances, both under counting uppers: the hooks the adapter needs. */
 static void upper_hooks_seen(struct kunit *test)
 {
@@ -157,10 +166,15 @@ static void upper_hooks_seen(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_read(&ua->empty_done), 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&ua->lost), 0);
 
-	/* a forced close on A: A hears of it, B sees EOF and hears too */
+	/*
+	 * A close asked for on A is no loss, and B's clean EOF is none
+	 * either: B read everything A wrote (upper_lost_only_on_error)
+	 */
 	KUNIT_ASSERT_EQ(test, dlm_lc_node_close(c->a, 2), 0);
-	KUNIT_EXPECT_TRUE(test, wait_for(atomic_read(&ua->lost) >= 1));
-	KUNIT_EXPECT_TRUE(test, wait_for(atomic_read(&ub->lost) >= 1));
+	KUNIT_EXPECT_TRUE(test, wait_for(!node_connected(c->b, 1)));
+	msleep(200);
+	KUNIT_EXPECT_EQ(test, atomic_read(&ua->lost), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&ub->lost), 0);
 
 	/* and the pair carries on: B reconnects for its next message */
 	KUNIT_ASSERT_EQ(test, send_msg(c->b, 1, 100, (u8)UPPER_MSGS), 0);
@@ -179,6 +193,69 @@ static void upper_hooks_seen(struct kunit *test)
 	c->b = NULL;
 	KUNIT_EXPECT_EQ(test, atomic_read(&ua->released), 1);
 	KUNIT_EXPECT_EQ(test, atomic_read(&ub->released), 1);
+}
+
+/* node 3 (a test socket, c->raw) sends B one bare message */
+static void raw_send_one(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+	struct dlm_lc_hdr hdr = {
+		.version = cpu_to_le32(DLM_LC_VERSION_3_1),
+		.nodeid = cpu_to_le32(3),
+		.length = cpu_to_le16(sizeof(hdr)),
+		.cmd = DLM_LC_CMD_MSG,
+	};
+	struct kvec iov = { &hdr, sizeof(hdr) };
+	struct msghdr msg = {};
+
+	KUNIT_ASSERT_EQ(test, raw_connect_to(test, "127.0.0.3", "127.0.0.2"),
+			0);
+	KUNIT_ASSERT_EQ(test, kernel_sendmsg(c->raw, &msg, &iov, 1,
+					     sizeof(hdr)), (int)sizeof(hdr));
+}
+
+/*
+ * sock_lost means: an error took an established socket, and what was
+ * written into it may be gone. Not the peer's clean EOF: the kernel's
+ * DLM resends its unacked messages on sock_lost, and after a FIN
+ * handshake (which ends in the peer's EOF) its peer has begun a new
+ * session at sequence 0, where old copies would pass as new messages.
+ */
+static void upper_lost_only_on_error(struct kunit *test)
+{
+	struct counting_upper *ub;
+	struct ctx *c = test->priv;
+
+	ub = kunit_kzalloc(test, sizeof(*ub), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, ub);
+	ub->from = 3;
+	c->b = bare(test, "kunit-up-b", 2);
+	add_node(test, c->b, 3, "127.0.0.3");
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_set_upper(c->b, &cu_ops, ub), 0);
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->b), 0);
+
+	/* node 3 connects, sends, and closes cleanly: EOF, no loss */
+	raw_send_one(test);
+	KUNIT_ASSERT_TRUE(test, wait_for(atomic_read(&ub->delivered) == 1));
+	KUNIT_ASSERT_TRUE(test, node_connected(c->b, 3));
+	sock_release(c->raw);
+	c->raw = NULL;
+	KUNIT_EXPECT_TRUE(test, wait_for(!node_connected(c->b, 3)));
+	msleep(200);
+	KUNIT_EXPECT_EQ(test, atomic_read(&ub->lost), 0);
+
+	/* again, but it resets the connection: a loss, heard once */
+	raw_send_one(test);
+	KUNIT_ASSERT_TRUE(test, wait_for(atomic_read(&ub->delivered) == 2));
+	KUNIT_ASSERT_TRUE(test, wait_for(node_connected(c->b, 3)));
+	sock_no_linger(c->raw->sk);
+	sock_release(c->raw);
+	c->raw = NULL;
+	KUNIT_EXPECT_TRUE(test, wait_for(atomic_read(&ub->lost) == 1));
+	KUNIT_EXPECT_TRUE(test, wait_for(!node_connected(c->b, 3)));
+	msleep(200);
+	KUNIT_EXPECT_EQ(test, atomic_read(&ub->lost), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&ub->wrong_sender), 0);
 }
 
 /* Sends from softirq, as the kernel's DLM does (its rsb scan timer). */
@@ -317,6 +394,7 @@ static void upper_stop_discards_queue(struct kunit *test)
 static struct kunit_case upper_cases[] = {
 	KUNIT_CASE(upper_registration_rules),
 	KUNIT_CASE(upper_hooks_seen),
+	KUNIT_CASE(upper_lost_only_on_error),
 	KUNIT_CASE(upper_send_from_softirq),
 	KUNIT_CASE(upper_stop_discards_queue),
 	{}
