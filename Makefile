@@ -59,6 +59,11 @@ dkms-test:
 dlm-stack:
 	bash scripts/dlm-stack.sh $${STACK_VER:-6.12} $${STACK_MODE:-ours}
 
+# The same stack in two debug UML kernels (lockdep, KASAN, kmemleak):
+# UMLSTACK_ROUNDS, UMLSTACK_RESTART=1.
+uml-stack:
+	bash scripts/uml-stack.sh
+
 # The kernel's own dlm.ko against our drop-in under RCOM_STATUS floods from
 # 1, 4 and 8 clients, back to back in QEMU: STACK_VER=6.12|6.1.
 dropin-bench:
@@ -82,4 +87,4 @@ kunit:
 	CHECK_STEPS="kunit" bash scripts/check.sh
 
 .PHONY: all modules clean demo bench fuzz faults teardown hostile dlm-ko \
-	dkms-test dlm-stack dropin-bench check check-all quick kunit
+	dkms-test dlm-stack uml-stack dropin-bench check check-all quick kunit

@@ -5,7 +5,8 @@
 #
 # Steps (CHECK_STEPS overrides, space separated):
 #   deps build dlm-ko dkms checkpatch kunit fuzz uml-cluster uml-stress uml-teardown
-#   uml-dropin hostile faults qemu-6.12 qemu-6.1 interop-6.12 interop-6.1
+#   uml-dropin uml-stack (corosync, dlm_controld and the drop-in in two debug
+#   UML kernels) hostile faults qemu-6.12 qemu-6.1 interop-6.12 interop-6.1
 #   interop-dropin-6.12 interop-dropin-6.1 (the drop-in dlm.ko against our
 #   nodes) qemu-7.2 qemu-7.3 interop-7.2 interop-7.3 (sid's and
 #   experimental's kernels; their module builds run in the sid chroot)
@@ -14,7 +15,7 @@
 #   `make dlm-stack` runs 10,000 rounds)
 set -uo pipefail
 
-DEFAULT_STEPS="deps build dlm-ko dkms checkpatch kunit fuzz uml-cluster uml-stress uml-teardown uml-dropin hostile faults qemu-6.12 qemu-6.1 interop-6.12 interop-6.1 interop-dropin-6.12 interop-dropin-6.1 stack-6.12 stack-mixed-6.12 stack-6.1 stack-mixed-6.1 qemu-7.2 qemu-7.3 interop-7.2 interop-7.3"
+DEFAULT_STEPS="deps build dlm-ko dkms checkpatch kunit fuzz uml-cluster uml-stress uml-teardown uml-dropin uml-stack hostile faults qemu-6.12 qemu-6.1 interop-6.12 interop-6.1 interop-dropin-6.12 interop-dropin-6.1 stack-6.12 stack-mixed-6.12 stack-6.1 stack-mixed-6.1 qemu-7.2 qemu-7.3 interop-7.2 interop-7.3"
 # --steps: print the default steps (make check-all adds to them)
 [ "${1:-}" = --steps ] && { echo "$DEFAULT_STEPS"; exit 0; }
 
@@ -35,12 +36,15 @@ run_step() {
 	dlm-ko)		"$HERE/dlm-ko.sh" ;;
 	dkms)		"$HERE/dkms-test.sh" ;;
 	# the real stack: corosync, dlm_controld, GFS2, our dlm.ko on both
-	# nodes, or ours and the kernel's own (mixed); CI-sized here
+	# nodes, or ours and the kernel's own (mixed); CI-sized here; node
+	# 2's DLM restarts while node 1 (ours) holds a lock
 	stack-6.12|stack-6.1)
 		DLMSTACK_ROUNDS=${DLMSTACK_ROUNDS:-2000} DLMSTACK_GFS2=${DLMSTACK_GFS2:-200} \
+		DLMSTACK_RESTART=${DLMSTACK_RESTART-1} DLMSTACK_HOLD=${DLMSTACK_HOLD:-90} \
 			"$HERE/dlm-stack.sh" "${1#stack-}" ours ;;
 	stack-mixed-6.12|stack-mixed-6.1)
 		DLMSTACK_ROUNDS=${DLMSTACK_ROUNDS:-2000} DLMSTACK_GFS2=${DLMSTACK_GFS2:-200} \
+		DLMSTACK_RESTART=${DLMSTACK_RESTART-1} DLMSTACK_HOLD=${DLMSTACK_HOLD:-90} \
 			"$HERE/dlm-stack.sh" "${1#stack-mixed-}" mixed ;;
 	checkpatch)	"$HERE/checkpatch.sh" ;;
 	kunit)		"$HERE/kunit.sh" ;;
@@ -53,6 +57,9 @@ run_step() {
 	uml-cluster)	"$HERE/uml-test.sh" cluster ;;
 	# the drop-in dlm.ko in the debug UML kernel, our nodes against it
 	uml-dropin)	"$HERE/uml-test.sh" dropin ;;
+	# the real stack in two debug UML kernels: real lock traffic through
+	# the drop-in under lockdep, KASAN and kmemleak; node 2's DLM restarts
+	uml-stack)	UMLSTACK_RESTART=${UMLSTACK_RESTART-1} "$HERE/uml-stack.sh" ;;
 	uml-stress)	"$HERE/uml-test.sh" stress ;;
 	# CI-sized; `make teardown` runs 1,000 cycles of each case
 	uml-teardown)	TEARDOWN_CYCLES=${TEARDOWN_CYCLES:-30} \

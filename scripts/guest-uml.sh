@@ -1,6 +1,6 @@
 #!/bin/sh
 # PID 1 inside the UML guest (see scripts/uml-run.sh).
-# usage (kernel command line): init=/path/guest-uml.sh -- <module dir> [kunit|cluster|stress|faults|teardown|fuzz|dropin] [msgs]
+# usage (kernel command line): init=/path/guest-uml.sh -- <module dir> [kunit|cluster|stress|faults|teardown|fuzz|dropin|stack] [msgs]
 #
 # The root file system is the BUILD MACHINE's / over hostfs, mounted ro:
 # mount tmpfs over every place we write before writing anything.
@@ -63,6 +63,7 @@ MODE=${2:-kunit}
 MSGS=${3:-100000}
 case $MODE in
 cluster|stress|faults|teardown|dropin) TAGP=uml-$MODE ;;
+stack) TAGP=uml-stack-${DLMSTACK_NODE:-0} ;;
 *) TAGP=$MODE ;;
 esac
 # asked for more than one CPU (uml-run.sh UML_NCPUS): make sure we got them
@@ -82,8 +83,11 @@ if [ -z "$MODDIR" ] || ! cp "$MODDIR"/*.ko /run/dlm_lc/mod/ 2>/dev/null ||
 	echo "FAIL: $TAGP-guest-setup: no modules in '${MODDIR}'"
 	off
 fi
-# the dropin mode's lockspace helper (tests/tools/dlm_ls_create.c)
-[ ! -x "$MODDIR"/dlm_ls_create ] || cp "$MODDIR"/dlm_ls_create /run/dlm_lc/
+# the dropin mode's lockspace helper (tests/tools/dlm_ls_create.c), the
+# stack mode's lock loop (tests/tools/dlm_lockloop.c)
+for t in dlm_ls_create dlm_lockloop; do
+	[ ! -x "$MODDIR/$t" ] || cp "$MODDIR/$t" /run/dlm_lc/
+done
 mount -t tmpfs tmpfs /tmp
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 cd /run/dlm_lc || off
@@ -198,6 +202,24 @@ run_cluster() {
 	CLUSTER_TAG=uml.cluster MSGS=$MSGS sh /run/dlm_lc/cluster.sh /run/dlm_lc/mod/dlm_lowcomms.ko
 }
 
+# One node of the real cluster stack (scripts/uml-stack.sh boots two, their
+# eth0 on one bridge in a namespace of the host's): Debian's corosync and
+# dlm_controld from the host's root, our drop-in dlm.ko built from this
+# kernel's own DLM, real lock traffic under lockdep, KASAN and kmemleak.
+run_stack() {
+	# where the daemons write; the root is the host's, read-only
+	for d in /etc/corosync /var/lib/corosync /var/log; do
+		mount -t tmpfs -o mode=755 tmpfs "$d" || echo "FAIL: $TAGP-guest-setup: tmpfs on $d"
+	done
+	mkdir -p /var/log/cluster /var/log/dlm_controld
+	mount -t configfs none /sys/kernel/config 2>/dev/null
+	PATH=/run/dlm_lc:$PATH DLMSTACK_KO=/run/dlm_lc/mod/dlm.ko DLMSTACK_NIC=builtin \
+		sh /run/dlm_lc/dlmstack.sh
+	# down before power-off: UML 6.12 frees an open NIC's interrupt under
+	# a spinlock at power-off (close_devices), which lockdep reports
+	ip link set eth0 down
+}
+
 case $MODE in
 kunit) run_kunit ;;
 cluster) run_cluster ;;
@@ -212,6 +234,7 @@ dropin) INTEROP_TAG=uml.dropin INTEROP_MODS=/run/dlm_lc/mod \
 	INTEROP_HELPER=/run/dlm_lc/dlm_ls_create INTEROP_CAPTURE=0 \
 	INTEROP_BUILTIN="configfs veth" \
 	sh /run/dlm_lc/interop.sh ;;
+stack) run_stack ;;
 *) echo "FAIL: uml-guest: unknown mode '$MODE'" ;;
 esac
 

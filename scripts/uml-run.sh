@@ -32,7 +32,8 @@
 # processes then, if still running).
 # UML_BUILD=<dir> skips uml-kernel.sh; UML_MEM (default 1G); UML_NCPUS
 # (virtual CPUs, SMP kernels only; default 1); UML_LOG=<file>
-# sets the console log path.
+# sets the console log path; UML_ARGS: more kernel arguments (a NIC:
+# eth0=tuntap,<tap>,<mac>, scripts/uml-stack.sh).
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -102,7 +103,7 @@ esac
 # guest's watchdog (guest-uml.sh) reports a minute before our time limit.
 [ "$TIMEOUT" -gt 120 ] && CMDLINE+=("DLM_LC_WATCHDOG=$((TIMEOUT - 60))")
 # shellcheck disable=SC2206
-CMDLINE+=(${UML_ENV:-} init="$GUEST" -- "$@")
+CMDLINE+=(${UML_ARGS:-} ${UML_ENV:-} init="$GUEST" -- "$@")
 
 START=$(date +%s.%N)
 # setsid: UML and its helper processes get their own process group, so a

@@ -3,7 +3,7 @@
 #
 # dlmstack.sh: one node of the real-cluster-stack test (scripts/dlm-stack.sh
 # boots two): corosync (knet) and dlm_controld from Debian's packages over
-# a QEMU socket link, and a dlm.ko, ours (the drop-in, /extra/dlm.ko) or
+# a QEMU socket link, and a dlm.ko, ours (the drop-in, $DLMSTACK_KO) or
 # the kernel's own (/modules/dlm.ko). Then dlm_lockloop joins a lockspace
 # and adds DLMSTACK_ROUNDS to a counter in a lock value block; the counter
 # must end at the sum of both nodes' rounds. Then the lockspace is left,
@@ -23,7 +23,9 @@
 # Env: DLMSTACK_NODE (1|2), DLMSTACK_DLM (ours|stock), DLMSTACK_ROUNDS
 # (10000), DLMSTACK_NODES (2), DLMSTACK_TIMEOUT (seconds the lock loop
 # waits for the other node's rounds, 900), DLMSTACK_GFS2, DLMSTACK_CUT,
-# DLMSTACK_CUT_ROUNDS, DLMSTACK_RESTART, DLMSTACK_HOLD.
+# DLMSTACK_CUT_ROUNDS, DLMSTACK_RESTART, DLMSTACK_HOLD; DLMSTACK_KO (our
+# dlm.ko, /extra/dlm.ko) and DLMSTACK_NIC (virtio, or builtin: the NIC is
+# there already, as in the debug UML kernel of scripts/uml-stack.sh).
 
 . "$(dirname "$0")/lib.sh"
 
@@ -38,8 +40,10 @@ TAG=dlmstack-$ME-$DLM
 LS=lctest
 
 setup_net() {
-	insmod_pci_nic || { fail net "virtio_pci: $(errtxt)"; return 1; }
-	insmod_dep virtio_net || { fail net "virtio_net: $(errtxt)"; return 1; }
+	if [ "${DLMSTACK_NIC:-virtio}" = virtio ]; then
+		insmod_pci_nic || { fail net "virtio_pci: $(errtxt)"; return 1; }
+		insmod_dep virtio_net || { fail net "virtio_net: $(errtxt)"; return 1; }
+	fi
 	dev=
 	for t in 1 2 3 4 5 6 7 8 9 10; do
 		dev=$(ls /sys/class/net | grep -v '^lo$' | head -n1)
@@ -55,7 +59,7 @@ setup_net() {
 
 load_dlm() {
 	if [ "$DLM" = ours ]; then
-		insmod /extra/dlm.ko 2>"$ERR" || return 1
+		insmod "${DLMSTACK_KO:-/extra/dlm.ko}" 2>"$ERR" || return 1
 		v=$(cat /sys/module/dlm/version 2>/dev/null)
 		case $v in
 		lowcomms-*) info "$TAG: dlm.ko version $v" ;;
@@ -336,8 +340,21 @@ wait_for 30 sh -c "! kill -0 $cpid"
 # gfs2 holds a reference on dlm
 grep -q '^gfs2 ' /proc/modules && rmmod gfs2 2>/dev/null
 if rmmod dlm 2>"$ERR"; then pass rmmod; else fail rmmod "$(errtxt)"; fi
-# midcomms' own view of the transport (seen with ours, not with stock, on
-# 6.12 with DLMSTACK_RESTART: a FIN handshake that never finished)
-info "$TAG: midcomms: $(dmesg | grep -c 'because shutdown stuck') shutdown-stuck resets, $(dmesg | grep -c 'retransmit dlm msg') retransmits, $(dmesg | grep -c 'seq mismatch') seq mismatches"
+# midcomms' own view of the transport. A reset for a stuck shutdown, or a
+# retransmit, with no fault injected: old messages reached a new session
+# (seen with ours on 6.12 with DLMSTACK_RESTART until the transport
+# stopped asking for copies after a clean EOF). Judged for our dlm.ko;
+# the kernel's own is only reported.
+stuck=$(dmesg | grep -c 'because shutdown stuck')
+retx=$(dmesg | grep -c 'retransmit dlm msg')
+info "$TAG: midcomms: $stuck shutdown-stuck resets, $retx retransmits, $(dmesg | grep -c 'seq mismatch') seq mismatches"
+if [ "$DLM" = ours ]; then
+	[ -n "${DLMSTACK_CUT:-}" ] && retx=0	# a cut may cost a socket
+	if [ "$stuck" = 0 ] && [ "$retx" = 0 ]; then
+		pass midcomms-clean
+	else
+		fail midcomms-clean "$stuck shutdown-stuck resets, $retx retransmits"
+	fi
+fi
 dmesg | grep -E 'dlm:' | tail -n 40 | sed 's/^/  dmesg: /'
 exit "$failed"
