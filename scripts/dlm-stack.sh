@@ -3,9 +3,10 @@
 #
 # dlm-stack.sh [6.12|6.1] [ours|stock|mixed]: the real cluster stack on two
 # QEMU guests (one vCPU each) linked by a QEMU socket netdev on the host's
-# loopback: Debian's corosync (knet, two_node) and dlm_controld (fencing
-# off), and a dlm.ko: our drop-in on both nodes (ours), the kernel's own on
-# both (stock), or ours on node 1 and stock on node 2 (mixed). Each node
+# loopback (UDP by default, see DLMSTACK_LINK): Debian's corosync (knet,
+# two_node) and dlm_controld (fencing off), and a dlm.ko: our drop-in on
+# both nodes (ours), the kernel's own on both (stock), or ours on node 1
+# and stock on node 2 (mixed). Each node
 # runs tests/tools/dlm_lockloop (libdlm): DLMSTACK_ROUNDS EX/NL cycles on
 # one shared counter in a lock value block; it must end at the sum. Then
 # both mount one GFS2 disk image (mkfs.gfs2 here, shared by both guests)
@@ -14,6 +15,10 @@
 # in one directory; afterwards fsck.gfs2 -n must find the image clean.
 #
 # Env: DLMSTACK_ROUNDS (10000), DLMSTACK_GFS2 (400; 0: no GFS2),
+#      DLMSTACK_LINK (udp, the default: QEMU's datagram socket netdev, a
+#      frame per datagram; tcp: its stream one, whose listening side has
+#      Nagle on, so that a guest's second small frame in a row waits for
+#      the host's delayed ACK: 40 ms on every remote convert cycle),
 #      QEMU_TIMEOUT (1500).
 # Prints the guests' PASS/FAIL/INFO lines and "PASS|FAIL: dlm-stack.<ver>.<mode>".
 set -uo pipefail
@@ -81,16 +86,20 @@ if [ "$mode" != stock ]; then
 	files=$ko
 fi
 
-# a free loopback port for the link
-port=
-for _ in $(seq 50); do
-	p=$((20000 + RANDOM % 30000))
-	if ! ss -Hltn "sport = :$p" 2>/dev/null | grep -q .; then
-		port=$p
-		break
-	fi
-done
-[ -n "$port" ] || { echo "FAIL: $tag: no free loopback port"; exit 1; }
+# free_port tcp|udp [NOT]: a free loopback port (not NOT)
+free_port() {
+	local p
+	for _ in $(seq 50); do
+		p=$((20000 + RANDOM % 30000))
+		[ "$p" != "${2:-}" ] || continue
+		if ! ss -Hl"${1:0:1}"n "sport = :$p" 2>/dev/null | grep -q .; then
+			echo "$p"
+			return 0
+		fi
+	done
+	return 1
+}
+port=$(free_port tcp) || { echo "FAIL: $tag: no free loopback port"; exit 1; }
 
 # knet's plugins, and libgcc_s, which glibc opens for libdlm's thread
 # cancellation
@@ -112,14 +121,22 @@ run() {	# run NODE DLM NETDEV MAC
 		>"$out/stack-$1-$ver-$mode.out" 2>&1
 }
 
-run 1 "$dlm1" "listen=127.0.0.1:$port" 52:54:00:98:00:01 &
-apid=$!
-for _ in $(seq 300); do
-	ss -Hltn "sport = :$port" 2>/dev/null | grep -q . && break
-	kill -0 "$apid" 2>/dev/null || break
-	sleep 1
-done
-run 2 "$dlm2" "connect=127.0.0.1:$port" 52:54:00:98:00:02 &
+if [ "${DLMSTACK_LINK:-udp}" = udp ]; then
+	# one UDP datagram per frame: no TCP (and no Nagle) under the link
+	port2=$(free_port udp "$port") || { echo "FAIL: $tag: no free loopback port"; exit 1; }
+	run 1 "$dlm1" "udp=127.0.0.1:$port2,localaddr=127.0.0.1:$port" 52:54:00:98:00:01 &
+	apid=$!
+	run 2 "$dlm2" "udp=127.0.0.1:$port,localaddr=127.0.0.1:$port2" 52:54:00:98:00:02 &
+else
+	run 1 "$dlm1" "listen=127.0.0.1:$port" 52:54:00:98:00:01 &
+	apid=$!
+	for _ in $(seq 300); do
+		ss -Hltn "sport = :$port" 2>/dev/null | grep -q . && break
+		kill -0 "$apid" 2>/dev/null || break
+		sleep 1
+	done
+	run 2 "$dlm2" "connect=127.0.0.1:$port" 52:54:00:98:00:02 &
+fi
 bpid=$!
 wait "$apid"
 arc=$?

@@ -413,6 +413,23 @@ static void cluster_closes_broken_stream(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, dlm_lc_ping(c->a, 2, 3, 5000), 0);
 }
 
+/* node 3's test socket (c->raw) sends one bare 3.1 DLM_MSG header */
+void raw_send_bare(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+	struct dlm_lc_hdr hdr = {
+		.version = cpu_to_le32(DLM_LC_VERSION_3_1),
+		.nodeid = cpu_to_le32(3),
+		.length = cpu_to_le16(sizeof(hdr)),
+		.cmd = DLM_LC_CMD_MSG,
+	};
+	struct kvec iov = { &hdr, sizeof(hdr) };
+	struct msghdr msg = {};
+
+	KUNIT_ASSERT_EQ(test, kernel_sendmsg(c->raw, &msg, &iov, 1,
+					     sizeof(hdr)), (int)sizeof(hdr));
+}
+
 /* A test socket plays node 3 at 127.0.0.3: listen there, accept B. */
 void fake_node_listen(struct kunit *test)
 {
@@ -463,21 +480,12 @@ static void fake_node_expect(struct kunit *test, int len, u8 seed)
 }
 
 /*
- * Deterministic crossed connect: B connects to node 3, then node 3
- * connects to B. B must read the second socket (a stock peer sends on the
- * socket it opened) and keep sending on its own.
+ * Deterministic crossed connect: B connects to node 3 (a test socket that
+ * listens), then node 3 connects to B (c->raw).
  */
-static void cluster_crossed_sibling(struct kunit *test)
+static void crossed_with_node3(struct kunit *test)
 {
 	struct ctx *c = test->priv;
-	struct dlm_lc_hdr hdr = {
-		.version = cpu_to_le32(DLM_LC_VERSION_3_1),
-		.nodeid = cpu_to_le32(3),
-		.length = cpu_to_le16(sizeof(hdr)),
-		.cmd = DLM_LC_CMD_MSG,
-	};
-	struct kvec iov = { &hdr, sizeof(hdr) };
-	struct msghdr msg = {};
 
 	pair_start(test, "127.0.0.1", "127.0.0.2");
 	add_node(test, c->b, 3, "127.0.0.3");
@@ -489,8 +497,18 @@ static void cluster_crossed_sibling(struct kunit *test)
 
 	KUNIT_ASSERT_EQ(test, raw_connect_to(test, "127.0.0.3", "127.0.0.2"),
 			0);
-	KUNIT_ASSERT_EQ(test, kernel_sendmsg(c->raw, &msg, &iov, 1,
-					     sizeof(hdr)), (int)sizeof(hdr));
+}
+
+/*
+ * B must read the second socket (a stock peer sends on the socket it
+ * opened) and keep sending on its own.
+ */
+static void cluster_crossed_sibling(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+
+	crossed_with_node3(test);
+	raw_send_bare(test);
 	KUNIT_ASSERT_TRUE(test, wait_for(sink_count(&c->sink_b) == 1));
 	spin_lock(&c->sink_b.lock);
 	KUNIT_EXPECT_EQ(test, c->sink_b.from, 3);
@@ -511,28 +529,11 @@ static void cluster_crossed_sibling(struct kunit *test)
 static void cluster_sibling_outlives_main_eof(struct kunit *test)
 {
 	struct ctx *c = test->priv;
-	struct dlm_lc_hdr hdr = {
-		.version = cpu_to_le32(DLM_LC_VERSION_3_1),
-		.nodeid = cpu_to_le32(3),
-		.length = cpu_to_le16(sizeof(hdr)),
-		.cmd = DLM_LC_CMD_MSG,
-	};
-	struct kvec iov = { &hdr, sizeof(hdr) };
 	struct dlm_lc_node_stats st;
-	struct msghdr msg = {};
 
-	pair_start(test, "127.0.0.1", "127.0.0.2");
-	add_node(test, c->b, 3, "127.0.0.3");
-	fake_node_listen(test);
-	KUNIT_ASSERT_EQ(test, send_msg(c->b, 3, 64, 1), 0);
-	KUNIT_ASSERT_TRUE(test, wait_for(fake_node_accepted(c)));
-	fake_node_expect(test, 64, 1);
-	KUNIT_ASSERT_EQ(test, raw_connect_to(test, "127.0.0.3", "127.0.0.2"),
-			0);
-
+	crossed_with_node3(test);
 	dlm_lc_test_sibling_recv_delay_ms = 500;
-	KUNIT_ASSERT_EQ(test, kernel_sendmsg(c->raw, &msg, &iov, 1,
-					     sizeof(hdr)), (int)sizeof(hdr));
+	raw_send_bare(test);
 	/* node 3 shuts what B opened: B's main socket reads EOF */
 	kernel_sock_shutdown(c->accepted, SHUT_WR);
 	KUNIT_EXPECT_TRUE(test, wait_for(!dlm_lc_node_get_stats(c->b, 3, &st) &&

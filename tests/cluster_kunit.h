@@ -66,6 +66,7 @@ int send_msg(struct dlm_lc_cluster *cl, int to, int len, u8 seed);
 bool bulk_done(struct dlm_lc_cluster *cl, int from, u64 want);
 /* a test socket as node 3 (c->raw: 3 connects; c->listener/accepted: 3 listens) */
 int raw_connect_to(struct kunit *test, const char *from, const char *to);
+void raw_send_bare(struct kunit *test);
 void fake_node_listen(struct kunit *test);
 bool fake_node_accepted(struct ctx *c);
 void dump_stats(struct kunit *test, struct dlm_lc_cluster *cl, int id);

@@ -529,7 +529,13 @@ case_flood() {
 			done
 			# ticks are USER_HZ (100 a second): microseconds per reply
 			info "flood: dlm=$WHO clients=$k round=$r replies=$reps secs=$(elapsed "$t0" "$t1") rate=$(awk -v n="$reps" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }') cpu_us_per_reply=$(awk -v n="$reps" -v c=$((c1 - c0)) 'BEGIN { printf "%.1f", n ? c * 10000 / n : 0 }')"
-			[ "$reps" -gt 0 ] || bad="$bad clients=$k round=$r: no replies"
+			# the kernel's own dlm.ko has been seen silent for a whole
+			# round after a client reconnected: said, not judged
+			if [ "$reps" = 0 ] && [ "$WHO" = stock ]; then
+				info "flood: dlm=stock clients=$k round=$r: no replies"
+			elif [ "$reps" = 0 ]; then
+				bad="$bad clients=$k round=$r: no replies"
+			fi
 			r=$((r + 1))
 		done
 	done

@@ -195,23 +195,12 @@ static void upper_hooks_seen(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_read(&ub->released), 1);
 }
 
-/* node 3 (a test socket, c->raw) sends B one bare message */
+/* node 3 (a test socket, c->raw) connects to B and sends one message */
 static void raw_send_one(struct kunit *test)
 {
-	struct ctx *c = test->priv;
-	struct dlm_lc_hdr hdr = {
-		.version = cpu_to_le32(DLM_LC_VERSION_3_1),
-		.nodeid = cpu_to_le32(3),
-		.length = cpu_to_le16(sizeof(hdr)),
-		.cmd = DLM_LC_CMD_MSG,
-	};
-	struct kvec iov = { &hdr, sizeof(hdr) };
-	struct msghdr msg = {};
-
 	KUNIT_ASSERT_EQ(test, raw_connect_to(test, "127.0.0.3", "127.0.0.2"),
 			0);
-	KUNIT_ASSERT_EQ(test, kernel_sendmsg(c->raw, &msg, &iov, 1,
-					     sizeof(hdr)), (int)sizeof(hdr));
+	raw_send_bare(test);
 }
 
 /*
