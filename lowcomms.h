@@ -120,10 +120,11 @@ struct dlm_lc_upper_ops {
 	bool (*has_unacked)(struct dlm_lc_cluster *cl, int nodeid);
 	/*
 	 * The established socket @nodeid's messages go out on was lost to
-	 * an error (a reset, a timeout, a broken stream): what was written
-	 * into it may not have arrived. Not for the peer's clean EOF, a
-	 * failed connect, dlm_lc_node_close() or a stop. From the worker
-	 * that closed it, before the reconnect.
+	 * an error (a reset, also one after the peer's FIN, a timeout, a
+	 * broken stream): what was written into it may not have arrived.
+	 * Not for the peer's clean EOF, a failed connect,
+	 * dlm_lc_node_close() or a stop. From the worker that closed it,
+	 * before the reconnect.
 	 */
 	void (*sock_lost)(struct dlm_lc_cluster *cl, int nodeid);
 	/* last call, from dlm_lc_cluster_destroy(): stopped and no nodes */

@@ -251,7 +251,7 @@ void dlm_lc_recv_work(struct work_struct *work)
 	u64 gen;
 
 	dlm_lc_test_work_late(conn);
-	dlm_lc_test_sibling_recv_delay(test_bit(CF_OTHER, &conn->flags));
+	dlm_lc_test_recv_delay(test_bit(CF_OTHER, &conn->flags));
 	down_read(&conn->sock_lock);
 	if (!conn->sock) {
 		clear_bit(CF_RECV_PENDING, &conn->flags);

@@ -28,6 +28,8 @@ unsigned int dlm_lc_test_listen_delay_ms;
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_test_listen_delay_ms);
 unsigned int dlm_lc_test_set_delay_ms;
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_test_set_delay_ms);
+unsigned int dlm_lc_test_recv_delay_ms;
+EXPORT_SYMBOL_IF_KUNIT(dlm_lc_test_recv_delay_ms);
 unsigned int dlm_lc_test_sibling_recv_delay_ms;
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_test_sibling_recv_delay_ms);
 atomic_t dlm_lc_test_late_works = ATOMIC_INIT(0);
@@ -336,11 +338,15 @@ void dlm_lc_schedule_retry(struct dlm_lc_conn *conn)
  * close takes its own socket alone, as stock DLM does: the sibling may
  * still hold bytes the peer sent before its FIN (a graceful stop of the
  * peer shuts both sockets, and the other EOF may be read first), and it
- * ends at its own EOF. Only an error tells the upper layer that the
- * socket was lost: after a clean EOF the peer read everything, and after
- * its FIN handshake its upper layer may have started a new session that
- * old copies must not reach (stock DLM resends from its error report
- * alone).
+ * ends at its own EOF.
+ *
+ * The upper layer hears of a loss when the established socket met an
+ * error: the worker's own, or a reset that came after the peer's FIN
+ * (the receive worker reads the FIN first, and sk_err is still set), so
+ * that which worker closes does not decide it. Like stock DLM, which
+ * resends from its error report: not for a clean EOF, which follows the
+ * peer's FIN handshake, after which its upper layer may have begun a new
+ * session that copies of the old one must not reach.
  */
 void dlm_lc_conn_close_gen(struct dlm_lc_conn *conn, u64 gen,
 			   enum dlm_lc_close why)
@@ -355,7 +361,8 @@ void dlm_lc_conn_close_gen(struct dlm_lc_conn *conn, u64 gen,
 		return;
 	}
 	/* a connect that never completed carried nothing: nothing is lost */
-	lost = conn->sock && !test_bit(CF_CONNECTING, &conn->flags);
+	lost = conn->sock && !test_bit(CF_CONNECTING, &conn->flags) &&
+	       (why == DLM_LC_CLOSE_ERROR || READ_ONCE(conn->sock->sk->sk_err));
 	/*
 	 * Whichever worker meets the refused or timed-out connect first
 	 * closes it (on SMP often the receive worker): count it here. Only
@@ -380,7 +387,7 @@ void dlm_lc_conn_close_gen(struct dlm_lc_conn *conn, u64 gen,
 	 * connect. Not for a receive-only sibling: the node's own socket,
 	 * which carries what is sent, may be fine.
 	 */
-	if (why == DLM_LC_CLOSE_ERROR && lost && up->sock_lost)
+	if (lost && up->sock_lost)
 		up->sock_lost(conn->cl, conn->nodeid);
 	dlm_lc_schedule_retry(conn);
 }

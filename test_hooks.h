@@ -22,7 +22,9 @@ extern unsigned int dlm_lc_test_connect_delay_ms;
 extern unsigned int dlm_lc_test_listen_delay_ms;
 /* milliseconds a setting waits between its "stopped?" test and its write */
 extern unsigned int dlm_lc_test_set_delay_ms;
-/* milliseconds a receive-only sibling's receive worker waits first */
+/* milliseconds a receive worker waits first: a node's own connection's */
+extern unsigned int dlm_lc_test_recv_delay_ms;
+/* ... and a receive-only sibling's */
 extern unsigned int dlm_lc_test_sibling_recv_delay_ms;
 
 static inline void dlm_lc_test_callback_delay(void)
@@ -58,10 +60,10 @@ static inline void dlm_lc_test_set_delay(void)
 	dlm_lc_test_sleep(&dlm_lc_test_set_delay_ms);
 }
 
-static inline void dlm_lc_test_sibling_recv_delay(bool sibling)
+static inline void dlm_lc_test_recv_delay(bool sibling)
 {
-	if (sibling)
-		dlm_lc_test_sleep(&dlm_lc_test_sibling_recv_delay_ms);
+	dlm_lc_test_sleep(sibling ? &dlm_lc_test_sibling_recv_delay_ms :
+			  &dlm_lc_test_recv_delay_ms);
 }
 
 void dlm_lc_test_process_delay(struct dlm_lc_cluster *cl);
@@ -79,7 +81,7 @@ static inline void dlm_lc_test_callback_delay(void) {}
 static inline void dlm_lc_test_connect_delay(void) {}
 static inline void dlm_lc_test_listen_delay(void) {}
 static inline void dlm_lc_test_set_delay(void) {}
-static inline void dlm_lc_test_sibling_recv_delay(bool sibling) {}
+static inline void dlm_lc_test_recv_delay(bool sibling) {}
 static inline void dlm_lc_test_process_delay(struct dlm_lc_cluster *cl) {}
 static inline void dlm_lc_test_stop_begins(struct dlm_lc_conn *conn) {}
 static inline void dlm_lc_test_stop_cancelled(struct dlm_lc_conn *conn) {}

@@ -17,10 +17,11 @@
  * - a 3.2 node keeps every message until it is acknowledged and may send
  *   it again: the message pins its write-queue page at commit, which the
  *   transport never writes again (lowcomms.h), and a resend copies from
- *   there; resends are asked for when a socket is lost to an error, as
- *   its own lowcomms asked from its error report, so that their bytes
- *   bring the reconnect (never after the peer's clean EOF: its midcomms
- *   may have ended the session, and copies would reach the next one);
+ *   there; resends are asked for when an established socket is lost to
+ *   an error, as its own lowcomms asked from its error report, so that
+ *   their bytes bring the reconnect (never after the peer's clean EOF:
+ *   its midcomms may have ended the session, and copies would reach the
+ *   next one);
  * - its lowcomms has no limit on what is queued: ours is off here, and a
  *   stop drops what is queued, as its own did;
  * - SCTP is refused at start with a message naming the stock dlm.ko.

@@ -37,7 +37,8 @@ run_step() {
 	dkms)		"$HERE/dkms-test.sh" ;;
 	# the real stack: corosync, dlm_controld, GFS2, our dlm.ko on both
 	# nodes, or ours and the kernel's own (mixed); CI-sized here; node
-	# 2's DLM restarts while node 1 (ours) holds a lock
+	# 2's DLM restarts while node 1 (ours) holds a lock (an empty
+	# DLMSTACK_RESTART= or UMLSTACK_RESTART= skips that)
 	stack-6.12|stack-6.1)
 		DLMSTACK_ROUNDS=${DLMSTACK_ROUNDS:-2000} DLMSTACK_GFS2=${DLMSTACK_GFS2:-200} \
 		DLMSTACK_RESTART=${DLMSTACK_RESTART-1} DLMSTACK_HOLD=${DLMSTACK_HOLD:-90} \

@@ -99,7 +99,8 @@ free_port() {
 	done
 	return 1
 }
-port=$(free_port tcp) || { echo "FAIL: $tag: no free loopback port"; exit 1; }
+link=${DLMSTACK_LINK:-udp}
+port=$(free_port "$link") || { echo "FAIL: $tag: no free loopback port"; exit 1; }
 
 # knet's plugins, and libgcc_s, which glibc opens for libdlm's thread
 # cancellation
@@ -121,7 +122,7 @@ run() {	# run NODE DLM NETDEV MAC
 		>"$out/stack-$1-$ver-$mode.out" 2>&1
 }
 
-if [ "${DLMSTACK_LINK:-udp}" = udp ]; then
+if [ "$link" = udp ]; then
 	# one UDP datagram per frame: no TCP (and no Nagle) under the link
 	port2=$(free_port udp "$port") || { echo "FAIL: $tag: no free loopback port"; exit 1; }
 	run 1 "$dlm1" "udp=127.0.0.1:$port2,localaddr=127.0.0.1:$port" 52:54:00:98:00:01 &

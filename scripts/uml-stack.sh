@@ -38,11 +38,19 @@ done
 SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/dlm_lc_ustack.XXXXXX") ||
 	{ echo "FAIL: $TAG.scratch: mktemp"; exit 1; }
 NS=dlm_lc_stk.$$
+p1= p2=
+# the guests first (uml-run.sh kills its UML on TERM), then their link
 cleanup() {
+	local p
+	for p in $p1 $p2; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
 	ip netns del "$NS" 2>/dev/null
 	rm -rf "$SCRATCH"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 # the kernel's own DLM of the UML kernel's sources, our transport inside
 if ! DLM_LC_OUT=$SCRATCH/ko "$HERE/dlm-ko.sh" uml >"$OUT/uml-stack-dlm-ko.log" 2>&1 ||
@@ -77,7 +85,7 @@ node() {
 	env="DLMSTACK_NODE=$n DLMSTACK_ROUNDS=${UMLSTACK_ROUNDS:-300} DLMSTACK_TIMEOUT=600"
 	[ -z "${UMLSTACK_RESTART:-}" ] ||
 		env="$env DLMSTACK_RESTART=1 DLMSTACK_HOLD=${UMLSTACK_HOLD:-60}"
-	ip netns exec "$NS" env UML_TAG=$TAG-$n UML_LOG="$OUT/uml-stack-$n.log" \
+	exec ip netns exec "$NS" env UML_TAG=$TAG-$n UML_LOG="$OUT/uml-stack-$n.log" \
 		UML_TIMEOUT="${UML_TIMEOUT:-1200}" UML_ARGS="eth0=tuntap,tap$n,52:54:00:99:00:0$n" \
 		UML_ENV="$env" "$HERE/uml-run.sh" "$HERE/guest-uml.sh" "$SCRATCH" stack \
 		>"$OUT/uml-stack-$n.out" 2>&1
@@ -94,6 +102,7 @@ wait "$p1"
 r1=$?
 wait "$p2"
 r2=$?
+p1= p2=
 cat "$OUT/uml-stack-1.out" "$OUT/uml-stack-2.out" | grep -E '^(PASS|FAIL|INFO): ' |
 	sed "s/^\(PASS\|FAIL\): /\1: $TAG./"
 [ "$r1" = 0 ] && [ "$r2" = 0 ]

@@ -112,6 +112,7 @@ void cluster_exit(struct kunit *test)
 	dlm_lc_test_connect_delay_ms = 0;
 	dlm_lc_test_listen_delay_ms = 0;
 	dlm_lc_test_set_delay_ms = 0;
+	dlm_lc_test_recv_delay_ms = 0;
 	dlm_lc_test_sibling_recv_delay_ms = 0;
 	if (c->blocker.queued)
 		complete_all(&c->blocker.go);
@@ -431,7 +432,7 @@ void raw_send_bare(struct kunit *test)
 }
 
 /* A test socket plays node 3 at 127.0.0.3: listen there, accept B. */
-void fake_node_listen(struct kunit *test)
+static void fake_node_listen(struct kunit *test)
 {
 	struct ctx *c = test->priv;
 	struct sockaddr_storage ss;
@@ -448,7 +449,7 @@ void fake_node_listen(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, kernel_listen(c->listener, 4), 0);
 }
 
-bool fake_node_accepted(struct ctx *c)
+static bool fake_node_accepted(struct ctx *c)
 {
 	return c->accepted ||
 	       !kernel_accept(c->listener, &c->accepted, O_NONBLOCK);
@@ -486,6 +487,7 @@ static void fake_node_expect(struct kunit *test, int len, u8 seed)
 static void crossed_with_node3(struct kunit *test)
 {
 	struct ctx *c = test->priv;
+	u64 accepted;
 
 	pair_start(test, "127.0.0.1", "127.0.0.2");
 	add_node(test, c->b, 3, "127.0.0.3");
@@ -495,8 +497,11 @@ static void crossed_with_node3(struct kunit *test)
 	KUNIT_ASSERT_TRUE(test, wait_for(fake_node_accepted(c)));
 	fake_node_expect(test, 64, 1);
 
+	accepted = cstats(c->b).accepted;
 	KUNIT_ASSERT_EQ(test, raw_connect_to(test, "127.0.0.3", "127.0.0.2"),
 			0);
+	/* B has its own socket: the accepted one is the sibling */
+	KUNIT_ASSERT_TRUE(test, wait_for(cstats(c->b).accepted > accepted));
 }
 
 /*
@@ -523,8 +528,8 @@ static void cluster_crossed_sibling(struct kunit *test)
  * our receive-only sibling may read its EOF after the main socket's. The
  * main socket's EOF must not take the sibling with it: what the peer sent
  * there before its FIN (a stock peer's last ACK, say) is still to be read.
- * The sibling's receive waits (test knob) so that the main EOF comes
- * first.
+ * The sibling's receive waits (test knob, 1 s) so that the main EOF
+ * comes first.
  */
 static void cluster_sibling_outlives_main_eof(struct kunit *test)
 {
@@ -532,12 +537,14 @@ static void cluster_sibling_outlives_main_eof(struct kunit *test)
 	struct dlm_lc_node_stats st;
 
 	crossed_with_node3(test);
-	dlm_lc_test_sibling_recv_delay_ms = 500;
+	dlm_lc_test_sibling_recv_delay_ms = 1000;
 	raw_send_bare(test);
 	/* node 3 shuts what B opened: B's main socket reads EOF */
 	kernel_sock_shutdown(c->accepted, SHUT_WR);
 	KUNIT_EXPECT_TRUE(test, wait_for(!dlm_lc_node_get_stats(c->b, 3, &st) &&
 					 !st.connected));
+	/* the main socket is gone first, the sibling not yet read */
+	KUNIT_EXPECT_EQ(test, sink_count(&c->sink_b), 0);
 	KUNIT_EXPECT_TRUE(test, wait_for(sink_count(&c->sink_b) == 1));
 	dlm_lc_test_sibling_recv_delay_ms = 0;
 }

@@ -64,11 +64,9 @@ void cluster_exit(struct kunit *test);
 void pair_start(struct kunit *test, const char *a1, const char *a2);
 int send_msg(struct dlm_lc_cluster *cl, int to, int len, u8 seed);
 bool bulk_done(struct dlm_lc_cluster *cl, int from, u64 want);
-/* a test socket as node 3 (c->raw: 3 connects; c->listener/accepted: 3 listens) */
+/* a test socket as node 3 (c->raw) connects and sends a bare message */
 int raw_connect_to(struct kunit *test, const char *from, const char *to);
 void raw_send_bare(struct kunit *test);
-void fake_node_listen(struct kunit *test);
-bool fake_node_accepted(struct ctx *c);
 void dump_stats(struct kunit *test, struct dlm_lc_cluster *cl, int id);
 
 #endif /* DLM_LC_CLUSTER_KUNIT_H */

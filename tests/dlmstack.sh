@@ -340,20 +340,21 @@ wait_for 30 sh -c "! kill -0 $cpid"
 # gfs2 holds a reference on dlm
 grep -q '^gfs2 ' /proc/modules && rmmod gfs2 2>/dev/null
 if rmmod dlm 2>"$ERR"; then pass rmmod; else fail rmmod "$(errtxt)"; fi
-# midcomms' own view of the transport. A reset for a stuck shutdown, or a
-# retransmit, with no fault injected: old messages reached a new session
-# (seen with ours on 6.12 with DLMSTACK_RESTART until the transport
-# stopped asking for copies after a clean EOF). Judged for our dlm.ko;
-# the kernel's own is only reported.
+# midcomms' own view of the transport. A retransmit with no fault
+# injected means the transport reported a lost socket: with ours on 6.12
+# and DLMSTACK_RESTART that replayed old messages into the peer's new
+# session (16 retransmits, a "shutdown stuck" reset, the peer's seq
+# mismatches) until a clean EOF stopped counting as a loss. Judged for
+# our dlm.ko; the resets are reported only (midcomms also logs one when
+# a FIN handshake times out on a slow guest).
 stuck=$(dmesg | grep -c 'because shutdown stuck')
 retx=$(dmesg | grep -c 'retransmit dlm msg')
 info "$TAG: midcomms: $stuck shutdown-stuck resets, $retx retransmits, $(dmesg | grep -c 'seq mismatch') seq mismatches"
-if [ "$DLM" = ours ]; then
-	[ -n "${DLMSTACK_CUT:-}" ] && retx=0	# a cut may cost a socket
-	if [ "$stuck" = 0 ] && [ "$retx" = 0 ]; then
+if [ "$DLM" = ours ] && [ -z "${DLMSTACK_CUT:-}" ]; then
+	if [ "$retx" = 0 ]; then
 		pass midcomms-clean
 	else
-		fail midcomms-clean "$stuck shutdown-stuck resets, $retx retransmits"
+		fail midcomms-clean "$retx retransmits with no fault injected ($stuck shutdown-stuck resets)"
 	fi
 fi
 dmesg | grep -E 'dlm:' | tail -n 40 | sed 's/^/  dmesg: /'
