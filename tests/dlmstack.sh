@@ -148,14 +148,22 @@ else
 fi
 
 # start_controld CASE: dlm_controld up, pid in $dpid (its log appended to)
+# dlm_controld writes our own comm (its address, local=1) some time after
+# dlm_tool status shows the cluster; a lockspace made before that fails
+# with ENOTCONN ("no local IP address has been set", seen once in UML)
+local_comm() {
+	[ "$(cat "/sys/kernel/config/dlm/cluster/comms/$ME/local" 2>/dev/null)" = 1 ]
+}
+
 start_controld() {
 	dlm_controld --foreground 1 --enable_fencing 0 --protocol tcp \
 		>>/tmp/dlm_controld.log 2>&1 &
 	dpid=$!
-	if wait_for 60 controld_up; then
+	if wait_for 60 controld_up && wait_for 60 local_comm; then
 		pass "$1"
 	else
-		fail "$1" "dlm_tool status shows no cluster after 60 s"
+		fail "$1" "no cluster in dlm_tool status, or no local comm, after 60 s"
+		ls -R /sys/kernel/config/dlm 2>&1 | head -n 20
 		tail -n 20 /tmp/dlm_controld.log
 		return 1
 	fi
