@@ -113,7 +113,7 @@ else
 		tshark -r "$pcap" -2 -d tcp.port==21064,dlm3 -T json --no-duplicate-keys \
 			>"$work/tshark.json" 2>>"$work/tshark.err"
 		tshark -r "$pcap" -d tcp.port==21064,dlm3 -T fields -E separator='	' \
-			-e frame.number -e tcp.stream -e ip.src -e ip.dst -e tcp.seq_raw \
+			-e frame.number -e tcp.stream -e ip.src -e ip.dst -e tcp.seq \
 			-e tcp.payload >"$work/tshark.payload" 2>>"$work/tshark.err"
 		tshark -r "$pcap" -2 -d tcp.port==21064,dlm3 -q -z expert \
 			>"$work/tshark.expert" 2>>"$work/tshark.err"
@@ -185,14 +185,29 @@ for line in open(os.path.join(work, 'tshark.payload')):
 walk = {}
 rc_seen = []       # (src, version, type, result, id)
 msgs = {}
+uniq = {}
 for key, lst in segs.items():
-    lst.sort()
-    data, nxt = b'', None
+    # tcp.seq is relative (no wrap). A retransmission (TCP under TCG
+    # does retransmit) repeats bytes already seen: keep them once. A
+    # hole means the capture lost bytes, and nothing after it can be
+    # walked.
+    lst.sort(key=lambda x: x[0])
+    data, nxt, again = b'', None, 0
     for seq, pay in lst:
-        if nxt is not None and seq != nxt:
-            bad.append('stream %s %s->%s: gap or retransmission at seq %d' % (key[0], key[1], key[2], seq))
+        if nxt is not None and seq > nxt:
+            bad.append('stream %s %s->%s: %d bytes missing from the capture at relative seq %d'
+                       % (key[0], key[1], key[2], seq - nxt, nxt))
+            break
+        if nxt is not None and seq < nxt:
+            skip = min(nxt - seq, len(pay))
+            again += skip
+            pay = pay[skip:]
         data += pay
-        nxt = seq + len(pay)
+        nxt = (seq if nxt is None else max(seq, nxt)) + len(pay)
+    if again:
+        print('INFO: wire: stream %s %s->%s: %d byte(s) retransmitted, counted once'
+              % (key[0], key[1], key[2], again))
+    uniq[key] = len(data)
     off, out = 0, []
     while off + 16 <= len(data):
         ver, ls, nid, ln, cmd, pad = struct.unpack_from('<IIIHBB', data, off)
@@ -224,7 +239,8 @@ for key, lst in segs.items():
 for key in sorted(set(walk) | set(ts_pdus)):
     w = walk.get(key, [])
     t = ts_pdus.get(key, [])
-    tb = tcp_bytes.get(key, 0)
+    # bytes TCP carried, each sequence number once
+    tb = uniq.get(key, tcp_bytes.get(key, 0))
     tsum = sum(x[2] for x in t)
     vers = sorted({'%d.%d' % (x[0] >> 16, x[0] & 0xffff) for x in t})
     cmds = {}
