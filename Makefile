@@ -69,6 +69,11 @@ uml-stack:
 dropin-bench:
 	bash scripts/interop-bench.sh $${STACK_VER:-6.12}
 
+# Lock round trips to remote masters under corosync and dlm_controld, the
+# kernel's own dlm.ko and our drop-in in turn in one boot: STACK_VER.
+lock-bench:
+	bash scripts/dlm-stack.sh $${STACK_VER:-6.12} bench
+
 # Every test; the last line reads "N passed, N failed".
 check:
 	bash scripts/check.sh
@@ -87,4 +92,4 @@ kunit:
 	CHECK_STEPS="kunit" bash scripts/check.sh
 
 .PHONY: all modules clean demo bench fuzz faults teardown hostile dlm-ko \
-	dkms-test dlm-stack uml-stack dropin-bench check check-all quick kunit
+	dkms-test dlm-stack uml-stack dropin-bench lock-bench check check-all quick kunit

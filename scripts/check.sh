@@ -37,15 +37,18 @@ run_step() {
 	dkms)		"$HERE/dkms-test.sh" ;;
 	# the real stack: corosync, dlm_controld, GFS2, our dlm.ko on both
 	# nodes, or ours and the kernel's own (mixed); CI-sized here; node
-	# 2's DLM restarts while node 1 (ours) holds a lock (an empty
-	# DLMSTACK_RESTART= or UMLSTACK_RESTART= skips that)
+	# 2's DLM restarts while node 1 (ours) holds a lock, and the link is
+	# cut for 8 s during a lock loop (an empty DLMSTACK_RESTART=,
+	# DLMSTACK_CUT= or UMLSTACK_RESTART= skips that)
 	stack-6.12|stack-6.1)
 		DLMSTACK_ROUNDS=${DLMSTACK_ROUNDS:-2000} DLMSTACK_GFS2=${DLMSTACK_GFS2:-200} \
 		DLMSTACK_RESTART=${DLMSTACK_RESTART-1} DLMSTACK_HOLD=${DLMSTACK_HOLD:-90} \
+		DLMSTACK_CUT=${DLMSTACK_CUT-8} \
 			"$HERE/dlm-stack.sh" "${1#stack-}" ours ;;
 	stack-mixed-6.12|stack-mixed-6.1)
 		DLMSTACK_ROUNDS=${DLMSTACK_ROUNDS:-2000} DLMSTACK_GFS2=${DLMSTACK_GFS2:-200} \
 		DLMSTACK_RESTART=${DLMSTACK_RESTART-1} DLMSTACK_HOLD=${DLMSTACK_HOLD:-90} \
+		DLMSTACK_CUT=${DLMSTACK_CUT-8} \
 			"$HERE/dlm-stack.sh" "${1#stack-mixed-}" mixed ;;
 	checkpatch)	"$HERE/checkpatch.sh" ;;
 	kunit)		"$HERE/kunit.sh" ;;

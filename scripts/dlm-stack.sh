@@ -1,12 +1,15 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# dlm-stack.sh [6.12|6.1] [ours|stock|mixed]: the real cluster stack on two
-# QEMU guests (one vCPU each) linked by a QEMU socket netdev on the host's
-# loopback (UDP by default, see DLMSTACK_LINK): Debian's corosync (knet,
-# two_node) and dlm_controld (fencing off), and a dlm.ko: our drop-in on
-# both nodes (ours), the kernel's own on both (stock), or ours on node 1
-# and stock on node 2 (mixed). Each node
+# dlm-stack.sh [6.12|6.1] [ours|stock|mixed|bench]: the real cluster stack
+# on two QEMU guests (one vCPU each) linked by a QEMU socket netdev on the
+# host's loopback (UDP by default, see DLMSTACK_LINK): Debian's corosync
+# (knet, two_node) and dlm_controld (fencing off), and a dlm.ko: our
+# drop-in on both nodes (ours), the kernel's own on both (stock), or ours
+# on node 1 and stock on node 2 (mixed). bench: tests/lockbench.sh
+# instead, both dlm.ko in turn in one boot, lock round trips to remote
+# masters (LOCKBENCH_ROUNDS, LOCKBENCH_SECS), and a table of them
+# (scripts/lockbench-table.py, CSV in the output folder). Otherwise each node
 # runs tests/tools/dlm_lockloop (libdlm): DLMSTACK_ROUNDS EX/NL cycles on
 # one shared counter in a lock value block; it must end at the sum. Then
 # both mount one GFS2 disk image (mkfs.gfs2 here, shared by both guests)
@@ -40,8 +43,15 @@ case $mode in
 ours) dlm1=ours dlm2=ours ;;
 stock) dlm1=stock dlm2=stock ;;
 mixed) dlm1=ours dlm2=stock ;;
-*) echo "FAIL: $tag: mode is ours, stock or mixed"; exit 1 ;;
+# both dlm.ko in turn on both nodes, in one boot (tests/lockbench.sh)
+bench) dlm1=both dlm2=both ;;
+*) echo "FAIL: $tag: mode is ours, stock, mixed or bench"; exit 1 ;;
 esac
+script=$repo/tests/dlmstack.sh
+if [ "$mode" = bench ]; then
+	script=$repo/tests/lockbench.sh
+	unset DLMSTACK_GFS2
+fi
 
 for b in corosync corosync-quorumtool dlm_controld dlm_tool mkfs.gfs2 fsck.gfs2; do
 	command -v "$b" >/dev/null ||
@@ -110,7 +120,7 @@ nic=virtio-net-pci
 # the stock 6.1 DLM WARNs once when a request with a payload waits out a
 # recovery (FORTIFY_SOURCE on its request queue's one-memcpy copy; 6.12
 # copies in two parts); our drop-in builds that file without the check
-known_warn() { [ "$ver" = 6.1 ] && [ "$1" = stock ] && echo fs/dlm/requestqueue.c:47; }
+known_warn() { [ "$ver" = 6.1 ] && [ "$1" != ours ] && echo fs/dlm/requestqueue.c:47; }
 run() {	# run NODE DLM NETDEV MAC
 	QEMU_KNOWN_WARN=$(known_warn "$2") DLMSTACK_NODE=$1 DLMSTACK_DLM=$2 QEMU_NAME=stack-$1-$ver-$mode \
 		QEMU_SMP=1 QEMU_MEM=1024 QEMU_MODULES="virtio_pci virtio_net dlm virtio_blk crc32c_generic gfs2" \
@@ -118,7 +128,7 @@ run() {	# run NODE DLM NETDEV MAC
 		QEMU_ARGS="${disk[*]}" \
 		QEMU_LIBS="$libs" QEMU_FILES="$files" \
 		QEMU_NET="-netdev socket,id=n0,$3 -device $nic,netdev=n0,mac=$4" \
-		"$here/qemu-run.sh" "$ver" "$repo/tests/dlmstack.sh" \
+		"$here/qemu-run.sh" "$ver" "$script" \
 		>"$out/stack-$1-$ver-$mode.out" 2>&1
 }
 
@@ -155,6 +165,10 @@ if [ -n "${DLMSTACK_GFS2:-}" ]; then
 		tail -n 10 "$out/fsck-$ver-$mode.log"
 		fsck=1
 	fi
+fi
+if [ "$mode" = bench ]; then
+	cat "$out/stack-1-$ver-$mode.out" "$out/stack-2-$ver-$mode.out" |
+		python3 "$here/lockbench-table.py" "$ver" "$out/lockbench-$ver.csv" || fsck=1
 fi
 if [ $arc = 0 ] && [ $brc = 0 ] && [ $fsck = 0 ]; then
 	echo "PASS: $tag"

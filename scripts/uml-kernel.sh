@@ -1,6 +1,7 @@
 #!/bin/bash
 # Build (once) a debug User-Mode Linux kernel from Debian's linux-source-6.12
-# (UML_KERNEL=7.2: sid's linux-source-7.2, from the sid chroot of
+# (UML_KERNEL=6.1: Debian 12's linux-source-6.1;
+# UML_KERNEL=7.2: sid's linux-source-7.2, from the sid chroot of
 # scripts/sid-chroot.sh, built with the host's compiler) and print the path
 # of its ready build dir on the last stdout line.
 #
@@ -39,6 +40,13 @@ case $KV in
 	VER=$(dpkg-query -W -f='${Version}' linux-source-6.12) ||
 		die "linux-source-6.12 not installed"
 	;;
+6.1)
+	# Debian 12's LTS kernel, for the drop-in's lockdep run on 6.1's DLM
+	TARBALL=/usr/src/linux-source-6.1.tar.xz
+	[ -r "$TARBALL" ] || die "$TARBALL missing (run scripts/deps.sh)"
+	VER=$(dpkg-query -W -f='${Version}' linux-source-6.1) ||
+		die "linux-source-6.1 not installed"
+	;;
 7.2)
 	ROOT=$("$HERE/sid-chroot.sh" | tail -n1) || die "no sid chroot"
 	TARBALL=$ROOT/usr/src/linux-source-7.2.tar.xz
@@ -52,7 +60,7 @@ case $KV in
 	VER=$(chroot "$ROOT" dpkg-query -W -f='${Version}' linux-source-7.2) ||
 		die "linux-source-7.2 not installed in $ROOT"
 	;;
-*) die "UML_KERNEL=$KV: want 6.12 or 7.2" ;;
+*) die "UML_KERNEL=$KV: want 6.12, 6.1 or 7.2" ;;
 esac
 [ -r "$FRAG" ] || die "config fragment $FRAG missing"
 # a series may add its own options (tests/uml-7.2.config: SMP, which 6.12's
@@ -137,24 +145,32 @@ ARCH=um "$SRC/scripts/kconfig/merge_config.sh" -m -O "$BUILD" \
 mk olddefconfig
 
 # kconfig silently drops options whose dependencies are unmet: check that
-# every line of the fragment is in the final .config.
-bad=0
+# every line of the fragments is in the final .config (for a symbol that
+# both name, the series' line, which merge_config.sh applied last).
+declare -A want=()
+order=()
 while IFS= read -r line; do
-	if [[ $line =~ ^(CONFIG_[A-Za-z0-9_]+)=(.*)$ ]]; then
+	if [[ $line =~ ^(CONFIG_[A-Za-z0-9_]+)=(.*)$ ]] ||
+	   [[ $line =~ ^#\ (CONFIG_[A-Za-z0-9_]+)\ is\ not\ set$ ]]; then
 		sym=${BASH_REMATCH[1]}
+		[ -n "${want[$sym]+set}" ] || order+=("$sym")
+		want[$sym]=$line
+	fi
+done < <(cat "${FRAGS[@]}")
+bad=0
+for sym in "${order[@]}"; do
+	line=${want[$sym]}
+	if [[ $line == CONFIG_* ]]; then
 		if ! grep -qxF -- "$line" "$BUILD/.config"; then
 			got=$(grep -E "^(# )?${sym}[= ]" "$BUILD/.config" || echo "absent")
 			log "fragment wants '$line', .config has '$got'"
 			bad=1
 		fi
-	elif [[ $line =~ ^#\ (CONFIG_[A-Za-z0-9_]+)\ is\ not\ set$ ]]; then
-		sym=${BASH_REMATCH[1]}
-		if grep -qE "^$sym=" "$BUILD/.config"; then
-			log "fragment wants $sym unset, .config has '$(grep -E "^$sym=" "$BUILD/.config")'"
-			bad=1
-		fi
+	elif grep -qE "^$sym=" "$BUILD/.config"; then
+		log "fragment wants $sym unset, .config has '$(grep -E "^$sym=" "$BUILD/.config")'"
+		bad=1
 	fi
-done < <(cat "${FRAGS[@]}")
+done
 [ $bad -eq 0 ] || die "kconfig dropped fragment options (see above)"
 cat "${FRAGS[@]}" >"$BUILD/uml.config.fragment"
 

@@ -17,8 +17,9 @@
 #
 # With DLMSTACK_RESTART, node 2's DLM restarts while node 1 holds a lock
 # (see below).
-# With DLMSTACK_CUT (seconds), node 2 cuts the link that long, 5 s into a
-# third lock loop (DLMSTACK_CUT_ROUNDS rounds, 400), which must add up too.
+# With DLMSTACK_CUT (seconds), node 2 cuts the link that long, 1 s into a
+# third lock loop (DLMSTACK_CUT_ROUNDS rounds, 1500), which must add up
+# too, and one of whose rounds must have waited for the link.
 #
 # Env: DLMSTACK_NODE (1|2), DLMSTACK_DLM (ours|stock), DLMSTACK_ROUNDS
 # (10000), DLMSTACK_NODES (2), DLMSTACK_TIMEOUT (seconds the lock loop
@@ -28,6 +29,7 @@
 # there already, as in the debug UML kernel of scripts/uml-stack.sh).
 
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/stacklib.sh"
 
 ME=${DLMSTACK_NODE:?DLMSTACK_NODE=1|2}
 DLM=${DLMSTACK_DLM:-ours}
@@ -39,100 +41,7 @@ ERR=/tmp/dlmstack.err
 TAG=dlmstack-$ME-$DLM
 LS=lctest
 
-setup_net() {
-	if [ "${DLMSTACK_NIC:-virtio}" = virtio ]; then
-		insmod_pci_nic || { fail net "virtio_pci: $(errtxt)"; return 1; }
-		insmod_dep virtio_net || { fail net "virtio_net: $(errtxt)"; return 1; }
-	fi
-	dev=
-	for t in 1 2 3 4 5 6 7 8 9 10; do
-		dev=$(ls /sys/class/net | grep -v '^lo$' | head -n1)
-		[ -n "$dev" ] && break
-		sleep 0.5
-	done
-	[ -n "$dev" ] || { fail net "no network device"; return 1; }
-	"$IP" link set lo up
-	"$IP" addr add "10.99.0.$ME/24" dev "$dev" &&
-		"$IP" link set "$dev" up || { fail net "$dev setup failed"; return 1; }
-	pass net
-}
-
-load_dlm() {
-	if [ "$DLM" = ours ]; then
-		insmod "${DLMSTACK_KO:-/extra/dlm.ko}" 2>"$ERR" || return 1
-		v=$(cat /sys/module/dlm/version 2>/dev/null)
-		case $v in
-		lowcomms-*) info "$TAG: dlm.ko version $v" ;;
-		*) echo "loaded dlm.ko has version '$v', not ours" >"$ERR"; return 1 ;;
-		esac
-	else
-		insmod_dep dlm || return 1
-		[ ! -e /sys/module/dlm/version ] ||
-			info "$TAG: stock dlm.ko, version $(cat /sys/module/dlm/version)"
-	fi
-}
-
-corosync_conf() {
-	mkdir -p /etc/corosync /var/lib/corosync /var/log/cluster
-	{
-		echo "totem {"
-		echo "	version: 2"
-		echo "	cluster_name: lctest"
-		echo "	transport: knet"
-		echo "	crypto_cipher: none"
-		echo "	crypto_hash: none"
-		echo "	token: 10000"
-		echo "	join: 1000"
-		echo "}"
-		echo "nodelist {"
-		i=1
-		while [ "$i" -le "$NODES" ]; do
-			echo "	node {"
-			echo "		ring0_addr: 10.99.0.$i"
-			echo "		nodeid: $i"
-			echo "		name: n$i"
-			echo "	}"
-			i=$((i + 1))
-		done
-		echo "}"
-		echo "quorum {"
-		echo "	provider: corosync_votequorum"
-		[ "$NODES" = 2 ] && echo "	two_node: 1"
-		echo "}"
-		# corosync's parser wants one item per line
-		echo "logging {"
-		echo "	to_stderr: yes"
-		echo "	to_syslog: no"
-		echo "	to_logfile: no"
-		echo "}"
-		echo "system {"
-		echo "	sched_rr: no"
-		echo "	move_to_root_cgroup: no"
-		echo "}"
-	} >/etc/corosync/corosync.conf
-}
-
-# wait_for SECONDS CMD...: bounded poll, 1 s apart
-wait_for() {
-	w=$1
-	shift
-	while [ "$w" -gt 0 ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 1
-		w=$((w - 1))
-	done
-	return 1
-}
-
-quorate() { corosync-quorumtool -s 2>/dev/null | grep -q '^Quorate: *Yes'; }
-controld_up() { dlm_tool status 2>/dev/null | grep -q '^cluster '; }
-
-mkdir -p /dev/shm /run/dlm_controld /var/log/dlm_controld /etc/dlm
-mount -t tmpfs tmpfs /dev/shm
-mount -t debugfs none /sys/kernel/debug 2>/dev/null
-# libdlm and dlm_controld look for /dev/misc/dlm*; devtmpfs has /dev/dlm*
-[ -e /dev/misc ] || ln -s . /dev/misc
-
+stack_dirs
 setup_net || exit 1
 if load_dlm; then pass load; else fail load "$(errtxt)"; exit 1; fi
 
@@ -146,33 +55,6 @@ else
 	tail -n 20 /tmp/corosync.log
 	exit 1
 fi
-
-# start_controld CASE: dlm_controld up, pid in $dpid (its log appended to)
-# dlm_controld writes our own comm (its address, local=1) some time after
-# dlm_tool status shows the cluster; a lockspace made before that fails
-# with ENOTCONN ("no local IP address has been set", seen once in UML)
-local_comm() {
-	[ "$(cat "/sys/kernel/config/dlm/cluster/comms/$ME/local" 2>/dev/null)" = 1 ]
-}
-
-start_controld() {
-	dlm_controld --foreground 1 --enable_fencing 0 --protocol tcp \
-		>>/tmp/dlm_controld.log 2>&1 &
-	dpid=$!
-	if wait_for 60 controld_up && wait_for 60 local_comm; then
-		pass "$1"
-	else
-		fail "$1" "no cluster in dlm_tool status, or no local comm, after 60 s"
-		ls -R /sys/kernel/config/dlm 2>&1 | head -n 20
-		tail -n 20 /tmp/dlm_controld.log
-		return 1
-	fi
-}
-
-stop_controld() {
-	kill "$dpid" 2>/dev/null
-	wait_for 30 sh -c "! kill -0 $dpid"
-}
 
 start_controld dlm_controld-up || exit 1
 
@@ -235,17 +117,29 @@ lockloop() {
 }
 
 lockloop "$LS" "$ROUNDS"
+# midcomms' retransmits before any fault of ours (judged at the end)
+retx_clean=$(dmesg | grep -c 'retransmit dlm msg')
 if [ -n "${DLMSTACK_CUT:-}" ]; then
 	# the link cut for DLMSTACK_CUT seconds (TCP retransmits, backing off,
 	# all along; shorter than corosync's 10 s token, so membership holds)
 	# while both nodes run a lock loop: it must still add up
 	if [ "$ME" = 2 ]; then
-		(sleep 5; "$IP" link set "$dev" down; sleep "$DLMSTACK_CUT"
+		(sleep 1; "$IP" link set "$dev" down; sleep "$DLMSTACK_CUT"
 		 "$IP" link set "$dev" up; echo "link cut ${DLMSTACK_CUT}s" >/tmp/cut.done) &
 	fi
-	lockloop "${LS}cut" "${DLMSTACK_CUT_ROUNDS:-400}"
-	[ "$ME" != 2 ] || grep -q . /tmp/cut.done 2>/dev/null ||
-		fail link-cut "the lock loop ended before the link came back"
+	lockloop "${LS}cut" "${DLMSTACK_CUT_ROUNDS:-1500}"
+	if [ "$ME" = 2 ]; then
+		# the cut must have fallen inside the loop: one round waited
+		# for (most of) it
+		max=$(sed -n 's/.* max_us \([0-9]*\).*/\1/p' "/tmp/${LS}cut.out")
+		if ! grep -q . /tmp/cut.done 2>/dev/null; then
+			fail link-cut "the lock loop ended before the link came back"
+		elif [ "${max:-0}" -lt $((DLMSTACK_CUT * 1000000 / 2)) ]; then
+			fail link-cut "no round waited for the ${DLMSTACK_CUT} s cut (longest ${max:-?} us)"
+		else
+			pass "link-cut (${DLMSTACK_CUT} s; longest round ${max} us)"
+		fi
+	fi
 fi
 # after the cut loop, so that both nodes run that loop at the same time
 if [ -n "$HOLD_PID" ]; then
@@ -353,16 +247,17 @@ if rmmod dlm 2>"$ERR"; then pass rmmod; else fail rmmod "$(errtxt)"; fi
 # and DLMSTACK_RESTART that replayed old messages into the peer's new
 # session (16 retransmits, a "shutdown stuck" reset, the peer's seq
 # mismatches) until a clean EOF stopped counting as a loss. Judged for
-# our dlm.ko; the resets are reported only (midcomms also logs one when
-# a FIN handshake times out on a slow guest).
+# our dlm.ko on what came before the link cut (after it, retransmits are
+# midcomms doing its job); the resets are reported only (midcomms also
+# logs one when a FIN handshake times out on a slow guest).
 stuck=$(dmesg | grep -c 'because shutdown stuck')
 retx=$(dmesg | grep -c 'retransmit dlm msg')
-info "$TAG: midcomms: $stuck shutdown-stuck resets, $retx retransmits, $(dmesg | grep -c 'seq mismatch') seq mismatches"
-if [ "$DLM" = ours ] && [ -z "${DLMSTACK_CUT:-}" ]; then
-	if [ "$retx" = 0 ]; then
+info "$TAG: midcomms: $stuck shutdown-stuck resets, $retx retransmits ($retx_clean before any link cut), $(dmesg | grep -c 'seq mismatch') seq mismatches"
+if [ "$DLM" = ours ]; then
+	if [ "$retx_clean" = 0 ]; then
 		pass midcomms-clean
 	else
-		fail midcomms-clean "$retx retransmits with no fault injected ($stuck shutdown-stuck resets)"
+		fail midcomms-clean "$retx_clean retransmits with no fault injected ($stuck shutdown-stuck resets)"
 	fi
 fi
 dmesg | grep -E 'dlm:' | tail -n 40 | sed 's/^/  dmesg: /'

@@ -27,6 +27,20 @@
  * another node's DLM restarts, say), then converts it to NL and back to
  * EX (the lock must still work after the recoveries meanwhile), unlocks,
  * leaves and prints "HOLD: RESOURCE SECONDS s ok".
+ *
+ * usage: dlm_lockloop bench LOCKSPACE NODE NODES NRES SECONDS ACTIVE
+ *
+ * The round-trip benchmark. Each node masters NRES resources of its own
+ * ("r<NODE>-<i>": it locks them first and keeps an NL lock on each), and
+ * once every node has (a barrier on a value block), an ACTIVE node spends
+ * SECONDS on cycles over the next node's resources: a new PR lock, a
+ * convert to EX, an unlock, each a request to that node, the master. An
+ * inactive node only serves as master for the same SECONDS. Both then
+ * wait for each other again, and each prints one line:
+ *   BENCH: node N active A cycles C secs S per_s R p50_us P p99_us Q
+ *          max_us M cpu_ms T
+ * where the latencies are of whole cycles and cpu_ms is the busy CPU
+ * time of the whole machine (/proc/stat) over those SECONDS.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -188,6 +202,151 @@ static int hold(const char *lsname, const char *res, unsigned long secs)
 	return 0;
 }
 
+/* the machine's busy time so far, in ms (USER_HZ is 100 on Linux) */
+static long long busy_ms(void)
+{
+	unsigned long long v[8] = { 0 };
+	FILE *f = fopen("/proc/stat", "r");
+	int n;
+
+	if (!f)
+		return -1;
+	n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
+		   &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
+	fclose(f);
+	if (n < 7)
+		return -1;
+	/* user nice system irq softirq: not idle, iowait or steal */
+	return (long long)(v[0] + v[1] + v[2] + v[5] + v[6]) * 10;
+}
+
+/*
+ * Count this node in on @l and wait until @nodes have. With @last, a
+ * value block found invalid means the others counted in and left (its
+ * last holder's leaving invalidates it).
+ */
+static int barrier(struct lock *l, unsigned long nodes, int last,
+		   double deadline)
+{
+	uint64_t v;
+	int bad;
+
+	if (add_one(l))
+		return -1;
+	for (;;) {
+		bad = read_pr(l, &v, last);
+		if (bad < 0)
+			return -1;
+		if (v >= nodes || (bad && last))
+			return 0;
+		if (now_us() > deadline) {
+			fprintf(stderr, "dlm_lockloop: %s: %llu of %lu nodes\n",
+				l->name, (unsigned long long)v, nodes);
+			return -1;
+		}
+		usleep(20000);
+	}
+}
+
+/* one cycle on @name: PR lock, convert to EX, unlock */
+static int cycle(const char *name)
+{
+	struct dlm_lksb lksb;
+	int ret;
+
+	memset(&lksb, 0, sizeof(lksb));
+	ret = dlm_ls_lock_wait(ls, LKM_PRMODE, &lksb, 0, name, strlen(name),
+			       0, NULL, NULL, NULL);
+	if (!ret && !lksb.sb_status)
+		ret = dlm_ls_lock_wait(ls, LKM_EXMODE, &lksb, LKF_CONVERT, name,
+				       strlen(name), 0, NULL, NULL, NULL);
+	if (ret || lksb.sb_status) {
+		fprintf(stderr, "dlm_lockloop: %s: %d/%d (%s)\n", name, ret,
+			lksb.sb_status, strerror(errno));
+		return -1;
+	}
+	if (dlm_ls_unlock_wait(ls, lksb.sb_lkid, 0, &lksb)) {
+		fprintf(stderr, "dlm_lockloop: unlock %s: %s\n", name,
+			strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+#define BENCH_MAX_CYCLES	(1UL << 21)
+
+static int bench(char **argv)
+{
+	unsigned long me = strtoul(argv[3], NULL, 0);
+	unsigned long nodes = strtoul(argv[4], NULL, 0);
+	unsigned long nres = strtoul(argv[5], NULL, 0);
+	unsigned long secs = strtoul(argv[6], NULL, 0);
+	int active = atoi(argv[7]);
+	unsigned long peer, i, n = 0;
+	struct lock ready, done, *own;
+	double *lat, t0, t1, end, deadline;
+	long long c0, c1;
+	char name[64];
+
+	if (!me || me > nodes || !nres || nres > 4096 || !secs) {
+		fprintf(stderr, "dlm_lockloop: bench: bad arguments\n");
+		return 2;
+	}
+	peer = me % nodes + 1;
+	lat = calloc(BENCH_MAX_CYCLES, sizeof(*lat));
+	own = calloc(nres, sizeof(*own));
+	if (!lat || !own)
+		return 1;
+	memset(&ready, 0, sizeof(ready));
+	memset(&done, 0, sizeof(done));
+	if (join(argv[2]))
+		return 1;
+	/* the first lock on a resource makes its node the master */
+	for (i = 0; i < nres; i++) {
+		char *res = malloc(32);
+
+		if (!res)
+			return 1;
+		snprintf(res, 32, "r%lu-%lu", me, i);
+		if (take_nl(&own[i], res))
+			return 1;
+	}
+	deadline = now_us() + 300e6;
+	if (take_nl(&ready, "ready") || take_nl(&done, "done") ||
+	    barrier(&ready, nodes, 0, deadline))
+		return 1;
+
+	c0 = busy_ms();
+	t0 = now_us();
+	end = t0 + secs * 1e6;
+	while (active && n < BENCH_MAX_CYCLES && now_us() < end) {
+		snprintf(name, sizeof(name), "r%lu-%lu", peer, n % nres);
+		t1 = now_us();
+		if (cycle(name))
+			return 1;
+		lat[n++] = now_us() - t1;
+	}
+	if (!active)
+		usleep(secs * 1000000UL);
+	t1 = now_us() - t0;
+	c1 = busy_ms();
+
+	if (barrier(&done, nodes, 1, now_us() + 300e6))
+		return 1;
+	if (dlm_release_lockspace(argv[2], ls, 1)) {
+		fprintf(stderr, "dlm_lockloop: leaving %s: %s\n", argv[2],
+			strerror(errno));
+		return 1;
+	}
+	qsort(lat, n, sizeof(*lat), cmp);
+	printf("BENCH: node %lu active %d cycles %lu secs %.2f per_s %.1f",
+	       me, active, n, t1 / 1e6, n / (t1 / 1e6));
+	printf(" p50_us %.0f p99_us %.0f max_us %.0f cpu_ms %lld\n",
+	       n ? lat[n / 2] : 0, n ? lat[n * 99 / 100] : 0,
+	       n ? lat[n - 1] : 0, c0 < 0 || c1 < 0 ? -1 : c1 - c0);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	unsigned long rounds, total, nodes, i, timeout;
@@ -198,9 +357,12 @@ int main(int argc, char **argv)
 
 	if (argc == 5 && !strcmp(argv[1], "hold"))
 		return hold(argv[2], argv[3], strtoul(argv[4], NULL, 0));
+	if (argc == 8 && !strcmp(argv[1], "bench"))
+		return bench(argv);
 	if (argc != 5) {
 		fprintf(stderr, "usage: dlm_lockloop LOCKSPACE ROUNDS TOTAL TIMEOUT_S\n"
-			"       dlm_lockloop hold LOCKSPACE RESOURCE SECONDS\n");
+			"       dlm_lockloop hold LOCKSPACE RESOURCE SECONDS\n"
+			"       dlm_lockloop bench LOCKSPACE NODE NODES NRES SECONDS ACTIVE\n");
 		return 2;
 	}
 	rounds = strtoul(argv[2], NULL, 0);

@@ -1,0 +1,76 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Lock round trips, the kernel's own dlm.ko against our drop-in, in one
+# boot (scripts/dlm-stack.sh VER bench runs it on both QEMU guests).
+# corosync runs throughout; each round loads one dlm.ko after the other
+# (the order alternates between rounds), starts dlm_controld, and runs
+# tests/tools/dlm_lockloop's bench twice: "pair", node 1 cycling over
+# resources node 2 masters while node 2 only answers, and "all", every
+# node cycling over the next node's resources at once. Then it stops
+# dlm_controld and unloads dlm.ko. One INFO line per node, phase, round
+# and dlm.ko carries the numbers (the host sums and compares them).
+#
+# Env: DLMSTACK_NODE (1|2), DLMSTACK_NODES (2), LOCKBENCH_ROUNDS (3),
+#      LOCKBENCH_SECS (10), LOCKBENCH_NRES (64), DLMSTACK_KO.
+
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/stacklib.sh"
+
+ME=${DLMSTACK_NODE:?DLMSTACK_NODE=1|2}
+NODES=${DLMSTACK_NODES:-2}
+ROUNDS=${LOCKBENCH_ROUNDS:-3}
+SECS=${LOCKBENCH_SECS:-10}
+NRES=${LOCKBENCH_NRES:-64}
+MODS=/modules
+ERR=/tmp/lockbench.err
+TAG=lockbench-$ME
+DLM=
+
+stack_dirs
+setup_net || exit 1
+corosync_conf
+corosync -f >/tmp/corosync.log 2>&1 &
+if wait_for 180 quorate; then
+	pass corosync-quorate
+else
+	fail corosync-quorate "not quorate after 180 s"
+	tail -n 20 /tmp/corosync.log
+	exit 1
+fi
+
+r=1
+while [ "$r" -le "$ROUNDS" ]; do
+	order="stock ours"
+	[ $((r % 2)) = 0 ] && order="ours stock"
+	for DLM in $order; do
+		case=$DLM-$r
+		if ! load_dlm; then
+			fail "load-$case" "$(errtxt)"
+			exit 1
+		fi
+		start_controld "controld-$case" || exit 1
+		for phase in pair all; do
+			active=1
+			[ "$phase" = pair ] && [ "$ME" != 1 ] && active=0
+			out=/tmp/bench-$case-$phase.out
+			if timeout $((SECS + 700)) dlm_lockloop bench "lb$r$DLM$phase" \
+				"$ME" "$NODES" "$NRES" "$SECS" "$active" >"$out" 2>&1; then
+				pass "bench-$case-$phase"
+			else
+				fail "bench-$case-$phase" "$(tail -n 5 "$out" | tr '\n' ' ')"
+				tail -n 20 /tmp/dlm_controld.log
+				exit 1
+			fi
+			sed -n "s/^BENCH: /INFO: lockbench: dlm $DLM round $r phase $phase /p" "$out"
+		done
+		stop_controld
+		if ! rmmod dlm 2>"$ERR"; then
+			fail "rmmod-$case" "$(errtxt)"
+			exit 1
+		fi
+	done
+	r=$((r + 1))
+done
+info "$TAG: midcomms: $(dmesg | grep -c 'because shutdown stuck') shutdown-stuck resets, $(dmesg | grep -c 'retransmit dlm msg') retransmits"
+exit "$failed"
