@@ -12,10 +12,12 @@
 # Fragments: tests/uml.config (or UML_CONFIG_FRAGMENT), then the series'
 # own tests/uml-<series>.config if there is one (7.2: SMP), always added.
 #
-# tests/uml-6.12-*.patch are applied to the unpacked 6.12 sources (our own
+# tests/uml-<series>-*.patch are applied to the unpacked sources (our own
 # fixes for running UML here: uml-6.12-host-xstate.patch lets UML run on
 # hosts whose XSAVE area is larger than UML assumes, such as CPUs with AMX;
-# 7.2's UML sizes it from the host itself and needs none).
+# 7.2's UML sizes it from the host itself and needs none; 6.1 has the same
+# one, and uml-6.1-fork-flush.patch, which stops 6.1's UML walking a new
+# process's VMA tree unlocked: a lockdep RCU report at every boot).
 #
 # A new package version or a changed fragment gives a new key, hence a build
 # from nothing; a build dir without its .built stamp (interrupted build) is
