@@ -22,7 +22,8 @@
 #      frame per datagram; tcp: its stream one, whose listening side has
 #      Nagle on, so that a guest's second small frame in a row waits for
 #      the host's delayed ACK: 40 ms on every remote convert cycle),
-#      QEMU_TIMEOUT (1500).
+#      QEMU_TIMEOUT (1500; bench: from LOCKBENCH_ROUNDS (4) and
+#      LOCKBENCH_SECS (10)).
 # Prints the guests' PASS/FAIL/INFO lines and "PASS|FAIL: dlm-stack.<ver>.<mode>".
 set -uo pipefail
 
@@ -37,7 +38,6 @@ tag=dlm-stack.$ver.$mode
 export DLMSTACK_ROUNDS=${DLMSTACK_ROUNDS:-10000}
 gfs2=${DLMSTACK_GFS2:-400}
 [ "$gfs2" = 0 ] && unset DLMSTACK_GFS2 || export DLMSTACK_GFS2=$gfs2
-export QEMU_TIMEOUT=${QEMU_TIMEOUT:-1500}
 
 case $mode in
 ours) dlm1=ours dlm2=ours ;;
@@ -51,7 +51,11 @@ script=$repo/tests/dlmstack.sh
 if [ "$mode" = bench ]; then
 	script=$repo/tests/lockbench.sh
 	unset DLMSTACK_GFS2
+	export LOCKBENCH_ROUNDS=${LOCKBENCH_ROUNDS:-4} LOCKBENCH_SECS=${LOCKBENCH_SECS:-10}
+	# a round: two dlm.ko, two phases each, a minute or so besides them
+	QEMU_TIMEOUT=${QEMU_TIMEOUT:-$((600 + LOCKBENCH_ROUNDS * 2 * (2 * LOCKBENCH_SECS + 90)))}
 fi
+export QEMU_TIMEOUT=${QEMU_TIMEOUT:-1500}
 
 for b in corosync corosync-quorumtool dlm_controld dlm_tool mkfs.gfs2 fsck.gfs2; do
 	command -v "$b" >/dev/null ||
@@ -166,9 +170,22 @@ if [ -n "${DLMSTACK_GFS2:-}" ]; then
 		fsck=1
 	fi
 fi
+# the cut must have fallen inside the loop: a round on one node or the
+# other waited for (most of) it
+if [ -n "${DLMSTACK_CUT:-}" ] && [ "$mode" != bench ]; then
+	waited=$(cat "$out/stack-1-$ver-$mode.out" "$out/stack-2-$ver-$mode.out" |
+		sed -n 's/.*: lockloop lctestcut: .* max_us \([0-9]*\).*/\1/p' | sort -n | tail -n1)
+	if [ "${waited:-0}" -ge $((DLMSTACK_CUT * 1000000 / 2)) ]; then
+		echo "PASS: $ver.$mode.link-cut-waited (longest round ${waited} us)"
+	else
+		echo "FAIL: $ver.$mode.link-cut-waited: no round waited for the ${DLMSTACK_CUT} s cut (longest ${waited:-?} us)"
+		fsck=1
+	fi
+fi
 if [ "$mode" = bench ]; then
 	cat "$out/stack-1-$ver-$mode.out" "$out/stack-2-$ver-$mode.out" |
-		python3 "$here/lockbench-table.py" "$ver" "$out/lockbench-$ver.csv" || fsck=1
+		python3 "$here/lockbench-table.py" "$ver" "$LOCKBENCH_ROUNDS" 2 \
+			"$out/lockbench-$ver.csv" || fsck=1
 fi
 if [ $arc = 0 ] && [ $brc = 0 ] && [ $fsck = 0 ]; then
 	echo "PASS: $tag"

@@ -215,6 +215,8 @@ run_stack() {
 	mount -t configfs none /sys/kernel/config 2>/dev/null
 	PATH=/run/dlm_lc:$PATH DLMSTACK_KO=/run/dlm_lc/mod/dlm.ko DLMSTACK_NIC=builtin \
 		sh /run/dlm_lc/dlmstack.sh
+	rc=$?
+	[ $rc = 0 ] || echo "FAIL: $TAGP-dlmstack: exit $rc"
 	# down before power-off: UML 6.12 frees an open NIC's interrupt under
 	# a spinlock at power-off (close_devices), which lockdep reports
 	ip link set eth0 down

@@ -107,17 +107,17 @@ else
 		fail "$name.wire-decode: pcap damaged on the console: $got_sz bytes md5 $got_md5, guest said $want_sz $want_md5"
 	else
 		echo "INFO: $name: pcap $pcap ($got_sz bytes, md5 ok)"
-		tshark -r "$pcap" -2 -d tcp.port==21064,dlm3 -T fields \
+		tshark -r "$pcap" -2 -o tcp.reassemble_out_of_order:TRUE -d tcp.port==21064,dlm3 -T fields \
 			-e dlm3.h.version -e dlm3.h.nodeid -e dlm3.h.length -e dlm3.h.cmd \
 			>"$work/tshark.basic" 2>"$work/tshark.err"
-		tshark -r "$pcap" -2 -d tcp.port==21064,dlm3 -T json --no-duplicate-keys \
+		tshark -r "$pcap" -2 -o tcp.reassemble_out_of_order:TRUE -d tcp.port==21064,dlm3 -T json --no-duplicate-keys \
 			>"$work/tshark.json" 2>>"$work/tshark.err"
-		tshark -r "$pcap" -d tcp.port==21064,dlm3 -T fields -E separator='	' \
+		tshark -r "$pcap" -o tcp.relative_sequence_numbers:TRUE -d tcp.port==21064,dlm3 -T fields -E separator='	' \
 			-e frame.number -e tcp.stream -e ip.src -e ip.dst -e tcp.seq \
 			-e tcp.payload >"$work/tshark.payload" 2>>"$work/tshark.err"
-		tshark -r "$pcap" -2 -d tcp.port==21064,dlm3 -q -z expert \
+		tshark -r "$pcap" -2 -o tcp.reassemble_out_of_order:TRUE -d tcp.port==21064,dlm3 -q -z expert \
 			>"$work/tshark.expert" 2>>"$work/tshark.err"
-		tshark -r "$pcap" -2 -d tcp.port==21064,dlm3 -V \
+		tshark -r "$pcap" -2 -o tcp.reassemble_out_of_order:TRUE -d tcp.port==21064,dlm3 -V \
 			>"$work/tshark.verbose" 2>>"$work/tshark.err"
 		echo "INFO: $name: tshark $(tshark -v 2>/dev/null | head -n1 | awk '{print $3}'): version nodeid length cmd, counted ($work/tshark.basic):"
 		grep -v '^[[:space:]]*$' "$work/tshark.basic" |
@@ -192,7 +192,10 @@ for key, lst in segs.items():
     # hole means the capture lost bytes, and nothing after it can be
     # walked.
     lst.sort(key=lambda x: x[0])
+    # A retransmission must carry the bytes first sent: a sender that
+    # reused a buffer before it was acknowledged would differ here.
     data, nxt, again = b'', None, 0
+    base = lst[0][0] if lst else 0
     for seq, pay in lst:
         if nxt is not None and seq > nxt:
             bad.append('stream %s %s->%s: %d bytes missing from the capture at relative seq %d'
@@ -200,6 +203,9 @@ for key, lst in segs.items():
             break
         if nxt is not None and seq < nxt:
             skip = min(nxt - seq, len(pay))
+            if pay[:skip] != data[seq - base:seq - base + skip]:
+                bad.append('stream %s %s->%s: retransmitted bytes at relative seq %d differ from the first copy'
+                           % (key[0], key[1], key[2], seq))
             again += skip
             pay = pay[skip:]
         data += pay

@@ -21,7 +21,7 @@
 #   DLM_LC_CACHE   kernel cache (see debian-kernel.sh)
 #   QEMU_MEM, QEMU_SMP (1024, 2), QEMU_APPEND (extra kernel args)
 #   QEMU_VERBOSE=1 stream the whole console, not only result lines
-#   MSGS SIZE DEMO GUEST_SH CLUSTER_* INTEROP_* BENCH_* RELOAD_* DLMSTACK_*
+#   MSGS SIZE DEMO GUEST_SH CLUSTER_* INTEROP_* BENCH_* RELOAD_* DLMSTACK_* LOCKBENCH_*
 #                  passed into the guest test's
 #                  environment
 #   QEMU_NAME      tag for result lines and file names (default qemu-<ver>):
@@ -98,7 +98,7 @@ fi
 [ -f "$build/dlm_lowcomms.ko" ] || { echo "FAIL: $tag: no dlm_lowcomms.ko built"; exit 1; }
 
 envargs=()
-for v in $(compgen -e | grep -E '^(MSGS|SIZE|DEMO|GUEST_SH|CLUSTER_[A-Z0-9_]+|INTEROP_[A-Z0-9_]+|BENCH_[A-Z0-9_]+|RELOAD_[A-Z0-9_]+|DLMSTACK_[A-Z0-9_]+)$'); do
+for v in $(compgen -e | grep -E '^(MSGS|SIZE|DEMO|GUEST_SH|CLUSTER_[A-Z0-9_]+|INTEROP_[A-Z0-9_]+|BENCH_[A-Z0-9_]+|RELOAD_[A-Z0-9_]+|DLMSTACK_[A-Z0-9_]+|LOCKBENCH_[A-Z0-9_]+)$'); do
 	envargs+=(-e "$v=${!v}")
 done
 for b in ${QEMU_BINS:-}; do

@@ -64,7 +64,7 @@ if ! gcc -O2 -Wall -Wextra -Werror -o "$SCRATCH/dlm_lockloop" \
 	echo "FAIL: $TAG.lockloop-build: see $OUT/uml-stack-cc.log"
 	exit 1
 fi
-cp "$REPO/tests/dlmstack.sh" "$REPO/tests/lib.sh" "$SCRATCH/"
+cp "$REPO/tests/dlmstack.sh" "$REPO/tests/lib.sh" "$REPO/tests/stacklib.sh" "$SCRATCH/"
 
 # the link: two taps on a bridge, in a namespace of our own
 if ! out=$( { ip netns add "$NS" &&
@@ -105,4 +105,11 @@ r2=$?
 p1= p2=
 cat "$OUT/uml-stack-1.out" "$OUT/uml-stack-2.out" | grep -E '^(PASS|FAIL|INFO): ' |
 	sed "s/^\(PASS\|FAIL\): /\1: $TAG./"
+# a node whose script died early prints no lock loop at all: not a pass
+for n in 1 2; do
+	if ! grep -q "^PASS: dlmstack-$n-ours\.lockloop-lctest " "$OUT/uml-stack-$n.out"; then
+		echo "FAIL: $TAG.node$n-ran: no lock loop passed on node $n (see $OUT/uml-stack-$n.log)"
+		r1=1
+	fi
+done
 [ "$r1" = 0 ] && [ "$r2" = 0 ]

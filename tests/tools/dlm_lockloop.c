@@ -202,22 +202,26 @@ static int hold(const char *lsname, const char *res, unsigned long secs)
 	return 0;
 }
 
-/* the machine's busy time so far, in ms (USER_HZ is 100 on Linux) */
+/* the machine's busy time so far, in ms */
 static long long busy_ms(void)
 {
 	unsigned long long v[8] = { 0 };
+	long hz = sysconf(_SC_CLK_TCK);
 	FILE *f = fopen("/proc/stat", "r");
 	int n;
 
-	if (!f)
+	if (!f || hz <= 0) {
+		if (f)
+			fclose(f);
 		return -1;
+	}
 	n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
 		   &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
 	fclose(f);
 	if (n < 7)
 		return -1;
 	/* user nice system irq softirq: not idle, iowait or steal */
-	return (long long)(v[0] + v[1] + v[2] + v[5] + v[6]) * 10;
+	return (long long)(v[0] + v[1] + v[2] + v[5] + v[6]) * 1000 / hz;
 }
 
 /*
@@ -262,7 +266,8 @@ static int cycle(const char *name)
 				       strlen(name), 0, NULL, NULL, NULL);
 	if (ret || lksb.sb_status) {
 		fprintf(stderr, "dlm_lockloop: %s: %d/%d (%s)\n", name, ret,
-			lksb.sb_status, strerror(errno));
+			lksb.sb_status,
+			strerror(ret ? errno : lksb.sb_status));
 		return -1;
 	}
 	if (dlm_ls_unlock_wait(ls, lksb.sb_lkid, 0, &lksb)) {
@@ -288,7 +293,8 @@ static int bench(char **argv)
 	long long c0, c1;
 	char name[64];
 
-	if (!me || me > nodes || !nres || nres > 4096 || !secs) {
+	/* with one node, its "peer" would be itself: local locks only */
+	if (nodes < 2 || !me || me > nodes || !nres || nres > 4096 || !secs) {
 		fprintf(stderr, "dlm_lockloop: bench: bad arguments\n");
 		return 2;
 	}
@@ -326,8 +332,8 @@ static int bench(char **argv)
 			return 1;
 		lat[n++] = now_us() - t1;
 	}
-	if (!active)
-		usleep(secs * 1000000UL);
+	while (!active && now_us() < end)	/* the master only */
+		usleep(100000);
 	t1 = now_us() - t0;
 	c1 = busy_ms();
 
