@@ -62,7 +62,7 @@ with open(csv_path, 'w', newline='') as fh:
     w = csv.DictWriter(fh, fieldnames=fields)
     w.writeheader()
     for k in sorted(rows):
-        w.writerow(rows[k])
+        w.writerow({f: round(v, 1) if isinstance(v, float) else v for f, v in rows[k].items()})
 
 def med(dlm, phase, key):
     return statistics.median(r[key] for r in rows.values() if r['dlm'] == dlm and r['phase'] == phase)

@@ -45,16 +45,7 @@ stack_dirs
 setup_net || exit 1
 if load_dlm; then pass load; else fail load "$(errtxt)"; exit 1; fi
 
-corosync_conf
-corosync -f >/tmp/corosync.log 2>&1 &
-cpid=$!
-if wait_for 180 quorate; then
-	pass corosync-quorate
-else
-	fail corosync-quorate "not quorate after 180 s"
-	tail -n 20 /tmp/corosync.log
-	exit 1
-fi
+start_corosync || exit 1
 
 start_controld dlm_controld-up || exit 1
 

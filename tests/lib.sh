@@ -118,6 +118,31 @@ insmod_pci_nic() {
 	insmod_dep virtio_pci
 }
 
+# setup_net: the guest's link to the other guest(s) as 10.99.0.$ME/24 on
+# its one NIC (a virtio one, after its modules; DLMSTACK_NIC=builtin: it
+# is there already, as in the UML stack); sets dev
+setup_net() {
+	if [ "${DLMSTACK_NIC:-virtio}" = virtio ]; then
+		insmod_pci_nic || { fail net "virtio_pci: $(errtxt)"; return 1; }
+		insmod_dep virtio_net || { fail net "virtio_net: $(errtxt)"; return 1; }
+	fi
+	dev=
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		dev=$(ls /sys/class/net | grep -v '^lo$' | head -n1)
+		[ -n "$dev" ] && break
+		sleep 0.5
+	done
+	if [ -z "$dev" ]; then
+		fail net "no network device; modules: $(awk '{ print $1 }' /proc/modules | tr '\n' ' ')"
+		dmesg | grep -i virtio | tail -n 5
+		return 1
+	fi
+	"$IP" link set lo up
+	"$IP" addr add "10.99.0.$ME/24" dev "$dev" &&
+		"$IP" link set "$dev" up || { fail net "$dev setup failed"; return 1; }
+	pass net
+}
+
 # quiesce: wait (bounded, 60 s) until traffic between $CFG/c1 and $CFG/c2
 # is out of every queue: nothing unsent at either side and the receivers'
 # counters still for a second. Stale messages arriving after a counter

@@ -31,15 +31,7 @@ stack_dirs
 # (the console keeps its log level: qemu-run.sh reads splats from it; DLM
 # logs at lockspace joins and leaves, outside the timed windows)
 setup_net || exit 1
-corosync_conf
-corosync -f >/tmp/corosync.log 2>&1 &
-if wait_for 180 quorate; then
-	pass corosync-quorate
-else
-	fail corosync-quorate "not quorate after 180 s"
-	tail -n 20 /tmp/corosync.log
-	exit 1
-fi
+start_corosync || exit 1
 
 r=1
 while [ "$r" -le "$ROUNDS" ]; do

@@ -35,26 +35,6 @@ if [ "$ROLE" = a ]; then ME=1 PEER=2; else ME=2 PEER=1; fi
 D=$CFG/c
 N=$D/comms/$PEER
 
-setup_net() {
-	insmod_pci_nic || { fail net "virtio_pci: $(errtxt)"; return 1; }
-	insmod_dep virtio_net || { fail net "virtio_net: $(errtxt)"; return 1; }
-	dev=
-	for t in 1 2 3 4 5 6 7 8 9 10; do
-		dev=$(ls /sys/class/net | grep -v '^lo$' | head -n1)
-		[ -n "$dev" ] && break
-		sleep 0.5
-	done
-	if [ -z "$dev" ]; then
-		fail net "no network device; modules: $(awk '{ print $1 }' /proc/modules | tr '\n' ' ')"
-		dmesg | grep -i virtio | tail -n 5
-		return 1
-	fi
-	"$IP" link set lo up
-	"$IP" addr add "10.99.0.$ME/24" dev "$dev" &&
-		"$IP" link set "$dev" up || { fail net "$dev setup failed"; return 1; }
-	pass net
-}
-
 load() {	# insmod and configure one module life
 	insmod "$MODS/dlm_lowcomms.ko" 2>"$ERR" || return 1
 	mkdir "$D" 2>"$ERR" &&

@@ -1,27 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-only
 # Guest helpers for the real cluster stack (dlmstack.sh, lockbench.sh):
-# the network, dlm.ko (ours or the kernel's own), corosync and
-# dlm_controld. After lib.sh. Callers set ME (node id), DLM (ours|stock),
-# NODES, TAG and ERR.
-
-setup_net() {
-	if [ "${DLMSTACK_NIC:-virtio}" = virtio ]; then
-		insmod_pci_nic || { fail net "virtio_pci: $(errtxt)"; return 1; }
-		insmod_dep virtio_net || { fail net "virtio_net: $(errtxt)"; return 1; }
-	fi
-	dev=
-	for t in 1 2 3 4 5 6 7 8 9 10; do
-		dev=$(ls /sys/class/net | grep -v '^lo$' | head -n1)
-		[ -n "$dev" ] && break
-		sleep 0.5
-	done
-	[ -n "$dev" ] || { fail net "no network device"; return 1; }
-	"$IP" link set lo up
-	"$IP" addr add "10.99.0.$ME/24" dev "$dev" &&
-		"$IP" link set "$dev" up || { fail net "$dev setup failed"; return 1; }
-	pass net
-}
+# dlm.ko (ours or the kernel's own), corosync and dlm_controld. After
+# lib.sh (whose setup_net makes the link). Callers set ME (node id), DLM
+# (ours|stock), NODES, TAG and ERR.
 
 load_dlm() {
 	if [ "$DLM" = ours ]; then
@@ -92,6 +74,21 @@ wait_for() {
 
 quorate() { corosync-quorumtool -s 2>/dev/null | grep -q '^Quorate: *Yes'; }
 controld_up() { dlm_tool status 2>/dev/null | grep -q '^cluster '; }
+
+# start_corosync: corosync up (pid in cpid) and quorate (180 s), or a
+# FAIL line and 1
+start_corosync() {
+	corosync_conf
+	corosync -f >/tmp/corosync.log 2>&1 &
+	cpid=$!
+	if wait_for 180 quorate; then
+		pass corosync-quorate
+	else
+		fail corosync-quorate "not quorate after 180 s"
+		tail -n 20 /tmp/corosync.log
+		return 1
+	fi
+}
 
 # stack_dirs: what corosync, dlm_controld and libdlm expect to find
 stack_dirs() {
