@@ -278,7 +278,7 @@ static int cycle(const char *name)
 	return 0;
 }
 
-#define BENCH_MAX_CYCLES	(1UL << 21)
+#define BENCH_MAX_CYCLES	(2UL * 1024 * 1024)
 
 static int bench(char **argv)
 {
@@ -295,7 +295,7 @@ static int bench(char **argv)
 
 	/* with one node, its "peer" would be itself: local locks only */
 	if (nodes < 2 || !me || me > nodes || !nres || nres > 4096 || !secs) {
-		fprintf(stderr, "dlm_lockloop: bench: bad arguments\n");
+		fprintf(stderr, "dlm_lockloop: bad arguments for a benchmark\n");
 		return 2;
 	}
 	peer = me % nodes + 1;
