@@ -160,14 +160,14 @@ brc=$?
 
 cat "$out/stack-1-$ver-$mode.out" "$out/stack-2-$ver-$mode.out" |
 	grep -E '^(PASS|FAIL|INFO):' | sed "s/^\(PASS\|FAIL\): /\1: $ver.$mode./"
-fsck=0
+hostfail=0	# what the host judges after the guests: fsck, the cut, the table
 if [ -n "${DLMSTACK_GFS2:-}" ]; then
 	if fsck.gfs2 -n "$img" >"$out/fsck-$ver-$mode.log" 2>&1; then
 		echo "PASS: $ver.$mode.gfs2-fsck"
 	else
 		echo "FAIL: $ver.$mode.gfs2-fsck (log $out/fsck-$ver-$mode.log)"
 		tail -n 10 "$out/fsck-$ver-$mode.log"
-		fsck=1
+		hostfail=1
 	fi
 fi
 # the cut must have fallen inside the loop: a round on one node or the
@@ -179,15 +179,15 @@ if [ -n "${DLMSTACK_CUT:-}" ] && [ "$mode" != bench ]; then
 		echo "PASS: $ver.$mode.link-cut-waited (longest round ${waited} us)"
 	else
 		echo "FAIL: $ver.$mode.link-cut-waited: no round waited for the ${DLMSTACK_CUT} s cut (longest ${waited:-?} us)"
-		fsck=1
+		hostfail=1
 	fi
 fi
 if [ "$mode" = bench ]; then
 	cat "$out/stack-1-$ver-$mode.out" "$out/stack-2-$ver-$mode.out" |
 		python3 "$here/lockbench-table.py" "$ver" "$LOCKBENCH_ROUNDS" 2 \
-			"$out/lockbench-$ver.csv" || fsck=1
+			"$out/lockbench-$ver.csv" || hostfail=1
 fi
-if [ $arc = 0 ] && [ $brc = 0 ] && [ $fsck = 0 ]; then
+if [ $arc = 0 ] && [ $brc = 0 ] && [ $hostfail = 0 ]; then
 	echo "PASS: $tag"
 	exit 0
 fi
