@@ -401,6 +401,8 @@ static ssize_t cfs_cluster_status_emit(struct dlm_lc_cluster *cl,
 		{ "process_queued", st->process_queued },
 		{ "process_max", st->process_max },
 		{ "rx_throttled", st->rx_throttled },
+		{ "process_inline", st->process_inline },
+		{ "process_worker", st->process_worker },
 	};
 
 	return dlm_lc_cfs_emit(page, 0, lines, ARRAY_SIZE(lines));

@@ -129,6 +129,7 @@ struct dlm_lc_cluster *dlm_lc_cluster_create(const char *name, struct net *net)
 	cl->process_limit = DLM_LC_PROCESS_LIMIT;
 	cl->wq_limit = DLM_LC_WQ_LIMIT;
 	INIT_WORK(&cl->process_work, dlm_lc_process_work);
+	mutex_init(&cl->process_mutex);
 
 	ret = init_srcu_struct(&cl->srcu);
 	if (ret)
@@ -367,6 +368,7 @@ void dlm_lc_cluster_destroy(struct dlm_lc_cluster *cl)
 	/* writers woken by the removals may still be leaving cl->srcu */
 	synchronize_srcu(&cl->srcu);
 	cleanup_srcu_struct(&cl->srcu);
+	mutex_destroy(&cl->process_mutex);
 	mutex_destroy(&cl->lock);
 	kfree(cl);
 }
@@ -461,6 +463,8 @@ void dlm_lc_cluster_get_stats(struct dlm_lc_cluster *cl,
 	st->accepted = atomic64_read(&cl->accepted);
 	st->refused = atomic64_read(&cl->refused);
 	st->rx_throttled = atomic64_read(&cl->rx_throttled);
+	st->process_inline = atomic64_read(&cl->process_inline);
+	st->process_worker = atomic64_read(&cl->process_worker);
 	spin_lock(&cl->process_lock);
 	st->process_queued = cl->process_bytes;
 	st->process_max = cl->process_max;

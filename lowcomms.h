@@ -56,6 +56,8 @@ struct dlm_lc_cluster_stats {
 	u64 process_queued;	/* bytes waiting for dlm_process */
 	u64 process_max;	/* high-water mark of the above */
 	u64 rx_throttled;	/* times receive waited for processing */
+	u64 process_inline;	/* pages delivered by a receive worker */
+	u64 process_worker;	/* pages delivered by the dlm_process worker */
 };
 
 /*
@@ -86,7 +88,11 @@ typedef void (*dlm_lc_msg_cb)(char *buf, int len, void *data);
  * dlm_lc_cluster_set_upper(). Every hook but @deliver may be NULL. None is
  * called with a transport spinlock held; @start, @stop, @node_fin and
  * @node_forget run under the instance lock (cluster->lock) and may sleep
- * until @end; @deliver runs in the dlm_process worker; @fill_ack and the
+ * until @end; @deliver runs in process context, one run at a time per
+ * instance (in the dlm_process worker, or in the receive worker that read
+ * the page when nothing else is waiting), holding only the instance's
+ * delivery mutex, so it must not stop the instance or remove a node from
+ * it; @fill_ack and the
  * resend hooks run in the send worker with the socket read-locked.
  */
 struct dlm_lc_upper_ops {

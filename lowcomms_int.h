@@ -173,6 +173,15 @@ struct dlm_lc_cluster {
 	unsigned int wq_limit;	/* writers wait above this; 0: never */
 	wait_queue_head_t process_wait;
 	struct work_struct process_work;
+	/*
+	 * Held by whoever is delivering: the process worker, or a receive
+	 * worker that drained the queue as it went idle. One run at a time
+	 * keeps each node's messages in order; it is given up only with the
+	 * queue empty (under process_lock) or after queueing process_work.
+	 */
+	struct mutex process_mutex;
+	atomic64_t process_inline;	/* pages delivered by a receive worker */
+	atomic64_t process_worker;	/* pages delivered by dlm_process */
 
 	/* set once before the first start (dlm_lc_cluster_set_upper) */
 	const struct dlm_lc_upper_ops *upper;
@@ -248,6 +257,7 @@ void dlm_lc_schedule_retry(struct dlm_lc_conn *conn);
 /* recv.c */
 void dlm_lc_recv_work(struct work_struct *work);
 void dlm_lc_process_work(struct work_struct *work);
+void dlm_lc_process_idle(struct dlm_lc_cluster *cl);
 void dlm_lc_process_purge(struct dlm_lc_cluster *cl);
 void dlm_lc_process_forget(struct dlm_lc_cluster *cl, int nodeid);
 size_t dlm_lc_rx_mem_bound(unsigned int bytes);

@@ -35,6 +35,10 @@ size_t dlm_lc_rx_mem_bound(unsigned int bytes)
 }
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_rx_mem_bound);
 
+/*
+ * Queued, not yet handed over: the receive worker that read it either
+ * delivers it itself as it goes idle or kicks the process worker.
+ */
 static void process_enqueue(struct dlm_lc_cluster *cl, struct dlm_lc_rx *rx)
 {
 	spin_lock(&cl->process_lock);
@@ -43,6 +47,10 @@ static void process_enqueue(struct dlm_lc_cluster *cl, struct dlm_lc_rx *rx)
 	if (cl->process_bytes > cl->process_max)
 		cl->process_max = cl->process_bytes;
 	spin_unlock(&cl->process_lock);
+}
+
+static void process_kick(struct dlm_lc_cluster *cl)
+{
 	queue_work(dlm_lc_process_wq, &cl->process_work);
 }
 
@@ -208,6 +216,8 @@ static size_t recv_throttle(struct dlm_lc_conn *conn)
 		if (!counted)
 			atomic64_inc(&cl->rx_throttled);
 		counted = true;
+		/* what this run queued must not wait for its end */
+		process_kick(cl);
 		wait_event(cl->process_wait, process_room(cl, want) ||
 			   test_bit(CF_STOP_IO, &conn->flags));
 		if (test_bit(CF_STOP_IO, &conn->flags))
@@ -239,63 +249,6 @@ static void recv_end(struct dlm_lc_conn *conn, int ret, u64 gen)
 			      ret ? DLM_LC_CLOSE_ERROR : DLM_LC_CLOSE_EOF);
 }
 
-/* Out of memory for the process queue: the bytes wait in rx_buf. */
-#define RECV_NOMEM_WAIT_MS	20
-
-void dlm_lc_recv_work(struct work_struct *work)
-{
-	struct dlm_lc_conn *conn = container_of(work, struct dlm_lc_conn,
-						 rwork);
-	size_t reserved;
-	int i, ret;
-	u64 gen;
-
-	dlm_lc_test_work_late(conn);
-	dlm_lc_test_recv_delay(test_bit(CF_OTHER, &conn->flags));
-	down_read(&conn->sock_lock);
-	if (!conn->sock) {
-		clear_bit(CF_RECV_PENDING, &conn->flags);
-		up_read(&conn->sock_lock);
-		return;
-	}
-
-	for (i = 0; i < RECV_BUDGET; i++) {
-		reserved = recv_throttle(conn);
-		if (test_bit(CF_STOP_IO, &conn->flags)) {
-			if (reserved)
-				process_unreserve(conn->cl, reserved);
-			break;
-		}
-
-		clear_bit(CF_RECV_INTR, &conn->flags);
-		ret = recv_once(conn);
-		process_unreserve(conn->cl, reserved);
-		if (ret > 0)
-			continue;
-		if (ret == -EAGAIN) {
-			if (recv_idle(conn))
-				goto out_unlock;
-			continue;
-		}
-		if (ret == -ENOMEM) {
-			/* RECV_INTR makes the next round look again */
-			set_bit(CF_RECV_INTR, &conn->flags);
-			msleep(RECV_NOMEM_WAIT_MS);
-			continue;
-		}
-		gen = conn->sock_gen;
-		up_read(&conn->sock_lock);
-		recv_end(conn, ret, gen);
-		return;
-	}
-
-	/* budget used up or stopping: RECV_PENDING stays with the requeue */
-	if (!test_bit(CF_STOP_IO, &conn->flags))
-		queue_work(dlm_lc_io_wq, &conn->rwork);
-out_unlock:
-	up_read(&conn->sock_lock);
-}
-
 static void process_one(struct dlm_lc_cluster *cl, struct dlm_lc_rx *rx)
 {
 	const char *data = page_address(rx->page);
@@ -316,41 +269,160 @@ static void process_one(struct dlm_lc_cluster *cl, struct dlm_lc_rx *rx)
 #define PROCESS_BUDGET	64
 
 /*
- * One run delivers at most PROCESS_BUDGET pages, then requeues itself if
- * more are waiting: a saturated instance cannot hold the worker. The work
- * item stays queued or running while the list is not empty: enqueue
- * queues it after adding, and the run requeues before it returns.
+ * Deliver queued pages if no other run is delivering, at most
+ * PROCESS_BUDGET of them; more left is handed to the process worker. A
+ * run that finds the mutex taken may leave at once: the holder gives it
+ * up only after seeing the queue empty under process_lock (so it also
+ * delivers what was queued meanwhile) or after queueing the worker.
  */
-void dlm_lc_process_work(struct work_struct *work)
+static void process_run(struct dlm_lc_cluster *cl, atomic64_t *pages)
 {
-	struct dlm_lc_cluster *cl = container_of(work, struct dlm_lc_cluster,
-						 process_work);
 	struct dlm_lc_rx *rx;
-	bool more = false;
 	int i;
 
-	dlm_lc_test_process_delay(cl);
+	if (!mutex_trylock(&cl->process_mutex))
+		return;
 	for (i = 0; i < PROCESS_BUDGET; i++) {
 		spin_lock(&cl->process_lock);
 		rx = list_first_entry_or_null(&cl->process_list,
 					      struct dlm_lc_rx, list);
-		if (rx)
-			list_del(&rx->list);
-		spin_unlock(&cl->process_lock);
-		if (!rx)
+		if (!rx) {
+			/* given up while the queue is seen empty */
+			mutex_unlock(&cl->process_mutex);
+			spin_unlock(&cl->process_lock);
 			return;
+		}
+		list_del(&rx->list);
+		spin_unlock(&cl->process_lock);
 
 		process_one(cl, rx);
+		atomic64_inc(pages);
 
 		spin_lock(&cl->process_lock);
 		cl->process_bytes -= rx->mem;
-		more = !list_empty(&cl->process_list);
 		spin_unlock(&cl->process_lock);
 		wake_up_all(&cl->process_wait);
 		rx_free(rx);
 	}
-	if (more)
-		queue_work(dlm_lc_process_wq, work);
+	mutex_unlock(&cl->process_mutex);
+	/* a saturated instance cannot hold a worker: the rest runs later */
+	process_kick(cl);
+}
+
+#ifdef DLM_LC_TEST_HOOKS
+/* a test holds processing at the worker's gate: only the worker delivers */
+static bool process_held(struct dlm_lc_cluster *cl)
+{
+	return READ_ONCE(cl->test_process_gate) ||
+	       READ_ONCE(cl->test_process_delay_ms);
+}
+#else
+static bool process_held(struct dlm_lc_cluster *cl)
+{
+	return false;
+}
+#endif
+
+/*
+ * A receive worker going idle (or a test that fed the parser): deliver
+ * what is queued here, in this context.
+ */
+void dlm_lc_process_idle(struct dlm_lc_cluster *cl)
+{
+	if (process_held(cl))
+		process_kick(cl);
+	else
+		process_run(cl, &cl->process_inline);
+}
+EXPORT_SYMBOL_IF_KUNIT(dlm_lc_process_idle);
+
+/* Out of memory for the process queue: the bytes wait in rx_buf. */
+#define RECV_NOMEM_WAIT_MS	20
+
+void dlm_lc_recv_work(struct work_struct *work)
+{
+	struct dlm_lc_conn *conn = container_of(work, struct dlm_lc_conn,
+						 rwork);
+	struct dlm_lc_cluster *cl = conn->cl;
+	bool read = false;
+	size_t reserved;
+	int i, ret;
+	u64 gen;
+
+	dlm_lc_test_work_late(conn);
+	dlm_lc_test_recv_delay(test_bit(CF_OTHER, &conn->flags));
+	down_read(&conn->sock_lock);
+	if (!conn->sock) {
+		clear_bit(CF_RECV_PENDING, &conn->flags);
+		up_read(&conn->sock_lock);
+		return;
+	}
+
+	for (i = 0; i < RECV_BUDGET; i++) {
+		reserved = recv_throttle(conn);
+		if (test_bit(CF_STOP_IO, &conn->flags)) {
+			if (reserved)
+				process_unreserve(cl, reserved);
+			break;
+		}
+
+		clear_bit(CF_RECV_INTR, &conn->flags);
+		ret = recv_once(conn);
+		process_unreserve(cl, reserved);
+		if (ret > 0) {
+			/* more than one read: a stream, deliver alongside */
+			if (read)
+				process_kick(cl);
+			read = true;
+			continue;
+		}
+		if (ret == -EAGAIN) {
+			if (recv_idle(conn))
+				goto out_idle;
+			continue;
+		}
+		if (ret == -ENOMEM) {
+			if (read)
+				process_kick(cl);
+			/* RECV_INTR makes the next round look again */
+			set_bit(CF_RECV_INTR, &conn->flags);
+			msleep(RECV_NOMEM_WAIT_MS);
+			continue;
+		}
+		gen = conn->sock_gen;
+		up_read(&conn->sock_lock);
+		if (read)
+			process_kick(cl);
+		recv_end(conn, ret, gen);
+		return;
+	}
+
+	/* budget used up or stopping: RECV_PENDING stays with the requeue */
+	if (!test_bit(CF_STOP_IO, &conn->flags))
+		queue_work(dlm_lc_io_wq, &conn->rwork);
+	up_read(&conn->sock_lock);
+	if (read)
+		process_kick(cl);
+	return;
+
+out_idle:
+	/*
+	 * Nothing more to read: deliver here rather than wake the process
+	 * worker, unless another run is delivering (it takes ours too). No
+	 * socket lock is held while the upper layer runs.
+	 */
+	up_read(&conn->sock_lock);
+	if (read)
+		dlm_lc_process_idle(cl);
+}
+
+void dlm_lc_process_work(struct work_struct *work)
+{
+	struct dlm_lc_cluster *cl = container_of(work, struct dlm_lc_cluster,
+						 process_work);
+
+	dlm_lc_test_process_delay(cl);
+	process_run(cl, &cl->process_worker);
 }
 
 static void process_splice(struct dlm_lc_cluster *cl, int nodeid,
@@ -390,7 +462,8 @@ void dlm_lc_process_purge(struct dlm_lc_cluster *cl)
 
 /*
  * @nodeid is being removed and its I/O is stopped: drop its messages and
- * wait for a run that may be delivering one, so that nothing of it is
+ * wait for a run that may be delivering one (the worker's, or a receive
+ * worker's), so that nothing of it is
  * delivered after the removal returns.
  */
 void dlm_lc_process_forget(struct dlm_lc_cluster *cl, int nodeid)
@@ -400,6 +473,9 @@ void dlm_lc_process_forget(struct dlm_lc_cluster *cl, int nodeid)
 
 	process_splice(cl, nodeid, &list);
 	flush_work(&cl->process_work);
+	/* a receive worker of another node may be delivering one */
+	mutex_lock(&cl->process_mutex);
+	mutex_unlock(&cl->process_mutex);
 	list_for_each_entry_safe(rx, tmp, &list, list)
 		rx_free(rx);
 }

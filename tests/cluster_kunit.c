@@ -822,6 +822,30 @@ static void cluster_process_not_shared(struct kunit *test)
 }
 
 /*
+ * Issue 10: a receive worker that has read all there is delivers it
+ * itself, with no hop to the process worker. Messages sent one at a time,
+ * each delivered before the next goes, arrive that way, in order.
+ */
+static void cluster_idle_receive_delivers(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+	struct dlm_lc_cluster_stats st;
+	int i;
+
+	pair_start(test, "127.0.0.1", "127.0.0.2");
+	for (i = 0; i < 50; i++) {
+		KUNIT_ASSERT_EQ(test, send_msg(c->a, 2, 100, i), 0);
+		KUNIT_ASSERT_TRUE(test,
+				  wait_for(sink_count(&c->sink_b) == i + 1));
+		expect_last(test, &c->sink_b, 1, 100, i);
+	}
+	dlm_lc_cluster_get_stats(c->b, &st);
+	kunit_info(test, "pages delivered: %llu by receive, %llu by dlm_process\n",
+		   st.process_inline, st.process_worker);
+	KUNIT_EXPECT_GE(test, st.process_inline, 40ULL);
+}
+
+/*
  * Issue 7.4b: a writer between alloc and commit pins the connection; a
  * removal waits for the commit instead of freeing under it. The writer
  * holds on past the removal's 5 s drain deadline: without the pin the
@@ -1367,6 +1391,7 @@ static void cluster_exchange_ipv6(struct kunit *test)
 static struct kunit_case cluster_cases[] = {
 	KUNIT_CASE(cluster_exchange),
 	KUNIT_CASE(cluster_process_not_shared),
+	KUNIT_CASE(cluster_idle_receive_delivers),
 	KUNIT_CASE_SLOW(cluster_remove_waits_for_writer),
 	KUNIT_CASE(cluster_remove_not_held_by_writer),
 	KUNIT_CASE(cluster_accepts_early_connect),

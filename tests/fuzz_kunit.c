@@ -3,7 +3,8 @@
  * Fuzzer for the receive path: random and mutated byte streams, cut at
  * random points, go through the same code as bytes from a socket
  * (dlm_lc_recv_parse: framing, reassembly, the process queue) and then
- * through delivery (dlm_lc_shim_deliver: OPTS unwrapping, RCOM, bulk).
+ * through delivery, run as a receive worker going idle runs it
+ * (dlm_lc_shim_deliver: OPTS unwrapping, RCOM, bulk).
  * KASAN, lockdep and kmemleak in the UML kernel catch what breaks; the
  * suite itself checks the framing invariants.
  *
@@ -163,6 +164,8 @@ static void feed(struct fuzz *f, unsigned int len)
 		off += piece;
 		if (dlm_lc_recv_parse(conn) < 0)
 			break;	/* a broken stream closes the connection */
+		/* one read and the socket is empty: as a receive worker does */
+		dlm_lc_process_idle(f->cl);
 		if (conn->rx_len >= conn->rx_size) {
 			f->violations++;	/* a full buffer with no message */
 			break;
