@@ -44,7 +44,7 @@ function med(key, f,   n, i, j, t, v) {
 	return n ? v[int((n + 1) / 2)] : 0
 }
 {
-	# a round's line has rate=; "round=N: no replies" notes are not rounds
+	# a round line has rate=; the no-replies notes are not rounds
 	split("", f)
 	for (i = 1; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
 	if (!("rate" in f)) next
