@@ -138,7 +138,9 @@ struct dlm_lc_rx {
 	u64 gen;		/* sock_gen of the socket they came on */
 	unsigned int len;
 	unsigned int mem;
+	/* the bytes: in @data if they fit one page with us, else a page */
 	struct page *page;
+	char data[] __aligned(8);
 };
 
 struct dlm_lc_cluster {

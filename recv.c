@@ -18,7 +18,7 @@
 /* reads per run before the worker yields to others */
 #define RECV_BUDGET	64
 
-/* what one queued page really holds: the page and its small header */
+/* the most one queued item holds: a page and its small header */
 static unsigned int rx_item_mem(void)
 {
 	return PAGE_SIZE + kmalloc_size_roundup(sizeof(struct dlm_lc_rx));
@@ -56,8 +56,14 @@ static void process_kick(struct dlm_lc_cluster *cl)
 
 static void rx_free(struct dlm_lc_rx *rx)
 {
-	__free_page(rx->page);
+	if (rx->page)
+		__free_page(rx->page);
 	kfree(rx);
+}
+
+static const char *rx_bytes(const struct dlm_lc_rx *rx)
+{
+	return rx->page ? page_address(rx->page) : rx->data;
 }
 
 /* One page of whole messages from the front of @buf; *@used what it took. */
@@ -67,6 +73,7 @@ static struct dlm_lc_rx *rx_pack(struct dlm_lc_conn *conn, const char *buf,
 	const struct dlm_lc_hdr *hdr;
 	struct dlm_lc_rx *rx;
 	unsigned int len, n = 0;
+	size_t size;
 
 	while (n < avail) {
 		hdr = (const struct dlm_lc_hdr *)(buf + n);
@@ -76,19 +83,34 @@ static struct dlm_lc_rx *rx_pack(struct dlm_lc_conn *conn, const char *buf,
 			break;
 		n += len;
 	}
-	rx = kmalloc(sizeof(*rx), GFP_NOFS | __GFP_NOWARN);
-	if (!rx)
-		return NULL;
-	rx->page = alloc_page(GFP_NOFS | __GFP_NOWARN);
-	if (!rx->page) {
-		kfree(rx);
-		return NULL;
+	/*
+	 * A small read (the usual request or reply) gets one small
+	 * allocation sized to it: pages are zeroed on allocation on most
+	 * distribution kernels (init_on_alloc), a 4 KiB clear per message.
+	 */
+	size = struct_size(rx, data, n);
+	if (size <= PAGE_SIZE) {
+		rx = kmalloc(size, GFP_NOFS | __GFP_NOWARN);
+		if (!rx)
+			return NULL;
+		rx->page = NULL;
+		memcpy(rx->data, buf, n);
+		rx->mem = kmalloc_size_roundup(size);
+	} else {
+		rx = kmalloc(sizeof(*rx), GFP_NOFS | __GFP_NOWARN);
+		if (!rx)
+			return NULL;
+		rx->page = alloc_page(GFP_NOFS | __GFP_NOWARN);
+		if (!rx->page) {
+			kfree(rx);
+			return NULL;
+		}
+		memcpy(page_address(rx->page), buf, n);
+		rx->mem = rx_item_mem();
 	}
-	memcpy(page_address(rx->page), buf, n);
 	rx->nodeid = conn->nodeid;
 	rx->gen = conn->sock_gen;
 	rx->len = n;
-	rx->mem = rx_item_mem();
 	*used = n;
 	return rx;
 }
@@ -251,7 +273,7 @@ static void recv_end(struct dlm_lc_conn *conn, int ret, u64 gen)
 
 static void process_one(struct dlm_lc_cluster *cl, struct dlm_lc_rx *rx)
 {
-	const char *data = page_address(rx->page);
+	const char *data = rx_bytes(rx);
 	const struct dlm_lc_hdr *hdr;
 	unsigned int off, len;
 

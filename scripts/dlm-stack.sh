@@ -23,7 +23,9 @@
 #      Nagle on, so that a guest's second small frame in a row waits for
 #      the host's delayed ACK: 40 ms on every remote convert cycle),
 #      QEMU_TIMEOUT (1500; bench: from LOCKBENCH_ROUNDS (4) and
-#      LOCKBENCH_SECS (10)).
+#      LOCKBENCH_SECS (10)), LOCKBENCH_PERF (bench: 1 = Debian's perf in
+#      the guests samples every CPU in each "all" phase; the top kernel
+#      symbols of each dlm.ko are printed as INFO lines).
 # Prints the guests' PASS/FAIL/INFO lines and "PASS|FAIL: dlm-stack.<ver>.<mode>".
 set -uo pipefail
 
@@ -113,6 +115,10 @@ free_port() {
 	done
 	return 1
 }
+perf=
+if [ "$mode" = bench ] && [ "${LOCKBENCH_PERF:-0}" = 1 ]; then
+	perf=$(command -v perf) || { echo "FAIL: $tag: LOCKBENCH_PERF=1 needs Debian's linux-perf"; exit 1; }
+fi
 link=${DLMSTACK_LINK:-udp}
 port=$(free_port "$link") || { echo "FAIL: $tag: no free loopback port"; exit 1; }
 
@@ -128,7 +134,7 @@ known_warn() { [ "$ver" = 6.1 ] && [ "$1" != ours ] && echo fs/dlm/requestqueue.
 run() {	# run NODE DLM NETDEV MAC
 	QEMU_KNOWN_WARN=$(known_warn "$2") DLMSTACK_NODE=$1 DLMSTACK_DLM=$2 QEMU_NAME=stack-$1-$ver-$mode \
 		QEMU_SMP=1 QEMU_MEM=1024 QEMU_MODULES="virtio_pci virtio_net dlm virtio_blk crc32c_generic gfs2" \
-		QEMU_BINS="corosync corosync-quorumtool dlm_controld dlm_tool $work/dlm_lockloop $work/gfs2_append" \
+		QEMU_BINS="corosync corosync-quorumtool dlm_controld dlm_tool $work/dlm_lockloop $work/gfs2_append $perf" \
 		QEMU_ARGS="${disk[*]}" \
 		QEMU_LIBS="$libs" QEMU_FILES="$files" \
 		QEMU_NET="-netdev socket,id=n0,$3 -device $nic,netdev=n0,mac=$4" \

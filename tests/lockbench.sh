@@ -12,7 +12,9 @@
 # and dlm.ko carries the numbers (the host sums and compares them).
 #
 # Env: DLMSTACK_NODE (1|2), DLMSTACK_NODES (2), LOCKBENCH_ROUNDS (4),
-#      LOCKBENCH_SECS (10), LOCKBENCH_NRES (64), DLMSTACK_KO.
+#      LOCKBENCH_SECS (10), LOCKBENCH_NRES (64), DLMSTACK_KO,
+#      LOCKBENCH_PERF (1: perf samples every CPU through each "all"
+#      phase; INFO lines name the top symbols per dlm.ko and round).
 
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/stacklib.sh"
@@ -26,6 +28,22 @@ MODS=/modules
 ERR=/tmp/lockbench.err
 TAG=lockbench-$ME
 DLM=
+
+PERF=${LOCKBENCH_PERF:-0}
+if [ "$PERF" = 1 ]; then
+	command -v perf >/dev/null 2>&1 || { fail perf "no perf in the guest"; exit 1; }
+	echo 0 >/proc/sys/kernel/kptr_restrict
+	echo -1 >/proc/sys/kernel/perf_event_paranoid
+fi
+
+# perf_top CASE DATA: the symbols with the most samples, one INFO line each
+perf_top() {
+	perf report -i "$2" --stdio --no-children --sort dso,sym \
+		--percent-limit 1 2>/dev/null | grep -E '^ +[0-9]' | head -n 25 |
+		while read -r pct dso _ sym; do
+			info "perf: dlm $DLM $1 $pct $dso $sym"
+		done
+}
 
 stack_dirs
 # (the console keeps its log level: qemu-run.sh reads splats from it; DLM
@@ -48,6 +66,12 @@ while [ "$r" -le "$ROUNDS" ]; do
 			active=1
 			[ "$phase" = pair ] && [ "$ME" != 1 ] && active=0
 			out=/tmp/bench-$case-$phase.out
+			ppid=
+			if [ "$PERF" = 1 ] && [ "$phase" = all ]; then
+				perf record -a -e cpu-clock -F 997 -o "/tmp/perf-$case.data" \
+					-- sleep "$SECS" >/tmp/perf-$case.log 2>&1 &
+				ppid=$!
+			fi
 			if timeout $((SECS + 700)) dlm_lockloop bench "lb$r$DLM$phase" \
 				"$ME" "$NODES" "$NRES" "$SECS" "$active" >"$out" 2>&1; then
 				pass "bench-$case-$phase"
@@ -57,6 +81,11 @@ while [ "$r" -le "$ROUNDS" ]; do
 				exit 1
 			fi
 			sed -n "s/^BENCH: /INFO: lockbench: dlm $DLM round $r phase $phase /p" "$out"
+			if [ -n "$ppid" ]; then
+				wait "$ppid"
+				perf_top "round $r" "/tmp/perf-$case.data"
+				rm -f "/tmp/perf-$case.data"
+			fi
 		done
 		stop_controld
 		if ! rmmod dlm 2>"$ERR"; then
