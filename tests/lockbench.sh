@@ -36,6 +36,11 @@ if [ "$PERF" = 1 ]; then
 	echo -1 >/proc/sys/kernel/perf_event_paranoid
 fi
 
+# counters: packets out and in on the link, context switches so far
+counters() {
+	echo "$(cat "/sys/class/net/$dev/statistics/tx_packets") $(cat "/sys/class/net/$dev/statistics/rx_packets") $(awk '$1 == "ctxt" { print $2 }' /proc/stat)"
+}
+
 # perf_top CASE DATA: the symbols with the most samples, one INFO line each
 perf_top() {
 	perf report -i "$2" --stdio --no-children --sort dso,sym \
@@ -67,6 +72,7 @@ while [ "$r" -le "$ROUNDS" ]; do
 			[ "$phase" = pair ] && [ "$ME" != 1 ] && active=0
 			out=/tmp/bench-$case-$phase.out
 			ppid=
+			set -- $(counters)
 			if [ "$PERF" = 1 ] && [ "$phase" = all ]; then
 				perf record -a -e cpu-clock -F 997 -o "/tmp/perf-$case.data" \
 					-- sleep "$SECS" >/tmp/perf-$case.log 2>&1 &
@@ -81,6 +87,10 @@ while [ "$r" -le "$ROUNDS" ]; do
 				exit 1
 			fi
 			sed -n "s/^BENCH: /INFO: lockbench: dlm $DLM round $r phase $phase /p" "$out"
+			# per phase, setup included: what each cycle costs besides CPU
+			tx=$1 rx=$2 cs=$3
+			set -- $(counters)
+			info "lockbench-counts: dlm $DLM round $r phase $phase node $ME tx_packets $(($1 - tx)) rx_packets $(($2 - rx)) ctxt $(($3 - cs))"
 			if [ -n "$ppid" ]; then
 				wait "$ppid"
 				perf_top "round $r" "/tmp/perf-$case.data"
