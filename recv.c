@@ -277,6 +277,7 @@ static void process_one(struct dlm_lc_cluster *cl, struct dlm_lc_rx *rx)
 	const struct dlm_lc_hdr *hdr;
 	unsigned int off, len;
 
+	lockdep_assert_held(&cl->process_mutex);
 	/* framing was checked on receive: lengths are sane */
 	for (off = 0; off < rx->len; off += len) {
 		hdr = (const struct dlm_lc_hdr *)(data + off);
