@@ -947,14 +947,14 @@ EXPORT_SYMBOL_DLM_LC(dlm_lc_msg_commit);
  * send waits for the others as in the pre-6.5 design. It gives the
  * baseline that the parallel queue is measured against in the same run.
  */
-static bool serial_io;
-module_param(serial_io, bool, 0444);
+bool dlm_lc_serial_io;
+module_param_named(serial_io, dlm_lc_serial_io, bool, 0444);
 MODULE_PARM_DESC(serial_io, "benchmark baseline: serialize all socket work");
 
 int dlm_lc_workqueues_init(void)
 {
 	/* socket work: unordered, so connections and directions overlap */
-	if (serial_io)
+	if (dlm_lc_serial_io)
 		dlm_lc_io_wq = alloc_ordered_workqueue("dlm_io", WQ_MEM_RECLAIM);
 	else
 		dlm_lc_io_wq = alloc_workqueue("dlm_io", WQ_UNBOUND |

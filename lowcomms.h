@@ -53,11 +53,11 @@ struct dlm_lc_node_stats {
 struct dlm_lc_cluster_stats {
 	u64 accepted;
 	u64 refused;		/* connections from unconfigured addresses */
-	u64 process_queued;	/* bytes waiting for dlm_process */
+	u64 process_queued;	/* bytes received, waiting for delivery */
 	u64 process_max;	/* high-water mark of the above */
 	u64 rx_throttled;	/* times receive waited for processing */
-	u64 process_inline;	/* pages delivered by a receive worker */
-	u64 process_worker;	/* pages delivered by the dlm_process worker */
+	u64 process_inline;	/* queue items delivered by a receive worker */
+	u64 process_worker;	/* queue items delivered by dlm_process */
 };
 
 /*
@@ -89,10 +89,12 @@ typedef void (*dlm_lc_msg_cb)(char *buf, int len, void *data);
  * called with a transport spinlock held; @start, @stop, @node_fin and
  * @node_forget run under the instance lock (cluster->lock) and may sleep
  * until @end; @deliver runs in process context, one run at a time per
- * instance (in the dlm_process worker, or in the receive worker that read
- * the page when nothing else is waiting), holding only the instance's
- * delivery mutex, so it must not stop the instance or remove a node from
- * it; @fill_ack and the
+ * instance, holding only the instance's delivery mutex: in the dlm_process
+ * worker or in a receive worker on the high-priority I/O workqueue (which
+ * then delivers the queue, every node's messages in it). So it must not
+ * stop the instance, remove or close a node, wait for a message to arrive
+ * (only a delivery run can deliver it) or sleep for queue room in
+ * dlm_lc_msg_alloc(); @fill_ack and the
  * resend hooks run in the send worker with the socket read-locked.
  */
 struct dlm_lc_upper_ops {

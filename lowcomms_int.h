@@ -49,6 +49,7 @@ enum {
 	CF_CONNECTED,		/* socket established (lockless status) */
 	CF_CONNECTING,		/* our connect, not yet established */
 	CF_PROBE,		/* live socket: send the oldest unacked again */
+	CF_RX_OWED,		/* rx_buf holds whole messages not yet queued */
 #ifdef DLM_LC_TEST_HOOKS
 	CF_TEST_CANCELLED,	/* test build: the stop's cancels are done */
 #endif
@@ -129,8 +130,9 @@ struct dlm_lc_conn {
 };
 
 /*
- * Whole messages read from one socket, in one page (order 0 only on the
- * receive path). @mem is what the item really holds, for the bound.
+ * Whole messages read from one socket, at most a page of them: in one
+ * allocation sized to them, or in a page (never more than order 0 on a
+ * SLUB fallback). @mem is what the item really holds, for the bound.
  */
 struct dlm_lc_rx {
 	struct list_head list;
@@ -178,12 +180,15 @@ struct dlm_lc_cluster {
 	/*
 	 * Held by whoever is delivering: the process worker, or a receive
 	 * worker that drained the queue as it went idle. One run at a time
-	 * keeps each node's messages in order; it is given up only with the
-	 * queue empty (under process_lock) or after queueing process_work.
+	 * keeps each node's messages in order. A run gives it up only while
+	 * it sees the queue empty under process_lock, or gives it up and
+	 * then queues process_work; anyone else who takes it (a removal)
+	 * queues process_work after giving it up. So a trylock that fails
+	 * may leave: what it queued will be delivered.
 	 */
 	struct mutex process_mutex;
-	atomic64_t process_inline;	/* pages delivered by a receive worker */
-	atomic64_t process_worker;	/* pages delivered by dlm_process */
+	atomic64_t process_inline;	/* items delivered by a receive worker */
+	atomic64_t process_worker;	/* items delivered by dlm_process */
 
 	/* set once before the first start (dlm_lc_cluster_set_upper) */
 	const struct dlm_lc_upper_ops *upper;
@@ -260,6 +265,7 @@ void dlm_lc_schedule_retry(struct dlm_lc_conn *conn);
 void dlm_lc_recv_work(struct work_struct *work);
 void dlm_lc_process_work(struct work_struct *work);
 void dlm_lc_process_idle(struct dlm_lc_cluster *cl);
+extern bool dlm_lc_serial_io;
 void dlm_lc_process_purge(struct dlm_lc_cluster *cl);
 void dlm_lc_process_forget(struct dlm_lc_cluster *cl, int nodeid);
 size_t dlm_lc_rx_mem_bound(unsigned int bytes);

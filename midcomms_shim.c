@@ -513,7 +513,7 @@ bad:
 	atomic64_inc(&shim->unhandled);
 }
 
-/* Called in order for each message from the dlm_process worker. */
+/* Called in order for each message, by the transport's delivery run. */
 void dlm_lc_shim_deliver(struct dlm_lc_cluster *cl, int nodeid, u64 gen,
 			 const void *buf, size_t len)
 {

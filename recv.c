@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Receive worker and the process queue: reassemble messages from the
- * stream, hand whole ones (a page at a time) to the instance's dlm_process
- * work, back off when processing falls behind.
+ * stream, queue whole ones (up to a page of them per item), deliver them
+ * from the receive worker as it goes idle or from the instance's
+ * dlm_process work, back off when delivery falls behind.
  */
 
 #include <linux/delay.h>
@@ -116,9 +117,9 @@ static struct dlm_lc_rx *rx_pack(struct dlm_lc_conn *conn, const char *buf,
 }
 
 /*
- * Move whole messages from the receive buffer to the process queue, a page
- * at a time (no allocation above order 0). On -ENOMEM what was not queued
- * stays in the buffer for the next try: nothing read is thrown away.
+ * Move whole messages from the receive buffer to the process queue, up to
+ * a page of them per item. On -ENOMEM what was not queued stays in the
+ * buffer for the next try: nothing read is thrown away.
  */
 int dlm_lc_recv_parse(struct dlm_lc_conn *conn)
 {
@@ -149,16 +150,25 @@ int dlm_lc_recv_parse(struct dlm_lc_conn *conn)
 }
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_recv_parse);
 
-/* > 0 bytes read, 0 EOF, -EAGAIN nothing there, other < 0 error */
+/*
+ * > 0 bytes read, 0 EOF, -EAGAIN nothing there, other < 0 error. Whole
+ * messages an -ENOMEM left in rx_buf are queued first: the socket may
+ * have nothing more to read, and a full buffer would read as EOF.
+ */
 static int recv_once(struct dlm_lc_conn *conn)
 {
 	struct msghdr msg = { .msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL };
-	struct kvec iov = {
-		.iov_base = conn->rx_buf + conn->rx_len,
-		.iov_len = conn->rx_size - conn->rx_len,
-	};
+	struct kvec iov;
 	int ret, err;
 
+	if (test_bit(CF_RX_OWED, &conn->flags)) {
+		err = dlm_lc_recv_parse(conn);
+		if (err)
+			return err;
+		clear_bit(CF_RX_OWED, &conn->flags);
+	}
+	iov.iov_base = conn->rx_buf + conn->rx_len;
+	iov.iov_len = conn->rx_size - conn->rx_len;
 	ret = kernel_recvmsg(conn->sock, &msg, &iov, 1, iov.iov_len,
 			     msg.msg_flags);
 	if (ret <= 0)
@@ -167,6 +177,8 @@ static int recv_once(struct dlm_lc_conn *conn)
 	conn->rx_len += ret;
 	atomic64_add(ret, &conn->rx_bytes);
 	err = dlm_lc_recv_parse(conn);
+	if (err == -ENOMEM)
+		set_bit(CF_RX_OWED, &conn->flags);
 	return err ?: ret;
 }
 
@@ -288,15 +300,16 @@ static void process_one(struct dlm_lc_cluster *cl, struct dlm_lc_rx *rx)
 		cl->upper->deliver_done(cl, rx->nodeid);
 }
 
-/* pages per run before the worker lets other instances' work run */
+/* items per run before it hands over, so that others' work runs too */
 #define PROCESS_BUDGET	64
 
 /*
- * Deliver queued pages if no other run is delivering, at most
+ * Deliver queued items if no other run is delivering, at most
  * PROCESS_BUDGET of them; more left is handed to the process worker. A
  * run that finds the mutex taken may leave at once: the holder gives it
- * up only after seeing the queue empty under process_lock (so it also
- * delivers what was queued meanwhile) or after queueing the worker.
+ * up only while it sees the queue empty under process_lock (so it also
+ * delivers what was queued meanwhile), or gives it up and then queues the
+ * worker (in that order: a worker that ran first would find it held).
  */
 static void process_run(struct dlm_lc_cluster *cl, atomic64_t *pages)
 {
@@ -347,15 +360,25 @@ static bool process_held(struct dlm_lc_cluster *cl)
 #endif
 
 /*
+ * The serial_io baseline keeps the pre-6.5 shape, where socket work never
+ * waits behind delivery: on its ordered queue, a deliver that waited for
+ * a send would wait for work queued behind itself.
+ */
+static bool process_inline_ok(struct dlm_lc_cluster *cl)
+{
+	return !process_held(cl) && !READ_ONCE(dlm_lc_serial_io);
+}
+
+/*
  * A receive worker going idle (or a test that fed the parser): deliver
  * what is queued here, in this context.
  */
 void dlm_lc_process_idle(struct dlm_lc_cluster *cl)
 {
-	if (process_held(cl))
-		process_kick(cl);
-	else
+	if (process_inline_ok(cl))
 		process_run(cl, &cl->process_inline);
+	else
+		process_kick(cl);
 }
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_process_idle);
 
@@ -405,9 +428,10 @@ void dlm_lc_recv_work(struct work_struct *work)
 			continue;
 		}
 		if (ret == -ENOMEM) {
-			if (read)
-				process_kick(cl);
-			/* RECV_INTR makes the next round look again */
+			/* part of a read may be queued: hand it over now */
+			read = true;
+			process_kick(cl);
+			/* the next round parses again (RX_OWED) before it reads */
 			set_bit(CF_RECV_INTR, &conn->flags);
 			msleep(RECV_NOMEM_WAIT_MS);
 			continue;
@@ -498,7 +522,13 @@ void dlm_lc_process_forget(struct dlm_lc_cluster *cl, int nodeid)
 	flush_work(&cl->process_work);
 	/* a receive worker of another node may be delivering one */
 	mutex_lock(&cl->process_mutex);
+	dlm_lc_test_forget_hold();
 	mutex_unlock(&cl->process_mutex);
+	/*
+	 * We deliver nothing: runs whose trylock failed while we held the
+	 * mutex left their items to us. The worker takes them.
+	 */
+	process_kick(cl);
 	list_for_each_entry_safe(rx, tmp, &list, list)
 		rx_free(rx);
 }

@@ -28,6 +28,8 @@ unsigned int dlm_lc_test_listen_delay_ms;
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_test_listen_delay_ms);
 unsigned int dlm_lc_test_set_delay_ms;
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_test_set_delay_ms);
+unsigned int dlm_lc_test_forget_hold_ms;
+EXPORT_SYMBOL_IF_KUNIT(dlm_lc_test_forget_hold_ms);
 unsigned int dlm_lc_test_recv_delay_ms;
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_test_recv_delay_ms);
 unsigned int dlm_lc_test_sibling_recv_delay_ms;
@@ -280,6 +282,7 @@ void dlm_lc_conn_release_locked(struct dlm_lc_conn *conn)
 	kfree(conn->rx_buf);
 	conn->rx_buf = NULL;
 	conn->rx_len = 0;
+	clear_bit(CF_RX_OWED, &conn->flags);
 	kfree(conn->rs_buf);
 	conn->rs_buf = NULL;
 	conn->rs_active = false;

@@ -68,6 +68,13 @@ static inline void dlm_lc_test_recv_delay(bool sibling)
 
 void dlm_lc_test_process_delay(struct dlm_lc_cluster *cl);
 
+/* a node's removal holds the delivery mutex this long (ms) */
+extern unsigned int dlm_lc_test_forget_hold_ms;
+static inline void dlm_lc_test_forget_hold(void)
+{
+	dlm_lc_test_sleep(&dlm_lc_test_forget_hold_ms);
+}
+
 /*
  * Work queued or started on a stopped connection after the stop cancelled
  * its workers (until I/O starts again): the stop's promise is none.
@@ -83,6 +90,7 @@ static inline void dlm_lc_test_listen_delay(void) {}
 static inline void dlm_lc_test_set_delay(void) {}
 static inline void dlm_lc_test_recv_delay(bool sibling) {}
 static inline void dlm_lc_test_process_delay(struct dlm_lc_cluster *cl) {}
+static inline void dlm_lc_test_forget_hold(void) {}
 static inline void dlm_lc_test_stop_begins(struct dlm_lc_conn *conn) {}
 static inline void dlm_lc_test_stop_cancelled(struct dlm_lc_conn *conn) {}
 static inline void dlm_lc_test_work_late(struct dlm_lc_conn *conn) {}

@@ -9,7 +9,8 @@
  *
  * What the kernel's DLM expects, and how it gets it:
  * - received messages, whole and in order per node, go to its midcomms
- *   from our dlm_process worker; in the context its locking is written
+ *   from our delivery run (a receive worker or dlm_process, one at a
+ *   time, as its own lowcomms had one); in the context its locking is written
  *   for: process context where its own lowcomms processed inline (6.1),
  *   bottom halves off where it processed on a WQ_BH queue (6.12);
  * - messages are sent from process and softirq context (6.12's rsb scan
@@ -79,9 +80,9 @@ static void adapter_deliver(struct dlm_lc_cluster *cl, int nodeid, u64 gen,
 {
 	/*
 	 * midcomms only reads the message, through a pointer it does not
-	 * declare const; the page is the process queue's own. The transport
-	 * calls this from its process worker holding nothing: it may sleep,
-	 * as 6.1's midcomms does.
+	 * declare const; the bytes are the process queue's own. The
+	 * transport calls this from a worker holding only its delivery
+	 * mutex: it may sleep, as 6.1's midcomms does.
 	 */
 	might_sleep();
 #ifdef DLM_LC_DLM_PROCESS_BH

@@ -112,6 +112,7 @@ void cluster_exit(struct kunit *test)
 	dlm_lc_test_connect_delay_ms = 0;
 	dlm_lc_test_listen_delay_ms = 0;
 	dlm_lc_test_set_delay_ms = 0;
+	dlm_lc_test_forget_hold_ms = 0;
 	dlm_lc_test_recv_delay_ms = 0;
 	dlm_lc_test_sibling_recv_delay_ms = 0;
 	if (c->blocker.queued)
@@ -840,7 +841,7 @@ static void cluster_idle_receive_delivers(struct kunit *test)
 		expect_last(test, &c->sink_b, 1, 100, i);
 	}
 	dlm_lc_cluster_get_stats(c->b, &st);
-	kunit_info(test, "pages delivered: %llu by receive, %llu by dlm_process\n",
+	kunit_info(test, "items delivered: %llu by receive, %llu by dlm_process\n",
 		   st.process_inline, st.process_worker);
 	KUNIT_EXPECT_GE(test, st.process_inline, 40ULL);
 }
@@ -855,6 +856,7 @@ static void cluster_idle_receive_delivers(struct kunit *test)
 struct remover {
 	struct work_struct work;
 	struct dlm_lc_cluster *cl;
+	int nodeid;
 	struct completion done;
 };
 
@@ -862,7 +864,7 @@ static void remover_fn(struct work_struct *work)
 {
 	struct remover *r = container_of(work, struct remover, work);
 
-	dlm_lc_node_remove(r->cl, 2);
+	dlm_lc_node_remove(r->cl, r->nodeid);
 	complete(&r->done);
 }
 
@@ -878,6 +880,7 @@ static void cluster_remove_waits_for_writer(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, dlm_lc_msg_alloc(c->a, 2, 64, GFP_KERNEL, NULL,
 					       NULL, &msg), 0);
 	r->cl = c->a;
+	r->nodeid = 2;
 	init_completion(&r->done);
 	INIT_WORK(&r->work, remover_fn);
 	schedule_work(&r->work);
@@ -889,6 +892,41 @@ static void cluster_remove_waits_for_writer(struct kunit *test)
 	dlm_lc_msg_commit(&msg);
 	KUNIT_EXPECT_TRUE(test, wait_for_completion_timeout(&r->done, 20 * HZ));
 	flush_work(&r->work);
+}
+
+/*
+ * Issue 10, review: a node's removal waits for the delivery mutex. A
+ * receive worker that goes idle meanwhile finds it held and leaves its
+ * message to the holder; the removal delivers nothing, so it must hand
+ * the queue to the worker when it lets go, or the message waits for
+ * the next read (here: for ever).
+ */
+static void cluster_remove_hands_over_queue(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+	struct remover *r;
+
+	r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, r);
+	pair_start(test, "127.0.0.1", "127.0.0.2");
+	add_node(test, c->a, 3, "127.0.0.3");
+	KUNIT_ASSERT_EQ(test, send_msg(c->b, 1, 100, 1), 0);
+	KUNIT_ASSERT_TRUE(test, wait_for(sink_count(&c->sink_a) == 1));
+
+	dlm_lc_test_forget_hold_ms = 1500;
+	r->cl = c->a;
+	r->nodeid = 3;
+	init_completion(&r->done);
+	INIT_WORK(&r->work, remover_fn);
+	schedule_work(&r->work);
+	/* the removal of node 3 now holds the mutex */
+	msleep(500);
+	KUNIT_ASSERT_EQ(test, send_msg(c->b, 1, 100, 2), 0);
+	KUNIT_EXPECT_TRUE(test, wait_for_completion_timeout(&r->done, 20 * HZ));
+	dlm_lc_test_forget_hold_ms = 0;
+	flush_work(&r->work);
+	KUNIT_EXPECT_TRUE(test, wait_for(sink_count(&c->sink_a) == 2));
+	expect_last(test, &c->sink_a, 2, 100, 2);
 }
 
 /*
@@ -1392,6 +1430,7 @@ static struct kunit_case cluster_cases[] = {
 	KUNIT_CASE(cluster_exchange),
 	KUNIT_CASE(cluster_process_not_shared),
 	KUNIT_CASE(cluster_idle_receive_delivers),
+	KUNIT_CASE(cluster_remove_hands_over_queue),
 	KUNIT_CASE_SLOW(cluster_remove_waits_for_writer),
 	KUNIT_CASE(cluster_remove_not_held_by_writer),
 	KUNIT_CASE(cluster_accepts_early_connect),

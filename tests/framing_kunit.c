@@ -174,8 +174,7 @@ static void recv_parse_keeps_leftover(struct kunit *test)
 	struct parse_ctx *ctx = test->priv;
 	struct dlm_lc_conn *conn = ctx->conn;
 
-	/* the process worker may run: stop it from taking our entry */
-	flush_workqueue(dlm_lc_process_wq);
+	/* nothing hands our items over until dlm_lc_process_idle() below */
 	put_hdr(conn->rx_buf, DLM_LC_VERSION_3_1, NODE, 32, 1);
 	put_hdr(conn->rx_buf + 32, DLM_LC_VERSION_3_1, NODE, 40, 1);
 	conn->rx_len = 50;

@@ -36,9 +36,10 @@ if [ "$PERF" = 1 ]; then
 	echo -1 >/proc/sys/kernel/perf_event_paranoid
 fi
 
-# counters: packets out and in on the link, context switches so far
+# counters: packets out and in on the link, context switches, TCP
+# segments sent with new data (the rest of tx is mostly pure ACKs)
 counters() {
-	echo "$(cat "/sys/class/net/$dev/statistics/tx_packets") $(cat "/sys/class/net/$dev/statistics/rx_packets") $(awk '$1 == "ctxt" { print $2 }' /proc/stat)"
+	echo "$(cat "/sys/class/net/$dev/statistics/tx_packets") $(cat "/sys/class/net/$dev/statistics/rx_packets") $(awk '$1 == "ctxt" { print $2 }' /proc/stat) $(awk '/^TcpExt:/ { if (!n) { for (i = 1; i <= NF; i++) if ($i == "TCPOrigDataSent") c = i; n = 1 } else print $c }' /proc/net/netstat)"
 }
 
 # perf_top CASE DATA: the symbols with the most samples, one INFO line each
@@ -88,9 +89,9 @@ while [ "$r" -le "$ROUNDS" ]; do
 			fi
 			sed -n "s/^BENCH: /INFO: lockbench: dlm $DLM round $r phase $phase /p" "$out"
 			# per phase, setup included: what each cycle costs besides CPU
-			tx=$1 rx=$2 cs=$3
+			tx=$1 rx=$2 cs=$3 ds=$4
 			set -- $(counters)
-			info "lockbench-counts: dlm $DLM round $r phase $phase node $ME tx_packets $(($1 - tx)) rx_packets $(($2 - rx)) ctxt $(($3 - cs))"
+			info "lockbench-counts: dlm $DLM round $r phase $phase node $ME tx_packets $(($1 - tx)) rx_packets $(($2 - rx)) ctxt $(($3 - cs)) tcp_data_segs $(($4 - ds))"
 			if [ -n "$ppid" ]; then
 				wait "$ppid"
 				perf_top "round $r" "/tmp/perf-$case.data"

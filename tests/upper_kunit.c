@@ -58,7 +58,7 @@ static void cu_deliver_done(struct dlm_lc_cluster *cl, int nodeid)
 	struct counting_upper *u = dlm_lc_cluster_upper(cl);
 	int n = atomic_read(&u->delivered);
 
-	/* the process worker runs one at a time per instance */
+	/* one delivery run at a time per instance (process_mutex) */
 	if (n == u->delivered_at_done || nodeid != u->from)
 		atomic_inc(&u->empty_done);
 	u->delivered_at_done = n;
