@@ -101,7 +101,7 @@ struct dlm_lc_upper_ops {
 	/* one complete message, in order per node; @gen names its socket */
 	void (*deliver)(struct dlm_lc_cluster *cl, int nodeid, u64 gen,
 			const void *buf, size_t len);
-	/* after a run of @deliver calls for @nodeid (one received page) */
+	/* after a run of @deliver calls for @nodeid (one queued item) */
 	void (*deliver_done)(struct dlm_lc_cluster *cl, int nodeid);
 	/* the instance starts: bound, before any connection takes I/O */
 	void (*start)(struct dlm_lc_cluster *cl);

@@ -26,9 +26,10 @@ static unsigned int rx_item_mem(void)
 }
 
 /*
- * The most memory @bytes of whole messages can take as queued pages. A
- * page is closed only when the next message does not fit, so any two
- * neighbours hold more than a page: at most 2 * bytes / PAGE_SIZE + 1.
+ * The most memory @bytes of whole messages can take as queued items. An
+ * item is closed only when the next message does not fit its page, so any
+ * two neighbours hold more than a page: at most 2 * bytes / PAGE_SIZE + 1
+ * items, none holding more than rx_item_mem().
  */
 size_t dlm_lc_rx_mem_bound(unsigned int bytes)
 {
@@ -151,7 +152,8 @@ int dlm_lc_recv_parse(struct dlm_lc_conn *conn)
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_recv_parse);
 
 /*
- * > 0 bytes read, 0 EOF, -EAGAIN nothing there, other < 0 error. Whole
+ * > 0 bytes read (or owed messages queued), 0 EOF, -EAGAIN nothing there,
+ * other < 0 error. Whole
  * messages an -ENOMEM left in rx_buf are queued first: the socket may
  * have nothing more to read, and a full buffer would read as EOF.
  */
@@ -166,6 +168,8 @@ static int recv_once(struct dlm_lc_conn *conn)
 		if (err)
 			return err;
 		clear_bit(CF_RX_OWED, &conn->flags);
+		/* progress, nothing read: the next read reserves again */
+		return 1;
 	}
 	iov.iov_base = conn->rx_buf + conn->rx_len;
 	iov.iov_len = conn->rx_size - conn->rx_len;
@@ -311,7 +315,7 @@ static void process_one(struct dlm_lc_cluster *cl, struct dlm_lc_rx *rx)
  * delivers what was queued meanwhile), or gives it up and then queues the
  * worker (in that order: a worker that ran first would find it held).
  */
-static void process_run(struct dlm_lc_cluster *cl, atomic64_t *pages)
+static void process_run(struct dlm_lc_cluster *cl, atomic64_t *items)
 {
 	struct dlm_lc_rx *rx;
 	int i;
@@ -332,7 +336,7 @@ static void process_run(struct dlm_lc_cluster *cl, atomic64_t *pages)
 		spin_unlock(&cl->process_lock);
 
 		process_one(cl, rx);
-		atomic64_inc(pages);
+		atomic64_inc(items);
 
 		spin_lock(&cl->process_lock);
 		cl->process_bytes -= rx->mem;
@@ -517,6 +521,7 @@ void dlm_lc_process_forget(struct dlm_lc_cluster *cl, int nodeid)
 {
 	struct dlm_lc_rx *rx, *tmp;
 	LIST_HEAD(list);
+	bool more;
 
 	process_splice(cl, nodeid, &list);
 	flush_work(&cl->process_work);
@@ -526,9 +531,15 @@ void dlm_lc_process_forget(struct dlm_lc_cluster *cl, int nodeid)
 	mutex_unlock(&cl->process_mutex);
 	/*
 	 * We deliver nothing: runs whose trylock failed while we held the
-	 * mutex left their items to us. The worker takes them.
+	 * mutex left their items to us. The worker takes them. What is
+	 * queued after this look belongs to a run that tries after our
+	 * unlock. Every sleeping taker of process_mutex must do the same.
 	 */
-	process_kick(cl);
+	spin_lock(&cl->process_lock);
+	more = !list_empty(&cl->process_list);
+	spin_unlock(&cl->process_lock);
+	if (more)
+		process_kick(cl);
 	list_for_each_entry_safe(rx, tmp, &list, list)
 		rx_free(rx);
 }

@@ -904,7 +904,9 @@ static void cluster_remove_waits_for_writer(struct kunit *test)
 static void cluster_remove_hands_over_queue(struct kunit *test)
 {
 	struct ctx *c = test->priv;
+	struct dlm_lc_cluster_stats st;
 	struct remover *r;
+	u64 by_worker;
 
 	r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, r);
@@ -912,8 +914,10 @@ static void cluster_remove_hands_over_queue(struct kunit *test)
 	add_node(test, c->a, 3, "127.0.0.3");
 	KUNIT_ASSERT_EQ(test, send_msg(c->b, 1, 100, 1), 0);
 	KUNIT_ASSERT_TRUE(test, wait_for(sink_count(&c->sink_a) == 1));
+	dlm_lc_cluster_get_stats(c->a, &st);
+	by_worker = st.process_worker;
 
-	dlm_lc_test_forget_hold_ms = 1500;
+	dlm_lc_test_forget_hold_ms = 2000;
 	r->cl = c->a;
 	r->nodeid = 3;
 	init_completion(&r->done);
@@ -921,12 +925,20 @@ static void cluster_remove_hands_over_queue(struct kunit *test)
 	schedule_work(&r->work);
 	/* the removal of node 3 now holds the mutex */
 	msleep(500);
-	KUNIT_ASSERT_EQ(test, send_msg(c->b, 1, 100, 2), 0);
+	/* no ASSERT from here until the remover is flushed: it uses @r */
+	KUNIT_EXPECT_EQ(test, send_msg(c->b, 1, 100, 2), 0);
+	msleep(400);
+	/* in the window: still held, and the message waits for the holder */
+	KUNIT_EXPECT_FALSE(test, completion_done(&r->done));
+	KUNIT_EXPECT_EQ(test, sink_count(&c->sink_a), 1);
 	KUNIT_EXPECT_TRUE(test, wait_for_completion_timeout(&r->done, 20 * HZ));
 	dlm_lc_test_forget_hold_ms = 0;
 	flush_work(&r->work);
 	KUNIT_EXPECT_TRUE(test, wait_for(sink_count(&c->sink_a) == 2));
 	expect_last(test, &c->sink_a, 2, 100, 2);
+	/* and the process worker, kicked by the removal, delivered it */
+	dlm_lc_cluster_get_stats(c->a, &st);
+	KUNIT_EXPECT_GT(test, st.process_worker, by_worker);
 }
 
 /*
