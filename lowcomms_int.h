@@ -227,6 +227,8 @@ struct dlm_lc_proto_ops {
 
 extern struct workqueue_struct *dlm_lc_io_wq;
 extern struct workqueue_struct *dlm_lc_process_wq;
+/* benchmark baseline (module parameter serial_io): one ordered dlm_io */
+extern bool dlm_lc_serial_io;
 
 /* lowcomms.c */
 struct dlm_lc_conn *dlm_lc_conn_find(struct dlm_lc_cluster *cl, int nodeid);
@@ -265,7 +267,6 @@ void dlm_lc_schedule_retry(struct dlm_lc_conn *conn);
 void dlm_lc_recv_work(struct work_struct *work);
 void dlm_lc_process_work(struct work_struct *work);
 void dlm_lc_process_idle(struct dlm_lc_cluster *cl);
-extern bool dlm_lc_serial_io;
 void dlm_lc_process_purge(struct dlm_lc_cluster *cl);
 void dlm_lc_process_forget(struct dlm_lc_cluster *cl, int nodeid);
 size_t dlm_lc_rx_mem_bound(unsigned int bytes);

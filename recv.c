@@ -153,9 +153,9 @@ EXPORT_SYMBOL_IF_KUNIT(dlm_lc_recv_parse);
 
 /*
  * > 0 bytes read (or owed messages queued), 0 EOF, -EAGAIN nothing there,
- * other < 0 error. Whole
- * messages an -ENOMEM left in rx_buf are queued first: the socket may
- * have nothing more to read, and a full buffer would read as EOF.
+ * other < 0 error. Whole messages an -ENOMEM left in rx_buf are queued
+ * first: the socket may have nothing more to read, and a full buffer
+ * would read as EOF.
  */
 static int recv_once(struct dlm_lc_conn *conn)
 {
@@ -514,8 +514,7 @@ void dlm_lc_process_purge(struct dlm_lc_cluster *cl)
 /*
  * @nodeid is being removed and its I/O is stopped: drop its messages and
  * wait for a run that may be delivering one (the worker's, or a receive
- * worker's), so that nothing of it is
- * delivered after the removal returns.
+ * worker's), so that nothing of it is delivered after the removal returns.
  */
 void dlm_lc_process_forget(struct dlm_lc_cluster *cl, int nodeid)
 {

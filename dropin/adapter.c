@@ -10,9 +10,10 @@
  * What the kernel's DLM expects, and how it gets it:
  * - received messages, whole and in order per node, go to its midcomms
  *   from our delivery run (a receive worker or dlm_process, one at a
- *   time, as its own lowcomms had one); in the context its locking is written
- *   for: process context where its own lowcomms processed inline (6.1),
- *   bottom halves off where it processed on a WQ_BH queue (6.12);
+ *   time, as its own lowcomms had one); in the context its locking is
+ *   written for: process context where its own lowcomms processed
+ *   inline (6.1), bottom halves off where it processed on a WQ_BH queue
+ *   (6.12);
  * - messages are sent from process and softirq context (6.12's rsb scan
  *   timer), so the transport's write queue is bottom-half safe;
  * - a 3.2 node keeps every message until it is acknowledged and may send
