@@ -33,7 +33,9 @@
 #               copy (unacked_msgs 0, no acks_stale, no ENOBUFS) and the
 #               graceful stop that follows must take under 1 s
 #   flood       only with INTEROP_FLOOD (client counts, e.g. "1 4 8"): a
-#               benchmark of node 2 under RCOM_STATUS floods (case_flood)
+#               benchmark of node 2 under RCOM_STATUS floods (case_flood);
+#               with INTEROP_FLOOD_STANDALONE=1 rounds against our c1
+#               alternate with them
 #   unload      stop, rmdir, rmmod dlm_lowcomms (dlm.ko stays), no splat
 #   dlm-unload  only with INTEROP_DLM_KO: the lockspace started (node 2 its
 #               only member) and removed, configfs emptied, rmmod dlm
@@ -464,6 +466,8 @@ case_stock_stream() {
 # requests in flight against node 2 for INTEROP_FLOOD_SECS; the guest's
 # /proc/stat gives the CPU time. One INFO line per round; the host's
 # scripts/interop-bench.sh sets node 2 to the stock dlm.ko and to ours.
+# With INTEROP_FLOOD_STANDALONE=1 each client also has a veth to n1 and c1
+# knows it: rounds against c1 (our standalone module) alternate with node 2's.
 busy_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8; exit }' /proc/stat; }
 
 flood_setup() {
@@ -482,6 +486,17 @@ flood_setup() {
 		mkdir "$SCFG/cluster/comms/$n" 2>"$ERR" &&
 			wr "$SCFG/cluster/comms/$n/nodeid" "$n" &&
 			write_ss "192.0.2.$n" "$SCFG/cluster/comms/$n/addr" || return 1
+		if [ "$FLOOD_STANDALONE" = 1 ]; then
+			# a veth of its own to n1: no forwarding hop for c1
+			"$IP" -n n1 link add "wf$n" type veth peer name w1 netns "f$n" 2>"$ERR" &&
+				"$IP" -n n1 link set "wf$n" up &&
+				"$IP" -n n1 route add "192.0.2.$n/32" dev "wf$n" src 192.0.2.1 &&
+				"$IP" -n "f$n" addr add "192.0.2.$n/32" dev w1 &&
+				"$IP" -n "f$n" link set w1 up &&
+				"$IP" -n "f$n" route add 192.0.2.1/32 dev w1 src "192.0.2.$n" &&
+				mkdir "$CFG/c1/comms/$n" &&
+				wr "$CFG/c1/comms/$n/addr" "192.0.2.$n" 2>>"$ERR" || return 1
+		fi
 		i=$((i + 1))
 	done
 }
@@ -491,55 +506,74 @@ case_flood() {
 	tool=${INTEROP_FLOOD_TOOL:-/extra/dlm_flood}
 	secs=${INTEROP_FLOOD_SECS:-6}
 	rounds=${INTEROP_FLOOD_ROUNDS:-3}
+	FLOOD_STANDALONE=${INTEROP_FLOOD_STANDALONE:-0}
 	max=0
 	for k in $INTEROP_FLOOD; do [ "$k" -gt "$max" ] && max=$k; done
 	[ -x "$tool" ] || { fail flood "no $tool"; return 1; }
 	flood_setup "$max" || { fail flood "setup: $(errtxt)"; return 1; }
-	WHO=stock
-	[ -z "$DLM_KO" ] || WHO=ours
+	# stock-stream stopped c1
+	if [ "$FLOOD_STANDALONE" = 1 ] && [ "$(cat "$CFG/c1/control")" != running ]; then
+		wr "$CFG/c1/control" start || { fail flood "c1 start: $(errtxt)"; return 1; }
+	fi
+	who=stock
+	[ -z "$DLM_KO" ] || who=dropin
+	# node 2 (dlm.ko) and, alternating with it, c1 (ours, standalone)
+	targets="$who:192.0.2.2"
+	[ "$FLOOD_STANDALONE" = 1 ] && targets="$targets standalone:192.0.2.1"
 	bad=
 	for k in $INTEROP_FLOOD; do
 		r=1
 		while [ "$r" -le "$rounds" ]; do
-			step "flood $k clients round $r"
-			c0=$(busy_ticks)
-			t0=$(now)
-			pids=
-			i=1
-			while [ "$i" -le "$k" ]; do
-				n=$((10 + i))
-				in_ns "f$n" "$tool" flood --src "192.0.2.$n" --dst 192.0.2.2 \
-					--nodeid "$n" --inflight "${INTEROP_FLOOD_INFLIGHT:-8}" \
-					--duration "$secs" >"$T/flood-$n.out" 2>&1 &
-				pids="$pids $!"
-				i=$((i + 1))
+			for tg in $targets; do
+				flood_round "$k" "$r" "${tg%%:*}" "${tg#*:}"
 			done
-			# not a bare wait: the lockspace helper never returns
-			for p in $pids; do wait "$p"; done
-			t1=$(now)
-			c1=$(busy_ticks)
-			reps=0
-			i=1
-			while [ "$i" -le "$k" ]; do
-				n=$((10 + i))
-				got=$(sed -n 's/^FLOOD-SUMMARY replies=\([0-9]*\).*/\1/p' "$T/flood-$n.out")
-				[ -n "$got" ] || bad="$bad client $n: $(tail -n 1 "$T/flood-$n.out")"
-				reps=$((reps + ${got:-0}))
-				i=$((i + 1))
-			done
-			# ticks are USER_HZ (100 a second): microseconds per reply
-			info "flood: dlm=$WHO clients=$k round=$r replies=$reps secs=$(elapsed "$t0" "$t1") rate=$(awk -v n="$reps" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }') cpu_us_per_reply=$(awk -v n="$reps" -v c=$((c1 - c0)) 'BEGIN { printf "%.1f", n ? c * 10000 / n : 0 }')"
-			# the kernel's own dlm.ko has been seen silent for a whole
-			# round after a client reconnected: said, not judged
-			if [ "$reps" = 0 ] && [ "$WHO" = stock ]; then
-				info "flood: dlm=stock clients=$k round=$r: no replies"
-			elif [ "$reps" = 0 ]; then
-				bad="$bad clients=$k round=$r: no replies"
-			fi
 			r=$((r + 1))
 		done
 	done
 	[ -z "$bad" ] && pass flood || fail flood "$bad"
+}
+
+# flood_round K ROUND WHO ADDR: K clients against ADDR; one INFO line
+flood_round() {
+	step "flood $3 $1 clients round $2"
+	c0=$(busy_ticks)
+	t0=$(now)
+	pids=
+	i=1
+	while [ "$i" -le "$1" ]; do
+		n=$((10 + i))
+		# --listen: replies a node sends on its own connection count
+		in_ns "f$n" "$tool" flood --src "192.0.2.$n" --dst "$4" \
+			--nodeid "$n" --inflight "${INTEROP_FLOOD_INFLIGHT:-8}" \
+			--duration "$secs" --listen 1 >"$T/flood-$n.out" 2>&1 &
+		pids="$pids $!"
+		i=$((i + 1))
+	done
+	# not a bare wait: the lockspace helper never returns
+	for p in $pids; do wait "$p"; done
+	t1=$(now)
+	c1=$(busy_ticks)
+	reps=0
+	back=0
+	i=1
+	while [ "$i" -le "$1" ]; do
+		n=$((10 + i))
+		got=$(sed -n 's/^FLOOD-SUMMARY replies=\([0-9]*\).*/\1/p' "$T/flood-$n.out")
+		[ -n "$got" ] || bad="$bad $3 client $n: $(tail -n 1 "$T/flood-$n.out")"
+		reps=$((reps + ${got:-0}))
+		got=$(sed -n 's/^FLOOD-SUMMARY.* via_listener=\([0-9]*\).*/\1/p' "$T/flood-$n.out")
+		back=$((back + ${got:-0}))
+		i=$((i + 1))
+	done
+	# ticks are USER_HZ (100 a second): microseconds per reply
+	info "flood: dlm=$3 clients=$1 round=$2 replies=$reps via_listener=$back secs=$(elapsed "$t0" "$t1") rate=$(awk -v n="$reps" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }') cpu_us_per_reply=$(awk -v n="$reps" -v c=$((c1 - c0)) 'BEGIN { printf "%.1f", n ? c * 10000 / n : 0 }')"
+	# the kernel's own dlm.ko has been seen silent for a whole round
+	# after a client reconnected: said, not judged
+	if [ "$reps" = 0 ] && [ "$3" = stock ]; then
+		info "flood: dlm=stock clients=$1 round=$2: no replies"
+	elif [ "$reps" = 0 ]; then
+		bad="$bad $3 clients=$1 round=$2: no replies"
+	fi
 }
 
 # --- unload -----------------------------------------------------------------

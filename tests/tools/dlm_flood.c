@@ -10,6 +10,11 @@
  *
  * flood --slice S: a new connection every S seconds (the replies in flight
  * are collected first, so each one ends with a clean close).
+ * flood --listen 1: also listen on --src:--port, as every DLM node does, and
+ * count the replies that arrive on connections the node opens to us. A
+ * stock dlm.ko that already has a connection of its own to this node (or is
+ * dialling one) answers there, not on our socket; without a listener its
+ * replies are refused and lost. Only the C twin has this option.
  * Modes: flood garbage short long badver spoof drip noread halfclose conns
  * (halfclose: noread, then shutdown(SHUT_WR) once the requests are out); see
  * dlm_flood.py for what each does. Every mode is bounded in time and
@@ -43,10 +48,12 @@
 #define RCOM_LEN	(HDR_LEN + 32)
 #define REQ_LEN		(RCOM_LEN + 8)	/* 56: a stock-sized RCOM_STATUS */
 #define MAXCONNS	1000
+#define MAXBACK		4	/* connections the node opens to a listener */
 
 static struct {
 	const char *mode, *src, *dst, *stop_file;
 	int port, nodeid, spoof_nodeid, inflight, count, conns, max_conns;
+	int listen;
 	double duration, interval, drip_ms, hold, slice;
 } a = {
 	.port = 21064, .spoof_nodeid = 3, .inflight = 8, .count = 200000,
@@ -253,21 +260,103 @@ static long slice_drain(int s, struct parser *p, int inflight)
 	return got;
 }
 
+/* a non-blocking listener on --src:--port, or -1 (said on stdout) */
+static int listener(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons(a.port) };
+	int one = 1, l;
+
+	l = socket(AF_INET, SOCK_STREAM, 0);
+	if (l < 0)
+		goto fail;
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	inet_pton(AF_INET, a.src, &sa.sin_addr);
+	if (bind(l, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(l, 8) < 0) {
+		close(l);
+		goto fail;
+	}
+	nonblock(l);
+	return l;
+fail:
+	printf("FLOOD-EVENT t=%.2f listen-failed %s\n", now(), strerror(errno));
+	return -1;
+}
+
+/* the node's own connections to our listener: replies counted like ours */
+struct back {
+	int fd[MAXBACK];
+	struct parser p[MAXBACK];
+	long accepted;
+};
+
+static void back_accept(struct back *b, int l)
+{
+	int s, i;
+
+	while ((s = accept(l, NULL, NULL)) >= 0) {
+		b->accepted++;
+		for (i = 0; i < MAXBACK && b->fd[i] >= 0; i++)
+			;
+		if (i == MAXBACK) {
+			/* the oldest slot goes: a node keeps one at a time */
+			close(b->fd[0]);
+			i = 0;
+		}
+		nonblock(s);
+		b->fd[i] = s;
+		b->p[i].len = 0;
+	}
+}
+
+/* replies read from the node's connections to us */
+static long back_read(struct back *b, const struct pollfd *pfd)
+{
+	static uint8_t rb[65536];
+	long got = 0;
+	ssize_t r;
+	int i;
+
+	for (i = 0; i < MAXBACK; i++) {
+		if (b->fd[i] < 0 || pfd[i].fd != b->fd[i] ||
+		    !(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		r = recv(b->fd[i], rb, sizeof(rb), MSG_DONTWAIT);
+		if (r > 0) {
+			got += feed(&b->p[i], rb, r);
+		} else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
+			close(b->fd[i]);
+			b->fd[i] = -1;
+		}
+	}
+	return got;
+}
+
 static int mode_flood(void)
 {
 	static uint8_t out[1 << 20];
 	static struct parser p;
+	static struct back b;
 	static uint8_t rb[65536];
 	double end = now() + a.duration, t_int = now(), last_reply = now();
 	double t_conn = 0;
 	long total = 0, n_int = 0, reconnects = 0, topups = 0, slices = 0;
+	long via_back = 0;
 	size_t pend = 0, sent_off = 0;
 	uint64_t rid = 1;
-	int inflight = 0, s = -1, i;
+	int inflight = 0, s = -1, l = -1, i;
+
+	for (i = 0; i < MAXBACK; i++)
+		b.fd[i] = -1;
+	if (a.listen) {
+		l = listener();
+		if (l < 0)
+			return 1;
+	}
 
 	while (now() < end && !stop_requested()) {
+		struct pollfd pfd[2 + MAXBACK];
 		double t, tnext;
-		struct pollfd pfd;
 		ssize_t r;
 		long got;
 
@@ -330,34 +419,53 @@ static int mode_flood(void)
 			}
 		}
 		tnext = t_int + a.interval;
-		pfd.fd = s;
-		pfd.events = POLLIN | (pend > sent_off ? POLLOUT : 0);
+		pfd[0].fd = s;
+		pfd[0].events = POLLIN | (pend > sent_off ? POLLOUT : 0);
+		pfd[0].revents = 0;
+		pfd[1].fd = l;
+		pfd[1].events = POLLIN;
+		pfd[1].revents = 0;
+		for (i = 0; i < MAXBACK; i++) {
+			pfd[2 + i].fd = b.fd[i];
+			pfd[2 + i].events = POLLIN;
+			pfd[2 + i].revents = 0;
+		}
 		t = tnext - now();
 		if (t > 0.1)
 			t = 0.1;
-		if (poll(&pfd, 1, t > 0 ? (int)(t * 1000) : 0) > 0 &&
-		    (pfd.revents & (POLLIN | POLLHUP | POLLERR))) {
+		got = 0;
+		if (poll(pfd, ARRAY_SIZE(pfd), t > 0 ? (int)(t * 1000) : 0) > 0) {
+			if (pfd[1].revents & POLLIN)
+				back_accept(&b, l);
+			got = back_read(&b, pfd + 2);
+			via_back += got;
+		}
+		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
 			r = recv(s, rb, sizeof(rb), MSG_DONTWAIT);
 			if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
 				printf("FLOOD-EVENT t=%.2f closed-by-node\n", now());
 				close(s);
 				s = -1;
 				reconnects++;
+				/* what came on the listener still counts */
+				n_int += got;
+				total += got;
 				continue;
 			}
-			if (r > 0) {
-				got = feed(&p, rb, r);
-				if (got) {
-					last_reply = now();
-					inflight -= got;
-					n_int += got;
-					total += got;
-					for (i = 0; i < got && pend + REQ_LEN <= sizeof(out); i++) {
-						rcom_status(out + pend, a.nodeid, rid++, V31);
-						pend += REQ_LEN;
-						inflight++;
-					}
-				}
+			if (r > 0)
+				got += feed(&p, rb, r);
+		}
+		if (got) {
+			last_reply = now();
+			inflight -= got;
+			if (inflight < 0)
+				inflight = 0;
+			n_int += got;
+			total += got;
+			for (i = 0; i < got && pend + REQ_LEN <= sizeof(out); i++) {
+				rcom_status(out + pend, a.nodeid, rid++, V31);
+				pend += REQ_LEN;
+				inflight++;
 			}
 		}
 		t = now();
@@ -369,8 +477,18 @@ static int mode_flood(void)
 			n_int = 0;
 		}
 	}
-	printf("FLOOD-SUMMARY replies=%ld secs=%.1f reconnects=%ld slices=%ld topups=%ld bad=%ld\n",
+	printf("FLOOD-SUMMARY replies=%ld secs=%.1f reconnects=%ld slices=%ld topups=%ld bad=%ld",
 	       total, a.duration, reconnects, slices, topups, p.bad);
+	if (a.listen)
+		printf(" via_listener=%ld accepted=%ld", via_back, b.accepted);
+	printf("\n");
+	for (i = 0; i < MAXBACK; i++)
+		if (b.fd[i] >= 0)
+			close(b.fd[i]);
+	if (l >= 0)
+		close(l);
+	if (s >= 0)
+		close(s);
 	return 0;
 }
 
@@ -619,6 +737,7 @@ static void usage(void)
 		"  --src ADDR --dst ADDR [--port P] --nodeid N [--spoof-nodeid N]",
 		"  [--duration S] [--interval S] [--inflight K] [--count N] [--conns N]",
 		"  [--max-conns N] [--drip-ms MS] [--hold S] [--slice S] [--stop-file F]",
+		"  [--listen 1]",
 	};
 	unsigned int i;
 
@@ -673,6 +792,8 @@ int main(int argc, char **argv)
 			a.slice = atof(v);
 		else if (!strcmp(o, "--stop-file"))
 			a.stop_file = v;
+		else if (!strcmp(o, "--listen"))
+			a.listen = atoi(v);
 		else
 			usage();
 	}
