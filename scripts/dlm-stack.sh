@@ -25,7 +25,9 @@
 #      QEMU_TIMEOUT (1500; bench: from LOCKBENCH_ROUNDS (4) and
 #      LOCKBENCH_SECS (10)), LOCKBENCH_PERF (bench: 1 = Debian's perf in
 #      the guests samples every CPU in each "all" phase; the top kernel
-#      symbols of each dlm.ko are printed as INFO lines).
+#      symbols of each dlm.ko are printed as INFO lines), LOCKBENCH_CAPTURE
+#      (bench: 1 = tcpdump in the guests through our dlm.ko's first "pair"
+#      phase; segment counts per direction as INFO lines).
 # Prints the guests' PASS/FAIL/INFO lines and "PASS|FAIL: dlm-stack.<ver>.<mode>".
 set -uo pipefail
 
@@ -118,6 +120,10 @@ free_port() {
 perf=
 if [ "$mode" = bench ] && [ "${LOCKBENCH_PERF:-0}" = 1 ]; then
 	perf=$(command -v perf) || { echo "FAIL: $tag: LOCKBENCH_PERF=1 needs Debian's linux-perf"; exit 1; }
+fi
+if [ "$mode" = bench ] && [ "${LOCKBENCH_CAPTURE:-0}" = 1 ]; then
+	perf="$perf $(command -v tcpdump)" ||
+		{ echo "FAIL: $tag: LOCKBENCH_CAPTURE=1 needs tcpdump"; exit 1; }
 fi
 link=${DLMSTACK_LINK:-udp}
 port=$(free_port "$link") || { echo "FAIL: $tag: no free loopback port"; exit 1; }

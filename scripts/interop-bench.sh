@@ -31,12 +31,21 @@ if ! gcc -static -O2 -Wall -Wextra -o "$out/dlm_flood" "$repo/tests/tools/dlm_fl
 	echo "FAIL: interop-bench-$ver: dlm_flood does not build ($out/flood-build.log)"
 	exit 1
 fi
+# INTEROP_FLOOD_PERF=1: one more round per target under perf in the guest
+# (Debian's linux-perf on the host), its top symbols as flood-perf lines
+bins=
+if [ "${INTEROP_FLOOD_PERF:-0}" = 1 ]; then
+	bins=$(command -v perf) ||
+		{ echo "FAIL: interop-bench-$ver: INTEROP_FLOOD_PERF=1 needs Debian's linux-perf"; exit 1; }
+	export INTEROP_FLOOD_PERF
+fi
 rc=0
 for dlm in stock dropin; do
 	# our standalone module in the same boot as stock, alternating with it
 	standalone=0
 	[ "$dlm" = stock ] && standalone=1
-	INTEROP_FLOOD_STANDALONE=$standalone QEMU_FILES="$out/dlm_flood" DLM_LC_OUT=$out \
+	INTEROP_FLOOD_STANDALONE=$standalone QEMU_FILES="$out/dlm_flood" QEMU_BINS=$bins \
+		DLM_LC_OUT=$out \
 		"$here/interop.sh" "$ver" "$dlm" >"$out/$dlm.out" 2>&1 || rc=1
 	grep -E '^FAIL: ' "$out/$dlm.out"
 done

@@ -469,6 +469,7 @@ case_stock_stream() {
 # With INTEROP_FLOOD_STANDALONE=1 each client also has a veth to n1 and c1
 # knows it: rounds against c1 (our standalone module) alternate with node 2's.
 busy_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8; exit }' /proc/stat; }
+ctxt() { awk '$1 == "ctxt" { print $2 }' /proc/stat; }
 
 flood_setup() {
 	i=1
@@ -525,11 +526,19 @@ case_flood() {
 		r=1
 		while [ "$r" -le "$rounds" ]; do
 			for tg in $targets; do
-				flood_round "$k" "$r" "${tg%%:*}" "${tg#*:}"
+				flood_round "$k" "$r" "${tg%%:*}" "${tg#*:}" ||
+					bad="$bad ${tg%%:*} clients=$k round=$r: not run"
 			done
 			r=$((r + 1))
 		done
 	done
+	# where the CPU goes: one more round per target at the most clients,
+	# under perf, not counted in the rounds above (perf costs CPU too)
+	if [ "${INTEROP_FLOOD_PERF:-0}" = 1 ]; then
+		for tg in $targets; do
+			flood_perf "$max" "${tg%%:*}" "${tg#*:}"
+		done
+	fi
 	[ -z "$bad" ] && pass flood || fail flood "$bad"
 }
 
@@ -537,6 +546,7 @@ case_flood() {
 flood_round() {
 	step "flood $3 $1 clients round $2"
 	c0=$(busy_ticks)
+	x0=$(ctxt)
 	t0=$(now)
 	pids=
 	i=1
@@ -553,6 +563,7 @@ flood_round() {
 	for p in $pids; do wait "$p"; done
 	t1=$(now)
 	c1=$(busy_ticks)
+	x1=$(ctxt)
 	reps=0
 	back=0
 	i=1
@@ -566,7 +577,7 @@ flood_round() {
 		i=$((i + 1))
 	done
 	# ticks are USER_HZ (100 a second): microseconds per reply
-	info "flood: dlm=$3 clients=$1 round=$2 replies=$reps via_listener=$back secs=$(elapsed "$t0" "$t1") rate=$(awk -v n="$reps" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }') cpu_us_per_reply=$(awk -v n="$reps" -v c=$((c1 - c0)) 'BEGIN { printf "%.1f", n ? c * 10000 / n : 0 }')"
+	info "flood: dlm=$3 clients=$1 round=$2 replies=$reps via_listener=$back secs=$(elapsed "$t0" "$t1") rate=$(awk -v n="$reps" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }') cpu_us_per_reply=$(awk -v n="$reps" -v c=$((c1 - c0)) 'BEGIN { printf "%.1f", n ? c * 10000 / n : 0 }') ctxt_per_reply=$(awk -v n="$reps" -v c=$((x1 - x0)) 'BEGIN { printf "%.2f", n ? c / n : 0 }')"
 	# the kernel's own dlm.ko has been seen silent for a whole round
 	# after a client reconnected: said, not judged
 	if [ "$reps" = 0 ] && [ "$3" = stock ]; then
@@ -574,6 +585,36 @@ flood_round() {
 	elif [ "$reps" = 0 ]; then
 		bad="$bad $3 clients=$1 round=$2: no replies"
 	fi
+}
+
+# flood_perf K WHO ADDR: a round under perf; its top symbols as INFO lines.
+# perf's workload touches a file and sleeps: perf starts it only once it
+# records (its setup takes seconds in a TCG guest), and the round starts
+# when the file is there.
+flood_perf() {
+	command -v perf >/dev/null 2>&1 || { bad="$bad perf: not in the guest"; return; }
+	# kernel and module symbols by name
+	echo 0 >/proc/sys/kernel/kptr_restrict
+	echo -1 >/proc/sys/kernel/perf_event_paranoid
+	rm -f "$T/perf.go"
+	perf record -a -e cpu-clock -F 997 -o "$T/perf-$2.data" -- \
+		sh -c 'touch "$0"; sleep "$1"' "$T/perf.go" "$secs" \
+		>"$T/perf-$2.log" 2>&1 &
+	pp=$!
+	k=0
+	while [ ! -e "$T/perf.go" ] && [ $k -lt 600 ]; do
+		sleep 0.1
+		k=$((k + 1))
+	done
+	[ -e "$T/perf.go" ] || info "flood-perf: perf did not start: $(tail -n 1 "$T/perf-$2.log")"
+	flood_round "$1" perf "$2" "$3" >/dev/null || bad="$bad $2 perf round: not run"
+	wait "$pp"
+	perf report -i "$T/perf-$2.data" --stdio --no-children --sort dso,sym \
+		--percent-limit 0.7 2>/dev/null | grep -E '^ +[0-9]' | head -n 30 |
+		while read -r pct dso _ sym; do
+			info "flood-perf: dlm=$2 clients=$1 $pct $dso $sym"
+		done
+	rm -f "$T/perf-$2.data" "$T/perf.go"
 }
 
 # --- unload -----------------------------------------------------------------

@@ -14,7 +14,10 @@
 # Env: DLMSTACK_NODE (1|2), DLMSTACK_NODES (2), LOCKBENCH_ROUNDS (4),
 #      LOCKBENCH_SECS (10), LOCKBENCH_NRES (64), DLMSTACK_KO,
 #      LOCKBENCH_PERF (1: perf samples every CPU through each "all"
-#      phase; INFO lines name the top symbols per dlm.ko and round).
+#      phase; INFO lines name the top symbols per dlm.ko and round),
+#      LOCKBENCH_CAPTURE (1: tcpdump on DLM's port through round 1's
+#      "pair" phase with our dlm.ko; INFO lines count data segments and
+#      pure ACKs per direction and show a stretch of the packets).
 
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/stacklib.sh"
@@ -35,6 +38,24 @@ if [ "$PERF" = 1 ]; then
 	echo 0 >/proc/sys/kernel/kptr_restrict
 	echo -1 >/proc/sys/kernel/perf_event_paranoid
 fi
+
+CAPTURE=${LOCKBENCH_CAPTURE:-0}
+if [ "$CAPTURE" = 1 ]; then
+	command -v tcpdump >/dev/null 2>&1 || { fail capture "no tcpdump in the guest"; exit 1; }
+fi
+
+# cap_report FILE: per direction, segments with data and without
+cap_report() {
+	tcpdump -r "$1" -nn -tt 2>/dev/null | awk '
+		{ for (i = 1; i <= NF; i++) if ($i == "length") l = $(i + 1) + 0
+		  d = $3 " " $5; if (l > 0) data[d]++; else pure[d]++; n++ }
+		END { for (d in data) printf "%s data %d pure %d\n", d, data[d], pure[d]
+		      for (d in pure) if (!(d in data)) printf "%s data 0 pure %d\n", d, pure[d]
+		      printf "total %d\n", n }' |
+		while read -r line; do info "lockbench-cap: $line"; done
+	tcpdump -r "$1" -nn -tt 2>/dev/null | sed -n '400,460p' |
+		while read -r line; do info "lockbench-cap-pkt: $line"; done
+}
 
 # counters: packets out and in on the link, context switches, TCP
 # segments sent with new data (the rest of tx is mostly pure ACKs)
@@ -73,6 +94,16 @@ while [ "$r" -le "$ROUNDS" ]; do
 			[ "$phase" = pair ] && [ "$ME" != 1 ] && active=0
 			out=/tmp/bench-$case-$phase.out
 			ppid=
+			cpid=
+			if [ "$CAPTURE" = 1 ] && [ "$DLM" = ours ] && [ "$r" = 1 ] &&
+				[ "$phase" = pair ]; then
+				# -Z root: the image has no tcpdump user
+				tcpdump -Z root -i "$dev" -nn -s 96 -c 20000 \
+					-w "/tmp/cap-$case.pcap" tcp port 21064 \
+					>/tmp/cap-$case.log 2>&1 &
+				cpid=$!
+				sleep 1
+			fi
 			set -- $(counters)
 			if [ "$PERF" = 1 ] && [ "$phase" = all ]; then
 				perf record -a -e cpu-clock -F 997 -o "/tmp/perf-$case.data" \
@@ -92,6 +123,12 @@ while [ "$r" -le "$ROUNDS" ]; do
 			tx=$1 rx=$2 cs=$3 ds=$4
 			set -- $(counters)
 			info "lockbench-counts: dlm $DLM round $r phase $phase node $ME tx_packets $(($1 - tx)) rx_packets $(($2 - rx)) ctxt $(($3 - cs)) tcp_data_segs $(($4 - ds))"
+			if [ -n "$cpid" ]; then
+				kill "$cpid" 2>/dev/null
+				wait "$cpid"
+				cap_report "/tmp/cap-$case.pcap"
+				rm -f "/tmp/cap-$case.pcap"
+			fi
 			if [ -n "$ppid" ]; then
 				wait "$ppid"
 				perf_top "round $r" "/tmp/perf-$case.data"
