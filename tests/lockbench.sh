@@ -97,8 +97,9 @@ while [ "$r" -le "$ROUNDS" ]; do
 			cpid=
 			if [ "$CAPTURE" = 1 ] && [ "$DLM" = ours ] && [ "$r" = 1 ] &&
 				[ "$phase" = pair ]; then
-				# -Z root: the image has no tcpdump user
-				tcpdump -Z root -i "$dev" -nn -s 96 -c 20000 \
+				# -Z root: the image has no tcpdump user; immediate
+				# mode: a kill would lose the packets not yet handed up
+				tcpdump -Z root -i "$dev" -nn -s 96 --immediate-mode -U -c 20000 \
 					-w "/tmp/cap-$case.pcap" tcp port 21064 \
 					>/tmp/cap-$case.log 2>&1 &
 				cpid=$!
@@ -126,6 +127,7 @@ while [ "$r" -le "$ROUNDS" ]; do
 			if [ -n "$cpid" ]; then
 				kill "$cpid" 2>/dev/null
 				wait "$cpid"
+				info "lockbench-cap: tcpdump: $(tail -n 3 "/tmp/cap-$case.log" | tr '\n' ' ') file $(wc -c <"/tmp/cap-$case.pcap" 2>&1) bytes, read: $(tcpdump -r "/tmp/cap-$case.pcap" -nn 2>&1 >/dev/null | tail -n 1)"
 				cap_report "/tmp/cap-$case.pcap"
 				rm -f "/tmp/cap-$case.pcap"
 			fi
