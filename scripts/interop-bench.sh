@@ -67,6 +67,8 @@ function ratio(x, y) { return y ? x / y : 0 }
 	for (i = 1; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
 	if (!("rate" in f)) next
 	key = f["dlm"] SUBSEP f["clients"]
+	# a silent round is said, not averaged in
+	if (f["replies"] + 0 == 0) { silent[f["dlm"]]++; next }
 	vals[key, "rate"] = vals[key, "rate"] " " f["rate"]
 	vals[key, "cpu"] = vals[key, "cpu"] " " f["cpu_us_per_reply"]
 	seen[f["clients"]] = 1
@@ -92,6 +94,8 @@ END {
 			ar, dr, ratio(ar, sr), ratio(dr, sr), sc, ac, dc, ratio(ac, sc),
 			ratio(dc, sc) >csv
 	}
+	for (d in silent)
+		printf "INFO: %s answered nothing in %d round(s), left out of its medians\n", d, silent[d]
 }' ver="$ver" csv="$out/flood.csv" "$out/flood.txt" | tee "$out/table.txt"
 [ -s "$out/flood.txt" ] || { echo "FAIL: interop-bench-$ver: no flood rounds"; rc=1; }
 echo "INFO: interop-bench-$ver: rounds in $out/flood.txt, guests' output in $out/*.out"

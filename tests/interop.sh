@@ -610,11 +610,13 @@ flood_perf() {
 	flood_round "$1" perf "$2" "$3" >/dev/null || bad="$bad $2 perf round: not run"
 	wait "$pp"
 	perf report -i "$T/perf-$2.data" --stdio --no-children --sort dso,sym \
-		--percent-limit 0.7 2>/dev/null | grep -E '^ +[0-9]' | head -n 30 |
-		while read -r pct dso _ sym; do
-			info "flood-perf: dlm=$2 clients=$1 $pct $dso $sym"
-		done
-	rm -f "$T/perf-$2.data" "$T/perf.go"
+		--percent-limit 0.7 2>/dev/null | grep -E '^ +[0-9]' | head -n 30 \
+		>"$T/perf-$2.top"
+	[ -s "$T/perf-$2.top" ] || bad="$bad $2 perf: no samples ($(tail -n 1 "$T/perf-$2.log"))"
+	while read -r pct dso _ sym; do
+		info "flood-perf: dlm=$2 clients=$1 $pct $dso $sym"
+	done <"$T/perf-$2.top"
+	rm -f "$T/perf-$2.data" "$T/perf-$2.top" "$T/perf.go"
 }
 
 # --- unload -----------------------------------------------------------------

@@ -47,7 +47,7 @@ fi
 # cap_report FILE: per direction, segments with data and without
 cap_report() {
 	tcpdump -r "$1" -nn -tt 2>/dev/null | awk '
-		{ for (i = 1; i <= NF; i++) if ($i == "length") l = $(i + 1) + 0
+		{ l = 0; for (i = 1; i <= NF; i++) if ($i == "length") l = $(i + 1) + 0
 		  d = $3 " " $5; if (l > 0) data[d]++; else pure[d]++; n++ }
 		END { for (d in data) printf "%s data %d pure %d\n", d, data[d], pure[d]
 		      for (d in pure) if (!(d in data)) printf "%s data 0 pure %d\n", d, pure[d]
@@ -99,7 +99,7 @@ while [ "$r" -le "$ROUNDS" ]; do
 				[ "$phase" = pair ]; then
 				# -Z root: the image has no tcpdump user; immediate
 				# mode: a kill would lose the packets not yet handed up
-				tcpdump -Z root -i "$dev" -nn -s 96 --immediate-mode -U -c 20000 \
+				tcpdump -Z root -i any -nn -s 96 --immediate-mode -U -c 20000 \
 					-w "/tmp/cap-$case.pcap" tcp port 21064 \
 					>/tmp/cap-$case.log 2>&1 &
 				cpid=$!
@@ -127,7 +127,7 @@ while [ "$r" -le "$ROUNDS" ]; do
 			if [ -n "$cpid" ]; then
 				kill "$cpid" 2>/dev/null
 				wait "$cpid"
-				info "lockbench-cap: tcpdump: $(tail -n 3 "/tmp/cap-$case.log" | tr '\n' ' ') file $(wc -c <"/tmp/cap-$case.pcap" 2>&1) bytes, read: $(tcpdump -r "/tmp/cap-$case.pcap" -nn 2>&1 >/dev/null | tail -n 1)"
+				info "lockbench-cap: tcpdump: $(tail -n 3 "/tmp/cap-$case.log" | tr '\n' ' ') file $(wc -c "/tmp/cap-$case.pcap" 2>&1), read: $(tcpdump -r "/tmp/cap-$case.pcap" -nn 2>&1 >/dev/null | tail -n 1)"
 				cap_report "/tmp/cap-$case.pcap"
 				rm -f "/tmp/cap-$case.pcap"
 			fi

@@ -288,6 +288,7 @@ struct back {
 	int fd[MAXBACK];
 	struct parser p[MAXBACK];
 	long accepted;
+	int next_evict;
 };
 
 static void back_accept(struct back *b, int l)
@@ -299,9 +300,10 @@ static void back_accept(struct back *b, int l)
 		for (i = 0; i < MAXBACK && b->fd[i] >= 0; i++)
 			;
 		if (i == MAXBACK) {
-			/* the oldest slot goes: a node keeps one at a time */
-			close(b->fd[0]);
-			i = 0;
+			/* all taken: round robin, so the oldest goes first */
+			i = b->next_evict;
+			b->next_evict = (i + 1) % MAXBACK;
+			close(b->fd[i]);
 		}
 		nonblock(s);
 		b->fd[i] = s;
@@ -462,7 +464,9 @@ static int mode_flood(void)
 				inflight = 0;
 			n_int += got;
 			total += got;
-			for (i = 0; i < got && pend + REQ_LEN <= sizeof(out); i++) {
+			/* late replies (after a top-up) never raise the bound */
+			for (i = 0; i < got && inflight < a.inflight &&
+			     pend + REQ_LEN <= sizeof(out); i++) {
 				rcom_status(out + pend, a.nodeid, rid++, V31);
 				pend += REQ_LEN;
 				inflight++;
@@ -479,8 +483,14 @@ static int mode_flood(void)
 	}
 	printf("FLOOD-SUMMARY replies=%ld secs=%.1f reconnects=%ld slices=%ld topups=%ld bad=%ld",
 	       total, a.duration, reconnects, slices, topups, p.bad);
-	if (a.listen)
-		printf(" via_listener=%ld accepted=%ld", via_back, b.accepted);
+	if (a.listen) {
+		long bad = 0;
+
+		for (i = 0; i < MAXBACK; i++)
+			bad += b.p[i].bad;
+		printf(" via_listener=%ld accepted=%ld listener_bad=%ld", via_back,
+		       b.accepted, bad);
+	}
 	printf("\n");
 	for (i = 0; i < MAXBACK; i++)
 		if (b.fd[i] >= 0)
