@@ -47,8 +47,13 @@ fi
 # cap_report FILE: per direction, segments with data and without
 cap_report() {
 	tcpdump -r "$1" -nn -tt 2>/dev/null | awk '
-		{ l = 0; for (i = 1; i <= NF; i++) if ($i == "length") l = $(i + 1) + 0
-		  d = $3 " " $5; if (l > 0) data[d]++; else pure[d]++; n++ }
+		{ l = 0; d = ""
+		  # -i any adds the interface and direction before "IP"
+		  for (i = 1; i <= NF; i++) {
+			if ($i == "length") l = $(i + 1) + 0
+			if ($i == "IP" && d == "") d = $(i + 1) " " $(i + 3)
+		  }
+		  if (l > 0) data[d]++; else pure[d]++; n++ }
 		END { for (d in data) printf "%s data %d pure %d\n", d, data[d], pure[d]
 		      for (d in pure) if (!(d in data)) printf "%s data 0 pure %d\n", d, pure[d]
 		      printf "total %d\n", n }' |
