@@ -951,14 +951,33 @@ bool dlm_lc_serial_io;
 module_param_named(serial_io, dlm_lc_serial_io, bool, 0444);
 MODULE_PARM_DESC(serial_io, "benchmark baseline: serialize all socket work");
 
+/*
+ * Socket work runs in the high-priority worker pool, as Linux 6.5 on runs
+ * its own, except in a drop-in for a kernel whose lowcomms ran at normal
+ * priority (6.1): its DLM acknowledges every read at once, and on one CPU
+ * a high-priority sender preempts the task that queues a message, so each
+ * ACK leaves alone instead of with the next request
+ * (Documentation/performance.md).
+ */
+#if defined(DLM_LC_DROPIN) && !defined(DLM_LC_DLM_IO_HIGHPRI)
+static bool dlm_lc_io_highpri;
+#else
+static bool dlm_lc_io_highpri = true;
+#endif
+module_param_named(io_highpri, dlm_lc_io_highpri, bool, 0444);
+MODULE_PARM_DESC(io_highpri, "socket work in the high-priority worker pool");
+
 int dlm_lc_workqueues_init(void)
 {
+	unsigned int flags = WQ_MEM_RECLAIM;
+
+	if (dlm_lc_io_highpri)
+		flags |= WQ_HIGHPRI;
 	/* socket work: unordered, so connections and directions overlap */
 	if (dlm_lc_serial_io)
-		dlm_lc_io_wq = alloc_ordered_workqueue("dlm_io", WQ_MEM_RECLAIM);
+		dlm_lc_io_wq = alloc_ordered_workqueue("dlm_io", flags);
 	else
-		dlm_lc_io_wq = alloc_workqueue("dlm_io", WQ_UNBOUND |
-					       WQ_MEM_RECLAIM | WQ_HIGHPRI, 0);
+		dlm_lc_io_wq = alloc_workqueue("dlm_io", WQ_UNBOUND | flags, 0);
 	if (!dlm_lc_io_wq)
 		return -ENOMEM;
 

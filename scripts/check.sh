@@ -8,7 +8,7 @@
 #   uml-dropin uml-stack (corosync, dlm_controld and the drop-in in two debug
 #   UML kernels) hostile faults qemu-6.12 qemu-6.1 interop-6.12 interop-6.1
 #   interop-dropin-6.12 interop-dropin-6.1 (the drop-in dlm.ko against our
-#   nodes) qemu-7.2 qemu-7.3 interop-7.2 interop-7.3 (sid's and
+#   nodes) qemu-7.2 qemu-7.3 (io_highpri=0) interop-7.2 interop-7.3 (sid's and
 #   experimental's kernels; their module builds run in the sid chroot)
 #   stack-6.12 stack-mixed-6.12 stack-6.1 stack-mixed-6.1 (corosync,
 #   dlm_controld, libdlm locks and GFS2 over the drop-in, CI-sized;
@@ -73,9 +73,15 @@ run_step() {
 	fuzz)		"$HERE/fuzz.sh" ;;
 	hostile)	"$HERE/hostile.sh" uml ;;
 	faults)		"$HERE/faults.sh" ;;
-	qemu-6.12|qemu-6.1|qemu-7.2|qemu-7.3)
+	qemu-6.12|qemu-6.1|qemu-7.2)
 		CLUSTER_TAG=$1.cluster "$HERE/qemu-run.sh" "${1#qemu-}" \
 			"$HERE/../tests/cluster.sh" ;;
+	# one kernel runs the socket work at normal priority (io_highpri=0,
+	# as the drop-in for 6.1 does by default; the io-priority case checks)
+	qemu-7.3)
+		CLUSTER_TAG=$1.cluster \
+		CLUSTER_MODPARAMS="${CLUSTER_MODPARAMS:+$CLUSTER_MODPARAMS }io_highpri=0" \
+			"$HERE/qemu-run.sh" 7.3 "$HERE/../tests/cluster.sh" ;;
 	interop-6.12|interop-6.1|interop-7.2|interop-7.3)
 		"$HERE/interop.sh" "${1#interop-}" ;;
 	# the same against our drop-in dlm.ko in place of the kernel's own

@@ -27,7 +27,9 @@
 #      the guests samples every CPU in each "all" phase; the top kernel
 #      symbols of each dlm.ko are printed as INFO lines), LOCKBENCH_CAPTURE
 #      (bench: 1 = tcpdump in the guests through our dlm.ko's first "pair"
-#      phase; segment counts per direction as INFO lines).
+#      phase; segment counts per direction as INFO lines),
+#      DLMSTACK_KO_PARAMS (insmod parameters of our dlm.ko, e.g.
+#      io_highpri=1: the 6.1 drop-in's socket workers at high priority).
 # Prints the guests' PASS/FAIL/INFO lines and "PASS|FAIL: dlm-stack.<ver>.<mode>".
 set -uo pipefail
 

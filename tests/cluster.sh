@@ -95,6 +95,21 @@ case_load() {
 	insmod "$MOD" ${CLUSTER_MODPARAMS:-} 2>"$ERR" ||
 		{ fail load "insmod $MOD ${CLUSTER_MODPARAMS:-}: $(errtxt)"; return 1; }
 	grep -q '^dlm_lowcomms ' /proc/modules || { fail load "not in /proc/modules"; return 1; }
+	# each parameter given reads back as given (a bool reads Y or N; a
+	# bare name sets a bool)
+	for p in ${CLUSTER_MODPARAMS:-}; do
+		pn=${p%%=*} pv=${p#*=}
+		case $p in *=*) ;; *) pv=Y ;; esac
+		got=$(cat "/sys/module/dlm_lowcomms/parameters/$pn" 2>/dev/null)
+		case $got in
+		Y|N)	case $pv in
+			1|[yY]*|on) pv=Y ;;
+			0|[nN]*|off) pv=N ;;
+			esac ;;
+		esac
+		[ "$got" = "$pv" ] ||
+			{ fail load "parameter $pn reads '$got', not '$pv'"; return 1; }
+	done
 	pass load
 }
 
@@ -341,6 +356,38 @@ case_bulk() {
 }
 
 # --- close-reconnect --------------------------------------------------------
+# The socket workers run at the priority asked for: nice -20 with
+# io_highpri (the default), 0 without. A worker is named after the queue
+# of the last work it ran (kworker/u8:2-dlm_io), so right after the bulk
+# run some are dlm_io's; its rescuer (kworker/R-dlm_io) is left out.
+case_io_priority() {
+	want=0
+	[ "$(cat /sys/module/dlm_lowcomms/parameters/io_highpri 2>/dev/null)" = Y ] &&
+		want=-20
+	seen=0
+	bad=
+	for s in /proc/[0-9]*/stat; do
+		read -r line <"$s" 2>/dev/null || continue
+		case $line in
+		*"/R-dlm_io) "*) continue ;;
+		*"-dlm_io) "*) ;;
+		*) continue ;;
+		esac
+		# shellcheck disable=SC2086
+		set -- $line
+		seen=$((seen + 1))
+		[ "${19}" = "$want" ] || bad="$bad $2:nice=${19}"
+	done
+	if [ "$seen" = 0 ]; then
+		fail io-priority "no worker named after dlm_io after the bulk run"
+	elif [ -n "$bad" ]; then
+		fail io-priority "want nice $want:$bad"
+	else
+		pass io-priority
+		info "io-priority: $seen dlm_io workers at nice $want"
+	fi
+}
+
 case_close() {
 	n=1000
 	f=$CFG/c1/comms/2
@@ -496,12 +543,13 @@ case_teardown() {
 T0=$(now)
 info "cluster: ip=$IP module=${MOD:-none} MSGS=$MSGS SIZE=$SIZE kernel=$(uname -r)"
 skip() { fail "$1" "not run ($2 failed)"; }
-LATER="ping bulk close-reconnect bad-values port-taken remove-under-traffic netns-gone"
+LATER="ping bulk io-priority close-reconnect bad-values port-taken remove-under-traffic netns-gone"
 if case_load; then
 	if case_topology; then
 		if case_configure; then
 			case_ping
 			case_bulk
+			case_io_priority
 			case_close
 			case_bad_values
 			case_port_taken

@@ -3,16 +3,32 @@
 # Guest helpers for the real cluster stack (dlmstack.sh, lockbench.sh):
 # dlm.ko (ours or the kernel's own), corosync and dlm_controld. After
 # lib.sh (whose setup_net makes the link). Callers set ME (node id), DLM
-# (ours|stock), NODES, TAG and ERR.
+# (ours|stock), NODES, TAG and ERR. DLMSTACK_KO_PARAMS: insmod parameters
+# of our dlm.ko (e.g. io_highpri=1).
 
+# load_dlm: ours (with DLMSTACK_KO_PARAMS) or the kernel's own. Ours must
+# say it is ours; without parameters its socket workers must have the
+# priority of the kernel's own lowcomms: normal in 6.1, high after it.
 load_dlm() {
 	if [ "$DLM" = ours ]; then
-		insmod "${DLMSTACK_KO:-/extra/dlm.ko}" 2>"$ERR" || return 1
+		# shellcheck disable=SC2086
+		insmod "${DLMSTACK_KO:-/extra/dlm.ko}" ${DLMSTACK_KO_PARAMS:-} 2>"$ERR" ||
+			return 1
 		v=$(cat /sys/module/dlm/version 2>/dev/null)
 		case $v in
 		lowcomms-*) info "$TAG: dlm.ko version $v" ;;
 		*) echo "loaded dlm.ko has version '$v', not ours" >"$ERR"; return 1 ;;
 		esac
+		hp=$(cat /sys/module/dlm/parameters/io_highpri 2>/dev/null)
+		info "$TAG: io_highpri=$hp ${DLMSTACK_KO_PARAMS:-}"
+		if [ -z "${DLMSTACK_KO_PARAMS:-}" ]; then
+			want=Y
+			case $(uname -r) in 6.1.*) want=N ;; esac
+			[ "$hp" = "$want" ] || {
+				echo "io_highpri reads '$hp', not $want on $(uname -r)" >"$ERR"
+				return 1
+			}
+		fi
 	else
 		insmod_dep dlm || return 1
 		[ ! -e /sys/module/dlm/version ] ||
