@@ -355,7 +355,7 @@ case_bulk() {
 	pass bulk
 }
 
-# --- close-reconnect --------------------------------------------------------
+# --- io-priority ------------------------------------------------------------
 # The socket workers run at the priority asked for: nice -20 with
 # io_highpri (the default), 0 without. A worker is named after the queue
 # of the last work it ran (kworker/u8:2-dlm_io), so right after the bulk
@@ -388,6 +388,7 @@ case_io_priority() {
 	fi
 }
 
+# --- close-reconnect --------------------------------------------------------
 case_close() {
 	n=1000
 	f=$CFG/c1/comms/2
