@@ -4,7 +4,8 @@
 # bench.sh: the parallel design against its own serialized baseline, both
 # measured in this boot. Runs cluster.sh (3 nodes, all-to-all checked bulk)
 # ROUNDS times with each setting, alternating:
-#   serial:   insmod serial_io=1 (one ordered socket queue, as before 6.5)
+#   serial:   insmod serial_io=1 (one ordered socket queue, as before 6.5,
+#             at the parallel setting's worker priority)
 #   parallel: the default (unordered, unbound dlm_io), DLM 3.2
 #   v3.1:     parallel, every node set to 3.1 (no sequence numbers, copies
 #             or ACKs): what reliable delivery costs

@@ -34,8 +34,8 @@
 #   KMOD_DIR  where configfs.ko / veth.ko are if not built in
 #             (default: the directory of dlm_lowcomms.ko)
 # Output: one "PASS: cluster.<case>" or "FAIL: cluster.<case>: reason" line
-# per case (load topology configure ping bulk close-reconnect bad-values
-# port-taken remove-under-traffic netns-gone teardown),
+# per case (load topology configure ping bulk io-priority close-reconnect
+# bad-values port-taken remove-under-traffic netns-gone teardown),
 # "INFO:" lines with numbers, and "TAINTED: <n>" after rmmod.
 # Exit status: number of failed cases.
 
@@ -359,7 +359,8 @@ case_bulk() {
 # The socket workers run at the priority asked for: nice -20 with
 # io_highpri (the default), 0 without. A worker is named after the queue
 # of the last work it ran (kworker/u8:2-dlm_io), so right after the bulk
-# run some are dlm_io's; its rescuer (kworker/R-dlm_io) is left out.
+# run some are dlm_io's. Its rescuer is left out: kworker/R-dlm_io on
+# 6.12, on 6.1 a thread named dlm_io (dlm_io-dlm_io once it ran a work).
 case_io_priority() {
 	want=0
 	[ "$(cat /sys/module/dlm_lowcomms/parameters/io_highpri 2>/dev/null)" = Y ] &&
@@ -367,9 +368,9 @@ case_io_priority() {
 	seen=0
 	bad=
 	for s in /proc/[0-9]*/stat; do
-		read -r line <"$s" 2>/dev/null || continue
+		{ read -r line <"$s"; } 2>/dev/null || continue
 		case $line in
-		*"/R-dlm_io) "*) continue ;;
+		*"(kworker/R-"* | *" (dlm_io"[-+]*) continue ;;
 		*"-dlm_io) "*) ;;
 		*) continue ;;
 		esac

@@ -6,9 +6,10 @@
 # (ours|stock), NODES, TAG and ERR. DLMSTACK_KO_PARAMS: insmod parameters
 # of our dlm.ko (e.g. io_highpri=1).
 
-# load_dlm: ours (with DLMSTACK_KO_PARAMS) or the kernel's own. Ours must
-# say it is ours; without parameters its socket workers must have the
-# priority of the kernel's own lowcomms: normal in 6.1, high after it.
+# load_dlm: ours (with DLMSTACK_KO_PARAMS, each read back) or the
+# kernel's own. Ours must say it is ours; unless io_highpri was given,
+# its socket workers must have the priority of the kernel's own
+# lowcomms: normal in 6.1, high after it.
 load_dlm() {
 	if [ "$DLM" = ours ]; then
 		# shellcheck disable=SC2086
@@ -21,14 +22,23 @@ load_dlm() {
 		esac
 		hp=$(cat /sys/module/dlm/parameters/io_highpri 2>/dev/null)
 		info "$TAG: io_highpri=$hp ${DLMSTACK_KO_PARAMS:-}"
-		if [ -z "${DLMSTACK_KO_PARAMS:-}" ]; then
-			want=Y
-			case $(uname -r) in 6.1.*) want=N ;; esac
-			[ "$hp" = "$want" ] || {
-				echo "io_highpri reads '$hp', not $want on $(uname -r)" >"$ERR"
+		want=Y
+		case $(uname -r) in 6.1.*) want=N ;; esac
+		for kv in ${DLMSTACK_KO_PARAMS:-}; do
+			k=${kv%%=*}
+			want_kv=${kv#*=}
+			case $want_kv in 1 | y) want_kv=Y ;; 0 | n) want_kv=N ;; esac
+			[ "$k" = io_highpri ] && want=$want_kv
+			got=$(cat "/sys/module/dlm/parameters/$k" 2>/dev/null)
+			[ "$got" = "$want_kv" ] || {
+				echo "parameter $k reads '$got', not $want_kv" >"$ERR"
 				return 1
 			}
-		fi
+		done
+		[ "$hp" = "$want" ] || {
+			echo "io_highpri reads '$hp', not $want on $(uname -r)" >"$ERR"
+			return 1
+		}
 	else
 		insmod_dep dlm || return 1
 		[ ! -e /sys/module/dlm/version ] ||
