@@ -95,6 +95,8 @@ void dlm_lc_conn_init(struct dlm_lc_conn *conn, struct dlm_lc_cluster *cl,
 	INIT_WORK(&conn->rwork, dlm_lc_recv_work);
 	INIT_WORK(&conn->swork, dlm_lc_send_work);
 	INIT_DELAYED_WORK(&conn->retry_work, dlm_lc_retry_work);
+	dlm_lc_lane_init(&conn->lane, cl);
+	conn->node_lane = &conn->lane;
 	dlm_lc_wq_init(&conn->wq);
 	init_waitqueue_head(&conn->wait);
 	spin_lock_init(&conn->addr_lock);
@@ -124,12 +126,10 @@ struct dlm_lc_cluster *dlm_lc_cluster_create(const char *name, struct net *net)
 	cl->bufsize = DLM_LC_DEFAULT_BUFSIZE;
 	INIT_WORK(&cl->accept_work, dlm_lc_accept_work);
 	spin_lock_init(&cl->process_lock);
-	INIT_LIST_HEAD(&cl->process_list);
+	dlm_lc_lane_init(&cl->lane, cl);
 	init_waitqueue_head(&cl->process_wait);
 	cl->process_limit = DLM_LC_PROCESS_LIMIT;
 	cl->wq_limit = DLM_LC_WQ_LIMIT;
-	INIT_WORK(&cl->process_work, dlm_lc_process_work);
-	mutex_init(&cl->process_mutex);
 
 	ret = init_srcu_struct(&cl->srcu);
 	if (ret)
@@ -200,6 +200,7 @@ static void cluster_stop_locked(struct dlm_lc_cluster *cl, bool graceful)
 	for_each_conn(cl, conn, bkt) {
 		dlm_lc_conn_stop_io(conn);
 		dlm_lc_conn_close(conn, DLM_LC_CLOSE_STOP);
+		dlm_lc_lane_purge(&conn->lane);
 	}
 	dlm_lc_process_purge(cl);
 }
@@ -334,7 +335,7 @@ static void conn_remove(struct dlm_lc_cluster *cl, struct dlm_lc_conn *conn,
 	}
 	dlm_lc_conn_stop_io(conn);
 	/* what it sent us is not delivered once it is gone */
-	dlm_lc_process_forget(cl, conn->nodeid);
+	dlm_lc_process_forget(conn);
 	dlm_lc_conn_free(conn);
 }
 
@@ -368,7 +369,7 @@ void dlm_lc_cluster_destroy(struct dlm_lc_cluster *cl)
 	/* writers woken by the removals may still be leaving cl->srcu */
 	synchronize_srcu(&cl->srcu);
 	cleanup_srcu_struct(&cl->srcu);
-	mutex_destroy(&cl->process_mutex);
+	mutex_destroy(&cl->lane.mutex);
 	mutex_destroy(&cl->lock);
 	kfree(cl);
 }
@@ -444,6 +445,9 @@ int dlm_lc_cluster_set_upper(struct dlm_lc_cluster *cl,
 		 */
 		cl->upper_priv = priv;
 		cl->upper = ops;
+		/* the baseline keeps the pre-6.5 shape: one lane */
+		cl->lane_per_node = ops->deliver_per_node &&
+				    !READ_ONCE(dlm_lc_serial_io);
 		ret = 0;
 	}
 	mutex_unlock(&cl->lock);

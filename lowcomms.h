@@ -89,9 +89,10 @@ typedef void (*dlm_lc_msg_cb)(char *buf, int len, void *data);
  * called with a transport spinlock held; @start, @stop, @node_fin and
  * @node_forget run under the instance lock (cluster->lock) and may sleep
  * until @end; @deliver runs in process context, one run at a time per
- * instance, holding only the instance's delivery mutex: in the dlm_process
- * worker or in a receive worker on the I/O workqueue (which then delivers
- * the queue, every node's messages in it). So it must not
+ * instance (or, with @deliver_per_node, per node: different nodes' runs
+ * side by side), holding only that lane's delivery mutex: in the
+ * dlm_process worker or in a receive worker on the I/O workqueue (which
+ * then delivers the lane, every message queued in it). So it must not
  * stop the instance, remove or close a node, wait for a message to arrive
  * (only a delivery run can deliver it) or sleep for queue room in
  * dlm_lc_msg_alloc(); @fill_ack and the
@@ -103,6 +104,11 @@ struct dlm_lc_upper_ops {
 			const void *buf, size_t len);
 	/* after a run of @deliver calls for @nodeid (one queued item) */
 	void (*deliver_done)(struct dlm_lc_cluster *cl, int nodeid);
+	/*
+	 * @deliver and @deliver_done may run for different nodes at once
+	 * (not with serial_io=1); false: one run at a time per instance
+	 */
+	bool deliver_per_node;
 	/* the instance starts: bound, before any connection takes I/O */
 	void (*start)(struct dlm_lc_cluster *cl);
 	/* graceful stop, before the write queues drain */

@@ -57,6 +57,27 @@ enum {
 
 struct dlm_lc_proto_ops;
 
+/*
+ * A delivery lane: received items waiting for the upper layer, delivered
+ * by one run at a time, in order. An instance has one lane for every node;
+ * under an upper layer that takes nodes side by side (deliver_per_node)
+ * each connection has its own, shared with its crossed second socket.
+ */
+struct dlm_lc_lane {
+	struct dlm_lc_cluster *cl;
+	struct list_head list;		/* items, under cl->process_lock */
+	struct work_struct work;	/* the lane's run on dlm_process */
+	/*
+	 * Held by whoever is delivering from the lane: its work, or a
+	 * receive worker that drained it as it went idle. A run gives it up
+	 * only while it sees the lane empty under process_lock, or gives it
+	 * up and then queues the work; anyone else who takes it (a removal)
+	 * queues the work after giving it up. So a trylock that fails may
+	 * leave: what it queued will be delivered.
+	 */
+	struct mutex mutex;
+};
+
 struct dlm_lc_conn {
 	struct dlm_lc_cluster *cl;
 	int nodeid;
@@ -74,6 +95,13 @@ struct dlm_lc_conn {
 	 * (status) use smp_load_acquire().
 	 */
 	struct dlm_lc_conn *other;
+	/*
+	 * Where its reads queue: @node_lane (its own lane, or for a second
+	 * socket its primary's) when the instance delivers nodes side by
+	 * side, else the instance's lane.
+	 */
+	struct dlm_lc_lane lane;
+	struct dlm_lc_lane *node_lane;
 	void (*orig_data_ready)(struct sock *sk);
 	void (*orig_write_space)(struct sock *sk);
 	void (*orig_state_change)(struct sock *sk);
@@ -168,25 +196,15 @@ struct dlm_lc_cluster {
 	void (*listen_orig_data_ready)(struct sock *sk);
 	struct work_struct accept_work;
 
-	spinlock_t process_lock;	/* process_list, process_bytes/max */
-	struct list_head process_list;
+	spinlock_t process_lock;	/* lanes' lists, process_bytes/max */
+	struct dlm_lc_lane lane;	/* every node's, unless per node */
+	bool lane_per_node;	/* set with the upper layer */
 	size_t process_bytes;	/* memory held by queued items */
 	size_t process_reserved;	/* memory reads in progress may add */
 	size_t process_max;
 	size_t process_limit;	/* receive backs off above this */
 	unsigned int wq_limit;	/* writers wait above this; 0: never */
 	wait_queue_head_t process_wait;
-	struct work_struct process_work;
-	/*
-	 * Held by whoever is delivering: the process worker, or a receive
-	 * worker that drained the queue as it went idle. One run at a time
-	 * keeps each node's messages in order. A run gives it up only while
-	 * it sees the queue empty under process_lock, or gives it up and
-	 * then queues process_work; anyone else who takes it (a removal)
-	 * queues process_work after giving it up. So a trylock that fails
-	 * may leave: what it queued will be delivered.
-	 */
-	struct mutex process_mutex;
 	atomic64_t process_inline;	/* items delivered by a receive worker */
 	atomic64_t process_worker;	/* items delivered by dlm_process */
 
@@ -265,10 +283,12 @@ void dlm_lc_schedule_retry(struct dlm_lc_conn *conn);
 
 /* recv.c */
 void dlm_lc_recv_work(struct work_struct *work);
+void dlm_lc_lane_init(struct dlm_lc_lane *lane, struct dlm_lc_cluster *cl);
+void dlm_lc_lane_purge(struct dlm_lc_lane *lane);
 void dlm_lc_process_work(struct work_struct *work);
-void dlm_lc_process_idle(struct dlm_lc_cluster *cl);
+void dlm_lc_process_idle(struct dlm_lc_conn *conn);
 void dlm_lc_process_purge(struct dlm_lc_cluster *cl);
-void dlm_lc_process_forget(struct dlm_lc_cluster *cl, int nodeid);
+void dlm_lc_process_forget(struct dlm_lc_conn *conn);
 size_t dlm_lc_rx_mem_bound(unsigned int bytes);
 int dlm_lc_recv_parse(struct dlm_lc_conn *conn);
 

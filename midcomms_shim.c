@@ -1001,6 +1001,8 @@ static void shim_release(struct dlm_lc_cluster *cl)
 
 static const struct dlm_lc_upper_ops shim_ops = {
 	.deliver	= dlm_lc_shim_deliver,
+	/* all receive state is per node (shim_node), the rest atomic */
+	.deliver_per_node = true,
 	.start		= shim_start,
 	.stop		= shim_stop,
 	.node_fin	= shim_node_fin,

@@ -43,7 +43,8 @@ int dlm_lc_shim_fill_ack(struct dlm_lc_cluster *cl, int nodeid, u64 gen,
  * Handlers for other in-kernel users; one per command and cluster. They
  * run in the transport's delivery run (the dlm_process worker or a
  * receive worker) under rcu_read_lock(): no sleeping (send replies with
- * GFP_NOWAIT).
+ * GFP_NOWAIT). Calls for one node come in order; calls for different
+ * nodes may run at the same time, unless serial_io=1.
  */
 typedef void (*dlm_lc_rx_fn)(struct dlm_lc_cluster *cl, int nodeid,
 			     const void *buf, size_t len, void *priv);

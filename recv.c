@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Receive worker and the process queue: reassemble messages from the
- * stream, queue whole ones (up to a page of them per item), deliver them
- * from the receive worker as it goes idle or from the instance's
- * dlm_process work, back off when delivery falls behind.
+ * Receive worker and the delivery lanes: reassemble messages from the
+ * stream, queue whole ones (up to a page of them per item) on a lane,
+ * deliver them from the receive worker as it goes idle or from the lane's
+ * dlm_process work, back off when delivery falls behind. All lanes of an
+ * instance share one memory bound.
  */
 
 #include <linux/delay.h>
@@ -37,23 +38,39 @@ size_t dlm_lc_rx_mem_bound(unsigned int bytes)
 }
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_rx_mem_bound);
 
+void dlm_lc_lane_init(struct dlm_lc_lane *lane, struct dlm_lc_cluster *cl)
+{
+	lane->cl = cl;
+	INIT_LIST_HEAD(&lane->list);
+	INIT_WORK(&lane->work, dlm_lc_process_work);
+	mutex_init(&lane->mutex);
+}
+
+/* The lane @conn's reads go to; fixed while the instance runs. */
+static struct dlm_lc_lane *lane_of(struct dlm_lc_conn *conn)
+{
+	return conn->cl->lane_per_node ? conn->node_lane : &conn->cl->lane;
+}
+
 /*
  * Queued, not yet handed over: the receive worker that read it either
- * delivers it itself as it goes idle or kicks the process worker.
+ * delivers it itself as it goes idle or kicks the lane's work.
  */
-static void process_enqueue(struct dlm_lc_cluster *cl, struct dlm_lc_rx *rx)
+static void process_enqueue(struct dlm_lc_lane *lane, struct dlm_lc_rx *rx)
 {
+	struct dlm_lc_cluster *cl = lane->cl;
+
 	spin_lock(&cl->process_lock);
-	list_add_tail(&rx->list, &cl->process_list);
+	list_add_tail(&rx->list, &lane->list);
 	cl->process_bytes += rx->mem;
 	if (cl->process_bytes > cl->process_max)
 		cl->process_max = cl->process_bytes;
 	spin_unlock(&cl->process_lock);
 }
 
-static void process_kick(struct dlm_lc_cluster *cl)
+static void process_kick(struct dlm_lc_lane *lane)
 {
-	queue_work(dlm_lc_process_wq, &cl->process_work);
+	queue_work(dlm_lc_process_wq, &lane->work);
 }
 
 static void rx_free(struct dlm_lc_rx *rx)
@@ -125,6 +142,7 @@ static struct dlm_lc_rx *rx_pack(struct dlm_lc_conn *conn, const char *buf,
 int dlm_lc_recv_parse(struct dlm_lc_conn *conn)
 {
 	unsigned int msgs, done = 0, n;
+	struct dlm_lc_lane *lane = lane_of(conn);
 	struct dlm_lc_rx *rx;
 	int used, ret = 0;
 
@@ -139,7 +157,7 @@ int dlm_lc_recv_parse(struct dlm_lc_conn *conn)
 			ret = -ENOMEM;
 			break;
 		}
-		process_enqueue(conn->cl, rx);
+		process_enqueue(lane, rx);
 		done += n;
 	}
 	dlm_lc_frame_scan(conn->rx_buf, done, conn->nodeid, &msgs);
@@ -255,7 +273,7 @@ static size_t recv_throttle(struct dlm_lc_conn *conn)
 			atomic64_inc(&cl->rx_throttled);
 		counted = true;
 		/* what this run queued must not wait for its end */
-		process_kick(cl);
+		process_kick(lane_of(conn));
 		wait_event(cl->process_wait, process_room(cl, want) ||
 			   test_bit(CF_STOP_IO, &conn->flags));
 		if (test_bit(CF_STOP_IO, &conn->flags))
@@ -287,13 +305,15 @@ static void recv_end(struct dlm_lc_conn *conn, int ret, u64 gen)
 			      ret ? DLM_LC_CLOSE_ERROR : DLM_LC_CLOSE_EOF);
 }
 
-static void process_one(struct dlm_lc_cluster *cl, struct dlm_lc_rx *rx)
+static void process_one(struct dlm_lc_lane *lane, struct dlm_lc_rx *rx)
 {
+	struct dlm_lc_cluster *cl = lane->cl;
 	const char *data = rx_bytes(rx);
 	const struct dlm_lc_hdr *hdr;
 	unsigned int off, len;
 
-	lockdep_assert_held(&cl->process_mutex);
+	/* one run per lane: a node's messages in order */
+	lockdep_assert_held(&lane->mutex);
 	/* framing was checked on receive: lengths are sane */
 	for (off = 0; off < rx->len; off += len) {
 		hdr = (const struct dlm_lc_hdr *)(data + off);
@@ -308,34 +328,35 @@ static void process_one(struct dlm_lc_cluster *cl, struct dlm_lc_rx *rx)
 #define PROCESS_BUDGET	64
 
 /*
- * Deliver queued items if no other run is delivering, at most
- * PROCESS_BUDGET of them; more left is handed to the process worker. A
- * run that finds the mutex taken may leave at once: the holder gives it
- * up only while it sees the queue empty under process_lock (so it also
- * delivers what was queued meanwhile), or gives it up and then queues the
- * worker (in that order: a worker that ran first would find it held).
+ * Deliver the lane's items if no other run is delivering them, at most
+ * PROCESS_BUDGET; more left is handed to the lane's work. A run that
+ * finds the mutex taken may leave at once: the holder gives it up only
+ * while it sees the lane empty under process_lock (so it also delivers
+ * what was queued meanwhile), or gives it up and then queues the work (in
+ * that order: a work that ran first would find it held).
  */
-static void process_run(struct dlm_lc_cluster *cl, atomic64_t *items)
+static void process_run(struct dlm_lc_lane *lane, atomic64_t *items)
 {
+	struct dlm_lc_cluster *cl = lane->cl;
 	struct dlm_lc_rx *rx;
 	int i;
 
-	if (!mutex_trylock(&cl->process_mutex))
+	if (!mutex_trylock(&lane->mutex))
 		return;
 	for (i = 0; i < PROCESS_BUDGET; i++) {
 		spin_lock(&cl->process_lock);
-		rx = list_first_entry_or_null(&cl->process_list,
-					      struct dlm_lc_rx, list);
+		rx = list_first_entry_or_null(&lane->list, struct dlm_lc_rx,
+					      list);
 		if (!rx) {
-			/* given up while the queue is seen empty */
-			mutex_unlock(&cl->process_mutex);
+			/* given up while the lane is seen empty */
+			mutex_unlock(&lane->mutex);
 			spin_unlock(&cl->process_lock);
 			return;
 		}
 		list_del(&rx->list);
 		spin_unlock(&cl->process_lock);
 
-		process_one(cl, rx);
+		process_one(lane, rx);
 		atomic64_inc(items);
 
 		spin_lock(&cl->process_lock);
@@ -344,9 +365,9 @@ static void process_run(struct dlm_lc_cluster *cl, atomic64_t *items)
 		wake_up_all(&cl->process_wait);
 		rx_free(rx);
 	}
-	mutex_unlock(&cl->process_mutex);
-	/* a saturated instance cannot hold a worker: the rest runs later */
-	process_kick(cl);
+	mutex_unlock(&lane->mutex);
+	/* a saturated lane cannot hold a worker: the rest runs later */
+	process_kick(lane);
 }
 
 #ifdef DLM_LC_TEST_HOOKS
@@ -375,14 +396,16 @@ static bool process_inline_ok(struct dlm_lc_cluster *cl)
 
 /*
  * A receive worker going idle (or a test that fed the parser): deliver
- * what is queued here, in this context.
+ * what is queued on @conn's lane, in this context.
  */
-void dlm_lc_process_idle(struct dlm_lc_cluster *cl)
+void dlm_lc_process_idle(struct dlm_lc_conn *conn)
 {
+	struct dlm_lc_cluster *cl = conn->cl;
+
 	if (process_inline_ok(cl))
-		process_run(cl, &cl->process_inline);
+		process_run(lane_of(conn), &cl->process_inline);
 	else
-		process_kick(cl);
+		process_kick(lane_of(conn));
 }
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_process_idle);
 
@@ -393,6 +416,7 @@ void dlm_lc_recv_work(struct work_struct *work)
 {
 	struct dlm_lc_conn *conn = container_of(work, struct dlm_lc_conn,
 						 rwork);
+	struct dlm_lc_lane *lane = lane_of(conn);
 	struct dlm_lc_cluster *cl = conn->cl;
 	bool read = false;
 	size_t reserved;
@@ -422,7 +446,7 @@ void dlm_lc_recv_work(struct work_struct *work)
 		if (ret > 0) {
 			/* more than one read: a stream, deliver alongside */
 			if (read)
-				process_kick(cl);
+				process_kick(lane);
 			read = true;
 			continue;
 		}
@@ -434,7 +458,7 @@ void dlm_lc_recv_work(struct work_struct *work)
 		if (ret == -ENOMEM) {
 			/* part of a read may be queued: hand it over now */
 			read = true;
-			process_kick(cl);
+			process_kick(lane);
 			/* the next round parses again (RX_OWED) before it reads */
 			set_bit(CF_RECV_INTR, &conn->flags);
 			msleep(RECV_NOMEM_WAIT_MS);
@@ -443,7 +467,7 @@ void dlm_lc_recv_work(struct work_struct *work)
 		gen = conn->sock_gen;
 		up_read(&conn->sock_lock);
 		if (read)
-			process_kick(cl);
+			process_kick(lane);
 		recv_end(conn, ret, gen);
 		return;
 	}
@@ -453,36 +477,38 @@ void dlm_lc_recv_work(struct work_struct *work)
 		queue_work(dlm_lc_io_wq, &conn->rwork);
 	up_read(&conn->sock_lock);
 	if (read)
-		process_kick(cl);
+		process_kick(lane);
 	return;
 
 out_idle:
 	/*
-	 * Nothing more to read: deliver here rather than wake the process
-	 * worker, unless another run is delivering (it takes ours too). No
+	 * Nothing more to read: deliver here rather than wake the lane's
+	 * work, unless another run is delivering (it takes ours too). No
 	 * socket lock is held while the upper layer runs.
 	 */
 	up_read(&conn->sock_lock);
 	if (read)
-		dlm_lc_process_idle(cl);
+		dlm_lc_process_idle(conn);
 }
 
 void dlm_lc_process_work(struct work_struct *work)
 {
-	struct dlm_lc_cluster *cl = container_of(work, struct dlm_lc_cluster,
-						 process_work);
+	struct dlm_lc_lane *lane = container_of(work, struct dlm_lc_lane,
+						work);
 
-	dlm_lc_test_process_delay(cl);
-	process_run(cl, &cl->process_worker);
+	dlm_lc_test_process_delay(lane->cl);
+	process_run(lane, &lane->cl->process_worker);
 }
 
-static void process_splice(struct dlm_lc_cluster *cl, int nodeid,
+/* Take @lane's items (of @nodeid only, if not 0) out of the bound. */
+static void process_splice(struct dlm_lc_lane *lane, int nodeid,
 			   struct list_head *out)
 {
+	struct dlm_lc_cluster *cl = lane->cl;
 	struct dlm_lc_rx *rx, *tmp;
 
 	spin_lock(&cl->process_lock);
-	list_for_each_entry_safe(rx, tmp, &cl->process_list, list) {
+	list_for_each_entry_safe(rx, tmp, &lane->list, list) {
 		if (nodeid && rx->nodeid != nodeid)
 			continue;
 		list_move_tail(&rx->list, out);
@@ -492,55 +518,74 @@ static void process_splice(struct dlm_lc_cluster *cl, int nodeid,
 	wake_up_all(&cl->process_wait);
 }
 
+static void rx_free_list(struct list_head *list)
+{
+	struct dlm_lc_rx *rx, *tmp;
+
+	list_for_each_entry_safe(rx, tmp, list, list)
+		rx_free(rx);
+}
+
 /*
  * I/O is stopped: let a run in progress finish, then drop what is left
  * (a budgeted run may leave some; tests also feed the parser directly).
  * A run requeues itself when it leaves messages: flush_work() does not
  * wait for that instance, cancel_work_sync() does, so none runs after
- * this returns (the instance may be freed next).
+ * this returns (the lane's owner may be freed next).
  */
-void dlm_lc_process_purge(struct dlm_lc_cluster *cl)
+void dlm_lc_lane_purge(struct dlm_lc_lane *lane)
 {
-	struct dlm_lc_rx *rx, *tmp;
 	LIST_HEAD(list);
 
-	flush_work(&cl->process_work);
-	cancel_work_sync(&cl->process_work);
-	process_splice(cl, 0, &list);
-	list_for_each_entry_safe(rx, tmp, &list, list)
-		rx_free(rx);
+	flush_work(&lane->work);
+	cancel_work_sync(&lane->work);
+	process_splice(lane, 0, &list);
+	rx_free_list(&list);
+}
+
+/* the instance's own lane; the stop purges each connection's */
+void dlm_lc_process_purge(struct dlm_lc_cluster *cl)
+{
+	dlm_lc_lane_purge(&cl->lane);
 }
 
 /*
- * @nodeid is being removed and its I/O is stopped: drop its messages and
- * wait for a run that may be delivering one (the worker's, or a receive
- * worker's), so that nothing of it is delivered after the removal returns.
+ * @conn is being removed and its I/O is stopped: drop its node's messages
+ * and wait for a run that may be delivering one (the lane's work, or a
+ * receive worker's), so that nothing of it is delivered after the removal
+ * returns. Its own lane goes with it: purged, nothing left to run.
  */
-void dlm_lc_process_forget(struct dlm_lc_cluster *cl, int nodeid)
+void dlm_lc_process_forget(struct dlm_lc_conn *conn)
 {
-	struct dlm_lc_rx *rx, *tmp;
+	struct dlm_lc_lane *lane = lane_of(conn);
+	struct dlm_lc_cluster *cl = conn->cl;
 	LIST_HEAD(list);
 	bool more;
 
-	process_splice(cl, nodeid, &list);
-	flush_work(&cl->process_work);
-	/* a receive worker of another node may be delivering one */
-	mutex_lock(&cl->process_mutex);
+	process_splice(lane, conn->nodeid, &list);
+	flush_work(&lane->work);
+	/* a receive worker (of another node, on a shared lane) may deliver */
+	mutex_lock(&lane->mutex);
 	dlm_lc_test_forget_hold();
-	mutex_unlock(&cl->process_mutex);
-	/*
-	 * We deliver nothing: runs whose trylock failed while we held the
-	 * mutex left their items to us. The worker takes them. What is
-	 * queued after this look belongs to a run that tries after our
-	 * unlock. Every sleeping taker of process_mutex must do the same.
-	 */
-	spin_lock(&cl->process_lock);
-	more = !list_empty(&cl->process_list);
-	spin_unlock(&cl->process_lock);
-	if (more)
-		process_kick(cl);
-	list_for_each_entry_safe(rx, tmp, &list, list)
-		rx_free(rx);
+	mutex_unlock(&lane->mutex);
+	if (lane != &cl->lane) {
+		/* only this node's reads come here, and they have stopped */
+		dlm_lc_lane_purge(lane);
+	} else {
+		/*
+		 * We deliver nothing: runs whose trylock failed while we held
+		 * the mutex left their items to us. The work takes them.
+		 * What is queued after this look belongs to a run that tries
+		 * after our unlock. Every sleeping taker of a lane's mutex
+		 * must do the same.
+		 */
+		spin_lock(&cl->process_lock);
+		more = !list_empty(&lane->list);
+		spin_unlock(&cl->process_lock);
+		if (more)
+			process_kick(lane);
+	}
+	rx_free_list(&list);
 }
 
 #ifdef DLM_LC_TEST_HOOKS

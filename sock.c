@@ -473,6 +473,8 @@ static struct dlm_lc_conn *other_get_locked(struct dlm_lc_conn *conn)
 	if (!other)
 		return NULL;
 	dlm_lc_conn_init(other, conn->cl, conn->nodeid);
+	/* one lane per node: its reads queue behind the primary's */
+	other->node_lane = conn->node_lane;
 	set_bit(CF_OTHER, &other->flags);
 	clear_bit(CF_STOP_IO, &other->flags);
 	/* one nesting level: lockdep sees conn -> other, never reverse */
@@ -793,11 +795,13 @@ void dlm_lc_conn_free(struct dlm_lc_conn *conn)
 		down_write(&other->sock_lock);
 		dlm_lc_conn_release_locked(other);
 		up_write(&other->sock_lock);
+		mutex_destroy(&other->lane.mutex);
 		kfree(other);
 	}
 	down_write(&conn->sock_lock);
 	dlm_lc_conn_release_locked(conn);
 	up_write(&conn->sock_lock);
 	dlm_lc_wq_purge(&conn->wq);
+	mutex_destroy(&conn->lane.mutex);
 	kfree(conn);
 }

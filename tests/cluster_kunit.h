@@ -8,6 +8,7 @@
 #define DLM_LC_CLUSTER_KUNIT_H
 
 #include <kunit/test.h>
+#include <linux/completion.h>
 #include <linux/delay.h>
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
@@ -34,6 +35,7 @@ struct blocker {
 struct ctx {
 	struct dlm_lc_cluster *a;
 	struct dlm_lc_cluster *b;
+	struct dlm_lc_cluster *c;	/* a third node, where a case needs one */
 	struct sink sink_a;
 	struct sink sink_b;
 	struct socket *raw;
@@ -52,6 +54,15 @@ struct ctx {
 	(cond);								\
 })
 
+/* removes a node in a work of its own; @done when it returns */
+struct remover {
+	struct work_struct work;
+	struct dlm_lc_cluster *cl;
+	int nodeid;
+	struct completion done;
+};
+
+void remover_start(struct remover *r, struct dlm_lc_cluster *cl, int nodeid);
 int sink_count(struct sink *s);
 int lo_up(void);
 void add_node(struct kunit *test, struct dlm_lc_cluster *cl, int id,

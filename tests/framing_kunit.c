@@ -163,7 +163,7 @@ static unsigned int process_queued(struct dlm_lc_cluster *cl)
 	unsigned int n = 0;
 
 	spin_lock(&cl->process_lock);
-	list_for_each_entry(rx, &cl->process_list, list)
+	list_for_each_entry(rx, &cl->lane.list, list)
 		n += rx->len;
 	spin_unlock(&cl->process_lock);
 	return n;
@@ -193,7 +193,7 @@ static void recv_parse_keeps_leftover(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic64_read(&conn->rx_msgs), 2);
 	/* queued until handed over, as a receive worker does going idle */
 	KUNIT_EXPECT_EQ(test, process_queued(ctx->cl), 72U);
-	dlm_lc_process_idle(ctx->cl);
+	dlm_lc_process_idle(conn);
 	KUNIT_EXPECT_EQ(test, process_queued(ctx->cl), 0U);
 }
 

@@ -165,7 +165,7 @@ static void feed(struct fuzz *f, unsigned int len)
 		if (dlm_lc_recv_parse(conn) < 0)
 			break;	/* a broken stream closes the connection */
 		/* one read and the socket is empty: as a receive worker does */
-		dlm_lc_process_idle(f->cl);
+		dlm_lc_process_idle(conn);
 		if (conn->rx_len >= conn->rx_size) {
 			f->violations++;	/* a full buffer with no message */
 			break;

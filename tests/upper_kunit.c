@@ -4,12 +4,14 @@
  * struct dlm_lc_upper_ops alone, as the drop-in's adapter uses it: the
  * registration rules, every message delivered once and in order, a
  * deliver_done per received page, sock_lost when an error takes a socket
- * (never for a clean EOF), release once at destroy; and writers in
- * softirq beside writers in process context.
+ * (never for a clean EOF), release once at destroy; writers in softirq
+ * beside writers in process context; and delivery lanes: different
+ * nodes side by side only for an upper layer that asks for it.
  */
 
 #include <kunit/test.h>
 #include <linux/atomic.h>
+#include <linux/delay.h>
 #include <linux/interrupt.h>
 #include <linux/net.h>
 #include <net/net_namespace.h>
@@ -58,7 +60,7 @@ static void cu_deliver_done(struct dlm_lc_cluster *cl, int nodeid)
 	struct counting_upper *u = dlm_lc_cluster_upper(cl);
 	int n = atomic_read(&u->delivered);
 
-	/* one delivery run at a time per instance (process_mutex) */
+	/* one delivery run at a time per instance (cu_ops: one lane) */
 	if (n == u->delivered_at_done || nodeid != u->from)
 		atomic_inc(&u->empty_done);
 	u->delivered_at_done = n;
@@ -131,6 +133,13 @@ static bool node_connected(struct dlm_lc_cluster *cl, int nodeid)
 	struct dlm_lc_node_stats st;
 
 	return !dlm_lc_node_get_stats(cl, nodeid, &st) && st.connected;
+}
+
+static u64 node_rx_msgs(struct dlm_lc_cluster *cl, int nodeid)
+{
+	struct dlm_lc_node_stats st;
+
+	return dlm_lc_node_get_stats(cl, nodeid, &st) ? 0 : st.rx_msgs;
 }
 
 /* Two instances, both under counting uppers: the hooks the adapter needs. */
@@ -398,12 +407,200 @@ static void upper_stop_discards_queue(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, dlm_lc_node_remove_now(c->b, 1), -ENOENT);
 }
 
+/*
+ * Node 1 receives from nodes 2 and 3; its delivery of node 2's first
+ * message waits for @go. Each node's messages are checked for order.
+ */
+struct gated_upper {
+	struct completion go;
+	atomic_t entered;	/* node 2's deliveries begun */
+	atomic_t from[4];	/* delivered, by sender */
+	atomic_t out_of_order;
+	u8 next[4];		/* first payload byte expected next */
+};
+
+static void gu_deliver(struct dlm_lc_cluster *cl, int nodeid, u64 gen,
+		       const void *buf, size_t len)
+{
+	struct gated_upper *u = dlm_lc_cluster_upper(cl);
+	const u8 *p = buf;
+
+	if (nodeid < 2 || nodeid > 3 || len <= DLM_LC_HDR_LEN) {
+		atomic_inc(&u->out_of_order);
+		return;
+	}
+	if (nodeid == 2 && atomic_inc_return(&u->entered) == 1)
+		wait_for_completion_timeout(&u->go, 3 * WAIT_MS / 1000 * HZ);
+	/* one run per node at a time: next[] of a node has one writer */
+	if (p[DLM_LC_HDR_LEN] - DLM_LC_HDR_LEN != u->next[nodeid])
+		atomic_inc(&u->out_of_order);
+	u->next[nodeid] = p[DLM_LC_HDR_LEN] - DLM_LC_HDR_LEN + 1;
+	atomic_inc(&u->from[nodeid]);
+}
+
+static const struct dlm_lc_upper_ops gated_ops = {
+	.deliver		= gu_deliver,
+	.deliver_per_node	= true,
+};
+
+static const struct dlm_lc_upper_ops gated_one_lane_ops = {
+	.deliver		= gu_deliver,
+};
+
+/* nodes 1, 2 and 3 on 127.0.0.1-3, all three instances */
+static struct dlm_lc_cluster *trio(struct kunit *test, const char *name,
+				   int local)
+{
+	struct dlm_lc_cluster *cl = dlm_lc_cluster_create(name, &init_net);
+
+	KUNIT_ASSERT_FALSE(test, IS_ERR(cl));
+	add_node(test, cl, 1, "127.0.0.1");
+	add_node(test, cl, 2, "127.0.0.2");
+	add_node(test, cl, 3, "127.0.0.3");
+	KUNIT_ASSERT_EQ(test, dlm_lc_node_set_local(cl, local, true), 0);
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_set_port(cl, TEST_PORT), 0);
+	return cl;
+}
+
+#define GATED_MSGS	20
+
+/*
+ * While node 2's delivery is held up, node 3's messages reach the upper
+ * layer if it takes nodes side by side, and wait behind node 2's if it
+ * does not (the drop-in's contract). Either way nothing is lost and each
+ * node's messages arrive in order once node 2's run goes on.
+ */
+static void gated_case(struct kunit *test,
+		       const struct dlm_lc_upper_ops *ops)
+{
+	struct counting_upper *ub, *uc;
+	struct ctx *c = test->priv;
+	struct gated_upper *u;
+	int i, ret = 0;
+
+	u = kunit_kzalloc(test, sizeof(*u), GFP_KERNEL);
+	ub = kunit_kzalloc(test, sizeof(*ub), GFP_KERNEL);
+	uc = kunit_kzalloc(test, sizeof(*uc), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, u);
+	KUNIT_ASSERT_NOT_NULL(test, ub);
+	KUNIT_ASSERT_NOT_NULL(test, uc);
+	init_completion(&u->go);
+	ub->from = 1;
+	uc->from = 1;
+	c->a = trio(test, "kunit-up-a", 1);
+	c->b = trio(test, "kunit-up-b", 2);
+	c->c = trio(test, "kunit-up-c", 3);
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_set_upper(c->a, ops, u), 0);
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_set_upper(c->b, &cu_ops, ub), 0);
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_set_upper(c->c, &cu_ops, uc), 0);
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->a), 0);
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->b), 0);
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->c), 0);
+
+	KUNIT_ASSERT_EQ(test, send_msg(c->b, 1, 64, 0), 0);
+	KUNIT_ASSERT_TRUE(test, wait_for(atomic_read(&u->entered) == 1));
+	for (i = 0; i < GATED_MSGS && !ret; i++)
+		ret = send_msg(c->c, 1, 64 + i, (u8)i);
+	KUNIT_EXPECT_EQ(test, ret, 0);
+	if (ops->deliver_per_node) {
+		KUNIT_EXPECT_TRUE(test, wait_for(atomic_read(&u->from[3]) ==
+						 GATED_MSGS));
+	} else {
+		/* they arrive (node 1 counts them), and wait to be delivered */
+		KUNIT_EXPECT_TRUE(test, wait_for(node_rx_msgs(c->a, 3) ==
+						 GATED_MSGS));
+		msleep(200);
+		KUNIT_EXPECT_EQ(test, atomic_read(&u->from[3]), 0);
+	}
+	KUNIT_EXPECT_EQ(test, atomic_read(&u->from[2]), 0);
+
+	complete_all(&u->go);
+	for (i = 1; i < GATED_MSGS && !ret; i++)
+		ret = send_msg(c->b, 1, 64, (u8)i);
+	KUNIT_EXPECT_EQ(test, ret, 0);
+	KUNIT_EXPECT_TRUE(test, wait_for(atomic_read(&u->from[2]) ==
+					 GATED_MSGS));
+	KUNIT_EXPECT_TRUE(test, wait_for(atomic_read(&u->from[3]) ==
+					 GATED_MSGS));
+	KUNIT_EXPECT_EQ(test, atomic_read(&u->out_of_order), 0);
+}
+
+static void upper_lanes_per_node(struct kunit *test)
+{
+	gated_case(test, &gated_ops);
+}
+
+static void upper_one_lane(struct kunit *test)
+{
+	gated_case(test, &gated_one_lane_ops);
+}
+
+/*
+ * One lane per instance: a node's removal waits for the lane's mutex. A
+ * receive worker that goes idle meanwhile finds it held and leaves its
+ * message to the holder; the removal delivers nothing, so it must hand
+ * the lane to its work when it lets go, or the message waits for the
+ * next read (here: for ever).
+ */
+static void upper_one_lane_removal(struct kunit *test)
+{
+	struct dlm_lc_cluster_stats st;
+	struct counting_upper *ub;
+	struct ctx *c = test->priv;
+	struct gated_upper *u;
+	struct remover *r;
+	u64 by_work;
+
+	u = kunit_kzalloc(test, sizeof(*u), GFP_KERNEL);
+	ub = kunit_kzalloc(test, sizeof(*ub), GFP_KERNEL);
+	r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, u);
+	KUNIT_ASSERT_NOT_NULL(test, ub);
+	KUNIT_ASSERT_NOT_NULL(test, r);
+	init_completion(&u->go);
+	complete_all(&u->go);		/* nothing held in deliver here */
+	ub->from = 1;
+	c->a = trio(test, "kunit-up-a", 1);
+	c->b = trio(test, "kunit-up-b", 2);
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_set_upper(c->a, &gated_one_lane_ops,
+						       u), 0);
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_set_upper(c->b, &cu_ops, ub), 0);
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->a), 0);
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->b), 0);
+	KUNIT_ASSERT_EQ(test, send_msg(c->b, 1, 64, 0), 0);
+	KUNIT_ASSERT_TRUE(test, wait_for(atomic_read(&u->from[2]) == 1));
+	dlm_lc_cluster_get_stats(c->a, &st);
+	by_work = st.process_worker;
+
+	dlm_lc_test_forget_hold_ms = 2000;
+	remover_start(r, c->a, 3);
+	/* the removal of node 3 now holds the instance's lane */
+	msleep(500);
+	/* no ASSERT from here until the remover is flushed: it uses @r */
+	KUNIT_EXPECT_EQ(test, send_msg(c->b, 1, 64, 1), 0);
+	msleep(400);
+	/* in the window: still held, and the message waits for the holder */
+	KUNIT_EXPECT_FALSE(test, completion_done(&r->done));
+	KUNIT_EXPECT_EQ(test, atomic_read(&u->from[2]), 1);
+	KUNIT_EXPECT_TRUE(test, wait_for_completion_timeout(&r->done, 20 * HZ));
+	dlm_lc_test_forget_hold_ms = 0;
+	flush_work(&r->work);
+	KUNIT_EXPECT_TRUE(test, wait_for(atomic_read(&u->from[2]) == 2));
+	KUNIT_EXPECT_EQ(test, atomic_read(&u->out_of_order), 0);
+	/* and the lane's work, kicked by the removal, delivered it */
+	dlm_lc_cluster_get_stats(c->a, &st);
+	KUNIT_EXPECT_GT(test, st.process_worker, by_work);
+}
+
 static struct kunit_case upper_cases[] = {
 	KUNIT_CASE(upper_registration_rules),
 	KUNIT_CASE(upper_hooks_seen),
 	KUNIT_CASE(upper_lost_only_on_error),
 	KUNIT_CASE(upper_send_from_softirq),
 	KUNIT_CASE(upper_stop_discards_queue),
+	KUNIT_CASE(upper_lanes_per_node),
+	KUNIT_CASE(upper_one_lane),
+	KUNIT_CASE(upper_one_lane_removal),
 	{}
 };
 
