@@ -200,7 +200,8 @@ static void cluster_stop_locked(struct dlm_lc_cluster *cl, bool graceful)
 	for_each_conn(cl, conn, bkt) {
 		dlm_lc_conn_stop_io(conn);
 		dlm_lc_conn_close(conn, DLM_LC_CLOSE_STOP);
-		dlm_lc_lane_purge(&conn->lane);
+		if (cl->lane_per_node)
+			dlm_lc_lane_purge(&conn->lane);
 	}
 	dlm_lc_process_purge(cl);
 }
@@ -610,7 +611,7 @@ static int node_remove(struct dlm_lc_cluster *cl, int nodeid, bool graceful)
 			cl->upper->node_fin(cl, nodeid, end);
 	}
 	conn_remove(cl, conn, graceful, graceful ? end : jiffies);
-	/* its messages are gone from the process queue: nothing recreates it */
+	/* its messages are gone from its lane: nothing recreates it */
 	if (cl->upper->node_forget)
 		cl->upper->node_forget(cl, nodeid);
 	ret = 0;
@@ -989,9 +990,9 @@ int dlm_lc_workqueues_init(void)
 		return -ENOMEM;
 
 	/*
-	 * delivery: one work item per instance, and a work item never runs
-	 * twice at once, so each instance's messages stay in order while
-	 * instances are processed side by side
+	 * delivery: one work item per lane (an instance's, or a node's),
+	 * and a work item never runs twice at once, so each lane's messages
+	 * stay in order while lanes are delivered side by side
 	 */
 	dlm_lc_process_wq = alloc_workqueue("dlm_process",
 					    WQ_UNBOUND | WQ_MEM_RECLAIM, 0);

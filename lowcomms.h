@@ -116,7 +116,7 @@ struct dlm_lc_upper_ops {
 	/* @nodeid leaves a running instance, before its queue drains */
 	void (*node_fin)(struct dlm_lc_cluster *cl, int nodeid,
 			 unsigned long end);
-	/* @nodeid is gone, nothing of it is left in the process queue */
+	/* @nodeid is gone, nothing of it is left to deliver */
 	void (*node_forget)(struct dlm_lc_cluster *cl, int nodeid);
 	/* the bytes of the ACK asked for by dlm_lc_node_kick_ack() */
 	int (*fill_ack)(struct dlm_lc_cluster *cl, int nodeid, u64 gen,

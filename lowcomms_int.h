@@ -289,6 +289,21 @@ void dlm_lc_process_work(struct work_struct *work);
 void dlm_lc_process_idle(struct dlm_lc_conn *conn);
 void dlm_lc_process_purge(struct dlm_lc_cluster *cl);
 void dlm_lc_process_forget(struct dlm_lc_conn *conn);
+
+/*
+ * The lane @conn's reads queue on; fixed while the instance runs. A
+ * crossed second socket queues behind its primary, never on a lane of
+ * its own: its reads and the primary's are one node's, in one order.
+ */
+static inline struct dlm_lc_lane *dlm_lc_lane_of(struct dlm_lc_conn *conn)
+{
+	if (!conn->cl->lane_per_node)
+		return &conn->cl->lane;
+	DEBUG_NET_WARN_ON_ONCE(test_bit(CF_OTHER, &conn->flags) &&
+			       conn->node_lane == &conn->lane);
+	return conn->node_lane;
+}
+
 size_t dlm_lc_rx_mem_bound(unsigned int bytes);
 int dlm_lc_recv_parse(struct dlm_lc_conn *conn);
 

@@ -46,12 +46,6 @@ void dlm_lc_lane_init(struct dlm_lc_lane *lane, struct dlm_lc_cluster *cl)
 	mutex_init(&lane->mutex);
 }
 
-/* The lane @conn's reads go to; fixed while the instance runs. */
-static struct dlm_lc_lane *lane_of(struct dlm_lc_conn *conn)
-{
-	return conn->cl->lane_per_node ? conn->node_lane : &conn->cl->lane;
-}
-
 /*
  * Queued, not yet handed over: the receive worker that read it either
  * delivers it itself as it goes idle or kicks the lane's work.
@@ -135,14 +129,14 @@ static struct dlm_lc_rx *rx_pack(struct dlm_lc_conn *conn, const char *buf,
 }
 
 /*
- * Move whole messages from the receive buffer to the process queue, up to
+ * Move whole messages from the receive buffer to @conn's lane, up to
  * a page of them per item. On -ENOMEM what was not queued stays in the
  * buffer for the next try: nothing read is thrown away.
  */
 int dlm_lc_recv_parse(struct dlm_lc_conn *conn)
 {
 	unsigned int msgs, done = 0, n;
-	struct dlm_lc_lane *lane = lane_of(conn);
+	struct dlm_lc_lane *lane = dlm_lc_lane_of(conn);
 	struct dlm_lc_rx *rx;
 	int used, ret = 0;
 
@@ -233,9 +227,9 @@ static bool process_room(struct dlm_lc_cluster *cl, size_t want)
 }
 
 /*
- * Reserve what one full read may add to the process queue, so that all
+ * Reserve what one full read may add to the lanes, so that all
  * connections together stay within the bound however many read at once:
- * the queue holds at most max(process_limit, one read's bound).
+ * the lanes hold at most max(process_limit, one read's bound).
  */
 static bool process_reserve(struct dlm_lc_cluster *cl, size_t want)
 {
@@ -273,7 +267,7 @@ static size_t recv_throttle(struct dlm_lc_conn *conn)
 			atomic64_inc(&cl->rx_throttled);
 		counted = true;
 		/* what this run queued must not wait for its end */
-		process_kick(lane_of(conn));
+		process_kick(dlm_lc_lane_of(conn));
 		wait_event(cl->process_wait, process_room(cl, want) ||
 			   test_bit(CF_STOP_IO, &conn->flags));
 		if (test_bit(CF_STOP_IO, &conn->flags))
@@ -403,20 +397,20 @@ void dlm_lc_process_idle(struct dlm_lc_conn *conn)
 	struct dlm_lc_cluster *cl = conn->cl;
 
 	if (process_inline_ok(cl))
-		process_run(lane_of(conn), &cl->process_inline);
+		process_run(dlm_lc_lane_of(conn), &cl->process_inline);
 	else
-		process_kick(lane_of(conn));
+		process_kick(dlm_lc_lane_of(conn));
 }
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_process_idle);
 
-/* Out of memory for the process queue: the bytes wait in rx_buf. */
+/* Out of memory for a lane item: the bytes wait in rx_buf. */
 #define RECV_NOMEM_WAIT_MS	20
 
 void dlm_lc_recv_work(struct work_struct *work)
 {
 	struct dlm_lc_conn *conn = container_of(work, struct dlm_lc_conn,
 						 rwork);
-	struct dlm_lc_lane *lane = lane_of(conn);
+	struct dlm_lc_lane *lane = dlm_lc_lane_of(conn);
 	struct dlm_lc_cluster *cl = conn->cl;
 	bool read = false;
 	size_t reserved;
@@ -542,6 +536,7 @@ void dlm_lc_lane_purge(struct dlm_lc_lane *lane)
 	process_splice(lane, 0, &list);
 	rx_free_list(&list);
 }
+EXPORT_SYMBOL_IF_KUNIT(dlm_lc_lane_purge);
 
 /* the instance's own lane; the stop purges each connection's */
 void dlm_lc_process_purge(struct dlm_lc_cluster *cl)
@@ -557,7 +552,7 @@ void dlm_lc_process_purge(struct dlm_lc_cluster *cl)
  */
 void dlm_lc_process_forget(struct dlm_lc_conn *conn)
 {
-	struct dlm_lc_lane *lane = lane_of(conn);
+	struct dlm_lc_lane *lane = dlm_lc_lane_of(conn);
 	struct dlm_lc_cluster *cl = conn->cl;
 	LIST_HEAD(list);
 	bool more;

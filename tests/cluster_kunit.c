@@ -826,8 +826,9 @@ static void cluster_process_not_shared(struct kunit *test)
 
 /*
  * Issue 10: a receive worker that has read all there is delivers it
- * itself, with no hop to the process worker. Messages sent one at a time,
- * each delivered before the next goes, arrive that way, in order.
+ * itself, with no hop to the lane's dlm_process work. Messages sent one
+ * at a time, each delivered before the next goes, arrive that way, in
+ * order.
  */
 static void cluster_idle_receive_delivers(struct kunit *test)
 {

@@ -153,17 +153,22 @@ static void parse_exit(struct kunit *test)
 {
 	struct parse_ctx *ctx = test->priv;
 
-	if (ctx && !IS_ERR_OR_NULL(ctx->cl))
-		dlm_lc_cluster_destroy(ctx->cl);
+	if (!ctx || IS_ERR_OR_NULL(ctx->cl))
+		return;
+	/* the connection is ours, not in the instance: so is its lane */
+	if (ctx->conn)
+		dlm_lc_lane_purge(&ctx->conn->lane);
+	dlm_lc_cluster_destroy(ctx->cl);
 }
 
-static unsigned int process_queued(struct dlm_lc_cluster *cl)
+static unsigned int process_queued(struct dlm_lc_conn *conn)
 {
+	struct dlm_lc_cluster *cl = conn->cl;
 	struct dlm_lc_rx *rx;
 	unsigned int n = 0;
 
 	spin_lock(&cl->process_lock);
-	list_for_each_entry(rx, &cl->lane.list, list)
+	list_for_each_entry(rx, &dlm_lc_lane_of(conn)->list, list)
 		n += rx->len;
 	spin_unlock(&cl->process_lock);
 	return n;
@@ -192,9 +197,9 @@ static void recv_parse_keeps_leftover(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, conn->rx_len, 0U);
 	KUNIT_EXPECT_EQ(test, atomic64_read(&conn->rx_msgs), 2);
 	/* queued until handed over, as a receive worker does going idle */
-	KUNIT_EXPECT_EQ(test, process_queued(ctx->cl), 72U);
+	KUNIT_EXPECT_EQ(test, process_queued(conn), 72U);
 	dlm_lc_process_idle(conn);
-	KUNIT_EXPECT_EQ(test, process_queued(ctx->cl), 0U);
+	KUNIT_EXPECT_EQ(test, process_queued(conn), 0U);
 }
 
 static void recv_parse_rejects_wrong_sender(struct kunit *test)

@@ -2,7 +2,7 @@
 /*
  * Fuzzer for the receive path: random and mutated byte streams, cut at
  * random points, go through the same code as bytes from a socket
- * (dlm_lc_recv_parse: framing, reassembly, the process queue) and then
+ * (dlm_lc_recv_parse: framing, reassembly, the delivery lane) and then
  * through delivery, run as a receive worker going idle runs it
  * (dlm_lc_shim_deliver: OPTS unwrapping, RCOM, bulk).
  * KASAN, lockdep and kmemleak in the UML kernel catch what breaks; the
@@ -200,8 +200,12 @@ static void fuzz_exit(struct kunit *test)
 {
 	struct fuzz *f = test->priv;
 
-	if (f && !IS_ERR_OR_NULL(f->cl))
-		dlm_lc_cluster_destroy(f->cl);
+	if (!f || IS_ERR_OR_NULL(f->cl))
+		return;
+	/* the connection is ours, not in the instance: so is its lane */
+	if (f->conn)
+		dlm_lc_lane_purge(&f->conn->lane);
+	dlm_lc_cluster_destroy(f->cl);
 }
 
 static void fuzz_receive_path(struct kunit *test)

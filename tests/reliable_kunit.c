@@ -448,7 +448,7 @@ static void rel_fallback_races_writer(struct kunit *test)
 
 /*
  * Issue 7.4j: messages of a node that is removed while they wait in the
- * process queue are dropped, and do not bring the node's state back.
+ * delivery lane are dropped, and do not bring the node's state back.
  * Three things see to it: a graceful removal's FIN makes the state discard
  * what comes after it, the removal drops the node's queued messages, and a
  * message for a node that is not configured creates no state. The removal
