@@ -55,6 +55,7 @@ struct dlm_lc_conn *dlm_lc_conn_find(struct dlm_lc_cluster *cl, int nodeid)
 	}
 	return NULL;
 }
+EXPORT_SYMBOL_IF_KUNIT(dlm_lc_conn_find);
 
 static bool conn_has_addr(struct dlm_lc_conn *conn,
 			  const struct sockaddr_storage *ss)
@@ -446,6 +447,8 @@ int dlm_lc_cluster_set_upper(struct dlm_lc_cluster *cl,
 		 */
 		cl->upper_priv = priv;
 		cl->upper = ops;
+		/* not started: nothing is queued on any lane yet */
+		WARN_ON_ONCE(!list_empty(&cl->lane.list));
 		/* the baseline keeps the pre-6.5 shape: one lane */
 		cl->lane_per_node = ops->deliver_per_node &&
 				    !READ_ONCE(dlm_lc_serial_io);
@@ -587,6 +590,8 @@ int dlm_lc_node_add(struct dlm_lc_cluster *cl, int nodeid)
 	ret = 0;
 out_unlock:
 	mutex_unlock(&cl->lock);
+	if (conn)
+		mutex_destroy(&conn->lane.mutex);
 	kfree(conn);
 	return ret;
 }

@@ -89,8 +89,8 @@ typedef void (*dlm_lc_msg_cb)(char *buf, int len, void *data);
  * called with a transport spinlock held; @start, @stop, @node_fin and
  * @node_forget run under the instance lock (cluster->lock) and may sleep
  * until @end; @deliver runs in process context, one run at a time per
- * instance (or, with @deliver_per_node, per node: different nodes' runs
- * side by side), holding only that lane's delivery mutex: in the
+ * instance (or, with @deliver_per_node and not serial_io=1, per node:
+ * different nodes' runs side by side), holding only that lane's delivery mutex: in the
  * dlm_process worker or in a receive worker on the I/O workqueue (which
  * then delivers the lane, every message queued in it). So it must not
  * stop the instance, remove or close a node, wait for a message to arrive

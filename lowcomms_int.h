@@ -59,9 +59,10 @@ struct dlm_lc_proto_ops;
 
 /*
  * A delivery lane: received items waiting for the upper layer, delivered
- * by one run at a time, in order. An instance has one lane for every node;
- * under an upper layer that takes nodes side by side (deliver_per_node)
- * each connection has its own, shared with its crossed second socket.
+ * by one run at a time, in order. An instance has one lane that all its
+ * nodes share; under an upper layer that takes nodes side by side
+ * (deliver_per_node) each connection has its own, shared with its crossed
+ * second socket.
  */
 struct dlm_lc_lane {
 	struct dlm_lc_cluster *cl;
@@ -71,9 +72,10 @@ struct dlm_lc_lane {
 	 * Held by whoever is delivering from the lane: its work, or a
 	 * receive worker that drained it as it went idle. A run gives it up
 	 * only while it sees the lane empty under process_lock, or gives it
-	 * up and then queues the work; anyone else who takes it (a removal)
-	 * queues the work after giving it up. So a trylock that fails may
-	 * leave: what it queued will be delivered.
+	 * up and then queues the work; anyone else who takes it (a removal,
+	 * on a shared lane; a node's own lane is purged instead) queues the
+	 * work after giving it up. So a trylock that fails may leave: what
+	 * it queued will be delivered.
 	 */
 	struct mutex mutex;
 };
@@ -293,15 +295,12 @@ void dlm_lc_process_forget(struct dlm_lc_conn *conn);
 /*
  * The lane @conn's reads queue on; fixed while the instance runs. A
  * crossed second socket queues behind its primary, never on a lane of
- * its own: its reads and the primary's are one node's, in one order.
+ * its own (only a primary's lane is purged): its reads and the primary's
+ * are one node's, in one order.
  */
 static inline struct dlm_lc_lane *dlm_lc_lane_of(struct dlm_lc_conn *conn)
 {
-	if (!conn->cl->lane_per_node)
-		return &conn->cl->lane;
-	DEBUG_NET_WARN_ON_ONCE(test_bit(CF_OTHER, &conn->flags) &&
-			       conn->node_lane == &conn->lane);
-	return conn->node_lane;
+	return conn->cl->lane_per_node ? conn->node_lane : &conn->cl->lane;
 }
 
 size_t dlm_lc_rx_mem_bound(unsigned int bytes);

@@ -749,7 +749,7 @@ static void stop_io_one(struct dlm_lc_conn *conn)
 	set_bit(CF_STOP_IO, &conn->flags);
 	spin_unlock_bh(&conn->wq.lock);
 	/*
-	 * A receive worker may wait for the process queue to drain, holding
+	 * A receive worker may wait for the lanes to drain, holding
 	 * sock_lock for read: wake it before we queue for that lock ourselves.
 	 */
 	wake_up_all(&conn->cl->process_wait);

@@ -81,7 +81,7 @@ static void adapter_deliver(struct dlm_lc_cluster *cl, int nodeid, u64 gen,
 {
 	/*
 	 * midcomms only reads the message, through a pointer it does not
-	 * declare const; the bytes are the process queue's own. The
+	 * declare const; the bytes are the lane's own. The
 	 * transport calls this from a worker holding only its delivery
 	 * mutex: it may sleep, as 6.1's midcomms does. Its replies never
 	 * wait for queue room (the limit is off here, see above), which

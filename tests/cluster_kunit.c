@@ -513,9 +513,18 @@ static void crossed_with_node3(struct kunit *test)
  */
 static void cluster_crossed_sibling(struct kunit *test)
 {
+	struct dlm_lc_conn *conn, *other;
 	struct ctx *c = test->priv;
 
 	crossed_with_node3(test);
+	/* the sibling's reads queue on the node's one lane (the shim's) */
+	mutex_lock(&c->b->lock);
+	conn = dlm_lc_conn_find(c->b, 3);
+	/* pairs with the release that publishes a new sibling */
+	other = conn ? smp_load_acquire(&conn->other) : NULL;
+	KUNIT_EXPECT_TRUE(test, c->b->lane_per_node);
+	KUNIT_EXPECT_TRUE(test, other && dlm_lc_lane_of(other) == &conn->lane);
+	mutex_unlock(&c->b->lock);
 	raw_send_bare(test);
 	KUNIT_ASSERT_TRUE(test, wait_for(sink_count(&c->sink_b) == 1));
 	spin_lock(&c->sink_b.lock);
@@ -1266,7 +1275,8 @@ static size_t queued_bytes(struct dlm_lc_cluster *cl)
 
 /*
  * An instance is destroyed while more pages wait for processing than one
- * run takes: a run that requeued itself must not outlive the instance
+ * run takes: a run that requeued itself (the connection's lane work,
+ * under the shim) must not outlive the connection or the instance
  * (KASAN judges). The Debian 6.12 reload test crashed on this; this case
  * did not show it without the fix in the runs so far (the window is the
  * moment between the purge's flush and the free).

@@ -35,7 +35,7 @@ struct blocker {
 struct ctx {
 	struct dlm_lc_cluster *a;
 	struct dlm_lc_cluster *b;
-	struct dlm_lc_cluster *c;	/* a third node, where a case needs one */
+	struct dlm_lc_cluster *c;	/* a third node, if a case needs one */
 	struct sink sink_a;
 	struct sink sink_b;
 	struct socket *raw;

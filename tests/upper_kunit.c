@@ -432,7 +432,7 @@ static void gu_deliver(struct dlm_lc_cluster *cl, int nodeid, u64 gen,
 	if (nodeid == 2 && atomic_inc_return(&u->entered) == 1)
 		wait_for_completion_timeout(&u->go, 3 * WAIT_MS / 1000 * HZ);
 	/* one run per node at a time: next[] of a node has one writer */
-	if (p[DLM_LC_HDR_LEN] - DLM_LC_HDR_LEN != u->next[nodeid])
+	if ((u8)(p[DLM_LC_HDR_LEN] - DLM_LC_HDR_LEN) != u->next[nodeid])
 		atomic_inc(&u->out_of_order);
 	u->next[nodeid] = p[DLM_LC_HDR_LEN] - DLM_LC_HDR_LEN + 1;
 	atomic_inc(&u->from[nodeid]);
@@ -562,8 +562,9 @@ static void upper_one_lane_removal(struct kunit *test)
 	ub->from = 1;
 	c->a = trio(test, "kunit-up-a", 1);
 	c->b = trio(test, "kunit-up-b", 2);
-	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_set_upper(c->a, &gated_one_lane_ops,
-						       u), 0);
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_set_upper(c->a,
+						       &gated_one_lane_ops, u),
+			0);
 	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_set_upper(c->b, &cu_ops, ub), 0);
 	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->a), 0);
 	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->b), 0);
