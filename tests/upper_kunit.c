@@ -92,17 +92,29 @@ static const struct dlm_lc_upper_ops no_deliver_ops = {
 	.release	= cu_release,
 };
 
-static struct dlm_lc_cluster *bare(struct kunit *test, const char *name,
-				   int local)
+/* an instance with nodes 1..@nodes on 127.0.0.1..@nodes, @local ours */
+static struct dlm_lc_cluster *with_nodes(struct kunit *test,
+					 const char *name, int local,
+					 int nodes)
 {
 	struct dlm_lc_cluster *cl = dlm_lc_cluster_create(name, &init_net);
+	char addr[16];
+	int i;
 
 	KUNIT_ASSERT_FALSE(test, IS_ERR(cl));
-	add_node(test, cl, 1, "127.0.0.1");
-	add_node(test, cl, 2, "127.0.0.2");
+	for (i = 1; i <= nodes; i++) {
+		snprintf(addr, sizeof(addr), "127.0.0.%d", i);
+		add_node(test, cl, i, addr);
+	}
 	KUNIT_ASSERT_EQ(test, dlm_lc_node_set_local(cl, local, true), 0);
 	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_set_port(cl, TEST_PORT), 0);
 	return cl;
+}
+
+static struct dlm_lc_cluster *bare(struct kunit *test, const char *name,
+				   int local)
+{
+	return with_nodes(test, name, local, 2);
 }
 
 /* No start without an upper layer; one registration, before the start. */
@@ -451,15 +463,7 @@ static const struct dlm_lc_upper_ops gated_one_lane_ops = {
 static struct dlm_lc_cluster *trio(struct kunit *test, const char *name,
 				   int local)
 {
-	struct dlm_lc_cluster *cl = dlm_lc_cluster_create(name, &init_net);
-
-	KUNIT_ASSERT_FALSE(test, IS_ERR(cl));
-	add_node(test, cl, 1, "127.0.0.1");
-	add_node(test, cl, 2, "127.0.0.2");
-	add_node(test, cl, 3, "127.0.0.3");
-	KUNIT_ASSERT_EQ(test, dlm_lc_node_set_local(cl, local, true), 0);
-	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_set_port(cl, TEST_PORT), 0);
-	return cl;
+	return with_nodes(test, name, local, 3);
 }
 
 #define GATED_MSGS	20
