@@ -90,9 +90,10 @@ typedef void (*dlm_lc_msg_cb)(char *buf, int len, void *data);
  * @node_forget run under the instance lock (cluster->lock) and may sleep
  * until @end; @deliver runs in process context, one run at a time per
  * instance (or, with @deliver_per_node and not serial_io=1, per node:
- * different nodes' runs side by side), holding only that lane's delivery mutex: in the
- * dlm_process worker or in a receive worker on the I/O workqueue (which
- * then delivers the lane, every message queued in it). So it must not
+ * different nodes' runs side by side), holding only that lane's
+ * delivery mutex: in the dlm_process worker or in a receive worker on
+ * the I/O workqueue (which then delivers the lane, every message queued
+ * in it). So it must not
  * stop the instance, remove or close a node, wait for a message to arrive
  * (only a delivery run can deliver it) or sleep for queue room in
  * dlm_lc_msg_alloc(); @fill_ack and the
