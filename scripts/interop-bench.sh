@@ -10,7 +10,13 @@
 # count (tests/interop.sh case_flood). The clients listen too, as DLM nodes
 # do, and count replies on connections the node opens back to them.
 # Prints a table (and flood.csv): median replies/s and CPU per reply of
-# each, and standalone/stock, dropin/stock.
+# each, and standalone/stock, dropin/stock. The drop-in's boot has our
+# standalone module loaded with serial_io=1 ("legacy": one ordered queue,
+# as before 6.5) as its second target.
+# Then INTEROP_FLOOD_PING (3) rounds per target of ping latency: one client
+# (A) keeps one RCOM_STATUS in flight and times it, alone (idle) and while
+# two more flood the same node; a second table (and ping.csv) gives the
+# medians of p50/p99/p999 and flood p99 against idle, legacy and stock.
 # Numbers compare within one run only; TCG is far slower than hardware.
 set -uo pipefail
 
@@ -23,6 +29,7 @@ mkdir -p "$out"
 export INTEROP_FLOOD=${INTEROP_FLOOD:-1 4 8}
 export INTEROP_FLOOD_ROUNDS=${INTEROP_FLOOD_ROUNDS:-3}
 export INTEROP_FLOOD_SECS=${INTEROP_FLOOD_SECS:-6}
+export INTEROP_FLOOD_PING=${INTEROP_FLOOD_PING:-3}
 # the interop cases before the flood, kept short
 export INTEROP_STREAM=${INTEROP_STREAM:-2000} INTEROP_CAPTURE=${INTEROP_CAPTURE:-0}
 
@@ -41,17 +48,20 @@ if [ "${INTEROP_FLOOD_PERF:-0}" = 1 ]; then
 fi
 rc=0
 for dlm in stock dropin; do
-	# our standalone module in the same boot as stock, alternating with it
-	standalone=0
-	[ "$dlm" = stock ] && standalone=1
-	INTEROP_FLOOD_STANDALONE=$standalone QEMU_FILES="$out/dlm_flood" QEMU_BINS=$bins \
-		DLM_LC_OUT=$out \
+	# our standalone module in the same boot, alternating with node 2:
+	# parallel beside stock, serial_io=1 (legacy) beside the drop-in
+	name=standalone params=
+	[ "$dlm" = dropin ] && name=legacy params=serial_io=1
+	INTEROP_FLOOD_STANDALONE=1 INTEROP_STANDALONE_NAME=$name \
+		INTEROP_LOWCOMMS_PARAMS=$params \
+		QEMU_FILES="$out/dlm_flood" QEMU_BINS=$bins DLM_LC_OUT=$out \
 		"$here/interop.sh" "$ver" "$dlm" >"$out/$dlm.out" 2>&1 || rc=1
 	grep -E '^FAIL: ' "$out/$dlm.out"
 done
 
 # median of each (dlm, clients): rate and cpu_us_per_reply; the standalone
-# rounds come from the stock boot (they alternate with stock's there)
+# rounds come from the stock boot (they alternate with stock's there), the
+# legacy ones from the drop-in's
 grep -h '^INFO: flood: dlm=' "$out/stock.out" "$out/dropin.out" >"$out/flood.txt"
 awk '
 function med(key, f,   n, i, j, t, v) {
@@ -74,29 +84,80 @@ function ratio(x, y) { return y ? x / y : 0 }
 	seen[f["clients"]] = 1
 }
 END {
-	printf "%-6s %3s | %8s %8s %8s | %6s %6s | %7s %7s %7s | %6s %6s\n",
-		"kernel", "cl", "stock/s", "stand/s", "dropin/s", "st/sk", "dr/sk",
-		"sk us", "st us", "dr us", "st/sk", "dr/sk"
-	print "kernel,clients,stock_rate,standalone_rate,dropin_rate,standalone_ratio,dropin_ratio,stock_us,standalone_us,dropin_us,standalone_cpu_ratio,dropin_cpu_ratio" >csv
+	printf "%-6s %3s | %7s %7s %7s %7s | %5s %5s %5s | %6s %6s %6s %6s | %5s %5s\n",
+		"kernel", "cl", "stock/s", "stand/s", "dropin", "legacy", "st/sk",
+		"dr/sk", "st/lg", "sk us", "st us", "dr us", "lg us", "st/sk", "dr/sk"
+	print "kernel,clients,stock_rate,standalone_rate,dropin_rate,legacy_rate,standalone_ratio,dropin_ratio,standalone_legacy_ratio,stock_us,standalone_us,dropin_us,legacy_us,standalone_cpu_ratio,dropin_cpu_ratio" >csv
 	for (c in seen) cl[++n] = c + 0
 	for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
 		if (cl[j] < cl[i]) { t = cl[i]; cl[i] = cl[j]; cl[j] = t }
 	for (i = 1; i <= n; i++) {
 		c = cl[i]
 		sr = med("stock" SUBSEP c, "rate"); ar = med("standalone" SUBSEP c, "rate")
-		dr = med("dropin" SUBSEP c, "rate")
+		dr = med("dropin" SUBSEP c, "rate"); lr = med("legacy" SUBSEP c, "rate")
 		sc = med("stock" SUBSEP c, "cpu"); ac = med("standalone" SUBSEP c, "cpu")
-		dc = med("dropin" SUBSEP c, "cpu")
-		printf "%-6s %3d | %8d %8d %8d | %6.2f %6.2f | %7.1f %7.1f %7.1f | %6.2f %6.2f\n",
-			ver, c, sr, ar, dr, ratio(ar, sr), ratio(dr, sr), sc, ac, dc,
-			ratio(ac, sc), ratio(dc, sc)
-		printf "%s,%d,%d,%d,%d,%.3f,%.3f,%.1f,%.1f,%.1f,%.3f,%.3f\n", ver, c, sr,
-			ar, dr, ratio(ar, sr), ratio(dr, sr), sc, ac, dc, ratio(ac, sc),
-			ratio(dc, sc) >csv
+		dc = med("dropin" SUBSEP c, "cpu"); lc = med("legacy" SUBSEP c, "cpu")
+		printf "%-6s %3d | %7d %7d %7d %7d | %5.2f %5.2f %5.2f | %6.1f %6.1f %6.1f %6.1f | %5.2f %5.2f\n",
+			ver, c, sr, ar, dr, lr, ratio(ar, sr), ratio(dr, sr), ratio(ar, lr),
+			sc, ac, dc, lc, ratio(ac, sc), ratio(dc, sc)
+		printf "%s,%d,%d,%d,%d,%d,%.3f,%.3f,%.3f,%.1f,%.1f,%.1f,%.1f,%.3f,%.3f\n",
+			ver, c, sr, ar, dr, lr, ratio(ar, sr), ratio(dr, sr), ratio(ar, lr),
+			sc, ac, dc, lc, ratio(ac, sc), ratio(dc, sc) >csv
 	}
 	for (d in silent)
 		printf "INFO: %s answered nothing in %d round(s), left out of its medians\n", d, silent[d]
 }' ver="$ver" csv="$out/flood.csv" "$out/flood.txt" | tee "$out/table.txt"
 [ -s "$out/flood.txt" ] || { echo "FAIL: interop-bench-$ver: no flood rounds"; rc=1; }
+# ping latency: medians over the rounds of each (dlm, load) percentile
+grep -h '^INFO: flood-ping: dlm=.* n=' "$out/stock.out" "$out/dropin.out" >"$out/ping.txt"
+awk '
+function med(key,   n, i, j, t, v) {
+	n = split(vals[key], v, " ")
+	for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
+		if (v[j] + 0 < v[i] + 0) { t = v[i]; v[i] = v[j]; v[j] = t }
+	return n ? v[int((n + 1) / 2)] : 0
+}
+function ratio(x, y) { return y ? x / y : 0 }
+{
+	split("", f)
+	for (i = 3; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+	# no replies, or a flood that did not flow: not a sample
+	if (f["n"] + 0 == 0) next
+	if (f["load"] == "flood" && f["load_replies"] + 0 == 0) next
+	for (q = 1; q <= 3; q++) {
+		k = f["dlm"] SUBSEP f["load"] SUBSEP qn[q]
+		vals[k] = vals[k] " " f[qn[q] "_us"]
+	}
+	seen[f["dlm"]] = 1
+}
+BEGIN { qn[1] = "p50"; qn[2] = "p99"; qn[3] = "p999" }
+END {
+	printf "%-6s %-10s | %7s %7s %7s | %7s %7s %7s | %6s %6s %6s\n", "kernel",
+		"dlm", "idle50", "idle99", "idle999", "load50", "load99",
+		"load999", "99/idl", "99/lg", "99/sk"
+	print "kernel,dlm,idle_p50_us,idle_p99_us,idle_p999_us,flood_p50_us,flood_p99_us,flood_p999_us,flood_idle_p99_ratio,flood_p99_vs_legacy,flood_p99_vs_stock" >csv
+	lg = med("legacy" SUBSEP "flood" SUBSEP "p99")
+	sk = med("stock" SUBSEP "flood" SUBSEP "p99")
+	split("stock standalone dropin legacy", order, " ")
+	for (o = 1; o <= 4; o++) {
+		d = order[o]
+		if (!(d in seen)) continue
+		for (q = 1; q <= 3; q++) {
+			iv[q] = med(d SUBSEP "idle" SUBSEP qn[q])
+			fv[q] = med(d SUBSEP "flood" SUBSEP qn[q])
+		}
+		printf "%-6s %-10s | %7.0f %7.0f %7.0f | %7.0f %7.0f %7.0f | %6.2f %6.2f %6.2f\n",
+			ver, d, iv[1], iv[2], iv[3], fv[1], fv[2], fv[3],
+			ratio(fv[2], iv[2]), ratio(fv[2], lg), ratio(fv[2], sk)
+		printf "%s,%s,%.1f,%.1f,%.1f,%.1f,%.1f,%.1f,%.3f,%.3f,%.3f\n", ver, d,
+			iv[1], iv[2], iv[3], fv[1], fv[2], fv[3], ratio(fv[2], iv[2]),
+			ratio(fv[2], lg), ratio(fv[2], sk) >csv
+	}
+}' ver="$ver" csv="$out/ping.csv" "$out/ping.txt" | tee -a "$out/table.txt"
+if [ "$INTEROP_FLOOD_PING" -gt 0 ] && [ ! -s "$out/ping.txt" ]; then
+	echo "FAIL: interop-bench-$ver: no ping rounds"
+	rc=1
+fi
+
 echo "INFO: interop-bench-$ver: rounds in $out/flood.txt, guests' output in $out/*.out"
 exit $rc

@@ -35,7 +35,8 @@
 #   flood       only with INTEROP_FLOOD (client counts, e.g. "1 4 8"): a
 #               benchmark of node 2 under RCOM_STATUS floods (case_flood);
 #               with INTEROP_FLOOD_STANDALONE=1 rounds against our c1
-#               alternate with them
+#               alternate with them; with INTEROP_FLOOD_PING (rounds) also
+#               ping latency idle and under a flood (case_flood)
 #   unload      stop, rmdir, rmmod dlm_lowcomms (dlm.ko stays), no splat
 #   dlm-unload  only with INTEROP_DLM_KO: the lockspace started (node 2 its
 #               only member) and removed, configfs emptied, rmmod dlm
@@ -48,7 +49,10 @@
 #   INTEROP_PINGS (10), INTEROP_PING_TMO (3000 ms),
 #   INTEROP_BULK (20 messages each way), INTEROP_SIZE (256),
 #   INTEROP_CAPTURE (1; 0 = no tcpdump), INTEROP_LS (lockspace name),
-#   INTEROP_LS_ID (its global id, default 1229869140)
+#   INTEROP_LS_ID (its global id, default 1229869140),
+#   INTEROP_LOWCOMMS_PARAMS (insmod parameters for dlm_lowcomms.ko, e.g.
+#   serial_io=1), INTEROP_STANDALONE_NAME (what the flood lines call c1:
+#   standalone, or legacy with serial_io=1)
 # Exit status: number of failed cases.
 
 TAG=${INTEROP_TAG:-interop}
@@ -137,7 +141,9 @@ case_load() {
 		insmod_dep "$m" || bad="$bad $m:$(errtxt)"
 	done
 	load_dlm || bad="$bad dlm:$(errtxt)"
-	insmod "$MODS/dlm_lowcomms.ko" 2>"$ERR" || bad="$bad dlm_lowcomms:$(errtxt)"
+	# shellcheck disable=SC2086 # module parameters, split on purpose
+	insmod "$MODS/dlm_lowcomms.ko" ${INTEROP_LOWCOMMS_PARAMS:-} 2>"$ERR" ||
+		bad="$bad dlm_lowcomms:$(errtxt)"
 	grep -q ' /sys/kernel/config ' /proc/mounts ||
 		mount -t configfs none /sys/kernel/config 2>/dev/null
 	for m in dlm dlm_lowcomms; do
@@ -468,6 +474,7 @@ case_stock_stream() {
 # scripts/interop-bench.sh sets node 2 to the stock dlm.ko and to ours.
 # With INTEROP_FLOOD_STANDALONE=1 each client also has a veth to n1 and c1
 # knows it: rounds against c1 (our standalone module) alternate with node 2's.
+# INTEROP_FLOOD_PING=R: R more rounds per target of ping latency (flood_ping).
 busy_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8; exit }' /proc/stat; }
 ctxt() { awk '$1 == "ctxt" { print $2 }' /proc/stat; }
 
@@ -510,6 +517,9 @@ case_flood() {
 	FLOOD_STANDALONE=${INTEROP_FLOOD_STANDALONE:-0}
 	max=0
 	for k in $INTEROP_FLOOD; do [ "$k" -gt "$max" ] && max=$k; done
+	pings=${INTEROP_FLOOD_PING:-0}
+	# the pinger and two flooders
+	[ "$pings" -gt 0 ] && [ "$max" -lt 3 ] && max=3
 	[ -x "$tool" ] || { fail flood "no $tool"; return 1; }
 	flood_setup "$max" || { fail flood "setup: $(errtxt)"; return 1; }
 	# stock-stream stopped c1
@@ -520,7 +530,8 @@ case_flood() {
 	[ -z "$DLM_KO" ] || who=dropin
 	# node 2 (dlm.ko) and, alternating with it, c1 (ours, standalone)
 	targets="$who:192.0.2.2"
-	[ "$FLOOD_STANDALONE" = 1 ] && targets="$targets standalone:192.0.2.1"
+	[ "$FLOOD_STANDALONE" = 1 ] &&
+		targets="$targets ${INTEROP_STANDALONE_NAME:-standalone}:192.0.2.1"
 	bad=
 	for k in $INTEROP_FLOOD; do
 		r=1
@@ -531,6 +542,15 @@ case_flood() {
 			done
 			r=$((r + 1))
 		done
+	done
+	r=1
+	while [ "$r" -le "$pings" ]; do
+		for tg in $targets; do
+			for load in idle flood; do
+				flood_ping "$r" "${tg%%:*}" "${tg#*:}" "$load"
+			done
+		done
+		r=$((r + 1))
 	done
 	# where the CPU goes: one more round per target at the most clients,
 	# under perf, not counted in the rounds above (perf costs CPU too)
@@ -585,6 +605,49 @@ flood_round() {
 	elif [ "$reps" = 0 ]; then
 		bad="$bad $3 clients=$1 round=$2: no replies"
 	fi
+}
+
+# flood_ping ROUND WHO ADDR LOAD: node 11 (A) keeps one RCOM_STATUS in
+# flight against ADDR (B) for the round and times each round trip; with
+# LOAD=flood, nodes 12 and 13 (C, D) flood B meanwhile, starting first and
+# ending last. On real nodes C and D are other machines; here they share
+# the guest's CPUs with A, so they run at nice INTEROP_FLOOD_PING_NICE (19)
+# and what A waits for is node B, not for a CPU to read its reply on.
+# One INFO line: the round trips' p50/p99/p999.
+flood_ping() {
+	step "flood-ping $2 $4 round $1"
+	fl=
+	if [ "$4" = flood ]; then
+		for n in 12 13; do
+			in_ns "f$n" "$tool" flood --src "192.0.2.$n" --dst "$3" \
+				--nodeid "$n" --inflight "${INTEROP_FLOOD_INFLIGHT:-8}" \
+				--nice "${INTEROP_FLOOD_PING_NICE:-19}" \
+				--duration $((secs + 2)) --listen 1 >"$T/flood-$n.out" 2>&1 &
+			fl="$fl $!"
+		done
+		sleep 1
+	fi
+	in_ns f11 "$tool" flood --src 192.0.2.11 --dst "$3" --nodeid 11 --lat 1 \
+		--duration "$secs" --listen 1 >"$T/flood-11.out" 2>&1
+	for p in $fl; do wait "$p"; done
+	lat=$(sed -n 's/^FLOOD-LAT //p' "$T/flood-11.out")
+	load=0
+	if [ "$4" = flood ]; then
+		for n in 12 13; do
+			got=$(sed -n 's/^FLOOD-SUMMARY replies=\([0-9]*\).*/\1/p' "$T/flood-$n.out")
+			load=$((load + ${got:-0}))
+		done
+	fi
+	topups=$(sed -n 's/^FLOOD-SUMMARY.* topups=\([0-9]*\).*/\1/p' "$T/flood-11.out")
+	info "flood-ping: dlm=$2 load=$4 round=$1 ${lat:-n=0} topups=${topups:-?} load_replies=$load"
+	case $4:$load:$lat in
+	*:"" | *:"n=0 "* | flood:0:*)
+		if [ "$2" = stock ]; then
+			info "flood-ping: dlm=stock load=$4 round=$1: no replies"
+		else
+			bad="$bad ping $2 $4 round $1: no replies ($(tail -n 1 "$T/flood-11.out"; tail -n 1 "$T/flood-12.out"))"
+		fi ;;
+	esac
 }
 
 # flood_perf K WHO ADDR: a round under perf; its top symbols as INFO lines.

@@ -15,6 +15,10 @@
  * stock dlm.ko that already has a connection of its own to this node (or is
  * dialling one) answers there, not on our socket; without a listener its
  * replies are refused and lost. Only the C twin has this option.
+ * flood --lat 1: one request in flight (whatever --inflight says); the
+ * summary gets a FLOOD-LAT line with the round trips' p50/p99/p999, from
+ * the request's send to its reply on either socket. Only the C twin.
+ * --nice N: run at nice N (busybox may have no nice applet).
  * Modes: flood garbage short long badver spoof drip noread halfclose conns
  * (halfclose: noread, then shutdown(SHUT_WR) once the requests are out); see
  * dlm_flood.py for what each does. Every mode is bounded in time and
@@ -31,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -53,7 +58,7 @@
 static struct {
 	const char *mode, *src, *dst, *stop_file;
 	int port, nodeid, spoof_nodeid, inflight, count, conns, max_conns;
-	int listen;
+	int listen, lat, nice;
 	double duration, interval, drip_ms, hold, slice;
 } a = {
 	.port = 21064, .spoof_nodeid = 3, .inflight = 8, .count = 200000,
@@ -334,6 +339,48 @@ static long back_read(struct back *b, const struct pollfd *pfd)
 	return got;
 }
 
+/* round trips of --lat 1, in seconds; past LAT_MAX only counted */
+#define LAT_MAX 400000
+static double lat_s[LAT_MAX];
+static long lat_n, lat_over;
+
+static void lat_add(double d)
+{
+	if (lat_n < LAT_MAX)
+		lat_s[lat_n++] = d;
+	else
+		lat_over++;
+}
+
+static int cmp_double(const void *x, const void *y)
+{
+	double a1 = *(const double *)x, b1 = *(const double *)y;
+
+	return (a1 > b1) - (a1 < b1);
+}
+
+/* nearest rank: the smallest sample with at least @q of them at or below */
+static double lat_q(double q)
+{
+	long i = (long)(q * lat_n + 0.999999);
+
+	if (!lat_n)
+		return 0;
+	if (i < 1)
+		i = 1;
+	if (i > lat_n)
+		i = lat_n;
+	return lat_s[i - 1];
+}
+
+static void lat_print(void)
+{
+	qsort(lat_s, lat_n, sizeof(lat_s[0]), cmp_double);
+	printf("FLOOD-LAT n=%ld over=%ld p50_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f\n",
+	       lat_n, lat_over, lat_q(0.5) * 1e6, lat_q(0.99) * 1e6,
+	       lat_q(0.999) * 1e6, lat_n ? lat_s[lat_n - 1] * 1e6 : 0);
+}
+
 static int mode_flood(void)
 {
 	static uint8_t out[1 << 20];
@@ -341,7 +388,7 @@ static int mode_flood(void)
 	static struct back b;
 	static uint8_t rb[65536];
 	double end = now() + a.duration, t_int = now(), last_reply = now();
-	double t_conn = 0;
+	double t_conn = 0, t_sent = 0;
 	long total = 0, n_int = 0, reconnects = 0, topups = 0, slices = 0;
 	long via_back = 0;
 	size_t pend = 0, sent_off = 0;
@@ -401,6 +448,7 @@ static int mode_flood(void)
 			}
 			inflight = a.inflight;
 			last_reply = now();
+			t_sent = last_reply;
 		}
 		if (pend > sent_off) {
 			r = send(s, out + sent_off, pend - sent_off,
@@ -459,6 +507,9 @@ static int mode_flood(void)
 		}
 		if (got) {
 			last_reply = now();
+			/* one in flight: this reply answers the last request */
+			if (a.lat)
+				lat_add(last_reply - t_sent);
 			inflight -= got;
 			if (inflight < 0)
 				inflight = 0;
@@ -470,6 +521,7 @@ static int mode_flood(void)
 				rcom_status(out + pend, a.nodeid, rid++, V31);
 				pend += REQ_LEN;
 				inflight++;
+				t_sent = now();
 			}
 		}
 		t = now();
@@ -492,6 +544,8 @@ static int mode_flood(void)
 		       b.accepted, bad);
 	}
 	printf("\n");
+	if (a.lat)
+		lat_print();
 	for (i = 0; i < MAXBACK; i++)
 		if (b.fd[i] >= 0)
 			close(b.fd[i]);
@@ -747,7 +801,7 @@ static void usage(void)
 		"  --src ADDR --dst ADDR [--port P] --nodeid N [--spoof-nodeid N]",
 		"  [--duration S] [--interval S] [--inflight K] [--count N] [--conns N]",
 		"  [--max-conns N] [--drip-ms MS] [--hold S] [--slice S] [--stop-file F]",
-		"  [--listen 1]",
+		"  [--listen 1] [--lat 1] [--nice N]",
 	};
 	unsigned int i;
 
@@ -804,6 +858,10 @@ int main(int argc, char **argv)
 			a.stop_file = v;
 		else if (!strcmp(o, "--listen"))
 			a.listen = atoi(v);
+		else if (!strcmp(o, "--lat"))
+			a.lat = atoi(v);
+		else if (!strcmp(o, "--nice"))
+			a.nice = atoi(v);
 		else
 			usage();
 	}
@@ -822,9 +880,15 @@ int main(int argc, char **argv)
 		a.inflight = 1;
 	if (a.inflight > 1024)
 		a.inflight = 1024;
+	if (a.lat)
+		a.inflight = 1;
 	if (a.interval < 0.1)
 		a.interval = 0.1;
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (a.nice && setpriority(PRIO_PROCESS, 0, a.nice) < 0) {
+		printf("FLOOD-EVENT t=%.2f nice-failed %s\n", now(), strerror(errno));
+		return 1;
+	}
 	srandom((unsigned int)getpid());
 	if (!strcmp(a.mode, "flood"))
 		return mode_flood();
