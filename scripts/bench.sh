@@ -1,13 +1,132 @@
 #!/bin/bash
-# make bench: tests/bench.sh in the Debian 6.12 kernel under QEMU (TCG,
-# 2 vCPUs): parallel dlm_io against the serialized baseline, same boot.
-# BENCH_ROUNDS, MSGS, SIZE pass through. Numbers are for comparison
-# within one run; TCG is far slower than hardware.
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# make bench: the benchmark rows this machine can run, into one results
+# folder ($DLM_LC_OUT/bench) with one table, CSV and (with gnuplot) PNG.
+#   rows 1 and 5, per kernel in BENCH_KERNELS ("6.12 6.1"):
+#       scripts/interop-bench.sh: RCOM_STATUS floods and ping latency,
+#       stock dlm.ko vs our standalone module vs our drop-in vs legacy
+#       (serial_io=1), QEMU TCG, 2 vCPUs
+#   row 3: tests/bench.sh in the Debian 6.12 kernel: parallel dlm_io vs
+#       serial_io=1, DLM 3.2 and 3.1, three nodes all-to-all, one boot
+# BENCH_ROWS ("1 3 5": 1 and 5 come together) picks rows; BENCH_SHORT=1
+# runs one round of each and 1 and 4 clients (a few minutes less than
+# half). BENCH_ROUNDS, MSGS, SIZE and INTEROP_FLOOD* pass through.
+# Numbers are for comparison within one run; TCG is far slower than
+# hardware. Exit status: 1 if a step failed, whatever the ratios say.
 set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$HERE/outdir.sh"
+out=$DLM_LC_OUT/bench
+mkdir -p "$out"
+rows=${BENCH_ROWS:-1 3 5}
+kernels=${BENCH_KERNELS:-6.12 6.1}
+if [ "${BENCH_SHORT:-0}" = 1 ]; then
+	export BENCH_ROUNDS=${BENCH_ROUNDS:-1} INTEROP_FLOOD_ROUNDS=${INTEROP_FLOOD_ROUNDS:-1}
+	export INTEROP_FLOOD=${INTEROP_FLOOD:-1 4} INTEROP_FLOOD_PING=${INTEROP_FLOOD_PING:-1}
+fi
 export BENCH_ROUNDS=${BENCH_ROUNDS:-3} MSGS=${MSGS:-60000} SIZE=${SIZE:-256}
 "$HERE/deps.sh" >&2 || exit 1
-CLUSTER_BULK_TIMEOUT=${CLUSTER_BULK_TIMEOUT:-300} \
-	"$HERE/qemu-run.sh" 6.12 "$HERE/../tests/bench.sh" |
-	grep -E '^(FAIL: |INFO: bench)'
-exit "${PIPESTATUS[0]}"
+rc=0
+has() { case " $rows " in *" $1 "*) return 0 ;; esac; return 1; }
+
+# summary.csv: row,kernel,what,ours,baseline,ratio,target (">=x" or "<=x")
+csv=$out/summary.csv
+echo "row,kernel,what,ours,baseline,ratio,target" >"$csv"
+add() {	# add ROW KERNEL WHAT OURS BASE TARGET
+	awk -v r="$1" -v k="$2" -v w="$3" -v o="$4" -v b="$5" -v t="$6" 'BEGIN {
+		printf "%s,%s,%s,%s,%s,%.2f,%s\n", r, k, w, o, b, b ? o / b : 0, t }' >>"$csv"
+}
+
+# --- rows 1 and 5 --------------------------------------------------------
+if has 1 || has 5; then
+	for ver in $kernels; do
+		DLM_LC_OUT=$out "$HERE/interop-bench.sh" "$ver" >"$out/interop-$ver.log" 2>&1 || rc=1
+		grep -E '^FAIL: ' "$out/interop-$ver.log"
+		d=$out/interop-bench-$ver
+		[ -s "$d/flood.csv" ] || { echo "FAIL: bench: no flood table for $ver"; rc=1; continue; }
+		cp "$d/flood.csv" "$out/flood-$ver.csv"
+		cp "$d/ping.csv" "$out/ping-$ver.csv" 2>/dev/null
+		# flood.csv: kernel,clients,stock_rate,standalone_rate,dropin_rate,
+		# legacy_rate,...,stock_us,standalone_us,dropin_us,legacy_us,...
+		while IFS=, read -r _ cl sr ar dr lr _ _ _ su au du _; do
+			add 1 "$ver" "flood $cl cl standalone/stock replies" "$ar" "$sr" ">=1.2"
+			add 1 "$ver" "flood $cl cl standalone/stock cpu" "$au" "$su" "<=0.8"
+			add 1 "$ver" "flood $cl cl dropin/stock replies" "$dr" "$sr" ">=1.2"
+			add 1 "$ver" "flood $cl cl dropin/stock cpu" "$du" "$su" "<=0.8"
+			add 1 "$ver" "flood $cl cl standalone/legacy replies" "$ar" "$lr" ""
+		done < <(tail -n +2 "$d/flood.csv")
+		# ping.csv: kernel,dlm,idle p50,p99,p999,flood p50,p99,p999,...
+		if [ -s "$d/ping.csv" ]; then
+			p() { awk -F, -v d="$1" -v c="$2" '$2 == d { print $c }' "$d/ping.csv"; }
+			for who in standalone dropin; do
+				add 5 "$ver" "ping $who flood/idle p99" "$(p $who 7)" "$(p $who 4)" "<=2"
+				add 5 "$ver" "ping $who/legacy flood p99" "$(p $who 7)" "$(p legacy 7)" "<1"
+				add 5 "$ver" "ping $who/stock flood p99" "$(p $who 7)" "$(p stock 7)" "<1"
+				add 5 "$ver" "ping $who/legacy idle p50" "$(p $who 3)" "$(p legacy 3)" "<=1"
+			done
+		fi
+	done
+fi
+
+# --- row 3 ---------------------------------------------------------------
+if has 3; then
+	CLUSTER_BULK_TIMEOUT=${CLUSTER_BULK_TIMEOUT:-300} \
+		"$HERE/qemu-run.sh" 6.12 "$HERE/../tests/bench.sh" >"$out/legacy.log" 2>&1 || rc=1
+	grep -E '^(FAIL: |INFO: bench result)' "$out/legacy.log"
+	# INFO: bench result: MODE msgs_per_s=N mb_per_s=M ping_p50_us=P ...
+	awk '/^INFO: bench result: / {
+		m[$4] = $5; p[$4] = $7; sub(/.*=/, "", m[$4]); sub(/.*=/, "", p[$4]) }
+	END {
+		print "mode,msgs_per_s,ping_p50_us"
+		for (k in m) printf "%s,%s,%s\n", k, m[k], p[k] }' "$out/legacy.log" >"$out/legacy.csv"
+	v() { awk -F, -v k="$1" -v c="$2" '$1 == k { print $c }' "$out/legacy.csv"; }
+	if [ -n "$(v parallel 2)" ] && [ "$(v parallel 2)" != "?" ]; then
+		add 3 6.12 "parallel/legacy 3.2 msgs/s" "$(v parallel 2)" "$(v serial 2)" ">=1.3"
+		add 3 6.12 "3.2/3.1 msgs/s" "$(v parallel 2)" "$(v v3.1 2)" ">=0.85"
+		add 3 6.12 "parallel/legacy ping p50" "$(v parallel 3)" "$(v serial 3)" "<=1"
+	else
+		echo "FAIL: bench: no legacy/parallel results ($out/legacy.log)"
+		rc=1
+	fi
+fi
+
+# --- the table -----------------------------------------------------------
+awk -F, 'NR > 1 {
+	t = $7; met = "-"
+	if (t ~ /^>=/) met = ($6 >= substr(t, 3) + 0) ? "yes" : "no"
+	else if (t ~ /^<=/) met = ($6 <= substr(t, 3) + 0) ? "yes" : "no"
+	else if (t ~ /^</) met = ($6 < substr(t, 2) + 0) ? "yes" : "no"
+	printf "%-3s %-5s %-40s %10s %10s %6s %6s %4s\n", $1, $2, $3, $4, $5, $6, t, met
+}
+NR == 1 { printf "%-3s %-5s %-40s %10s %10s %6s %6s %4s\n", "row", "kern", "what",
+	"ours", "baseline", "ratio", "target", "met" }' "$csv" | tee "$out/summary.txt"
+
+# --- plots ---------------------------------------------------------------
+if command -v gnuplot >/dev/null 2>&1; then
+	for f in "$out"/flood-*.csv; do
+		[ -s "$f" ] || continue
+		gnuplot -e "set terminal png size 800,480; set output '${f%.csv}.png';
+			set datafile separator ','; set style data histograms;
+			set style fill solid border -1; set key top left;
+			set title 'RCOM_STATUS flood, $(basename "${f%.csv}")';
+			set xlabel 'clients'; set ylabel 'replies/s';
+			plot '$f' using 3:xtic(2) title 'stock', '' using 4 title 'standalone',
+			'' using 5 title 'drop-in', '' using 6 title 'legacy'" ||
+			{ echo "FAIL: bench: gnuplot $f"; rc=1; }
+	done
+	for f in "$out"/ping-*.csv; do
+		[ -s "$f" ] || continue
+		gnuplot -e "set terminal png size 800,480; set output '${f%.csv}.png';
+			set datafile separator ','; set style data histograms;
+			set style fill solid border -1; set key top left;
+			set title 'ping round trip p99, $(basename "${f%.csv}")';
+			set ylabel 'microseconds';
+			plot '$f' using 4:xtic(2) title 'idle', '' using 7 title 'under a flood'" ||
+			{ echo "FAIL: bench: gnuplot $f"; rc=1; }
+	done
+else
+	echo "INFO: bench: no gnuplot, no plots"
+fi
+echo "INFO: bench: results in $out (summary.csv, *.csv, *.png, logs)"
+exit $rc

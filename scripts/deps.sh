@@ -10,6 +10,8 @@ PKGS=(
 	python3 cpio xz-utils kmod iproute2 busybox-static
 	qemu-system-x86 rsync util-linux
 	tcpdump tshark perl debootstrap
+	# make bench's plots
+	gnuplot-nox
 	# the real cluster stack, for the guests of scripts/dlm-stack.sh only
 	corosync dlm-controld libdlm-dev gfs2-utils
 	# the drop-in's DKMS test (scripts/dkms-test.sh: scratch trees only)
