@@ -33,9 +33,10 @@ has() { case " $rows " in *" $1 "*) return 0 ;; esac; return 1; }
 # summary.csv: row,kernel,what,ours,baseline,ratio,target (">=x" or "<=x")
 csv=$out/summary.csv
 echo "row,kernel,what,ours,baseline,ratio,target" >"$csv"
-add() {	# add ROW KERNEL WHAT OURS BASE TARGET
+add() {	# add ROW KERNEL WHAT OURS BASE TARGET; ratio "-" if one is missing
 	awk -v r="$1" -v k="$2" -v w="$3" -v o="$4" -v b="$5" -v t="$6" 'BEGIN {
-		printf "%s,%s,%s,%s,%s,%.2f,%s\n", r, k, w, o, b, b ? o / b : 0, t }' >>"$csv"
+		x = (o == "" || b == "" || b + 0 == 0) ? "-" : sprintf("%.2f", o / b)
+		printf "%s,%s,%s,%s,%s,%s,%s\n", r, k, w, o, b, x, t }' >>"$csv"
 }
 
 # --- rows 1 and 5 --------------------------------------------------------
@@ -94,7 +95,8 @@ fi
 # --- the table -----------------------------------------------------------
 awk -F, 'NR > 1 {
 	t = $7; met = "-"
-	if (t ~ /^>=/) met = ($6 >= substr(t, 3) + 0) ? "yes" : "no"
+	if ($6 == "-") met = "-"
+	else if (t ~ /^>=/) met = ($6 >= substr(t, 3) + 0) ? "yes" : "no"
 	else if (t ~ /^<=/) met = ($6 <= substr(t, 3) + 0) ? "yes" : "no"
 	else if (t ~ /^</) met = ($6 < substr(t, 2) + 0) ? "yes" : "no"
 	printf "%-3s %-5s %-40s %10s %10s %6s %6s %4s\n", $1, $2, $3, $4, $5, $6, t, met
@@ -107,7 +109,9 @@ if command -v gnuplot >/dev/null 2>&1; then
 	for f in "$out"/flood-*.csv; do
 		[ -s "$f" ] || continue
 		gnuplot -e "set terminal png size 800,480; set output '${f%.csv}.png';
-			set datafile separator ','; set style data histograms;
+			set datafile separator ','; set key autotitle columnhead;
+			set termoption noenhanced; set yrange [0:*];
+			set style data histograms;
 			set style fill solid border -1; set key top left;
 			set title 'RCOM_STATUS flood, $(basename "${f%.csv}")';
 			set xlabel 'clients'; set ylabel 'replies/s';
@@ -118,7 +122,9 @@ if command -v gnuplot >/dev/null 2>&1; then
 	for f in "$out"/ping-*.csv; do
 		[ -s "$f" ] || continue
 		gnuplot -e "set terminal png size 800,480; set output '${f%.csv}.png';
-			set datafile separator ','; set style data histograms;
+			set datafile separator ','; set key autotitle columnhead;
+			set termoption noenhanced; set yrange [0:*];
+			set style data histograms;
 			set style fill solid border -1; set key top left;
 			set title 'ping round trip p99, $(basename "${f%.csv}")';
 			set ylabel 'microseconds';

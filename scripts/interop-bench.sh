@@ -10,13 +10,16 @@
 # count (tests/interop.sh case_flood). The clients listen too, as DLM nodes
 # do, and count replies on connections the node opens back to them.
 # Prints a table (and flood.csv): median replies/s and CPU per reply of
-# each, and standalone/stock, dropin/stock. The drop-in's boot has our
-# standalone module loaded with serial_io=1 ("legacy": one ordered queue,
-# as before 6.5) as its second target.
+# each, and standalone/stock, dropin/stock, standalone/legacy. The drop-in's
+# boot has our standalone module loaded with serial_io=1 ("legacy": one
+# ordered socket queue, as before 6.5, but at our worker priority) as its
+# second target, so every interop case of that boot runs c1 in that mode;
+# ratios between the two boots' columns cross boots.
 # Then INTEROP_FLOOD_PING (3) rounds per target of ping latency: one client
 # (A) keeps one RCOM_STATUS in flight and times it, alone (idle) and while
 # two more flood the same node; a second table (and ping.csv) gives the
-# medians of p50/p99/p999 and flood p99 against idle, legacy and stock.
+# medians of p50/p99/p999, the flood's rate, and flood p99 against idle,
+# legacy and stock ("-" where one is missing).
 # Numbers compare within one run only; TCG is far slower than hardware.
 set -uo pipefail
 
@@ -109,33 +112,37 @@ END {
 }' ver="$ver" csv="$out/flood.csv" "$out/flood.txt" | tee "$out/table.txt"
 [ -s "$out/flood.txt" ] || { echo "FAIL: interop-bench-$ver: no flood rounds"; rc=1; }
 # ping latency: medians over the rounds of each (dlm, load) percentile
-grep -h '^INFO: flood-ping: dlm=.* n=' "$out/stock.out" "$out/dropin.out" >"$out/ping.txt"
+# and of the flood's rate; a round the guest marked valid=0 (too few
+# round trips, or a flood that did not flow) is counted and said, not used
+grep -h '^INFO: flood-ping: dlm=.* valid=' "$out/stock.out" "$out/dropin.out" >"$out/ping.txt"
 awk '
 function med(key,   n, i, j, t, v) {
 	n = split(vals[key], v, " ")
 	for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
 		if (v[j] + 0 < v[i] + 0) { t = v[i]; v[i] = v[j]; v[j] = t }
-	return n ? v[int((n + 1) / 2)] : 0
+	return n ? v[int((n + 1) / 2)] : ""
 }
-function ratio(x, y) { return y ? x / y : 0 }
+# a ratio, or "-" where either side is missing
+function ratio(x, y) { return (x == "" || y == "" || y + 0 == 0) ? "-" : sprintf("%.2f", x / y) }
+function num(x) { return x == "" ? "-" : sprintf("%.0f", x) }
 {
 	split("", f)
 	for (i = 3; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
-	# no replies, or a flood that did not flow: not a sample
-	if (f["n"] + 0 == 0) next
-	if (f["load"] == "flood" && f["load_replies"] + 0 == 0) next
+	if (f["valid"] != 1) { skipped[f["dlm"] " " f["load"]]++; next }
 	for (q = 1; q <= 3; q++) {
 		k = f["dlm"] SUBSEP f["load"] SUBSEP qn[q]
 		vals[k] = vals[k] " " f[qn[q] "_us"]
 	}
+	if (f["load"] == "flood")
+		vals[f["dlm"] SUBSEP "rate"] = vals[f["dlm"] SUBSEP "rate"] " " f["load_rate"]
 	seen[f["dlm"]] = 1
 }
 BEGIN { qn[1] = "p50"; qn[2] = "p99"; qn[3] = "p999" }
 END {
-	printf "%-6s %-10s | %7s %7s %7s | %7s %7s %7s | %6s %6s %6s\n", "kernel",
+	printf "%-6s %-10s | %7s %7s %7s | %7s %7s %7s %7s | %6s %6s %6s\n", "kernel",
 		"dlm", "idle50", "idle99", "idle999", "load50", "load99",
-		"load999", "99/idl", "99/lg", "99/sk"
-	print "kernel,dlm,idle_p50_us,idle_p99_us,idle_p999_us,flood_p50_us,flood_p99_us,flood_p999_us,flood_idle_p99_ratio,flood_p99_vs_legacy,flood_p99_vs_stock" >csv
+		"load999", "load/s", "99/idl", "99/lg", "99/sk"
+	print "kernel,dlm,idle_p50_us,idle_p99_us,idle_p999_us,flood_p50_us,flood_p99_us,flood_p999_us,flood_replies_per_s,flood_idle_p99_ratio,flood_p99_vs_legacy,flood_p99_vs_stock" >csv
 	lg = med("legacy" SUBSEP "flood" SUBSEP "p99")
 	sk = med("stock" SUBSEP "flood" SUBSEP "p99")
 	split("stock standalone dropin legacy", order, " ")
@@ -146,13 +153,16 @@ END {
 			iv[q] = med(d SUBSEP "idle" SUBSEP qn[q])
 			fv[q] = med(d SUBSEP "flood" SUBSEP qn[q])
 		}
-		printf "%-6s %-10s | %7.0f %7.0f %7.0f | %7.0f %7.0f %7.0f | %6.2f %6.2f %6.2f\n",
-			ver, d, iv[1], iv[2], iv[3], fv[1], fv[2], fv[3],
-			ratio(fv[2], iv[2]), ratio(fv[2], lg), ratio(fv[2], sk)
-		printf "%s,%s,%.1f,%.1f,%.1f,%.1f,%.1f,%.1f,%.3f,%.3f,%.3f\n", ver, d,
-			iv[1], iv[2], iv[3], fv[1], fv[2], fv[3], ratio(fv[2], iv[2]),
-			ratio(fv[2], lg), ratio(fv[2], sk) >csv
+		lr = med(d SUBSEP "rate")
+		printf "%-6s %-10s | %7s %7s %7s | %7s %7s %7s %7s | %6s %6s %6s\n",
+			ver, d, num(iv[1]), num(iv[2]), num(iv[3]), num(fv[1]), num(fv[2]),
+			num(fv[3]), num(lr), ratio(fv[2], iv[2]), ratio(fv[2], lg), ratio(fv[2], sk)
+		printf "%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n", ver, d, iv[1], iv[2], iv[3],
+			fv[1], fv[2], fv[3], lr, ratio(fv[2], iv[2]), ratio(fv[2], lg),
+			ratio(fv[2], sk) >csv
 	}
+	for (k in skipped)
+		printf "INFO: ping rounds of %s left out (too few round trips or no flood): %d\n", k, skipped[k]
 }' ver="$ver" csv="$out/ping.csv" "$out/ping.txt" | tee -a "$out/table.txt"
 if [ "$INTEROP_FLOOD_PING" -gt 0 ] && [ ! -s "$out/ping.txt" ]; then
 	echo "FAIL: interop-bench-$ver: no ping rounds"

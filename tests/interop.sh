@@ -611,12 +611,14 @@ flood_round() {
 # flight against ADDR (B) for the round and times each round trip; with
 # LOAD=flood, nodes 12 and 13 (C, D) flood B meanwhile, starting first and
 # ending last. On real nodes C and D are other machines; here they share
-# the guest's CPUs with A, so they run at nice INTEROP_FLOOD_PING_NICE (19)
-# and what A waits for is node B, not for a CPU to read its reply on.
-# One INFO line: the round trips' p50/p99/p999.
+# the guest's two CPUs with A, so their own user-space work runs at nice
+# INTEROP_FLOOD_PING_NICE (19). B's workers serving them still compete
+# with A for a CPU (Documentation/performance.md says what that costs).
+# One INFO line: the round trips' p50/p99/p999 and the flood's rate.
 flood_ping() {
 	step "flood-ping $2 $4 round $1"
 	fl=
+	rm -f "$T/flood-11.out" "$T/flood-12.out" "$T/flood-13.out"
 	if [ "$4" = flood ]; then
 		for n in 12 13; do
 			in_ns "f$n" "$tool" flood --src "192.0.2.$n" --dst "$3" \
@@ -631,23 +633,36 @@ flood_ping() {
 		--duration "$secs" --listen 1 >"$T/flood-11.out" 2>&1
 	for p in $fl; do wait "$p"; done
 	lat=$(sed -n 's/^FLOOD-LAT //p' "$T/flood-11.out")
-	load=0
+	n=$(echo "$lat" | sed -n 's/^n=\([0-9]*\) .*/\1/p')
+	lrep=0
 	if [ "$4" = flood ]; then
-		for n in 12 13; do
-			got=$(sed -n 's/^FLOOD-SUMMARY replies=\([0-9]*\).*/\1/p' "$T/flood-$n.out")
-			load=$((load + ${got:-0}))
+		for fn in 12 13; do
+			got=$(sed -n 's/^FLOOD-SUMMARY replies=\([0-9]*\).*/\1/p' "$T/flood-$fn.out")
+			lrep=$((lrep + ${got:-0}))
 		done
 	fi
-	topups=$(sed -n 's/^FLOOD-SUMMARY.* topups=\([0-9]*\).*/\1/p' "$T/flood-11.out")
-	info "flood-ping: dlm=$2 load=$4 round=$1 ${lat:-n=0} topups=${topups:-?} load_replies=$load"
-	case $4:$load:$lat in
-	*:"" | *:"n=0 "* | flood:0:*)
-		if [ "$2" = stock ]; then
-			info "flood-ping: dlm=stock load=$4 round=$1: no replies"
-		else
-			bad="$bad ping $2 $4 round $1: no replies ($(tail -n 1 "$T/flood-11.out"; tail -n 1 "$T/flood-12.out"))"
-		fi ;;
+	# a round counts (valid=1) if A had a round trip every 100 ms and,
+	# under load, the flood flowed
+	why=
+	valid=1
+	case $lat in
+	"") why="no FLOOD-LAT line ($(tail -n 1 "$T/flood-11.out"))" ;;
+	*" over=0 "*) ;;
+	*) why="more round trips than dlm_flood keeps" ;;
 	esac
+	if [ -n "$why" ]; then
+		valid=0
+	elif [ "${n:-0}" -lt $((secs * 10)) ] || { [ "$4" = flood ] && [ "$lrep" = 0 ]; }; then
+		valid=0
+		# the kernel's own dlm.ko has been seen silent after a reconnect:
+		# said, left out of the table, not judged
+		if [ "$2" != stock ]; then
+			why="$n round trips, flood $lrep replies"
+			[ "$4" = flood ] && why="$why ($(tail -n 1 "$T/flood-12.out"))"
+		fi
+	fi
+	info "flood-ping: dlm=$2 load=$4 round=$1 valid=$valid ${lat:-n=0} load_rate=$((lrep / (secs + 2)))"
+	[ -z "$why" ] || bad="$bad ping $2 $4 round $1: $why"
 }
 
 # flood_perf K WHO ADDR: a round under perf; its top symbols as INFO lines.

@@ -17,7 +17,9 @@
  * replies are refused and lost. Only the C twin has this option.
  * flood --lat 1: one request in flight (whatever --inflight says); the
  * summary gets a FLOOD-LAT line with the round trips' p50/p99/p999, from
- * the request's send to its reply on either socket. Only the C twin.
+ * the send() that writes the request to its reply (matched by rc_id) on
+ * either socket; a request unanswered for 1 s is a timeout and the next
+ * one goes out. Only the C twin.
  * --nice N: run at nice N (busybox may have no nice applet).
  * Modes: flood garbage short long badver spoof drip noread halfclose conns
  * (halfclose: noread, then shutdown(SHUT_WR) once the requests are out); see
@@ -96,6 +98,13 @@ static void put64(uint8_t *p, uint64_t v)
 	put32(p + 4, (uint32_t)(v >> 32));
 }
 
+static uint32_t get32(const uint8_t *p);
+
+static uint64_t get64(const uint8_t *p)
+{
+	return get32(p) | (uint64_t)get32(p + 4) << 32;
+}
+
 static uint32_t get32(const uint8_t *p)
 {
 	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
@@ -121,6 +130,16 @@ static void rcom_status(uint8_t *p, uint32_t nodeid, uint64_t id, uint32_t ver)
 	put32(p + HDR_LEN, RCOM_STATUS);
 	put64(p + HDR_LEN + 8, id);
 }
+
+/*
+ * --lat 1: the one request in flight (its rc_id, 0 if none) and when it
+ * went out; a reply that answers it is a sample, any other a stray
+ */
+static uint64_t lat_want;
+static double lat_t_sent;
+static long lat_stray;
+
+static void lat_add(double d);
 
 /* reply stream parser */
 struct parser {
@@ -153,9 +172,16 @@ static long feed(struct parser *p, const uint8_t *d, size_t n)
 		if (p->len - off < len)
 			break;
 		if (m[14] == CMD_RCOM && len >= RCOM_LEN &&
-		    get32(m + HDR_LEN) == RCOM_STATUS_REPLY)
+		    get32(m + HDR_LEN) == RCOM_STATUS_REPLY) {
 			got++;
-		else
+			if (a.lat && lat_want &&
+			    get64(m + HDR_LEN + 8) == lat_want) {
+				lat_add(now() - lat_t_sent);
+				lat_want = 0;
+			} else if (a.lat) {
+				lat_stray++;
+			}
+		} else
 			p->other++;
 		off += len;
 	}
@@ -342,7 +368,16 @@ static long back_read(struct back *b, const struct pollfd *pfd)
 /* round trips of --lat 1, in seconds; past LAT_MAX only counted */
 #define LAT_MAX 400000
 static double lat_s[LAT_MAX];
-static long lat_n, lat_over;
+static long lat_n, lat_over, lat_timeouts, lat_lost;
+static int lat_unsent;	/* the request is queued, send() not yet called */
+
+/* the request with id @rid is queued: the one to time */
+static void lat_arm(uint64_t rid)
+{
+	lat_want = rid;
+	lat_t_sent = now();
+	lat_unsent = 1;
+}
 
 static void lat_add(double d)
 {
@@ -376,9 +411,11 @@ static double lat_q(double q)
 static void lat_print(void)
 {
 	qsort(lat_s, lat_n, sizeof(lat_s[0]), cmp_double);
-	printf("FLOOD-LAT n=%ld over=%ld p50_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f\n",
+	printf("FLOOD-LAT n=%ld over=%ld p50_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f",
 	       lat_n, lat_over, lat_q(0.5) * 1e6, lat_q(0.99) * 1e6,
 	       lat_q(0.999) * 1e6, lat_n ? lat_s[lat_n - 1] * 1e6 : 0);
+	printf(" timeouts=%ld lost=%ld stray=%ld\n", lat_timeouts, lat_lost,
+	       lat_stray);
 }
 
 static int mode_flood(void)
@@ -388,7 +425,7 @@ static int mode_flood(void)
 	static struct back b;
 	static uint8_t rb[65536];
 	double end = now() + a.duration, t_int = now(), last_reply = now();
-	double t_conn = 0, t_sent = 0;
+	double t_conn = 0;
 	long total = 0, n_int = 0, reconnects = 0, topups = 0, slices = 0;
 	long via_back = 0;
 	size_t pend = 0, sent_off = 0;
@@ -421,6 +458,9 @@ static int mode_flood(void)
 			inflight = 0;
 			pend = 0;
 			sent_off = 0;
+			if (lat_want)
+				lat_lost++;
+			lat_want = 0;
 			t_conn = now();
 			last_reply = now();
 		}
@@ -438,19 +478,34 @@ static int mode_flood(void)
 			slices++;
 			continue;
 		}
+		/* --lat: a second without the reply, send the next one */
+		if (a.lat && lat_want && now() - lat_t_sent > 1.0) {
+			lat_timeouts++;
+			lat_want = 0;
+			inflight = 0;
+		}
 		if (inflight < a.inflight &&
 		    (!inflight || now() - last_reply > 1.0)) {
 			if (inflight)
 				topups++;
 			for (i = inflight; i < a.inflight && pend + REQ_LEN <= sizeof(out); i++) {
+				if (a.lat)
+					lat_arm(rid);
 				rcom_status(out + pend, a.nodeid, rid++, V31);
 				pend += REQ_LEN;
 			}
 			inflight = a.inflight;
 			last_reply = now();
-			t_sent = last_reply;
 		}
 		if (pend > sent_off) {
+			/*
+			 * timed from just before the write: on loopback or a
+			 * veth the node can answer before send() returns here
+			 * (its worker preempts us), so not from after it
+			 */
+			if (lat_unsent)
+				lat_t_sent = now();
+			lat_unsent = 0;
 			r = send(s, out + sent_off, pend - sent_off,
 				 MSG_NOSIGNAL | MSG_DONTWAIT);
 			if (r > 0) {
@@ -507,21 +562,22 @@ static int mode_flood(void)
 		}
 		if (got) {
 			last_reply = now();
-			/* one in flight: this reply answers the last request */
-			if (a.lat)
-				lat_add(last_reply - t_sent);
 			inflight -= got;
 			if (inflight < 0)
 				inflight = 0;
+			/* --lat: in flight only while its reply is awaited */
+			if (a.lat)
+				inflight = lat_want != 0;
 			n_int += got;
 			total += got;
 			/* late replies (after a top-up) never raise the bound */
 			for (i = 0; i < got && inflight < a.inflight &&
 			     pend + REQ_LEN <= sizeof(out); i++) {
+				if (a.lat)
+					lat_arm(rid);
 				rcom_status(out + pend, a.nodeid, rid++, V31);
 				pend += REQ_LEN;
 				inflight++;
-				t_sent = now();
 			}
 		}
 		t = now();
