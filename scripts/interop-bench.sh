@@ -71,9 +71,11 @@ function med(key, f,   n, i, j, t, v) {
 	n = split(vals[key, f], v, " ")
 	for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
 		if (v[j] + 0 < v[i] + 0) { t = v[i]; v[i] = v[j]; v[j] = t }
-	return n ? v[int((n + 1) / 2)] : 0
+	return n ? v[int((n + 1) / 2)] : ""
 }
-function ratio(x, y) { return y ? x / y : 0 }
+# a missing median or ratio is printed as "-" in the table, empty in the CSV
+function ratio(x, y) { return (x == "" || y == "" || y + 0 == 0) ? "" : sprintf("%.3f", x / y) }
+function cell(x, f) { return x == "" ? "-" : sprintf(f, x) }
 {
 	# a round line has rate=; the no-replies notes are not rounds
 	split("", f)
@@ -100,10 +102,13 @@ END {
 		dr = med("dropin" SUBSEP c, "rate"); lr = med("legacy" SUBSEP c, "rate")
 		sc = med("stock" SUBSEP c, "cpu"); ac = med("standalone" SUBSEP c, "cpu")
 		dc = med("dropin" SUBSEP c, "cpu"); lc = med("legacy" SUBSEP c, "cpu")
-		printf "%-6s %3d | %7d %7d %7d %7d | %5.2f %5.2f %5.2f | %6.1f %6.1f %6.1f %6.1f | %5.2f %5.2f\n",
-			ver, c, sr, ar, dr, lr, ratio(ar, sr), ratio(dr, sr), ratio(ar, lr),
-			sc, ac, dc, lc, ratio(ac, sc), ratio(dc, sc)
-		printf "%s,%d,%d,%d,%d,%d,%.3f,%.3f,%.3f,%.1f,%.1f,%.1f,%.1f,%.3f,%.3f\n",
+		printf "%-6s %3d | %7s %7s %7s %7s | %5s %5s %5s | %6s %6s %6s %6s | %5s %5s\n",
+			ver, c, cell(sr, "%d"), cell(ar, "%d"), cell(dr, "%d"), cell(lr, "%d"),
+			cell(ratio(ar, sr), "%.2f"), cell(ratio(dr, sr), "%.2f"),
+			cell(ratio(ar, lr), "%.2f"), cell(sc, "%.1f"), cell(ac, "%.1f"),
+			cell(dc, "%.1f"), cell(lc, "%.1f"), cell(ratio(ac, sc), "%.2f"),
+			cell(ratio(dc, sc), "%.2f")
+		printf "%s,%d,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n",
 			ver, c, sr, ar, dr, lr, ratio(ar, sr), ratio(dr, sr), ratio(ar, lr),
 			sc, ac, dc, lc, ratio(ac, sc), ratio(dc, sc) >csv
 	}
@@ -162,7 +167,7 @@ END {
 			ratio(fv[2], sk) >csv
 	}
 	for (k in skipped)
-		printf "INFO: ping rounds of %s left out (too few round trips or no flood): %d\n", k, skipped[k]
+		printf "INFO: ping rounds of %s left out (valid=0: see ping.txt): %d\n", k, skipped[k]
 }' ver="$ver" csv="$out/ping.csv" "$out/ping.txt" | tee -a "$out/table.txt"
 if [ "$INTEROP_FLOOD_PING" -gt 0 ] && [ ! -s "$out/ping.txt" ]; then
 	echo "FAIL: interop-bench-$ver: no ping rounds"

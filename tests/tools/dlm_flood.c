@@ -19,7 +19,8 @@
  * summary gets a FLOOD-LAT line with the round trips' p50/p99/p999, from
  * the send() that writes the request to its reply (matched by rc_id) on
  * either socket; a request unanswered for 1 s is a timeout and the next
- * one goes out. Only the C twin.
+ * one goes out (the wait is a sample, as is one cut by a reconnect). Not
+ * with --slice. Only the C twin.
  * --nice N: run at nice N (busybox may have no nice applet).
  * Modes: flood garbage short long badver spoof drip noread halfclose conns
  * (halfclose: noread, then shutdown(SHUT_WR) once the requests are out); see
@@ -458,8 +459,10 @@ static int mode_flood(void)
 			inflight = 0;
 			pend = 0;
 			sent_off = 0;
-			if (lat_want)
+			if (lat_want) {
+				lat_add(now() - lat_t_sent);
 				lat_lost++;
+			}
 			lat_want = 0;
 			t_conn = now();
 			last_reply = now();
@@ -480,6 +483,8 @@ static int mode_flood(void)
 		}
 		/* --lat: a second without the reply, send the next one */
 		if (a.lat && lat_want && now() - lat_t_sent > 1.0) {
+			/* the wait so far is a sample: a stall must show */
+			lat_add(now() - lat_t_sent);
 			lat_timeouts++;
 			lat_want = 0;
 			inflight = 0;
@@ -938,6 +943,9 @@ int main(int argc, char **argv)
 		a.inflight = 1024;
 	if (a.lat)
 		a.inflight = 1;
+	/* a slice's drain reads only its own socket: replies would be lost */
+	if (a.lat && a.slice > 0)
+		usage();
 	if (a.interval < 0.1)
 		a.interval = 0.1;
 	setvbuf(stdout, NULL, _IOLBF, 0);
