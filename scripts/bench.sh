@@ -115,31 +115,25 @@ awk -F, '{ printf "%-3s %-5s %-40s %10s %10s %6s %6s %4s\n", $1, $2, $3, $4, $5,
 	$6, $7, $8 }' "$csv" | tee "$out/summary.txt"
 
 # --- plots ---------------------------------------------------------------
+# bars CSV TITLE YLABEL PLOT: a histogram of CSV (header row: column
+# names) into CSV's name with .png; PLOT is gnuplot's plot arguments
+bars() {
+	gnuplot -e "set terminal png size 800,480; set output '${1%.csv}.png';
+		set datafile separator ','; set key autotitle columnhead;
+		set termoption noenhanced; set yrange [0:*];
+		set style data histograms; set style fill solid border -1;
+		set key top left; set title '$2, $(basename "${1%.csv}")';
+		set ylabel '$3'; plot $4" || { echo "FAIL: bench: gnuplot $1"; rc=1; }
+}
 if command -v gnuplot >/dev/null 2>&1; then
 	for f in "$out"/flood-*.csv; do
-		[ -s "$f" ] || continue
-		gnuplot -e "set terminal png size 800,480; set output '${f%.csv}.png';
-			set datafile separator ','; set key autotitle columnhead;
-			set termoption noenhanced; set yrange [0:*];
-			set style data histograms;
-			set style fill solid border -1; set key top left;
-			set title 'RCOM_STATUS flood, $(basename "${f%.csv}")';
-			set xlabel 'clients'; set ylabel 'replies/s';
-			plot '$f' using 3:xtic(2) title 'stock', '' using 4 title 'standalone',
-			'' using 5 title 'drop-in', '' using 6 title 'legacy'" ||
-			{ echo "FAIL: bench: gnuplot $f"; rc=1; }
+		[ -s "$f" ] && bars "$f" "RCOM_STATUS flood by client count" replies/s \
+			"'$f' using 3:xtic(2) title 'stock', '' using 4 title 'standalone',
+			'' using 5 title 'drop-in', '' using 6 title 'legacy'"
 	done
 	for f in "$out"/ping-*.csv; do
-		[ -s "$f" ] || continue
-		gnuplot -e "set terminal png size 800,480; set output '${f%.csv}.png';
-			set datafile separator ','; set key autotitle columnhead;
-			set termoption noenhanced; set yrange [0:*];
-			set style data histograms;
-			set style fill solid border -1; set key top left;
-			set title 'ping round trip p99, $(basename "${f%.csv}")';
-			set ylabel 'microseconds';
-			plot '$f' using 4:xtic(2) title 'idle', '' using 7 title 'under a flood'" ||
-			{ echo "FAIL: bench: gnuplot $f"; rc=1; }
+		[ -s "$f" ] && bars "$f" "ping round trip p99" microseconds \
+			"'$f' using 4:xtic(2) title 'idle', '' using 7 title 'under a flood'"
 	done
 else
 	echo "INFO: bench: no gnuplot, no plots"
