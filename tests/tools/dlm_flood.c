@@ -182,8 +182,9 @@ static long feed(struct parser *p, const uint8_t *d, size_t n)
 			} else if (a.lat) {
 				lat_stray++;
 			}
-		} else
+		} else {
 			p->other++;
+		}
 		off += len;
 	}
 	memmove(p->buf, p->buf + off, p->len - off);
