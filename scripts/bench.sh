@@ -11,7 +11,7 @@
 #       serial_io=1, DLM 3.2 and 3.1, three nodes all-to-all, one boot
 # BENCH_ROWS ("1 3 5": 1 and 5 come together) picks rows; BENCH_SHORT=1
 # runs one round of each and 1 and 4 clients (11 minutes here; the full
-# run about 25). BENCH_ROUNDS, MSGS, SIZE and INTEROP_FLOOD* pass through.
+# run an estimated 25, not yet timed). BENCH_ROUNDS, MSGS, SIZE and INTEROP_FLOOD* pass through.
 # Numbers are for comparison within one run; TCG is far slower than
 # hardware. Exit status: 1 if a step failed, whatever the ratios say.
 set -uo pipefail

@@ -19,7 +19,7 @@
 # (A) keeps one RCOM_STATUS in flight and times it, alone (idle) and while
 # two more flood the same node; a second table (and ping.csv) gives the
 # medians of p50/p99/p999, the flood's rate, and flood p99 against idle,
-# legacy and stock ("-" where one is missing).
+# legacy and stock ("-" where one is missing; empty in the CSV).
 # Numbers compare within one run only; TCG is far slower than hardware.
 set -uo pipefail
 
@@ -127,9 +127,9 @@ function med(key,   n, i, j, t, v) {
 		if (v[j] + 0 < v[i] + 0) { t = v[i]; v[i] = v[j]; v[j] = t }
 	return n ? v[int((n + 1) / 2)] : ""
 }
-# a ratio, or "-" where either side is missing
-function ratio(x, y) { return (x == "" || y == "" || y + 0 == 0) ? "-" : sprintf("%.2f", x / y) }
-function num(x) { return x == "" ? "-" : sprintf("%.0f", x) }
+# as in the flood table: "-" in the table, empty in the CSV where missing
+function ratio(x, y) { return (x == "" || y == "" || y + 0 == 0) ? "" : sprintf("%.3f", x / y) }
+function cell(x, f) { return x == "" ? "-" : sprintf(f, x) }
 {
 	split("", f)
 	for (i = 3; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
@@ -160,8 +160,10 @@ END {
 		}
 		lr = med(d SUBSEP "rate")
 		printf "%-6s %-10s | %7s %7s %7s | %7s %7s %7s %7s | %6s %6s %6s\n",
-			ver, d, num(iv[1]), num(iv[2]), num(iv[3]), num(fv[1]), num(fv[2]),
-			num(fv[3]), num(lr), ratio(fv[2], iv[2]), ratio(fv[2], lg), ratio(fv[2], sk)
+			ver, d, cell(iv[1], "%.0f"), cell(iv[2], "%.0f"), cell(iv[3], "%.0f"),
+			cell(fv[1], "%.0f"), cell(fv[2], "%.0f"), cell(fv[3], "%.0f"),
+			cell(lr, "%.0f"), cell(ratio(fv[2], iv[2]), "%.2f"),
+			cell(ratio(fv[2], lg), "%.2f"), cell(ratio(fv[2], sk), "%.2f")
 		printf "%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n", ver, d, iv[1], iv[2], iv[3],
 			fv[1], fv[2], fv[3], lr, ratio(fv[2], iv[2]), ratio(fv[2], lg),
 			ratio(fv[2], sk) >csv

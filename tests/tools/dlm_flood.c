@@ -99,16 +99,14 @@ static void put64(uint8_t *p, uint64_t v)
 	put32(p + 4, (uint32_t)(v >> 32));
 }
 
-static uint32_t get32(const uint8_t *p);
+static uint32_t get32(const uint8_t *p)
+{
+	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
+}
 
 static uint64_t get64(const uint8_t *p)
 {
 	return get32(p) | (uint64_t)get32(p + 4) << 32;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
 static void hdr(uint8_t *p, uint32_t ver, uint32_t nodeid, unsigned int len,
@@ -140,7 +138,58 @@ static uint64_t lat_want;
 static double lat_t_sent;
 static long lat_stray;
 
-static void lat_add(double d);
+/* round trips of --lat 1, in seconds; past LAT_MAX only counted */
+#define LAT_MAX 400000
+static double lat_s[LAT_MAX];
+static long lat_n, lat_over, lat_timeouts, lat_lost;
+static int lat_unsent;	/* the request is queued, send() not yet called */
+
+/* the request with id @rid is queued: the one to time */
+static void lat_arm(uint64_t rid)
+{
+	lat_want = rid;
+	lat_t_sent = now();
+	lat_unsent = 1;
+}
+
+static void lat_add(double d)
+{
+	if (lat_n < LAT_MAX)
+		lat_s[lat_n++] = d;
+	else
+		lat_over++;
+}
+
+static int cmp_double(const void *x, const void *y)
+{
+	double a1 = *(const double *)x, b1 = *(const double *)y;
+
+	return (a1 > b1) - (a1 < b1);
+}
+
+/* nearest rank: the smallest sample with at least @q of them at or below */
+static double lat_q(double q)
+{
+	long i = (long)(q * lat_n + 0.999999);
+
+	if (!lat_n)
+		return 0;
+	if (i < 1)
+		i = 1;
+	if (i > lat_n)
+		i = lat_n;
+	return lat_s[i - 1];
+}
+
+static void lat_print(void)
+{
+	qsort(lat_s, lat_n, sizeof(lat_s[0]), cmp_double);
+	printf("FLOOD-LAT n=%ld over=%ld p50_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f",
+	       lat_n, lat_over, lat_q(0.5) * 1e6, lat_q(0.99) * 1e6,
+	       lat_q(0.999) * 1e6, lat_n ? lat_s[lat_n - 1] * 1e6 : 0);
+	printf(" timeouts=%ld lost=%ld stray=%ld\n", lat_timeouts, lat_lost,
+	       lat_stray);
+}
 
 /* reply stream parser */
 struct parser {
@@ -365,59 +414,6 @@ static long back_read(struct back *b, const struct pollfd *pfd)
 		}
 	}
 	return got;
-}
-
-/* round trips of --lat 1, in seconds; past LAT_MAX only counted */
-#define LAT_MAX 400000
-static double lat_s[LAT_MAX];
-static long lat_n, lat_over, lat_timeouts, lat_lost;
-static int lat_unsent;	/* the request is queued, send() not yet called */
-
-/* the request with id @rid is queued: the one to time */
-static void lat_arm(uint64_t rid)
-{
-	lat_want = rid;
-	lat_t_sent = now();
-	lat_unsent = 1;
-}
-
-static void lat_add(double d)
-{
-	if (lat_n < LAT_MAX)
-		lat_s[lat_n++] = d;
-	else
-		lat_over++;
-}
-
-static int cmp_double(const void *x, const void *y)
-{
-	double a1 = *(const double *)x, b1 = *(const double *)y;
-
-	return (a1 > b1) - (a1 < b1);
-}
-
-/* nearest rank: the smallest sample with at least @q of them at or below */
-static double lat_q(double q)
-{
-	long i = (long)(q * lat_n + 0.999999);
-
-	if (!lat_n)
-		return 0;
-	if (i < 1)
-		i = 1;
-	if (i > lat_n)
-		i = lat_n;
-	return lat_s[i - 1];
-}
-
-static void lat_print(void)
-{
-	qsort(lat_s, lat_n, sizeof(lat_s[0]), cmp_double);
-	printf("FLOOD-LAT n=%ld over=%ld p50_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f",
-	       lat_n, lat_over, lat_q(0.5) * 1e6, lat_q(0.99) * 1e6,
-	       lat_q(0.999) * 1e6, lat_n ? lat_s[lat_n - 1] * 1e6 : 0);
-	printf(" timeouts=%ld lost=%ld stray=%ld\n", lat_timeouts, lat_lost,
-	       lat_stray);
 }
 
 static int mode_flood(void)
