@@ -13,7 +13,8 @@
 # one GFS2 disk (/dev/vda, made by the host), append numbered records to
 # shared files under fcntl locks (dlm_controld's plocks) and under flock,
 # and create and remove files in one directory; node 1 then checks that
-# every record is there exactly once. The host runs fsck.gfs2 afterwards.
+# every record is there exactly once and unmounts after the other nodes
+# have. The host runs fsck.gfs2 afterwards.
 #
 # With DLMSTACK_RESTART, node 2's DLM restarts while node 1 holds a lock
 # (see below).
@@ -229,7 +230,25 @@ gfs2_test() {
 	else
 		wait_for 300 test -e /mnt/verified || fail gfs2-barrier "node 1 never verified"
 	fi
+	# Node 1 unmounts last, once every other node has left the file
+	# system's lockspace. Unmounting together can withdraw GFS2 on 6.12:
+	# seen once (CI, 2026-12-04, our dlm.ko on both nodes) as "Transaction
+	# error -30: Unable to write revokes" on node 1, a dirty resource group
+	# glock synced by glock work after node 1's shutdown log flush had
+	# cleared the journal's live flag (glops.c gfs2_ail_empty_gl), while
+	# node 2 was unmounting; the withdraw then waits for a journal
+	# recovery no node is left to do, and umount hangs. That ordering is
+	# GFS2's to get right; the transport is judged on what precedes it.
+	if [ "$ME" = 1 ]; then
+		wait_for 120 alone_in fs0 ||
+			fail gfs2-barrier "other nodes still in fs0: $(dlm_tool ls fs0 2>&1 | grep '^members')"
+	fi
 	if umount /mnt 2>"$ERR"; then pass gfs2-umount; else fail gfs2-umount "$(errtxt)"; fi
+}
+
+# alone_in LS: this node is the lockspace's only member
+alone_in() {
+	dlm_tool ls "$1" 2>/dev/null | grep -qE "^members[[:space:]]+$ME[[:space:]]*\$"
 }
 
 [ -z "${DLMSTACK_GFS2:-}" ] || gfs2_test
