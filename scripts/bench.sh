@@ -9,9 +9,14 @@
 #       (serial_io=1), QEMU TCG, 2 vCPUs
 #   row 3: tests/bench.sh in the Debian 6.12 kernel: parallel dlm_io vs
 #       serial_io=1, DLM 3.2 and 3.1, three nodes all-to-all, one boot
-# BENCH_ROWS ("1 3 5": 1 and 5 come together) picks rows; BENCH_SHORT=1
-# runs one round of each and 1 and 4 clients (11 minutes here; the full
-# run an estimated 25, not yet timed). BENCH_ROUNDS, MSGS, SIZE and INTEROP_FLOOD* pass through.
+#   row 6: tests/scale.sh in the Debian 6.12 kernel: 64 instances, one
+#       per namespace, each pinging every other: time to connect all,
+#       slab per connection and per in-flight message, parallel vs legacy
+# BENCH_ROWS ("1 3 5 6": 1 and 5 come together) picks rows; BENCH_SHORT=1
+# runs one round of each and 1 and 4 clients (about 15 minutes here; the
+# full run an estimated 35, not yet timed). BENCH_ROUNDS, MSGS, SIZE,
+# INTEROP_FLOOD* and BENCH_SCALE_NODES, _MSGS, _MODES (tests/scale.sh)
+# pass through.
 # Numbers are for comparison within one run; TCG is far slower than
 # hardware. Exit status: 1 if a step failed, whatever the ratios say.
 set -uo pipefail
@@ -19,7 +24,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/outdir.sh"
 out=$DLM_LC_OUT/bench
 mkdir -p "$out"
-rows=${BENCH_ROWS:-1 3 5}
+rows=${BENCH_ROWS:-1 3 5 6}
 kernels=${BENCH_KERNELS:-6.12 6.1}
 if [ "${BENCH_SHORT:-0}" = 1 ]; then
 	export BENCH_ROUNDS=${BENCH_ROUNDS:-1} INTEROP_FLOOD_ROUNDS=${INTEROP_FLOOD_ROUNDS:-1}
@@ -31,7 +36,7 @@ rc=0
 has() { case " $rows " in *" $1 "*) return 0 ;; esac; return 1; }
 
 case " $rows " in
-*[!\ 135]*) echo "FAIL: bench: BENCH_ROWS='$rows': rows are 1, 3 and 5"; exit 1 ;;
+*[!\ 1356]*) echo "FAIL: bench: BENCH_ROWS='$rows': rows are 1, 3, 5 and 6"; exit 1 ;;
 esac
 [ -n "${rows// /}" ] || { echo "FAIL: bench: BENCH_ROWS is empty"; exit 1; }
 
@@ -105,6 +110,53 @@ if has 3; then
 		add 3 6.12 "parallel/legacy ping p50" "$(v parallel 3)" "$(v serial 3)" "<=1"
 	else
 		echo "FAIL: bench: no legacy/parallel results ($out/legacy.log)"
+		rc=1
+	fi
+fi
+
+# --- row 6 ---------------------------------------------------------------
+if has 6; then
+	rm -f "$out/scale.csv" "$out/scale.log"
+	QEMU_NAME=scale-6.12 QEMU_TIMEOUT=${QEMU_TIMEOUT:-2400} \
+		"$HERE/qemu-run.sh" 6.12 "$HERE/../tests/scale.sh" >"$out/scale.log" 2>&1 || rc=1
+	grep -E '^(FAIL: |INFO: scale: mode=.* (connect_all|per_))' "$out/scale.log"
+	# INFO: scale: mode=M ok=1 ... connect_all_s=T ...
+	# INFO: scale: mode=M ok=1 per_conn_bytes=USED/SLAB ...; per_msg_bytes=
+	# too; one of each per round: medians of the rounds whose case passed
+	awk 'function med(m, k,    i, j, t, c) {
+		c = n[m, k]
+		for (i = 2; i <= c; i++)
+			for (j = i; j > 1 && v[m, k, j - 1] > v[m, k, j]; j--) {
+				t = v[m, k, j]; v[m, k, j] = v[m, k, j - 1]; v[m, k, j - 1] = t }
+		return c ? v[m, k, int((c + 1) / 2)] : "" }
+	function keep(m, k, x) {
+		if (x ~ /^[0-9]+(\.[0-9]+)?$/) v[m, k, ++n[m, k]] = x + 0 }
+	/^INFO: scale: mode=[a-z]+ ok=1 / {
+		m = $3; sub(/.*=/, "", m); modes[m] = 1
+		for (i = 5; i <= NF; i++) {
+			k = $i; x = $i; sub(/=.*/, "", k); sub(/^[^=]*=/, "", x)
+			if (k == "nodes") nodes[m] = x
+			if (k == "connect_all_s") keep(m, k, x)
+			if (k == "per_conn_bytes") { split(x, uv, "/"); keep(m, "conn_slab", uv[2]) }
+			if (k == "per_msg_bytes") {
+				split(x, uv, "/"); keep(m, "msg_used", uv[1]); keep(m, "msg_slab", uv[2]) }
+		} }
+	END {
+		print "mode,nodes,connect_all_s,slab_per_conn_bytes,used_per_msg_bytes,slab_per_msg_bytes,rounds"
+		for (m in modes) printf "%s,%s,%s,%s,%s,%s,%s\n", m, nodes[m],
+			med(m, "connect_all_s"), med(m, "conn_slab"), med(m, "msg_used"),
+			med(m, "msg_slab"), n[m, "connect_all_s"] }' \
+		"$out/scale.log" >"$out/scale.csv"
+	s() { awk -F, -v k="$1" -v c="$2" '$1 == k { print $c }' "$out/scale.csv"; }
+	if [ -n "$(s parallel 3)" ]; then
+		n=$(s parallel 2)
+		# the issue's target is absolute: all connected within 10 s
+		add 6 6.12 "$n inst. connect all s parallel/legacy" "$(s parallel 3)" "$(s legacy 3)" ""
+		add 6 6.12 "$n inst. connect all s / 10 s" "$(s parallel 3)" 10 "<=1"
+		add 6 6.12 "slab B per TCP conn parallel/legacy" "$(s parallel 4)" "$(s legacy 4)" ""
+		add 6 6.12 "B per queued msg parallel/legacy" "$(s parallel 5)" "$(s legacy 5)" ""
+	else
+		echo "FAIL: bench: no scale results ($out/scale.log)"
 		rc=1
 	fi
 fi
