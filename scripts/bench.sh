@@ -154,7 +154,7 @@ if has 6; then
 		add 6 6.12 "$n inst. connect all s parallel/legacy" "$(s parallel 3)" "$(s legacy 3)" ""
 		add 6 6.12 "$n inst. connect all s / 10 s" "$(s parallel 3)" 10 "<=1"
 		add 6 6.12 "slab B per TCP conn parallel/legacy" "$(s parallel 4)" "$(s legacy 4)" ""
-		add 6 6.12 "B per queued msg parallel/legacy" "$(s parallel 5)" "$(s legacy 5)" ""
+		add 6 6.12 "slab B per queued msg parallel/legacy" "$(s parallel 6)" "$(s legacy 6)" ""
 	else
 		echo "FAIL: bench: no scale results ($out/scale.log)"
 		rc=1
