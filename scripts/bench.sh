@@ -12,11 +12,15 @@
 #   row 6: tests/scale.sh in the Debian 6.12 kernel: 64 instances, one
 #       per namespace, each pinging every other: time to connect all,
 #       slab per connection and per in-flight message, parallel vs legacy
-# BENCH_ROWS ("1 3 5 6": 1 and 5 come together) picks rows; BENCH_SHORT=1
-# runs one round of each and 1 and 4 clients (about 15 minutes here; the
-# full run an estimated 35, not yet timed). BENCH_ROUNDS, MSGS, SIZE,
-# INTEROP_FLOOD* and BENCH_SCALE_NODES, _MSGS, _MODES (tests/scale.sh)
-# pass through.
+#   row 7: tests/soak.sh in the Debian 6.12 kernel: three nodes under
+#       sustained checked bulk, pings and reconnects for BENCH_SOAK_SECS
+#       (600): memory and queue depths sampled (soak.csv), unreclaimable
+#       slab between two drained points must not grow
+# BENCH_ROWS ("1 3 5 6 7": 1 and 5 come together) picks rows; BENCH_SHORT=1
+# runs one round of each, 1 and 4 clients and a 60 s soak (about 17
+# minutes here; the full run an estimated 47, not yet timed). BENCH_ROUNDS,
+# MSGS, SIZE, INTEROP_FLOOD*, BENCH_SCALE_NODES, _MSGS, _MODES
+# (tests/scale.sh) and BENCH_SOAK_* (tests/soak.sh) pass through.
 # Numbers are for comparison within one run; TCG is far slower than
 # hardware. Exit status: 1 if a step failed, whatever the ratios say.
 set -uo pipefail
@@ -24,11 +28,13 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/outdir.sh"
 out=$DLM_LC_OUT/bench
 mkdir -p "$out"
-rows=${BENCH_ROWS:-1 3 5 6}
+rows=${BENCH_ROWS:-1 3 5 6 7}
 kernels=${BENCH_KERNELS:-6.12 6.1}
 if [ "${BENCH_SHORT:-0}" = 1 ]; then
 	export BENCH_ROUNDS=${BENCH_ROUNDS:-1} INTEROP_FLOOD_ROUNDS=${INTEROP_FLOOD_ROUNDS:-1}
 	export INTEROP_FLOOD=${INTEROP_FLOOD:-1 4} INTEROP_FLOOD_PING=${INTEROP_FLOOD_PING:-1}
+	export BENCH_SOAK_SECS=${BENCH_SOAK_SECS:-60} BENCH_SOAK_WARM=${BENCH_SOAK_WARM:-20}
+	export BENCH_SOAK_CLOSE=${BENCH_SOAK_CLOSE:-15}
 fi
 export BENCH_ROUNDS=${BENCH_ROUNDS:-3} MSGS=${MSGS:-60000} SIZE=${SIZE:-256}
 "$HERE/deps.sh" >&2 || exit 1
@@ -36,7 +42,7 @@ rc=0
 has() { case " $rows " in *" $1 "*) return 0 ;; esac; return 1; }
 
 case " $rows " in
-*[!\ 1356]*) echo "FAIL: bench: BENCH_ROWS='$rows': rows are 1, 3, 5 and 6"; exit 1 ;;
+*[!\ 13567]*) echo "FAIL: bench: BENCH_ROWS='$rows': rows are 1, 3, 5, 6 and 7"; exit 1 ;;
 esac
 [ -n "${rows// /}" ] || { echo "FAIL: bench: BENCH_ROWS is empty"; exit 1; }
 
@@ -161,6 +167,33 @@ if has 6; then
 	fi
 fi
 
+# --- row 7 ---------------------------------------------------------------
+if has 7; then
+	rm -f "$out/soak.csv" "$out/soak.log"
+	secs=${BENCH_SOAK_SECS:-600}
+	QEMU_NAME=soak-6.12 QEMU_TIMEOUT=$((${secs//[!0-9]/} + ${BENCH_SOAK_WARM:-60} + 900)) \
+		"$HERE/qemu-run.sh" 6.12 "$HERE/../tests/soak.sh" >"$out/soak.log" 2>&1 || rc=1
+	grep -E '^(FAIL: |INFO: soak: result)' "$out/soak.log"
+	# INFO: soak: soak t=S used_kb=U slab_kb=S unreclaim_kb=R queued=B
+	# unacked=B process=B rx_msgs=N: one CSV row per sample
+	awk '/^INFO: soak: soak t=/ {
+		l = ""
+		for (i = 4; i <= NF; i++) { x = $i; sub(/^[^=]*=/, "", x); l = l (i > 4 ? "," : "") x }
+		print l }
+		BEGIN { print "t_s,used_kb,slab_kb,unreclaim_kb,queued_bytes,unacked_bytes,process_bytes,rx_msgs" }' \
+		"$out/soak.log" >"$out/soak.csv"
+	r() { sed -n "s/^INFO: soak: result .* $1=\([^ ]*\).*/\1/p" "$out/soak.log"; }
+	if [ -n "$(r unreclaim_growth_kb)" ] && grep -q '^PASS: soak.delivered' "$out/soak.log"; then
+		# growth against a fixed allowance: 2048 kB is tests/soak.sh's
+		add 7 6.12 "soak $(r secs)s $(r msgs) msgs slab growth kB / 2048" \
+			"$(r unreclaim_growth_kb)" "${BENCH_SOAK_SLACK_KB:-2048}" "<=1"
+		add 7 6.12 "soak unacked_max B / 4 MiB bound" "$(r unacked_max)" 4194304 "<=1"
+	else
+		echo "FAIL: bench: no soak result ($out/soak.log)"
+		rc=1
+	fi
+fi
+
 # --- the table -----------------------------------------------------------
 [ "$(wc -l <"$csv")" -gt 1 ] || { echo "FAIL: bench: nothing measured"; rc=1; }
 awk -F, '{ printf "%-3s %-5s %-40s %10s %10s %6s %6s %4s\n", $1, $2, $3, $4, $5,
@@ -187,6 +220,19 @@ if command -v gnuplot >/dev/null 2>&1; then
 		[ -s "$f" ] && bars "$f" "ping round trip p99" microseconds \
 			"'$f' using 4:xtic(2) title 'idle', '' using 7 title 'under a flood'"
 	done
+	f=$out/soak.csv
+	if [ "$(wc -l <"$f" 2>/dev/null || echo 0)" -gt 1 ]; then
+		gnuplot -e "set terminal png size 800,480; set output '${f%.csv}.png';
+			set datafile separator ','; set key autotitle columnhead;
+			set termoption noenhanced; set yrange [0:*]; set key top left;
+			set title 'soak: memory and queue depths over time';
+			set xlabel 'seconds'; set ylabel 'kB';
+			plot '$f' using 1:4 with lines title 'unreclaimable slab',
+			'' using 1:(\$5/1024) with lines title 'write queues',
+			'' using 1:(\$6/1024) with lines title 'resend copies',
+			'' using 1:(\$7/1024) with lines title 'received, undelivered'" ||
+			{ echo "FAIL: bench: gnuplot $f"; rc=1; }
+	fi
 else
 	echo "INFO: bench: no gnuplot, no plots"
 fi
