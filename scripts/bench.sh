@@ -9,6 +9,10 @@
 #       (serial_io=1), QEMU TCG, 2 vCPUs
 #   row 3: tests/bench.sh in the Debian 6.12 kernel: parallel dlm_io vs
 #       serial_io=1, DLM 3.2 and 3.1, three nodes all-to-all, one boot
+#   row 4: tests/ceiling.sh in the Debian 6.12 kernel: bulk one way, 64 to
+#       4000 B messages, against plain TCP between the same namespaces
+#       with the same write sizes (the ceiling) and with 4096 B writes
+#       (one page per sendmsg; tests/tools/tcp_bulk.c)
 #   row 6: tests/scale.sh in the Debian 6.12 kernel: 64 instances, one
 #       per namespace, each pinging every other: time to connect all,
 #       slab per connection and per in-flight message, parallel vs legacy
@@ -16,11 +20,12 @@
 #       sustained checked bulk, pings and reconnects for BENCH_SOAK_SECS
 #       (600): memory and queue depths sampled (soak.csv), unreclaimable
 #       slab between two drained points must not grow
-# BENCH_ROWS ("1 3 5 6 7": 1 and 5 come together) picks rows; BENCH_SHORT=1
+# BENCH_ROWS ("1 3 4 5 6 7": 1 and 5 come together) picks rows; BENCH_SHORT=1
 # runs one round of each, 1 and 4 clients and a 60 s soak (about 17
 # minutes here; the full run an estimated 47, not yet timed). BENCH_ROUNDS,
 # MSGS, SIZE, INTEROP_FLOOD*, BENCH_SCALE_NODES, _MSGS, _MODES
-# (tests/scale.sh) and BENCH_SOAK_* (tests/soak.sh) pass through.
+# (tests/scale.sh), BENCH_CEIL_* (tests/ceiling.sh) and BENCH_SOAK_*
+# (tests/soak.sh) pass through.
 # Numbers are for comparison within one run; TCG is far slower than
 # hardware. Exit status: 1 if a step failed, whatever the ratios say.
 set -uo pipefail
@@ -28,7 +33,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/outdir.sh"
 out=$DLM_LC_OUT/bench
 mkdir -p "$out"
-rows=${BENCH_ROWS:-1 3 5 6 7}
+rows=${BENCH_ROWS:-1 3 4 5 6 7}
 kernels=${BENCH_KERNELS:-6.12 6.1}
 if [ "${BENCH_SHORT:-0}" = 1 ]; then
 	export BENCH_ROUNDS=${BENCH_ROUNDS:-1} INTEROP_FLOOD_ROUNDS=${INTEROP_FLOOD_ROUNDS:-1}
@@ -42,7 +47,7 @@ rc=0
 has() { case " $rows " in *" $1 "*) return 0 ;; esac; return 1; }
 
 case " $rows " in
-*[!\ 13567]*) echo "FAIL: bench: BENCH_ROWS='$rows': rows are 1, 3, 5, 6 and 7"; exit 1 ;;
+*[!\ 134567]*) echo "FAIL: bench: BENCH_ROWS='$rows': rows are 1, 3, 4, 5, 6 and 7"; exit 1 ;;
 esac
 [ -n "${rows// /}" ] || { echo "FAIL: bench: BENCH_ROWS is empty"; exit 1; }
 
@@ -116,6 +121,54 @@ if has 3; then
 		add 3 6.12 "parallel/legacy ping p50" "$(v parallel 3)" "$(v serial 3)" "<=1"
 	else
 		echo "FAIL: bench: no legacy/parallel results ($out/legacy.log)"
+		rc=1
+	fi
+fi
+
+# --- row 4 ---------------------------------------------------------------
+if has 4; then
+	rm -f "$out/ceiling.csv" "$out/ceiling.log"
+	if gcc -static -O2 -Wall -Wextra -o "$out/tcp_bulk" "$HERE/../tests/tools/tcp_bulk.c" \
+		>"$out/tcp_bulk-build.log" 2>&1; then
+		QEMU_NAME=ceiling-6.12 QEMU_FILES="$out/tcp_bulk" QEMU_TIMEOUT=${QEMU_TIMEOUT:-1800} \
+			"$HERE/qemu-run.sh" 6.12 "$HERE/../tests/ceiling.sh" >"$out/ceiling.log" 2>&1 || rc=1
+	else
+		echo "FAIL: bench: tcp_bulk does not build ($out/tcp_bulk-build.log)"
+		rc=1
+	fi
+	grep -E '^FAIL: ' "$out/ceiling.log" 2>/dev/null
+	# INFO: ceiling: round=R size=S ours_mbps=X tcp_mbps=Y page_mbps=Z, per
+	# round: medians per size of the numbers there are ("-": failed)
+	awk 'function med(k, s,    i, j, t, c) {
+		c = n[k, s]
+		for (i = 2; i <= c; i++)
+			for (j = i; j > 1 && v[k, s, j - 1] > v[k, s, j]; j--) {
+				t = v[k, s, j]; v[k, s, j] = v[k, s, j - 1]; v[k, s, j - 1] = t }
+		return c ? v[k, s, int((c + 1) / 2)] : "" }
+	/^INFO: ceiling: round=/ {
+		for (i = 4; i <= NF; i++) {
+			k = $i; x = $i; sub(/=.*/, "", k); sub(/^[^=]*=/, "", x)
+			if (k == "size") { s = x; if (!(s in seen)) { seen[s] = 1; order[++ns] = s } }
+			else if (x ~ /^[0-9]+(\.[0-9]+)?$/) v[k, s, ++n[k, s]] = x + 0
+		} }
+	END {
+		print "size,ours_mbps,tcp_mbps,page_mbps,rounds"
+		for (i = 1; i <= ns; i++) { s = order[i]
+			printf "%s,%s,%s,%s,%s\n", s, med("ours_mbps", s), med("tcp_mbps", s),
+				med("page_mbps", s), n["ours_mbps", s] } }' \
+		"$out/ceiling.log" >"$out/ceiling.csv" 2>/dev/null
+	if [ "$(wc -l <"$out/ceiling.csv")" -gt 1 ]; then
+		while IFS=, read -r sz o t p _; do
+			case $sz in
+			4000) add 4 6.12 "bulk $sz B MB/s ours/TCP same writes" "$o" "$t" ">=0.9" ;;
+			*) add 4 6.12 "bulk $sz B MB/s ours/TCP same writes" "$o" "$t" "" ;;
+			esac
+			case $sz in
+			64 | 256) add 4 6.12 "bulk $sz B MB/s ours/TCP page writes" "$o" "$p" ">=1.3" ;;
+			esac
+		done < <(tail -n +2 "$out/ceiling.csv")
+	else
+		echo "FAIL: bench: no ceiling results ($out/ceiling.log)"
 		rc=1
 	fi
 fi
@@ -220,8 +273,12 @@ if command -v gnuplot >/dev/null 2>&1; then
 		[ -s "$f" ] && bars "$f" "ping round trip p99" microseconds \
 			"'$f' using 4:xtic(2) title 'idle', '' using 7 title 'under a flood'"
 	done
+	f=$out/ceiling.csv
+	[ -s "$f" ] && [ "$(wc -l <"$f")" -gt 1 ] && bars "$f" "bulk one way by message size" MB/s \
+		"'$f' using 2:xtic(1) title 'ours', '' using 3 title 'TCP, same writes',
+		'' using 4 title 'TCP, 4096 B writes'"
 	f=$out/soak.csv
-	if [ "$(wc -l <"$f" 2>/dev/null || echo 0)" -gt 1 ]; then
+	if [ -s "$f" ] && [ "$(wc -l <"$f")" -gt 1 ]; then
 		gnuplot -e "set terminal png size 800,480; set output '${f%.csv}.png';
 			set datafile separator ','; set key autotitle columnhead;
 			set termoption noenhanced; set yrange [0:*]; set key top left;
