@@ -12,10 +12,11 @@
 #   experimental's kernels; their module builds run in the sid chroot)
 #   stack-6.12 stack-mixed-6.12 stack-6.1 stack-mixed-6.1 (corosync,
 #   dlm_controld, libdlm locks and GFS2 over the drop-in, CI-sized;
-#   `make dlm-stack` runs 10,000 rounds)
+#   `make dlm-stack` runs 10,000 rounds) bench-short (make bench, CI-sized:
+#   its rows' cases judged, its ratios printed, not judged)
 set -uo pipefail
 
-DEFAULT_STEPS="deps build dlm-ko dkms checkpatch kunit fuzz uml-cluster uml-stress uml-teardown uml-dropin uml-stack hostile faults qemu-6.12 qemu-6.1 interop-6.12 interop-6.1 interop-dropin-6.12 interop-dropin-6.1 stack-6.12 stack-mixed-6.12 stack-6.1 stack-mixed-6.1 qemu-7.2 qemu-7.3 interop-7.2 interop-7.3"
+DEFAULT_STEPS="deps build dlm-ko dkms checkpatch kunit fuzz uml-cluster uml-stress uml-teardown uml-dropin uml-stack hostile faults qemu-6.12 qemu-6.1 interop-6.12 interop-6.1 interop-dropin-6.12 interop-dropin-6.1 stack-6.12 stack-mixed-6.12 stack-6.1 stack-mixed-6.1 qemu-7.2 qemu-7.3 interop-7.2 interop-7.3 bench-short"
 # --steps: print the default steps (make check-all adds to them)
 [ "${1:-}" = --steps ] && { echo "$DEFAULT_STEPS"; exit 0; }
 
@@ -87,8 +88,33 @@ run_step() {
 	# the same against our drop-in dlm.ko in place of the kernel's own
 	interop-dropin-6.12|interop-dropin-6.1)
 		"$HERE/interop.sh" "${1#interop-dropin-}" dropin ;;
+	# make bench in a few minutes: every row it has once, small, Debian
+	# 6.12 only. The rows' own cases (delivery, memory, ...) count here,
+	# prefixed bench.; the ratios go to the log as INFO lines: a timed
+	# figure from a shared CI machine is a number to read, not a verdict.
+	bench-short)	bench_short ;;
 	*)		echo "FAIL: check.$1: unknown step"; return 1 ;;
 	esac
+}
+
+bench_short() {
+	local o=$DLM_LC_OUT/bench-short rc
+	mkdir -p "$o"
+	DLM_LC_OUT=$o BENCH_SHORT=1 BENCH_KERNELS=6.12 INTEROP_FLOOD=1 \
+		INTEROP_FLOOD_SECS=3 BENCH_SCALE_NODES=16 MSGS=20000 \
+		BENCH_CEIL_BYTES=4194304 \
+		"$HERE/bench.sh" >"$o/bench.log" 2>&1
+	rc=$?
+	grep -hE '^(PASS|FAIL): ' "$o"/bench/*.log "$o"/bench/interop-bench-*/*.out |
+		sed -E 's/^(PASS|FAIL): /\1: bench./'
+	sed 's/^/INFO: bench-short: /' "$o/bench/summary.txt" 2>/dev/null
+	grep -E '^FAIL: bench:' "$o/bench.log"
+	if [ "$rc" -eq 0 ]; then
+		echo "PASS: bench.short"
+	else
+		echo "FAIL: bench.short: scripts/bench.sh exit $rc ($o/bench.log)"
+	fi
+	return "$rc"
 }
 
 for step in $STEPS; do
