@@ -539,34 +539,68 @@ case_teardown() {
 	[ -z "$bad" ] && pass teardown || fail teardown "$bad"
 }
 
+# --- for the scripts that source this one -----------------------------------
+# agg sum|max KEY [nodes]: KEY of every node's status for every peer (or,
+# with nodes, of every instance's own status) added up or the largest;
+# "missing" if a status lacks KEY, which no comparison takes for a number
+agg() {
+	ag_r=0
+	if [ "${3:-}" = nodes ]; then ag_l=$NODES; else ag_l=$(pairs | tr ' ' ':'); fi
+	for ag_p in $ag_l; do
+		case $ag_p in
+		*:*) ag_x=$(cst "${ag_p%:*}" "${ag_p#*:}" "$2") ;;
+		*) ag_x=$(st "$CFG/c$ag_p/status" "$2") ;;
+		esac
+		[ -n "$ag_x" ] || { echo missing; return 1; }
+		case $1 in
+		sum) ag_r=$((ag_r + ag_x)) ;;
+		*) [ "$ag_x" -gt "$ag_r" ] && ag_r=$ag_x ;;
+		esac
+	done
+	echo "$ag_r"
+}
+sum_pairs() { agg sum "$1"; }
+
+skip() { fail "$1" "not run ($2 failed)"; }
+
+# cluster_cases "LATER" FN: load, topology and configure, then FN (which
+# runs the cases named in LATER), then teardown; what could not run
+# because an earlier case failed is reported as a FAIL
+cluster_cases() {
+	if case_load; then
+		if case_topology; then
+			if case_configure; then
+				"$2"
+			else
+				for c in $1; do skip "$c" configure; done
+			fi
+		else
+			for c in configure $1; do skip "$c" topology; done
+		fi
+		case_teardown
+	else
+		for c in topology configure $1 teardown; do skip "$c" load; done
+	fi
+}
+
 # --- main -------------------------------------------------------------------
-# faults.sh sources this file for the setup cases and runs its own.
+# faults.sh, scale.sh, soak.sh and ceiling.sh source this file for the
+# setup cases and run their own.
 [ "${CLUSTER_LIB:-0}" = 1 ] && return 0
 T0=$(now)
 info "cluster: ip=$IP module=${MOD:-none} MSGS=$MSGS SIZE=$SIZE kernel=$(uname -r)"
-skip() { fail "$1" "not run ($2 failed)"; }
-LATER="ping bulk io-priority close-reconnect bad-values port-taken remove-under-traffic netns-gone"
-if case_load; then
-	if case_topology; then
-		if case_configure; then
-			case_ping
-			case_bulk
-			case_io_priority
-			case_close
-			case_bad_values
-			case_port_taken
-			case_remove_traffic
-			case_netns_gone
-		else
-			for c in $LATER; do skip $c configure; done
-		fi
-	else
-		for c in configure $LATER; do skip $c topology; done
-	fi
-	case_teardown
-else
-	for c in topology configure $LATER teardown; do skip $c load; done
-fi
+cluster_later() {
+	case_ping
+	case_bulk
+	case_io_priority
+	case_close
+	case_bad_values
+	case_port_taken
+	case_remove_traffic
+	case_netns_gone
+}
+cluster_cases "ping bulk io-priority close-reconnect bad-values port-taken remove-under-traffic netns-gone" \
+	cluster_later
 info "cluster: finished in $(elapsed "$T0")s, $failed failed"
 rm -f "$ERR" "$ERR".bulk.*
 exit $failed

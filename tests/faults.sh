@@ -54,15 +54,6 @@ DELIV=0
 LOST=0
 DUPS=0
 
-sum_pairs() {	# sum_pairs KEY: sum of KEY over every (node, peer) status
-	t=0
-	for p in $(pairs | tr ' ' ':'); do
-		v=$(cst "${p%:*}" "${p#*:}" "$1")
-		t=$((t + ${v:-0}))
-	done
-	echo $t
-}
-
 netem() {	# netem I J ARGS...: a netem qdisc on both ends of link I-J
 	ne_i=$1
 	ne_j=$2

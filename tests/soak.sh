@@ -10,8 +10,9 @@
 #   - every BENCH_SOAK_CLOSE (60) seconds one pair's connection is closed
 #     (the next pair each time): reconnect and resend under load
 #   - every BENCH_SOAK_EVERY (10) seconds one sample line:
-#     INFO: soak: sample t=S used_kb=U slab_kb=S unreclaim_kb=R queued=B
+#     INFO: soak: soak t=S used_kb=U slab_kb=S unreclaim_kb=R queued=B
 #           unacked=B process=B rx_msgs=N
+#     ("warm t=..." during the warm-up)
 #     (U: MemTotal - MemAvailable; queued, unacked: write queues and
 #     resend copies of all pairs, in bytes; process: received bytes
 #     waiting for delivery, all instances)
@@ -25,7 +26,7 @@
 # by at most BENCH_SOAK_SLACK_KB, 2048) teardown. Last line:
 # INFO: soak: result secs=S msgs=N msgs_per_s=R unreclaim_growth_kb=G
 #       bytes_per_msg=B used_growth_kb=U queued_max=B unacked_max=B
-#       process_max=B closes=C ping_fail=P slab_slope_kb_per_min=K
+#       process_max=B closes=C ping_fail=P unreclaim_slope_kb_per_min=K
 
 CLUSTER_LIB=1
 . "$(dirname "$0")/cluster.sh"
@@ -70,42 +71,6 @@ drained_mem() {
 	mem
 }
 
-# sum_pairs KEY: KEY of every node's status for every peer, added up
-sum_pairs() {
-	s=0
-	for p in $(pairs | tr ' ' ':'); do
-		x=$(cst "${p%:*}" "${p#*:}" "$1")
-		s=$((s + ${x:-0}))
-	done
-	echo $s
-}
-
-# max_pairs KEY, max_nodes KEY: the largest value over pairs / instances
-max_pairs() {
-	m=0
-	for p in $(pairs | tr ' ' ':'); do
-		x=$(cst "${p%:*}" "${p#*:}" "$1")
-		[ "${x:-0}" -gt "$m" ] && m=$x
-	done
-	echo $m
-}
-max_nodes() {
-	m=0
-	for i in $NODES; do
-		x=$(st "$CFG/c$i/status" "$1")
-		[ "${x:-0}" -gt "$m" ] && m=$x
-	done
-	echo $m
-}
-sum_nodes() {
-	s=0
-	for i in $NODES; do
-		x=$(st "$CFG/c$i/status" "$1")
-		s=$((s + ${x:-0}))
-	done
-	echo $s
-}
-
 # writer I J: checked bulk from I to J until $STOP exists; a failed write
 # leaves its error in $ERR.w.I.J and ends the writer
 writer() {
@@ -147,7 +112,7 @@ pinger() {
 # $closes, $t0/$t1 (start, writers stopped) and $rx0 (bulk_rx_msgs at start)
 load() {
 	rm -f "$STOP" "$ERR".w.* "$ERR".p*
-	rx0=$(sum_pairs bulk_rx_msgs)
+	rx0=$(agg sum bulk_rx_msgs)
 	t0=$(now)
 	pids=
 	for p in $(pairs | tr ' ' ':'); do
@@ -158,13 +123,15 @@ load() {
 	ppid=$!
 	closes=0
 	next_close=$CLOSE
+	# the warm-up closes one too (halfway), so reconnects are warm as well
+	[ "$1" = warm ] && next_close=$((WARM / 2))
 	next_sample=0
 	while :; do
 		t=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%d", b - a }')
 		[ "$t" -ge "$2" ] && break
 		if [ "$t" -ge "$next_sample" ]; then
 			set -- "$1" "$2" $(mem)
-			line="t=$t used_kb=$3 slab_kb=$4 unreclaim_kb=$5 queued=$(sum_pairs queued) unacked=$(sum_pairs unacked_bytes) process=$(sum_nodes process_queued) rx_msgs=$(($(sum_pairs bulk_rx_msgs) - rx0))"
+			line="t=$t used_kb=$3 slab_kb=$4 unreclaim_kb=$5 queued=$(agg sum queued) unacked=$(agg sum unacked_bytes) process=$(agg sum process_queued nodes) rx_msgs=$(($(agg sum bulk_rx_msgs) - rx0))"
 			info "soak: $1 $line"
 			echo "$line" >>"$samples.$1"
 			next_sample=$((next_sample + EVERY))
@@ -224,7 +191,7 @@ case_warmup() {
 wait_empty() {
 	t=$(now)
 	while :; do
-		left="queued=$(sum_pairs queued) unacked=$(sum_pairs unacked_bytes) process=$(sum_nodes process_queued)"
+		left="queued=$(agg sum queued) unacked=$(agg sum unacked_bytes) process=$(agg sum process_queued nodes)"
 		[ "$left" = "queued=0 unacked=0 process=0" ] && return 0
 		older_than "$t" 60 && return 1
 		sleep 0.5
@@ -244,11 +211,11 @@ case_soak() {
 		fail delivered "$bad"
 		pair_table
 	fi
-	msgs=$(($(sum_pairs bulk_rx_msgs) - msgs0))
+	msgs=$(($(agg sum bulk_rx_msgs) - msgs0))
 
-	qmax=$(max_pairs queued_max)
-	umax=$(max_pairs unacked_max)
-	pmax=$(max_nodes process_max)
+	qmax=$(agg max queued_max)
+	umax=$(agg max unacked_max)
+	pmax=$(agg max process_max nodes)
 	bad=
 	[ "$qmax" -le "$WQ_BOUND" ] || bad="$bad queued_max=$qmax>$WQ_BOUND"
 	[ "$umax" -le "$REL_BOUND" ] || bad="$bad unacked_max=$umax>$REL_BOUND"
@@ -259,9 +226,10 @@ case_soak() {
 	info "soak: drained after: used_kb=$1 slab_kb=$2 unreclaim_kb=$3"
 	grow=$(($3 - base_unrec))
 	ugrow=$(($1 - base_used))
-	# least-squares slope of the soak's slab samples, second half, kB/min
+	# least-squares slope of the soak's unreclaimable slab samples, second
+	# half, kB/min
 	slope=$(awk -v h="$((SECS / 2))" '{
-		t = $1; s = $3; sub(/.*=/, "", t); sub(/.*=/, "", s)
+		t = $1; s = $4; sub(/.*=/, "", t); sub(/.*=/, "", s)
 		if (t + 0 < h + 0) next
 		n++; sx += t; sy += s; sxx += t * t; sxy += t * s }
 		END { d = n * sxx - sx * sx
@@ -270,7 +238,7 @@ case_soak() {
 	secs=$(elapsed "$t0" "$t1")
 	info "soak: result secs=$secs msgs=$msgs msgs_per_s=$(awk -v m="$msgs" -v s="$secs" 'BEGIN { printf "%.0f", (s > 0) ? m / s : 0 }')" \
 		"unreclaim_growth_kb=$grow bytes_per_msg=$(awk -v g="$grow" -v m="$msgs" 'BEGIN { printf "%.3f", (m > 0) ? g * 1024 / m : 0 }')" \
-		"used_growth_kb=$ugrow queued_max=$qmax unacked_max=$umax process_max=$pmax closes=$closes ping_fail=$pf slab_slope_kb_per_min=$slope"
+		"used_growth_kb=$ugrow queued_max=$qmax unacked_max=$umax process_max=$pmax closes=$closes ping_fail=$pf unreclaim_slope_kb_per_min=$slope"
 	if [ "$msgs" -le 0 ]; then
 		fail memory "no messages moved: nothing to judge"
 	elif [ "$grow" -gt "$SLACK" ]; then
@@ -280,28 +248,17 @@ case_soak() {
 	fi
 }
 
-skip() { fail "$1" "not run ($2 failed)"; }
-T0=$(now)
-info "soak: module=${MOD:-none} secs=$SECS chunk=$CHUNK sizes='$SIZES' close_every=$CLOSE kernel=$(uname -r)"
-LATER="warm-up traffic delivered bounds memory"
-if case_load; then
-	if case_topology; then
-		if case_configure; then
-			if case_warmup; then
-				case_soak
-			else
-				for c in traffic delivered bounds memory; do skip $c warm-up; done
-			fi
-		else
-			for c in $LATER; do skip $c configure; done
-		fi
+soak_cases() {
+	if case_warmup; then
+		case_soak
 	else
-		for c in configure $LATER; do skip $c topology; done
+		for c in traffic delivered bounds memory; do skip $c warm-up; done
 	fi
-	case_teardown
-else
-	for c in topology configure $LATER teardown; do skip $c load; done
-fi
+}
+
+T0=$(now)
+info "soak: module=${MOD:-none} secs=$SECS warm=$WARM chunk=$CHUNK sizes='$SIZES' close_every=$CLOSE kernel=$(uname -r)"
+cluster_cases "warm-up traffic delivered bounds memory" soak_cases
 info "soak: finished in $(elapsed "$T0")s, $failed failed"
 rm -f "$ERR" "$ERR".bulk.* "$samples".*
 exit $failed
