@@ -20,8 +20,8 @@ demo:
 	bash scripts/deps.sh
 	bash scripts/demo.sh
 
-# Stock vs ours (flood, ping under load) on 6.12 and 6.1, and parallel
-# vs serialized dlm_io: one table, CSV and plots (scripts/bench.sh).
+# The benchmark rows (stock vs ours, parallel vs serialized, bulk vs TCP,
+# 64 instances, a soak): one table, CSV and plots (scripts/bench.sh).
 bench:
 	bash scripts/bench.sh
 

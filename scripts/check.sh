@@ -103,7 +103,9 @@ bench_short() {
 	# nothing of an earlier run is read as this one's
 	rm -rf "$o"
 	mkdir -p "$o"
-	# CI-sized whatever the caller's environment says
+	# CI-sized: what sets the size is pinned here, whatever the caller set
+	# (BENCH_SOAK_EVERY/_CHUNK/_SLACK_KB, BENCH_CEIL_SIZES and
+	# CLUSTER_BULK_TIMEOUT still pass through, as for any step)
 	env -u QEMU_TIMEOUT DLM_LC_OUT="$o" BENCH_SHORT=1 BENCH_ROWS="1 3 4 5 6 7" \
 		BENCH_KERNELS=6.12 BENCH_ROUNDS=1 INTEROP_FLOOD=1 INTEROP_FLOOD_ROUNDS=1 \
 		INTEROP_FLOOD_PING=1 INTEROP_FLOOD_SECS=3 BENCH_SCALE_NODES=16 \

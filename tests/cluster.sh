@@ -541,8 +541,10 @@ case_teardown() {
 
 # --- for the scripts that source this one -----------------------------------
 # agg sum|max KEY [nodes]: KEY of every node's status for every peer (or,
-# with nodes, of every instance's own status) added up or the largest;
-# "missing" if a status lacks KEY, which no comparison takes for a number
+# with nodes, of every instance's own status) added up or the largest. A
+# status without KEY counts 0 in a sum (callers do arithmetic on sums,
+# which dash aborts on a word), and makes max print "missing", which no
+# bound check takes for a number.
 agg() {
 	ag_r=0
 	if [ "${3:-}" = nodes ]; then ag_l=$NODES; else ag_l=$(pairs | tr ' ' ':'); fi
@@ -551,7 +553,10 @@ agg() {
 		*:*) ag_x=$(cst "${ag_p%:*}" "${ag_p#*:}" "$2") ;;
 		*) ag_x=$(st "$CFG/c$ag_p/status" "$2") ;;
 		esac
-		[ -n "$ag_x" ] || { echo missing; return 1; }
+		case $1$ag_x in
+		sum) ag_x=0 ;;
+		max) echo missing; return 1 ;;
+		esac
 		case $1 in
 		sum) ag_r=$((ag_r + ag_x)) ;;
 		*) [ "$ag_x" -gt "$ag_r" ] && ag_r=$ag_x ;;
