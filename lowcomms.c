@@ -876,8 +876,16 @@ static int wait_for_room(struct dlm_lc_conn *conn, gfp_t gfp, int *idx)
 	/* __GFP_HIGH (ACKs): small control messages pass the limit */
 	if (!limit || READ_ONCE(conn->wq.queued) < limit || (gfp & __GFP_HIGH))
 		return 0;
+	/*
+	 * One that cannot wait is mostly a reply sent from the receive path.
+	 * It may use a reserve above the limit: a queue that local writers
+	 * filled while the peer was away must not silence the answers that
+	 * the peer waits for. Only a peer that never reads its answers uses
+	 * the reserve up; after that they are refused.
+	 */
 	if (!gfpflags_allow_blocking(gfp))
-		return -ENOBUFS;
+		return READ_ONCE(conn->wq.queued) <
+		       limit + DLM_LC_WQ_RESERVE(limit) ? 0 : -ENOBUFS;
 	atomic_inc(&conn->room_waiters);
 	srcu_read_unlock(&cl->srcu, *idx);
 	t = wait_event_killable_timeout(conn->wait,

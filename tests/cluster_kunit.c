@@ -670,30 +670,52 @@ static void cluster_truncated_then_closed(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, dlm_lc_ping(c->a, 2, 3, 5000), 0);
 }
 
+/* Queue one zeroed message of @len bytes from B to node 3. */
+static int queue_to_node3(struct ctx *c, int len, gfp_t gfp)
+{
+	struct dlm_lc_msg msg;
+	int ret;
+
+	ret = dlm_lc_msg_alloc(c->b, 3, len, gfp, NULL, NULL, &msg);
+	if (!ret) {
+		memset(msg.buf, 0, len);
+		put_le_hdr((u8 *)msg.buf, 2, len);
+		dlm_lc_msg_commit(&msg);
+	}
+	return ret;
+}
+
 /*
- * Node 3 accepts our connection and never reads. Its queue must stop
- * growing at the bound (writers that cannot wait get -ENOBUFS) and the
- * other node must not notice.
+ * Node 3 accepts our connection and never reads. Writers that can wait
+ * fill its queue to the bound; a reply (which cannot wait) must still go
+ * in, from the reserve above it. Writers that cannot wait then get
+ * -ENOBUFS at the reserve's end, and the other node must not notice.
  */
 static void cluster_peer_never_reads(struct kunit *test)
 {
 	struct ctx *c = test->priv;
 	struct dlm_lc_node_stats ns;
-	struct dlm_lc_msg msg;
 	int i, ret = 0;
 
 	pair_start(test, "127.0.0.1", "127.0.0.2");
 	add_node(test, c->b, 3, "127.0.0.3");
 	fake_node_listen(test);
 
+	/* below the bound a waiting writer never waits: this cannot hang */
 	for (i = 0; i < 100000 && !ret; i++) {
-		ret = dlm_lc_msg_alloc(c->b, 3, 4000, GFP_NOWAIT, NULL, NULL,
-				       &msg);
-		if (!ret) {
-			memset(msg.buf, 0, 4000);
-			put_le_hdr((u8 *)msg.buf, 2, 4000);
-			dlm_lc_msg_commit(&msg);
-		}
+		KUNIT_ASSERT_EQ(test, dlm_lc_node_get_stats(c->b, 3, &ns), 0);
+		if (ns.queued >= DLM_LC_WQ_LIMIT)
+			break;
+		ret = queue_to_node3(c, 4000, GFP_KERNEL);
+		if (!(i % 64))
+			cond_resched();
+	}
+	KUNIT_ASSERT_EQ(test, ret, 0);
+	KUNIT_ASSERT_GE(test, ns.queued, (unsigned int)DLM_LC_WQ_LIMIT);
+	KUNIT_EXPECT_EQ(test, queue_to_node3(c, 64, GFP_NOWAIT), 0);
+
+	for (i = 0; i < 100000 && !ret; i++) {
+		ret = queue_to_node3(c, 4000, GFP_NOWAIT);
 		if (!(i % 64))
 			cond_resched();
 	}
@@ -701,7 +723,9 @@ static void cluster_peer_never_reads(struct kunit *test)
 	KUNIT_ASSERT_TRUE(test, wait_for(fake_node_accepted(c)));
 
 	KUNIT_ASSERT_EQ(test, dlm_lc_node_get_stats(c->b, 3, &ns), 0);
-	KUNIT_EXPECT_LE(test, ns.queued, (unsigned int)DLM_LC_WQ_LIMIT + 4000);
+	KUNIT_EXPECT_LE(test, ns.queued,
+			(unsigned int)(DLM_LC_WQ_LIMIT +
+				       DLM_LC_WQ_RESERVE(DLM_LC_WQ_LIMIT) + 4000));
 	KUNIT_EXPECT_EQ(test, dlm_lc_ping(c->b, 1, 5, 5000), 0);
 	KUNIT_EXPECT_EQ(test, send_msg(c->b, 1, 200, 4), 0);
 	KUNIT_EXPECT_TRUE(test, wait_for(sink_count(&c->sink_a) == 1));
