@@ -8,7 +8,9 @@
 #       stock dlm.ko vs our standalone module vs our drop-in vs legacy
 #       (serial_io=1), QEMU TCG, 2 vCPUs
 #   row 3: tests/bench.sh in the Debian 6.12 kernel: parallel dlm_io vs
-#       serial_io=1, DLM 3.2 and 3.1, three nodes all-to-all, one boot
+#       serial_io=1, DLM 3.2 and 3.1, three nodes all-to-all, one boot:
+#       messages/s, ping p50 and CPU per message; BENCH_PERF=1 adds one
+#       round per setting under perf (Debian's linux-perf) for row 8
 #   row 4: tests/ceiling.sh in the Debian 6.12 kernel: bulk one way, 64 to
 #       4000 B messages, against plain TCP between the same namespaces
 #       with the same write sizes (the ceiling) and with 4096 B writes
@@ -115,20 +117,28 @@ fi
 # --- row 3 ---------------------------------------------------------------
 if has 3; then
 	rm -f "$out/legacy.csv" "$out/legacy.log"
-	CLUSTER_BULK_TIMEOUT=${CLUSTER_BULK_TIMEOUT:-300} \
+	# BENCH_PERF=1: one more round per setting under Debian's perf
+	perf=
+	if [ "${BENCH_PERF:-0}" = 1 ]; then
+		perf=$(command -v perf) || { echo "FAIL: bench: BENCH_PERF=1 needs Debian's linux-perf"; exit 1; }
+	fi
+	QEMU_BINS=$perf CLUSTER_BULK_TIMEOUT=${CLUSTER_BULK_TIMEOUT:-300} \
 		"$HERE/qemu-run.sh" 6.12 "$HERE/../tests/bench.sh" >"$out/legacy.log" 2>&1 || rc=1
-	grep -E '^(FAIL: |INFO: bench result)' "$out/legacy.log"
-	# INFO: bench result: MODE msgs_per_s=N mb_per_s=M ping_p50_us=P ...
+	grep -E '^(FAIL: |INFO: bench (result|perf))' "$out/legacy.log"
+	# INFO: bench result: MODE msgs_per_s=N mb_per_s=M ping_p50_us=P cpu_us_per_msg=C ...
 	awk '/^INFO: bench result: / {
-		m[$4] = $5; p[$4] = $7; sub(/.*=/, "", m[$4]); sub(/.*=/, "", p[$4]) }
+		m[$4] = $5; p[$4] = $7; c[$4] = $8
+		sub(/.*=/, "", m[$4]); sub(/.*=/, "", p[$4]); sub(/.*=/, "", c[$4]) }
 	END {
-		print "mode,msgs_per_s,ping_p50_us"
-		for (k in m) printf "%s,%s,%s\n", k, m[k], p[k] }' "$out/legacy.log" >"$out/legacy.csv"
+		print "mode,msgs_per_s,ping_p50_us,cpu_us_per_msg"
+		for (k in m) printf "%s,%s,%s,%s\n", k, m[k], p[k], c[k] }' "$out/legacy.log" >"$out/legacy.csv"
 	v() { awk -F, -v k="$1" -v c="$2" '$1 == k { print $c }' "$out/legacy.csv"; }
 	if [ -n "$(v parallel 2)" ] && [ "$(v parallel 2)" != "?" ]; then
 		add 3 6.12 "parallel/legacy 3.2 msgs/s" "$(v parallel 2)" "$(v serial 2)" ">=1.3"
 		add 3 6.12 "3.2/3.1 msgs/s" "$(v parallel 2)" "$(v v3.1 2)" ">=0.85"
 		add 3 6.12 "parallel/legacy ping p50" "$(v parallel 3)" "$(v serial 3)" "<=1"
+		add 3 6.12 "parallel/legacy 3.2 CPU per msg" "$(v parallel 4)" "$(v serial 4)" ""
+		add 3 6.12 "3.2/3.1 CPU per msg" "$(v parallel 4)" "$(v v3.1 4)" ""
 	else
 		echo "FAIL: bench: no legacy/parallel results ($out/legacy.log)"
 		rc=1

@@ -8,12 +8,12 @@
 #   uml-dropin uml-stack (corosync, dlm_controld and the drop-in in two debug
 #   UML kernels) hostile faults qemu-6.12 qemu-6.1 interop-6.12 interop-6.1
 #   interop-dropin-6.12 interop-dropin-6.1 (the drop-in dlm.ko against our
-#   nodes) qemu-7.2 qemu-7.3 (io_highpri=0) interop-7.2 interop-7.3 (sid's and
-#   experimental's kernels; their module builds run in the sid chroot)
-#   stack-6.12 stack-mixed-6.12 stack-6.1 stack-mixed-6.1 (corosync,
+#   nodes) stack-6.12 stack-mixed-6.12 stack-6.1 stack-mixed-6.1 (corosync,
 #   dlm_controld, libdlm locks and GFS2 over the drop-in, CI-sized;
-#   `make dlm-stack` runs 10,000 rounds) bench-short (make bench, CI-sized:
-#   its rows' cases judged, its ratios printed, not judged)
+#   `make dlm-stack` runs 10,000 rounds) qemu-7.2 qemu-7.3 (io_highpri=0)
+#   interop-7.2 interop-7.3 (sid's and experimental's kernels; their module
+#   builds run in the sid chroot) bench-short (make bench, CI-sized: its
+#   rows' cases judged, its ratios printed, not judged)
 set -uo pipefail
 
 DEFAULT_STEPS="deps build dlm-ko dkms checkpatch kunit fuzz uml-cluster uml-stress uml-teardown uml-dropin uml-stack hostile faults qemu-6.12 qemu-6.1 interop-6.12 interop-6.1 interop-dropin-6.12 interop-dropin-6.1 stack-6.12 stack-mixed-6.12 stack-6.1 stack-mixed-6.1 qemu-7.2 qemu-7.3 interop-7.2 interop-7.3 bench-short"

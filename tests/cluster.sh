@@ -302,6 +302,45 @@ pair_table() {
 	done
 }
 
+# perf_begin / perf_end WHAT: with CLUSTER_PERF=1, perf samples every CPU
+# from begin to end; end prints the top symbols as "INFO: perf: WHAT pct
+# dso symbol" lines. perf's setup takes seconds in a TCG guest: begin
+# returns once its workload (a sleep, killed by end) runs. perf costs
+# CPU: read such a run for the profile, not for its figures.
+perf_begin() {
+	perf_pid=
+	[ "${CLUSTER_PERF:-0}" = 1 ] || return 0
+	command -v perf >/dev/null 2>&1 || { info "perf: not in the guest"; return 0; }
+	echo 0 >/proc/sys/kernel/kptr_restrict
+	echo -1 >/proc/sys/kernel/perf_event_paranoid
+	rm -f "$ERR".perf.*
+	perf record -a -e cpu-clock -F 997 -o "$ERR.perf.data" -- \
+		sh -c 'echo $$ >"$0"; exec sleep 3600' "$ERR.perf.pid" \
+		>"$ERR.perf.log" 2>&1 &
+	perf_pid=$!
+	k=0
+	while [ ! -s "$ERR.perf.pid" ] && [ $k -lt 600 ]; do
+		sleep 0.1
+		k=$((k + 1))
+	done
+	[ -s "$ERR.perf.pid" ] || info "perf: did not start: $(tail -n 1 "$ERR.perf.log")"
+}
+perf_end() {
+	[ -n "$perf_pid" ] || return 0
+	if [ -s "$ERR.perf.pid" ]; then
+		kill "$(cat "$ERR.perf.pid")"
+	else
+		kill -INT "$perf_pid"
+	fi
+	wait "$perf_pid"
+	perf report -i "$ERR.perf.data" --stdio --no-children --sort dso,sym \
+		--percent-limit 0.7 2>/dev/null | grep -E '^ +[0-9]' | head -n 30 |
+		while read -r pct dso _ sym; do
+			info "perf: $1 $pct $dso $sym"
+		done
+	rm -f "$ERR".perf.*
+}
+
 case_bulk() {
 	per=$(((MSGS + 5) / 6))
 	for p in $(pairs | tr ' ' ':'); do
@@ -309,19 +348,27 @@ case_bulk() {
 			{ fail bulk "reset c${p%:*}/comms/${p#*:}: $(errtxt)"; return 1; }
 	done
 	info "bulk: 6 pairs x $per messages x $SIZE bytes, writers in parallel"
+	perf_begin
 	t0=$(now)
+	c0=$(busy_ticks)
+	x0=$(ctxt)
 	if ! werr=$(send_all "$per"); then
+		perf_end bulk
 		fail bulk "writer failed: $werr"
 		pair_table
 		return 1
 	fi
 	tq=$(now)
 	if ! wait_delivered; then
+		perf_end bulk
 		fail bulk "not delivered within ${BULK_TIMEOUT}s:$lag"
 		pair_table
 		return 1
 	fi
 	t1=$(now)
+	c1=$(busy_ticks)
+	x1=$(ctxt)
+	perf_end bulk
 	total=0
 	bad=
 	span=0
@@ -347,6 +394,11 @@ case_bulk() {
 		info "bulk: by bulk_rx_span_ns (longest receiver span $(awk -v n="$span" 'BEGIN{printf "%.3f", n/1e9}')s):" \
 			"$(awk -v m="$total" -v s="$SIZE" -v n="$span" 'BEGIN { w = n / 1e9; printf "%.0f msgs/s %.2f MB/s", m / w, m * s / w / 1e6 }')"
 	fi
+	# busy ticks are USER_HZ (100/s) of all CPUs, the test's shell included
+	info "bulk: cpu $(awk -v c=$((c1 - c0)) -v x=$((x1 - x0)) -v m="$total" \
+		'BEGIN { if (m < 1) m = 1; printf "cpu_us_per_msg=%.2f ctxt_per_msg=%.3f", c * 10000 / m, x / m }')" \
+		"acks_tx=$(agg sum acks_tx) backlog_waits=$(agg sum backlog_waits)" \
+		"unacked_max=$(agg max unacked_max) retransmits=$(agg sum retransmits)"
 	if [ -n "$bad" ]; then
 		fail bulk "$bad"
 		pair_table
@@ -484,7 +536,13 @@ case_remove_traffic() {
 	# put the node back; traffic to it works again
 	mkdir "$f" 2>"$ERR" && wr "$f/addr" 192.0.2.3 ||
 		{ fail remove-under-traffic "$bad re-add: $(errtxt)"; return 1; }
-	wr "$f/ping" "3 2000" 30 || bad="$bad ping after re-add: $(errtxt)"
+	if ! wr "$f/ping" "3 2000" 30; then
+		bad="$bad ping after re-add: $(errtxt)"
+		# both ends' view, for the log
+		diag "c1/comms/3: $(tr '\n' ' ' <"$f/status")"
+		diag "c3/comms/1: $(tr '\n' ' ' <"$CFG/c3/comms/1/status")"
+		dmesg | tail -n 20 | sed 's/^/  /'
+	fi
 	wr "$CFG/c3/comms/1/reset" 1
 	wr "$f/bulk" "1000 $SIZE" 60 || bad="$bad bulk after re-add: $(errtxt)"
 	k=0

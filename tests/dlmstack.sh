@@ -80,8 +80,6 @@ if [ -n "${DLMSTACK_RESTART:-}" ]; then
 fi
 
 # lockloop NAME ROUNDS: the shared counter in lockspace NAME
-busy_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8; exit }' /proc/stat; }
-
 lockloop() {
 	t0=$(now)
 	c0=$(busy_ticks)

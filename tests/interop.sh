@@ -475,8 +475,6 @@ case_stock_stream() {
 # With INTEROP_FLOOD_STANDALONE=1 each client also has a veth to n1 and c1
 # knows it: rounds against c1 (our standalone module) alternate with node 2's.
 # INTEROP_FLOOD_PING=R: R more rounds per target of ping latency (flood_ping).
-busy_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8; exit }' /proc/stat; }
-ctxt() { awk '$1 == "ctxt" { print $2 }' /proc/stat; }
 
 flood_setup() {
 	i=1

@@ -33,6 +33,10 @@ step() { [ -z "${DLM_LC_STEPS:-}" ] || echo "$(now) $*" >>"$DLM_LC_STEPS"; }
 elapsed() { awk -v a="$1" -v b="${2:-$(now)}" 'BEGIN { printf "%.2f", b - a }'; }
 # older_than START SECS: true once SECS have passed since START
 older_than() { awk -v a="$1" -v b="$(now)" -v s="$2" 'BEGIN { exit !(b - a >= s) }'; }
+# busy_ticks: CPU ticks (USER_HZ) all CPUs spent busy since boot:
+# user, nice, system, irq, softirq; ctxt: context switches since boot
+busy_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8; exit }' /proc/stat; }
+ctxt() { awk '$1 == "ctxt" { print $2 }' /proc/stat; }
 
 # wr FILE VALUE [SECS]: write VALUE to a configfs attribute, bounded in
 # time; on failure the error text is in $ERR. busybox's echo names the
