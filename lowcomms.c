@@ -870,22 +870,25 @@ static int wait_for_room(struct dlm_lc_conn *conn, gfp_t gfp, int *idx)
 {
 	struct dlm_lc_cluster *cl = conn->cl;
 	unsigned int limit = READ_ONCE(cl->wq_limit);
+	unsigned int queued = READ_ONCE(conn->wq.queued);
 	bool removed;
 	long t;
 
-	/* __GFP_HIGH (ACKs): small control messages pass the limit */
-	if (!limit || READ_ONCE(conn->wq.queued) < limit || (gfp & __GFP_HIGH))
+	/* __GFP_HIGH (GFP_ATOMIC, the drop-in's DLM) is not limited */
+	if (!limit || queued < limit || (gfp & __GFP_HIGH))
 		return 0;
 	/*
-	 * One that cannot wait is mostly a reply sent from the receive path.
-	 * It may use a reserve above the limit: a queue that local writers
-	 * filled while the peer was away must not silence the answers that
-	 * the peer waits for. Only a peer that never reads its answers uses
-	 * the reserve up; after that they are refused.
+	 * A writer that cannot sleep (in the standalone module: replies from
+	 * the receive path, handlers' replies, FIN) may use a reserve above
+	 * the limit: a queue that sleeping writers filled while the peer was
+	 * away must not swallow the answers the peer waits for. Past the
+	 * reserve it is refused, so a peer that never reads stays bounded.
 	 */
-	if (!gfpflags_allow_blocking(gfp))
-		return READ_ONCE(conn->wq.queued) <
-		       limit + DLM_LC_WQ_RESERVE(limit) ? 0 : -ENOBUFS;
+	if (!gfpflags_allow_blocking(gfp)) {
+		if (queued - limit < DLM_LC_WQ_RESERVE(limit))
+			return 0;
+		return -ENOBUFS;
+	}
 	atomic_inc(&conn->room_waiters);
 	srcu_read_unlock(&cl->srcu, *idx);
 	t = wait_event_killable_timeout(conn->wait,

@@ -67,10 +67,11 @@ struct dlm_lc_cluster_stats {
  * (messages behind an unfilled one wait for it, and so does a node's
  * removal). dlm_lc_msg_alloc() sleeps for queue space only if @gfp allows
  * blocking; else it may use a reserve of an eighth of the limit above it
- * (for replies), then fails with -ENOBUFS. Process or softirq context; not in
- * hard interrupts. The bytes of a committed message are never written
- * again: a caller that pins their page (get_page(virt_to_page(buf)))
- * before the commit may read them until it drops the page.
+ * (meant for replies), then fails with -ENOBUFS; __GFP_HIGH is not limited.
+ * Process or softirq context; not in hard interrupts. The bytes of a
+ * committed message are never written again: a caller that pins their
+ * page (get_page(virt_to_page(buf))) before the commit may read them
+ * until it drops the page.
  */
 struct dlm_lc_msg {
 	struct dlm_lc_conn *conn;

@@ -23,7 +23,7 @@
 #define DLM_LC_HASH_SIZE	BIT(DLM_LC_HASH_BITS)
 /* bytes a connection may hold unsent before writers wait */
 #define DLM_LC_WQ_LIMIT		(4 * 1024 * 1024)
-/* and above that, for writers that cannot wait (see wait_for_room()) */
+/* bytes above the limit for writers that cannot wait (wait_for_room()) */
 #define DLM_LC_WQ_RESERVE(limit)	((limit) / 8)
 /* bytes received but not yet processed before receive backs off */
 #define DLM_LC_PROCESS_LIMIT	(8 * 1024 * 1024)

@@ -58,7 +58,8 @@ if [ "${BENCH_PERF:-0}" = 1 ]; then
 		CLUSTER_PERF=1 CLUSTER_TAG=bench-perf-$mode CLUSTER_MODPARAMS=$params \
 			CLUSTER_VERSION=$version sh "$here/cluster.sh" "$@" >"$OUT/perf.$mode.log" 2>&1
 		grep -E '^(PASS|FAIL): ' "$OUT/perf.$mode.log"
-		sed -n "s/^INFO: perf: bulk /INFO: bench perf: $mode /p" "$OUT/perf.$mode.log"
+		# a perf that is missing or did not start says so here too
+		sed -n "s/^INFO: perf: \(bulk \)*/INFO: bench perf: $mode /p" "$OUT/perf.$mode.log"
 	done
 fi
 

@@ -31,6 +31,8 @@
 #   CLUSTER_MODPARAMS     insmod parameters (bench.sh: serial_io=1)
 #   CLUSTER_VERSION       protocol version of every node, 3.1 or 3.2
 #                         (default: the module's, 3.2)
+#   CLUSTER_PERF=1        perf samples every CPU during the bulk case; its
+#                         top symbols as "INFO: perf: bulk ..." lines
 #   KMOD_DIR  where configfs.ko / veth.ko are if not built in
 #             (default: the directory of dlm_lowcomms.ko)
 # Output: one "PASS: cluster.<case>" or "FAIL: cluster.<case>: reason" line
@@ -306,7 +308,8 @@ pair_table() {
 # from begin to end; end prints the top symbols as "INFO: perf: WHAT pct
 # dso symbol" lines. perf's setup takes seconds in a TCG guest: begin
 # returns once its workload (a sleep, killed by end) runs. perf costs
-# CPU: read such a run for the profile, not for its figures.
+# CPU: read such a run for the profile, not for its figures. Symbols need
+# kptr_restrict 0 and perf_event_paranoid -1, left so (a test guest).
 perf_begin() {
 	perf_pid=
 	[ "${CLUSTER_PERF:-0}" = 1 ] || return 0
@@ -314,12 +317,13 @@ perf_begin() {
 	echo 0 >/proc/sys/kernel/kptr_restrict
 	echo -1 >/proc/sys/kernel/perf_event_paranoid
 	rm -f "$ERR".perf.*
-	perf record -a -e cpu-clock -F 997 -o "$ERR.perf.data" -- \
+	perf record -a --no-buildid -e cpu-clock -F 997 -o "$ERR.perf.data" -- \
 		sh -c 'echo $$ >"$0"; exec sleep 3600' "$ERR.perf.pid" \
 		>"$ERR.perf.log" 2>&1 &
 	perf_pid=$!
 	k=0
-	while [ ! -s "$ERR.perf.pid" ] && [ $k -lt 600 ]; do
+	while [ ! -s "$ERR.perf.pid" ] && [ $k -lt 600 ] &&
+		kill -0 "$perf_pid" 2>/dev/null; do
 		sleep 0.1
 		k=$((k + 1))
 	done

@@ -1,6 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-only
-# Shell helpers shared by the guest tests (cluster.sh, interop.sh).
+# Shell helpers shared by the guest tests (cluster.sh and what sources it,
+# interop.sh, dlmstack.sh, hostile.sh and the others under tests/).
 # POSIX sh: busybox sh and dash. Callers set TAG (result prefix) and ERR
 # (a scratch file for error text) before using pass/fail/wr.
 

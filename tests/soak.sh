@@ -38,10 +38,11 @@ CLOSE=${BENCH_SOAK_CLOSE:-60}
 SLACK=${BENCH_SOAK_SLACK_KB:-2048}
 BULK_TIMEOUT=${CLUSTER_BULK_TIMEOUT:-300}
 SIZES="64 256 1024 4000"
-# the module's limits (lowcomms_int.h, reliable.h): write queue and resend
-# copies 4 MiB per node, received bytes 8 MiB per instance; writers that
-# pass the check together may each add one message, ACKs pass it
-WQ_BOUND=$((4 * 1024 * 1024 + 65536))
+# the module's limits (lowcomms_int.h, reliable.h): write queue 4 MiB per
+# node for writers that wait and 512 KiB more for replies (which cannot),
+# resend copies 4 MiB per node, received bytes 8 MiB per instance;
+# writers that pass the check together may each add one message
+WQ_BOUND=$((4 * 1024 * 1024 + 512 * 1024 + 65536))
 REL_BOUND=$((4 * 1024 * 1024))
 PROC_BOUND=$((8 * 1024 * 1024 + 65536))
 WARM=${BENCH_SOAK_WARM:-60}
