@@ -38,6 +38,7 @@
  */
 
 #include <linux/jiffies.h>
+#include <linux/mm.h>
 #include <linux/random.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
@@ -47,14 +48,29 @@
 #include "midcomms_shim.h"
 #include "reliable.h"
 
+/*
+ * A kept message is not copied: it pins the write-queue page its wire
+ * image was written to (the transport never writes a committed message
+ * again) and is read from there if it must be sent again.
+ *
+ * What the backlog bound counts is the memory this holds: each
+ * descriptor, and each pinned page once. Numbers follow buffer order, so
+ * the kept messages on one page are neighbours on the unacked list; the
+ * oldest of them carries the page's charge, and hands it to the next one
+ * when it goes before it. A writer reserves the worst case (a descriptor
+ * and a page) before it may wait, and gives the page back when it is
+ * numbered onto a page that is already charged.
+ */
 struct dlm_lc_rel_msg {
 	struct list_head list;
-	u32 seq;
-	bool filled;		/* committed: data holds the wire image */
-	bool orphan;		/* not kept: freed by its commit */
+	struct page *page;	/* pinned once numbered; NULL: nothing pinned */
+	unsigned int offset;	/* of the wire image in @page */
 	unsigned int len;	/* wire bytes, OPTS included */
-	unsigned int mem;	/* what the allocation really takes */
-	char data[];
+	u32 seq;
+	bool filled;		/* committed: @page holds the wire image */
+	bool orphan;		/* not kept: freed by its commit */
+	bool page_charged;	/* @mem includes @page */
+	unsigned int mem;	/* charged to the backlog */
 };
 
 struct dlm_lc_opts {
@@ -72,8 +88,22 @@ static bool seq_before(u32 a, u32 b)
 	return (s32)(a - b) < 0;
 }
 
+static unsigned int msg_worst_mem(void)
+{
+	return kmalloc_size_roundup(sizeof(struct dlm_lc_rel_msg)) + PAGE_SIZE;
+}
+
+static void msg_free(struct dlm_lc_rel_msg *m)
+{
+	if (m->page)
+		put_page(m->page);
+	kfree(m);
+}
+
 static void ack_work_fn(struct work_struct *work);
 static void probe_work_fn(struct work_struct *work);
+static void copy_unlink_locked(struct dlm_lc_rel *r, struct dlm_lc_rel_msg *m,
+			       struct list_head *done);
 
 void dlm_lc_rel_init(struct dlm_lc_rel *r, struct dlm_lc_cluster *cl,
 		     int nodeid)
@@ -94,6 +124,7 @@ EXPORT_SYMBOL_IF_KUNIT(dlm_lc_rel_init);
 void dlm_lc_rel_release(struct dlm_lc_rel *r)
 {
 	struct dlm_lc_rel_msg *m, *tmp;
+	LIST_HEAD(done);
 
 	might_sleep();
 	spin_lock_bh(&r->lock);
@@ -102,22 +133,41 @@ void dlm_lc_rel_release(struct dlm_lc_rel *r)
 	cancel_delayed_work_sync(&r->ack_work);
 	cancel_delayed_work_sync(&r->probe_work);
 
+	spin_lock_bh(&r->lock);
 	list_for_each_entry_safe(m, tmp, &r->unacked, list) {
-		list_del(&m->list);
 		r->st.abandoned++;
-		kfree(m);
+		copy_unlink_locked(r, m, &done);
 	}
+	/* no writer is left, so every charge has come back */
+	WARN_ON_ONCE(r->reserved || r->st.unacked_bytes);
+	spin_unlock_bh(&r->lock);
+	list_for_each_entry_safe(m, tmp, &done, list)
+		msg_free(m);
 	if (r->st.abandoned)
 		pr_info("node %d: %llu unacknowledged messages dropped with the node\n",
 			r->nodeid, r->st.abandoned);
 }
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_rel_release);
 
-/* Take a copy off the unacked list onto @done, for kfree after unlock. */
+/*
+ * Take a kept message off the unacked list onto @done, to be freed after
+ * unlock. Its page's charge stays with the list while a later message
+ * still pins that page.
+ */
 static void copy_unlink_locked(struct dlm_lc_rel *r, struct dlm_lc_rel_msg *m,
 			       struct list_head *done)
 {
+	struct dlm_lc_rel_msg *next;
+
 	lockdep_assert_held(&r->lock);
+	next = list_is_last(&m->list, &r->unacked) ? NULL :
+	       list_next_entry(m, list);
+	if (m->page_charged && next && next->page == m->page) {
+		m->page_charged = false;
+		m->mem -= PAGE_SIZE;
+		next->page_charged = true;
+		next->mem += PAGE_SIZE;
+	}
 	list_move_tail(&m->list, done);
 	if (r->resend_pos == m)
 		r->resend_pos = NULL;
@@ -170,7 +220,7 @@ void dlm_lc_rel_seen_version(struct dlm_lc_rel *r, u32 version)
 		unacked_drop_locked(r, &done);
 	spin_unlock_bh(&r->lock);
 	list_for_each_entry_safe(m, tmp, &done, list)
-		kfree(m);
+		msg_free(m);
 	if (changed)
 		wake_up_all(&r->wait);
 }
@@ -297,7 +347,7 @@ void dlm_lc_rel_rx_ack(struct dlm_lc_rel *r, const void *buf)
 	spin_unlock_bh(&r->lock);
 
 	list_for_each_entry_safe(m, tmp, &done, list)
-		kfree(m);
+		msg_free(m);
 	wake_up_all(&r->wait);
 }
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_rel_rx_ack);
@@ -462,11 +512,16 @@ struct rel_cb_data {
 	struct dlm_lc_rel_msg *m;
 };
 
-/* Runs under the write-queue lock: numbers follow buffer order. */
+/*
+ * Runs under the write-queue lock: numbers follow buffer order, and the
+ * page @buf lies in is still the queue's, so it can be pinned here.
+ */
 static void rel_number(char *buf, int len, void *data)
 {
 	struct rel_cb_data *d = data;
 	struct dlm_lc_rel *r = d->r;
+	struct dlm_lc_rel_msg *m = d->m, *last;
+	bool gave_back = false;
 
 	spin_lock_bh(&r->lock);
 	if (r->st.version && r->st.version < DLM_LC_VERSION_3_2) {
@@ -476,28 +531,43 @@ static void rel_number(char *buf, int len, void *data)
 		 * copy is kept that nobody will acknowledge, and no number
 		 * is used up.
 		 */
-		d->m->seq = r->st.tx_next;
-		d->m->orphan = true;
-		INIT_LIST_HEAD(&d->m->list);
+		m->seq = r->st.tx_next;
+		m->orphan = true;
+		INIT_LIST_HEAD(&m->list);
 		spin_unlock_bh(&r->lock);
 		return;
 	}
-	d->m->seq = r->st.tx_next++;
-	if (list_empty(&r->unacked))
+	m->seq = r->st.tx_next++;
+	m->page = virt_to_page(buf);
+	m->offset = offset_in_page(buf);
+	get_page(m->page);
+	/* a listed message pins its page, so equal pointers: the same page */
+	last = list_empty(&r->unacked) ? NULL :
+	       list_last_entry(&r->unacked, struct dlm_lc_rel_msg, list);
+	if (last && last->page == m->page) {
+		m->mem -= PAGE_SIZE;
+		r->reserved -= PAGE_SIZE;
+		gave_back = true;
+	} else {
+		m->page_charged = true;
+	}
+	if (!last)
 		probe_arm_locked(r);
-	list_add_tail(&d->m->list, &r->unacked);
+	list_add_tail(&m->list, &r->unacked);
 	r->st.tx_msgs++;
 	r->st.unacked_msgs++;
-	r->st.unacked_bytes += d->m->mem;
+	r->st.unacked_bytes += m->mem;
 	r->st.unacked_max = max(r->st.unacked_max, r->st.unacked_bytes);
 	spin_unlock_bh(&r->lock);
+	if (gave_back && wq_has_sleeper(&r->wait))
+		wake_up_all(&r->wait);
 }
 
 int dlm_lc_rel_alloc(struct dlm_lc_rel *r, int len, bool wrap, gfp_t gfp,
 		     struct dlm_lc_rel_tx *tx)
 {
 	struct rel_cb_data d = { .r = r };
-	unsigned int wire = len, mem;
+	unsigned int wire = len, mem = msg_worst_mem();
 	int ret;
 
 	tx->copy = NULL;
@@ -511,20 +581,17 @@ int dlm_lc_rel_alloc(struct dlm_lc_rel *r, int len, bool wrap, gfp_t gfp,
 	wire += DLM_LC_OPTS_LEN;
 	if (len < DLM_LC_HDR_LEN || wire > DLM_LC_MAX_MSG)
 		return -EMSGSIZE;
-	/* the bound is on memory: count what the slab really hands out */
-	mem = kmalloc_size_roundup(struct_size(d.m, data, wire));
+	/* the worst case, until the numbering knows the page */
 	ret = backlog_reserve(r, mem, gfp);
 	if (ret)
 		return ret;
-	d.m = kmalloc(mem, gfp);
+	d.m = kzalloc(sizeof(*d.m), gfp);
 	if (!d.m) {
 		ret = -ENOMEM;
 		goto out_unreserve;
 	}
 	d.m->len = wire;
 	d.m->mem = mem;
-	d.m->filled = false;
-	d.m->orphan = false;
 	ret = dlm_lc_msg_alloc(r->cl, r->nodeid, wire, gfp, rel_number, &d,
 			       &tx->msg);
 	if (ret)
@@ -559,7 +626,7 @@ void dlm_lc_rel_commit(struct dlm_lc_rel *r, struct dlm_lc_rel_tx *tx)
 		o->sid = cpu_to_le32(r->tx_sid);
 		spin_lock_bh(&r->lock);
 		if (!m->orphan) {
-			memcpy(m->data, tx->msg.buf, m->len);
+			/* the page already holds it: nothing to copy */
 			m->filled = true;
 			m = NULL;
 		}
@@ -568,7 +635,7 @@ void dlm_lc_rel_commit(struct dlm_lc_rel *r, struct dlm_lc_rel_tx *tx)
 	dlm_lc_msg_commit(&tx->msg);
 	if (m) {
 		backlog_unreserve(r, m->mem);
-		kfree(m);
+		msg_free(m);
 	}
 }
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_rel_commit);
@@ -601,6 +668,7 @@ bool dlm_lc_rel_resend_begin(struct dlm_lc_rel *r, u32 *from, u32 *to)
 	spin_unlock_bh(&r->lock);
 	return *from != *to;
 }
+EXPORT_SYMBOL_IF_KUNIT(dlm_lc_rel_resend_begin);
 
 int dlm_lc_rel_resend_copy(struct dlm_lc_rel *r, u32 *seq, u32 to, void *buf)
 {
@@ -618,7 +686,7 @@ int dlm_lc_rel_resend_copy(struct dlm_lc_rel *r, u32 *seq, u32 to, void *buf)
 			    list_next_entry(m, list);
 	}
 	if (m && seq_before(m->seq, to) && m->filled) {
-		memcpy(buf, m->data, m->len);
+		memcpy(buf, page_address(m->page) + m->offset, m->len);
 		len = m->len;
 		*seq = m->seq;
 		r->st.retransmits++;
@@ -628,6 +696,7 @@ int dlm_lc_rel_resend_copy(struct dlm_lc_rel *r, u32 *seq, u32 to, void *buf)
 	spin_unlock_bh(&r->lock);
 	return len;
 }
+EXPORT_SYMBOL_IF_KUNIT(dlm_lc_rel_resend_copy);
 
 bool dlm_lc_rel_has_unacked(struct dlm_lc_rel *r)
 {

@@ -446,6 +446,94 @@ static void rel_fallback_races_writer(struct kunit *test)
 	dlm_lc_rel_release(r);
 }
 
+/* Acknowledge everything before @seq, as the peer would. */
+static void rel_fake_ack(struct dlm_lc_rel *r, u32 seq)
+{
+	struct dlm_lc_hdr hdr = {
+		.version = cpu_to_le32(DLM_LC_VERSION_3_2),
+		.lockspace = cpu_to_le32(seq),
+		.nodeid = cpu_to_le32(2),
+		.length = cpu_to_le16(DLM_LC_HDR_LEN),
+		.cmd = DLM_LC_CMD_ACK,
+	};
+
+	dlm_lc_rel_rx_ack(r, &hdr);
+}
+
+/*
+ * Kept messages are not copied: they pin their write-queue page, and the
+ * backlog counts each pinned page once plus a descriptor per message. The
+ * peer is down, so nothing is sent and 88-byte wire images pack 46 to a
+ * page: 100 of them pin three pages. Partial ACKs must keep a page
+ * charged while a later message still pins it; a resend reads the page.
+ */
+static void rel_kept_pages_charged_once(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+	struct dlm_lc_rel_stats st;
+	struct dlm_lc_rel_tx tx;
+	struct dlm_lc_rel *r;
+	u64 all, meta;
+	u32 from, to, seq;
+	u8 *buf;
+	int i, len;
+
+	buf = kunit_kzalloc(test, DLM_LC_MAX_MSG, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	c->a = instance(test, "kunit-a", 1, "127.0.0.1", "127.0.0.2",
+			&c->sink_a);
+	r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, r);
+	dlm_lc_rel_init(r, c->a, 2);
+	dlm_lc_rel_seen_version(r, DLM_LC_VERSION_3_2);
+
+	for (i = 0; i < 100; i++) {
+		KUNIT_ASSERT_EQ(test, dlm_lc_rel_alloc(r, 64, true, GFP_KERNEL,
+						       &tx), 0);
+		memset(tx.buf, i, 64);
+		((struct dlm_lc_hdr *)tx.buf)->cmd = DLM_LC_CMD_MSG;
+		dlm_lc_rel_commit(r, &tx);
+	}
+	dlm_lc_rel_get_stats(r, &st);
+	all = st.unacked_bytes;
+	KUNIT_EXPECT_EQ(test, st.unacked_msgs, 100U);
+	KUNIT_EXPECT_EQ(test, (u64)r->reserved, all);
+	/* a descriptor is more than 32 bytes and less than 128 */
+	KUNIT_EXPECT_GE(test, all, 3 * PAGE_SIZE + 100 * 32ULL);
+	KUNIT_EXPECT_LE(test, all, 3 * PAGE_SIZE + 100 * 128ULL);
+
+	/* half of the first page acknowledged: the page stays charged */
+	rel_fake_ack(r, 30);
+	dlm_lc_rel_get_stats(r, &st);
+	meta = (all - st.unacked_bytes) / 30;
+	KUNIT_EXPECT_EQ(test, all - st.unacked_bytes, 30 * meta);
+	KUNIT_EXPECT_EQ(test, st.unacked_bytes, 3 * PAGE_SIZE + 70 * meta);
+	/* the first page done */
+	rel_fake_ack(r, 46);
+	dlm_lc_rel_get_stats(r, &st);
+	KUNIT_EXPECT_EQ(test, st.unacked_bytes, 2 * PAGE_SIZE + 54 * meta);
+
+	/* what a resend reads is what was written */
+	KUNIT_ASSERT_TRUE(test, dlm_lc_rel_resend_begin(r, &from, &to));
+	KUNIT_EXPECT_EQ(test, from, 46U);
+	KUNIT_EXPECT_EQ(test, to, 100U);
+	seq = 77;
+	len = dlm_lc_rel_resend_copy(r, &seq, to, buf);
+	KUNIT_ASSERT_EQ(test, len, DLM_LC_OPTS_LEN + 64);
+	KUNIT_EXPECT_EQ(test, seq, 77U);
+	KUNIT_EXPECT_EQ(test, le32_to_cpu(((struct dlm_lc_hdr *)buf)->lockspace),
+			77U);
+	KUNIT_EXPECT_EQ(test, buf[DLM_LC_OPTS_LEN + DLM_LC_HDR_LEN], 77);
+	KUNIT_EXPECT_EQ(test, buf[DLM_LC_OPTS_LEN + 63], 77);
+
+	rel_fake_ack(r, 100);
+	dlm_lc_rel_get_stats(r, &st);
+	KUNIT_EXPECT_EQ(test, st.unacked_msgs, 0U);
+	KUNIT_EXPECT_EQ(test, st.unacked_bytes, 0ULL);
+	KUNIT_EXPECT_EQ(test, r->reserved, 0UL);
+	dlm_lc_rel_release(r);
+}
+
 /*
  * Issue 7.4j: messages of a node that is removed while they wait in the
  * delivery lane are dropped, and do not bring the node's state back.
@@ -579,6 +667,7 @@ static struct kunit_case reliable_cases[] = {
 	KUNIT_CASE(rel_stock_ack_frees_copies),
 	KUNIT_CASE(rel_ack_only_on_its_socket),
 	KUNIT_CASE(rel_fallback_races_writer),
+	KUNIT_CASE(rel_kept_pages_charged_once),
 	KUNIT_CASE(rel_removed_node_stays_gone),
 	KUNIT_CASE(rel_removed_now_node_stays_gone),
 	{}
