@@ -2,9 +2,9 @@
 /*
  * Reliable delivery between two nodes, DLM protocol 3.2: every message is
  * wrapped in OPTS with a per-peer sequence number, the receiver answers
- * with cumulative ACKs, and the sender keeps a copy of each message until
- * it is acknowledged, to send it again after a reconnect. FIN tells the
- * peer we stop on purpose. See Documentation/design.rst, "Reliable
+ * with cumulative ACKs, and the sender keeps each message (pinned in its
+ * write-queue page, not copied) until it is acknowledged, to send it again
+ * after a reconnect. FIN tells the peer we stop on purpose. See Documentation/design.rst, "Reliable
  * delivery".
  *
  * One struct dlm_lc_rel per peer, embedded in the shim's node state.
@@ -27,7 +27,7 @@
 struct dlm_lc_cluster;
 
 #define DLM_LC_OPTS_LEN		24	/* header + nextcmd, pad, optlen, pad */
-/* memory the unacked copies of one peer may hold before senders wait */
+/* memory (pinned pages, descriptors) one peer's unacked messages may hold */
 #define DLM_LC_REL_BACKLOG	(4 * 1024 * 1024)
 /* acknowledge after this many messages, or after the delay below */
 #define DLM_LC_REL_ACK_BATCH	32
@@ -97,7 +97,7 @@ struct dlm_lc_rel {
 struct dlm_lc_rel_msg;
 struct dlm_lc_rel_tx {
 	struct dlm_lc_msg msg;
-	struct dlm_lc_rel_msg *copy;	/* NULL: sent without a sequence */
+	struct dlm_lc_rel_msg *copy;	/* kept message; NULL: no sequence */
 	char *buf;			/* where the caller writes its message */
 };
 
@@ -110,8 +110,8 @@ void dlm_lc_rel_seen_version(struct dlm_lc_rel *r, u32 version);
 u32 dlm_lc_rel_version(struct dlm_lc_rel *r);
 
 /*
- * Reserve @len bytes for one message. @wrap: number it and keep a copy
- * (3.2), else send it bare. Waits for backlog room if @gfp may block, else
+ * Reserve @len bytes for one message. @wrap: number it and keep it until
+ * acknowledged (3.2), else send it bare. Waits for backlog room if @gfp may block, else
  * fails with -ENOBUFS. dlm_lc_rel_commit() must follow a success.
  */
 int dlm_lc_rel_alloc(struct dlm_lc_rel *r, int len, bool wrap, gfp_t gfp,
