@@ -54,12 +54,16 @@
  * again) and is read from there if it must be sent again.
  *
  * What the backlog bound counts is the memory this holds: each
- * descriptor, and each pinned page once. Numbers follow buffer order, so
- * the kept messages on one page are neighbours on the unacked list; the
+ * descriptor, and each pinned page. Numbers follow buffer order, so the
+ * kept messages on one page are neighbours on the unacked list; the
  * oldest of them carries the page's charge, and hands it to the next one
- * when it goes before it. A writer reserves the worst case (a descriptor
- * and a page) before it may wait, and gives the page back when it is
- * numbered onto a page that is already charged.
+ * when it goes first. (Where they are not neighbours, after the write
+ * queue dropped a newer page, or next to an orphan that keeps its own
+ * charge, a page is charged twice for a while: too much, never too
+ * little.) A writer reserves a descriptor and its length before it may
+ * wait; the numbering turns the length into a page, or into nothing when
+ * the page is charged already. So the bound may be passed by less than a
+ * page per writer between those two steps.
  */
 struct dlm_lc_rel_msg {
 	struct list_head list;
@@ -88,9 +92,9 @@ static bool seq_before(u32 a, u32 b)
 	return (s32)(a - b) < 0;
 }
 
-static unsigned int msg_worst_mem(void)
+static unsigned int msg_meta_mem(void)
 {
-	return kmalloc_size_roundup(sizeof(struct dlm_lc_rel_msg)) + PAGE_SIZE;
+	return kmalloc_size_roundup(sizeof(struct dlm_lc_rel_msg));
 }
 
 static void msg_free(struct dlm_lc_rel_msg *m)
@@ -545,10 +549,12 @@ static void rel_number(char *buf, int len, void *data)
 	last = list_empty(&r->unacked) ? NULL :
 	       list_last_entry(&r->unacked, struct dlm_lc_rel_msg, list);
 	if (last && last->page == m->page) {
-		m->mem -= PAGE_SIZE;
-		r->reserved -= PAGE_SIZE;
+		m->mem -= m->len;
+		r->reserved -= m->len;
 		gave_back = true;
 	} else {
+		m->mem += PAGE_SIZE - m->len;
+		r->reserved += PAGE_SIZE - m->len;
 		m->page_charged = true;
 	}
 	if (!last)
@@ -567,7 +573,7 @@ int dlm_lc_rel_alloc(struct dlm_lc_rel *r, int len, bool wrap, gfp_t gfp,
 		     struct dlm_lc_rel_tx *tx)
 {
 	struct rel_cb_data d = { .r = r };
-	unsigned int wire = len, mem = msg_worst_mem();
+	unsigned int wire = len, mem;
 	int ret;
 
 	tx->copy = NULL;
@@ -581,7 +587,8 @@ int dlm_lc_rel_alloc(struct dlm_lc_rel *r, int len, bool wrap, gfp_t gfp,
 	wire += DLM_LC_OPTS_LEN;
 	if (len < DLM_LC_HDR_LEN || wire > DLM_LC_MAX_MSG)
 		return -EMSGSIZE;
-	/* the worst case, until the numbering knows the page */
+	/* until the numbering knows whether it pins a page of its own */
+	mem = msg_meta_mem() + wire;
 	ret = backlog_reserve(r, mem, gfp);
 	if (ret)
 		return ret;
