@@ -40,10 +40,11 @@ BULK_TIMEOUT=${CLUSTER_BULK_TIMEOUT:-300}
 SIZES="64 256 1024 4000"
 # the module's limits (lowcomms_int.h, reliable.h): write queue 4 MiB per
 # node for writers that wait and 512 KiB more for replies (which cannot),
-# resend copies 4 MiB per node, received bytes 8 MiB per instance;
-# writers that pass the check together may each add one message
+# kept unacked messages 4 MiB per node, received bytes 8 MiB per
+# instance; writers that pass the check together may each add one
+# message (the unacked bound: less than a page each)
 WQ_BOUND=$((4 * 1024 * 1024 + 512 * 1024 + 65536))
-REL_BOUND=$((4 * 1024 * 1024))
+REL_BOUND=$((4 * 1024 * 1024 + 65536))
 PROC_BOUND=$((8 * 1024 * 1024 + 65536))
 WARM=${BENCH_SOAK_WARM:-60}
 STOP=${TMPDIR:-/tmp}/soak.stop.$$
