@@ -56,6 +56,20 @@ static void entry_del(struct dlm_lc_wqueue *q, struct dlm_lc_wq_entry *e)
 	entry_free(e);
 }
 
+/*
+ * Nothing of @e is with the socket any more: free it once it holds no
+ * unsent bytes and can take no more messages (full, or not the tail).
+ */
+static void entry_done(struct dlm_lc_wqueue *q, struct dlm_lc_wq_entry *e)
+{
+	lockdep_assert_held(&q->lock);
+	if (e->offset < e->end || e->users)
+		return;
+	if (e->end < PAGE_SIZE && list_is_last(&e->list, &q->entries))
+		return;
+	entry_del(q, e);
+}
+
 static struct dlm_lc_wq_entry *tail_with_room(struct dlm_lc_wqueue *q,
 					      int len)
 {
@@ -65,7 +79,8 @@ static struct dlm_lc_wq_entry *tail_with_room(struct dlm_lc_wqueue *q,
 	if (list_empty(&q->entries))
 		return NULL;
 	e = list_last_entry(&q->entries, struct dlm_lc_wq_entry, list);
-	if (e->sealed || PAGE_SIZE - e->end < len)
+	/* behind bytes being sent is fine: those are never written again */
+	if (PAGE_SIZE - e->end < len)
 		return NULL;
 	return e;
 }
@@ -128,8 +143,10 @@ bool dlm_lc_wq_commit_locked(struct dlm_lc_wqueue *q,
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_wq_commit_locked);
 
 /*
- * Find the next bytes to send. Fully sent entries are freed on the way,
- * except an unsealed tail with room, which keeps taking messages.
+ * Find the next bytes to send: everything committed in the first entry,
+ * which ends on a message boundary (no writer is filling it). Fully sent
+ * entries are freed on the way, except a tail with room, which keeps
+ * taking messages.
  */
 bool dlm_lc_wq_peek_locked(struct dlm_lc_wqueue *q, struct page **page,
 			   unsigned int *offset, unsigned int *len)
@@ -142,14 +159,14 @@ bool dlm_lc_wq_peek_locked(struct dlm_lc_wqueue *q, struct page **page,
 		if (e->users)
 			return false;
 		if (e->offset < e->end) {
-			e->sealed = true;
+			e->sending = true;
+			e->sending_end = e->end;
 			*page = e->page;
 			*offset = e->offset;
 			*len = e->end - e->offset;
 			return true;
 		}
-		if (list_is_last(&e->list, &q->entries) && !e->sealed &&
-		    e->end < PAGE_SIZE)
+		if (list_is_last(&e->list, &q->entries) && e->end < PAGE_SIZE)
 			return false;
 		entry_del(q, e);
 	}
@@ -164,25 +181,24 @@ void dlm_lc_wq_advance_locked(struct dlm_lc_wqueue *q, unsigned int sent)
 	lockdep_assert_held(&q->lock);
 	e = list_first_entry_or_null(&q->entries, struct dlm_lc_wq_entry,
 				     list);
-	if (WARN_ON_ONCE(!e || sent > e->end - e->offset))
+	if (WARN_ON_ONCE(!e || !e->sending ||
+			 sent > e->sending_end - e->offset))
 		return;
 
 	e->offset += sent;
 	q->queued -= sent;
-	e->half = e->offset < e->end;
+	e->half = e->offset < e->sending_end;
 	if (e->half)
 		return;
-	/* Sealed since peek, so nobody wrote behind us: reopen or free. */
-	if (e->end < PAGE_SIZE && list_is_last(&e->list, &q->entries))
-		e->sealed = false;
-	else
-		entry_del(q, e);
+	e->sending = false;
+	entry_done(q, e);
 }
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_wq_advance_locked);
 
 /*
- * After the socket it was sent on is gone, the rest of a half-sent entry
- * would start the new stream in the middle of a message: drop it.
+ * After the socket it was sent on is gone, the rest of what it was given
+ * would start the new stream in the middle of a message: drop that
+ * range. What writers appended behind it starts the next stream.
  */
 unsigned int dlm_lc_wq_drop_partial_locked(struct dlm_lc_wqueue *q)
 {
@@ -195,9 +211,12 @@ unsigned int dlm_lc_wq_drop_partial_locked(struct dlm_lc_wqueue *q)
 	if (!e || !e->half)
 		return 0;
 
-	dropped = e->end - e->offset;
+	dropped = e->sending_end - e->offset;
+	e->offset = e->sending_end;
+	e->half = false;
+	e->sending = false;
 	q->queued -= dropped;
-	entry_del(q, e);
+	entry_done(q, e);
 	return dropped;
 }
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_wq_drop_partial_locked);

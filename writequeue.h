@@ -7,8 +7,10 @@
  * Rules:
  * - a message never crosses a page;
  * - an entry is sendable only while no writer is still filling it;
- * - an entry is sealed while its bytes are with the socket, so nothing is
- *   appended to a range that is being sent; a fully sent tail is reopened;
+ * - bytes handed to the socket are never written again; writers append
+ *   behind them, on the same page, while they are being sent (so a busy
+ *   sender does not leave pages half used); a fully sent tail with room
+ *   keeps taking messages;
  * - only the send worker advances entries and drops a half-sent one
  *   (socket release runs with the worker stopped or excluded by the
  *   socket's rw_semaphore); dlm_lc_wq_purge() frees everything once no
@@ -33,9 +35,10 @@ struct dlm_lc_wq_entry {
 	struct page *page;
 	unsigned int offset;	/* bytes already handed to the socket */
 	unsigned int end;	/* bytes reserved by writers */
+	unsigned int sending_end;	/* end of the range the socket was given */
 	int users;		/* writers still filling */
-	bool sealed;		/* takes no more writers (being sent) */
-	bool half;		/* the socket has part of [offset, end) */
+	bool sending;		/* [offset, sending_end) is with the socket */
+	bool half;		/* the socket has part of [offset, sending_end) */
 };
 
 struct dlm_lc_wqueue {

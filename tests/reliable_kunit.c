@@ -465,8 +465,8 @@ static void rel_fake_ack(struct dlm_lc_rel *r, u32 seq)
 /*
  * Kept messages are not copied: they pin their write-queue page, and the
  * backlog counts each pinned page once plus a descriptor per message.
- * Node 2 is configured but never listens, so nothing is sent, no page is
- * sealed, and 88-byte wire images pack PAGE_SIZE / 88 to a page. Partial
+ * Node 2 is configured but never listens, so nothing is sent, and the
+ * 88-byte wire images pack PAGE_SIZE / 88 to a page. Partial
  * ACKs must keep a page charged while a later message still pins it; a
  * resend reads the page. No assertion may end the test between the first
  * kept message and the release (the probe timer is armed).

@@ -149,8 +149,9 @@ static void wq_partial_send_resumes(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, q->queued, 0U);
 }
 
-static void wq_no_append_behind_bytes_in_flight(struct kunit *test)
+static void wq_appends_behind_bytes_in_flight(struct kunit *test)
 {
+	struct dlm_lc_wqueue *q = test->priv;
 	struct dlm_lc_wq_entry *a, *b;
 	unsigned int off, len;
 	char *buf;
@@ -159,10 +160,20 @@ static void wq_no_append_behind_bytes_in_flight(struct kunit *test)
 	commit(test, a);
 	KUNIT_ASSERT_TRUE(test, peek(test, &off, &len));
 
-	/* the socket holds [0, 100): new messages go to a new page */
+	/* the socket holds [0, 100): a new message goes behind it */
 	b = reserve(test, 50, &buf);
-	KUNIT_EXPECT_PTR_NE(test, a, b);
+	KUNIT_EXPECT_PTR_EQ(test, a, b);
+	KUNIT_EXPECT_EQ(test, q->pages, 1U);
+	/* not sendable while its writer fills it, even once [0, 100) is sent */
+	advance(test, 100);
+	KUNIT_EXPECT_FALSE(test, peek(test, &off, &len));
+	KUNIT_EXPECT_EQ(test, q->pages, 1U);
 	commit(test, b);
+	KUNIT_ASSERT_TRUE(test, peek(test, &off, &len));
+	KUNIT_EXPECT_EQ(test, off, 100U);
+	KUNIT_EXPECT_EQ(test, len, 50U);
+	advance(test, 50);
+	KUNIT_EXPECT_EQ(test, q->queued, 0U);
 }
 
 static void wq_sent_tail_reopens(struct kunit *test)
@@ -203,7 +214,38 @@ static void wq_drop_half_sent_only(struct kunit *test)
 
 	KUNIT_EXPECT_EQ(test, dropped, 150U);
 	KUNIT_EXPECT_EQ(test, q->queued, 0U);
-	KUNIT_EXPECT_EQ(test, q->pages, 0U);
+	/* a tail with room stays, for the next messages */
+	KUNIT_EXPECT_EQ(test, q->pages, 1U);
+	KUNIT_EXPECT_FALSE(test, peek(test, &off, &len));
+}
+
+/*
+ * A message appended while the socket had [0, 200) is whole and was not
+ * given to it: a lost socket drops only the rest of what it was given.
+ */
+static void wq_drop_keeps_appended(struct kunit *test)
+{
+	struct dlm_lc_wqueue *q = test->priv;
+	unsigned int off, len, dropped;
+	char *buf;
+
+	commit(test, reserve(test, 200, &buf));
+	KUNIT_ASSERT_TRUE(test, peek(test, &off, &len));
+	commit(test, reserve(test, 100, &buf));
+	advance(test, 50);
+	spin_lock_bh(&q->lock);
+	KUNIT_EXPECT_FALSE(test, dlm_lc_wq_at_boundary_locked(q));
+	dropped = dlm_lc_wq_drop_partial_locked(q);
+	KUNIT_EXPECT_TRUE(test, dlm_lc_wq_at_boundary_locked(q));
+	spin_unlock_bh(&q->lock);
+
+	KUNIT_EXPECT_EQ(test, dropped, 150U);
+	KUNIT_EXPECT_EQ(test, q->queued, 100U);
+	KUNIT_ASSERT_TRUE(test, peek(test, &off, &len));
+	KUNIT_EXPECT_EQ(test, off, 200U);
+	KUNIT_EXPECT_EQ(test, len, 100U);
+	advance(test, 100);
+	KUNIT_EXPECT_EQ(test, q->queued, 0U);
 }
 
 static void count_cb(char *buf, int len, void *data)
@@ -281,9 +323,10 @@ static struct kunit_case wq_cases[] = {
 	KUNIT_CASE(wq_rejects_bad_lengths),
 	KUNIT_CASE(wq_unfilled_message_blocks_entry),
 	KUNIT_CASE(wq_partial_send_resumes),
-	KUNIT_CASE(wq_no_append_behind_bytes_in_flight),
+	KUNIT_CASE(wq_appends_behind_bytes_in_flight),
 	KUNIT_CASE(wq_sent_tail_reopens),
 	KUNIT_CASE(wq_drop_half_sent_only),
+	KUNIT_CASE(wq_drop_keeps_appended),
 	KUNIT_CASE(wq_callback_runs_in_order),
 	KUNIT_CASE(wq_purge_counts),
 	KUNIT_CASE(wq_pages_are_zeroed),
