@@ -57,10 +57,10 @@
  * descriptor, and each pinned page. Numbers follow buffer order, so the
  * kept messages on one page are neighbours on the unacked list; the
  * oldest of them carries the page's charge, and hands it to the next one
- * when it goes first. (Where they are not neighbours, after the write
- * queue dropped a newer page, or next to an orphan that keeps its own
- * charge, a page is charged twice for a while: too much, never too
- * little.) A writer reserves a descriptor and its length before it may
+ * when it goes first. (Where they are not neighbours, after a stopped
+ * instance's queue dropped a newer page, or next to an orphan that keeps
+ * its own charge, a page is charged twice for a while: too much, never
+ * too little.) A writer reserves a descriptor and its length before it may
  * wait; the numbering turns the length into a page, or into nothing when
  * the page is charged already. So the bound may be passed by less than a
  * page per writer between those two steps.

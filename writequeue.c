@@ -143,10 +143,12 @@ bool dlm_lc_wq_commit_locked(struct dlm_lc_wqueue *q,
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_wq_commit_locked);
 
 /*
- * Find the next bytes to send: everything committed in the first entry,
- * which ends on a message boundary (no writer is filling it). Fully sent
- * entries are freed on the way, except a tail with room, which keeps
- * taking messages.
+ * Find the next bytes to send. The rest of a range the socket took part
+ * of goes first, whatever writers do behind it (it ends on a message
+ * boundary, and a new range would move that end over bytes the socket
+ * never had). Else everything in the first entry, once no writer is
+ * filling it. Fully sent entries are freed on the way, except a tail
+ * with room, which keeps taking messages.
  */
 bool dlm_lc_wq_peek_locked(struct dlm_lc_wqueue *q, struct page **page,
 			   unsigned int *offset, unsigned int *len)
@@ -156,6 +158,13 @@ bool dlm_lc_wq_peek_locked(struct dlm_lc_wqueue *q, struct page **page,
 	lockdep_assert_held(&q->lock);
 	while ((e = list_first_entry_or_null(&q->entries,
 					     struct dlm_lc_wq_entry, list))) {
+		if (e->half) {
+			e->sending = true;
+			*page = e->page;
+			*offset = e->offset;
+			*len = e->sending_end - e->offset;
+			return true;
+		}
 		if (e->users)
 			return false;
 		if (e->offset < e->end) {

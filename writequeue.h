@@ -11,7 +11,8 @@
  *   behind them, on the same page, while they are being sent (so a busy
  *   sender does not leave pages half used); a fully sent tail with room
  *   keeps taking messages;
- * - only the send worker advances entries and drops a half-sent one
+ * - only the send worker advances entries and drops the rest of a range
+ *   the socket took part of; that rest is sent before anything else
  *   (socket release runs with the worker stopped or excluded by the
  *   socket's rw_semaphore); dlm_lc_wq_purge() frees everything once no
  *   writer and no worker can touch the queue, dlm_lc_wq_drop_idle_locked()
@@ -37,7 +38,7 @@ struct dlm_lc_wq_entry {
 	unsigned int end;	/* bytes reserved by writers */
 	unsigned int sending_end;	/* end of the range the socket was given */
 	int users;		/* writers still filling */
-	bool sending;		/* [offset, sending_end) is with the socket */
+	bool sending;		/* peeked, not yet fully advanced */
 	bool half;		/* the socket has part of [offset, sending_end) */
 };
 

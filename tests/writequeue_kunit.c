@@ -248,6 +248,45 @@ static void wq_drop_keeps_appended(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, q->queued, 0U);
 }
 
+/*
+ * The rest of a range the socket took part of goes before anything else,
+ * even while a writer fills the page behind it, and a new look does not
+ * stretch the range over bytes appended since.
+ */
+static void wq_half_sent_goes_first(struct kunit *test)
+{
+	struct dlm_lc_wqueue *q = test->priv;
+	struct dlm_lc_wq_entry *e;
+	unsigned int off, len, dropped;
+	char *buf;
+
+	commit(test, reserve(test, 200, &buf));
+	KUNIT_ASSERT_TRUE(test, peek(test, &off, &len));
+	advance(test, 50);
+
+	/* a writer behind it holds the page: the rest still goes */
+	e = reserve(test, 100, &buf);
+	KUNIT_ASSERT_TRUE(test, peek(test, &off, &len));
+	KUNIT_EXPECT_EQ(test, off, 50U);
+	KUNIT_EXPECT_EQ(test, len, 150U);
+	commit(test, e);
+
+	/* committed now, but not part of the range: not given yet */
+	KUNIT_ASSERT_TRUE(test, peek(test, &off, &len));
+	KUNIT_EXPECT_EQ(test, off, 50U);
+	KUNIT_EXPECT_EQ(test, len, 150U);
+
+	/* the socket goes: only its range's rest is dropped */
+	spin_lock_bh(&q->lock);
+	dropped = dlm_lc_wq_drop_partial_locked(q);
+	spin_unlock_bh(&q->lock);
+	KUNIT_EXPECT_EQ(test, dropped, 150U);
+	KUNIT_EXPECT_EQ(test, q->queued, 100U);
+	KUNIT_ASSERT_TRUE(test, peek(test, &off, &len));
+	KUNIT_EXPECT_EQ(test, off, 200U);
+	KUNIT_EXPECT_EQ(test, len, 100U);
+}
+
 static void count_cb(char *buf, int len, void *data)
 {
 	int *n = data;
@@ -327,6 +366,7 @@ static struct kunit_case wq_cases[] = {
 	KUNIT_CASE(wq_sent_tail_reopens),
 	KUNIT_CASE(wq_drop_half_sent_only),
 	KUNIT_CASE(wq_drop_keeps_appended),
+	KUNIT_CASE(wq_half_sent_goes_first),
 	KUNIT_CASE(wq_callback_runs_in_order),
 	KUNIT_CASE(wq_purge_counts),
 	KUNIT_CASE(wq_pages_are_zeroed),
