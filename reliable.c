@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Reliable delivery (DLM 3.2) for one peer: sequence numbers, cumulative
- * ACKs, copies kept for resending, duplicate and gap detection, FIN.
+ * ACKs, messages kept for resending, duplicate and gap detection, FIN.
  *
  * Sequence spaces: each side numbers its messages under a random space id
  * (carried in the OPTS pad word) and never renumbers: numbers only grow.
@@ -11,30 +11,29 @@
  * peer that falls back to 3.1 makes us open a new space, at the number
  * we are at, so a later return to 3.2 leaves no gap.
  *
- * Why no stale ACK frees a copy the peer has not delivered. An ACK names
- * the receiver's next expected number; we accept one only if it lies
- * between what was already acknowledged and our next number, so within
- * one space a late ACK frees nothing new and one from the future is
- * refused. Across spaces the receiver's discipline does the rest: our
- * receive side builds an ACK only when the send worker writes it (one
- * pending per socket, never queued behind data), and only on the socket
- * that carried the last OPTS it took its position from (rx_gen). Both
- * ends of one TCP connection belong to one life of each node, and a life
- * keeps one space per peer (a new space comes only with new sockets, or
- * after a 3.1 fallback, which continues the numbers). So the position in
- * an ACK we read on a socket is the peer's position in the space that
- * this socket's life of ours sends: it can free only what the peer has
- * delivered. A stock peer keeps no space ids; its sequence state is reset
- * with cluster membership, as ours is when a node is removed, and its
- * ACKs pass the same window check. The pad byte is not used (stock
- * leaves it 0).
+ * Why no stale ACK frees a kept message the peer has not delivered. An ACK
+ * names the receiver's next expected number; we accept one only if it lies
+ * between what was already acknowledged and our next number, so within one
+ * space a late ACK frees nothing new and one from the future is refused.
+ * Across spaces the receiver's discipline does the rest: our receive side
+ * builds an ACK only when the send worker writes it (one pending per
+ * socket, never queued behind data), and only on the socket that carried
+ * the last OPTS it took its position from (rx_gen). Both ends of one TCP
+ * connection belong to one life of each node, and a life keeps one space
+ * per peer (a new space comes only with new sockets, or after a 3.1
+ * fallback, which continues the numbers). So the position in an ACK we
+ * read on a socket is the peer's position in the space that this socket's
+ * life of ours sends: it can free only what the peer has delivered. A
+ * stock peer keeps no space ids; its sequence state is reset with cluster
+ * membership, as ours is when a node is removed, and its ACKs pass the
+ * same window check. The pad byte is not used (stock leaves it 0).
  *
  * Why a gap cannot stay open: a receiver acknowledges only what it has
  * delivered, so the oldest unacked message is never after its next
  * expected number; after a reconnect the send worker first sends every
  * unacked message from the oldest on, then the write queue, whose
  * messages follow in sequence order. A message dropped for arriving ahead
- * of a gap therefore comes again behind the copy that fills the gap.
+ * of a gap therefore comes again behind the kept message that fills the gap.
  */
 
 #include <linux/jiffies.h>
@@ -59,8 +58,10 @@
  * oldest of them carries the page's charge, and hands it to the next one
  * when it goes first. (Where they are not neighbours, after a stopped
  * instance's queue dropped a newer page, or next to an orphan that keeps
- * its own charge, a page is charged twice for a while: too much, never
- * too little.) A writer reserves a descriptor and its length before it may
+ * its own charge, a page is charged twice for a while: too much. Too
+ * little only while a 3.1 fallback orphans two writers of one page and
+ * the one with the charge commits first; the queue still holds the page
+ * then.) A writer reserves a descriptor and its length before it may
  * wait; the numbering turns the length into a page, or into nothing when
  * the page is charged already. So the bound may be passed by less than a
  * page per writer between those two steps.
@@ -181,7 +182,7 @@ static void copy_unlink_locked(struct dlm_lc_rel *r, struct dlm_lc_rel_msg *m,
 }
 
 /*
- * Nobody will acknowledge our copies any more: free the filled ones and
+ * Nobody will acknowledge our kept messages any more: free the filled ones and
  * let the commit of each one still being written free it. The numbers go
  * on in a new space, so that a return to 3.2 leaves no gap.
  */
@@ -219,7 +220,7 @@ void dlm_lc_rel_seen_version(struct dlm_lc_rel *r, u32 version)
 	spin_lock_bh(&r->lock);
 	changed = r->st.version != version;
 	r->st.version = version;
-	/* the peer went back to 3.1: it will never ACK our copies */
+	/* the peer went back to 3.1: it will never ACK our kept messages */
 	if (changed && version < DLM_LC_VERSION_3_2)
 		unacked_drop_locked(r, &done);
 	spin_unlock_bh(&r->lock);
@@ -342,7 +343,7 @@ void dlm_lc_rel_rx_ack(struct dlm_lc_rel *r, const void *buf)
 		return;
 	}
 	list_for_each_entry_safe(m, tmp, &r->unacked, list) {
-		/* a copy still being written is freed by a later ACK */
+		/* a message still being written is freed by a later ACK */
 		if (!seq_before(m->seq, ack) || !m->filled)
 			break;
 		copy_unlink_locked(r, m, &done);
@@ -367,9 +368,9 @@ static void probe_arm_locked(struct dlm_lc_rel *r)
 }
 
 /*
- * Runs while copies are unacknowledged. A tick in which we sent nothing
- * new and nothing was acknowledged sends the oldest copy again (the
- * duplicate makes the peer ACK). Bounded: one copy per tick.
+ * Runs while kept messages are unacknowledged. A tick in which we sent
+ * nothing new and nothing was acknowledged sends the oldest one again
+ * (the duplicate makes the peer ACK). Bounded: one message per tick.
  */
 static void probe_work_fn(struct work_struct *work)
 {
@@ -532,7 +533,7 @@ static void rel_number(char *buf, int len, void *data)
 		/*
 		 * The peer fell back to 3.1 after the caller chose to wrap:
 		 * decided here, under the lock the fallback takes, so no
-		 * copy is kept that nobody will acknowledge, and no number
+		 * message is kept that nobody will acknowledge, and no number
 		 * is used up.
 		 */
 		m->seq = r->st.tx_next;
@@ -664,7 +665,7 @@ bool dlm_lc_rel_resend_begin(struct dlm_lc_rel *r, u32 *from, u32 *to)
 	*from = m->seq;
 	*to = *from;
 	/*
-	 * Up to the first copy still being written: it and everything after
+	 * Up to the first message still being written: it and everything after
 	 * it have not reached any socket yet, the write queue sends them.
 	 */
 	list_for_each_entry_from(m, &r->unacked, list) {

@@ -46,7 +46,7 @@ struct dlm_lc_rel_stats {
 	u32 tx_acked;		/* the peer has everything before this */
 	u32 rx_next;		/* next sequence number we expect */
 	u64 tx_msgs;		/* messages sent with a sequence number */
-	u64 retransmits;	/* copies sent again after a reconnect */
+	u64 retransmits;	/* kept messages sent again */
 	u64 rx_msgs;		/* delivered in sequence */
 	u64 rx_dups;		/* already delivered: dropped */
 	u64 rx_future;		/* ahead of a gap: dropped, comes again */
@@ -82,7 +82,7 @@ struct dlm_lc_rel {
 
 	u32 tx_sid;			/* names our sequence space */
 	struct list_head unacked;	/* struct dlm_lc_rel_msg, by seq */
-	struct dlm_lc_rel_msg *resend_pos;	/* next copy to resend */
+	struct dlm_lc_rel_msg *resend_pos;	/* next one to resend */
 	size_t reserved;		/* backlog bytes, incl. being written */
 
 	u32 rx_sid;
@@ -139,7 +139,7 @@ int dlm_lc_rel_resend_copy(struct dlm_lc_rel *r, u32 *seq, u32 to,
 			   void *buf);
 bool dlm_lc_rel_has_unacked(struct dlm_lc_rel *r);
 
-/* Send the unacked copies again now (a stop wants their ACK). */
+/* Send the unacked messages again now (a stop wants their ACK). */
 void dlm_lc_rel_probe_now(struct dlm_lc_rel *r);
 
 /* Stopping: deliver nothing more, tell the peer what we have. */

@@ -260,7 +260,7 @@ static int send_queue(struct dlm_lc_conn *conn)
 				continue;
 			}
 			/*
-			 * A probe that came mid-page: now at a boundary, run
+			 * A probe that came mid-message: now at a boundary, run
 			 * again for it rather than leave it to the next tick
 			 * (not once shut down for writing or stopped).
 			 */

@@ -18,8 +18,9 @@
 #   per_msg_bytes=U/S  with node 2's link down, BENCH_SCALE_MSGS (2000)
 #                     bulk messages of SIZE (256) from node 1 wait in its
 #                     queues: memory added per message (the queued bytes
-#                     sit in pages, counted in U only; S is the copies
-#                     kept for resending and skb heads); then the link
+#                     sit in pages, counted in U only, as do the 3.2
+#                     messages kept for resending; S is their
+#                     descriptors and skb heads); then the link
 #                     comes back and every message must arrive
 # on "INFO: scale: mode=M ok=0|1" lines (ok=0: the case failed; make
 # bench leaves those out), BENCH_ROUNDS (3) times, the modes
@@ -208,8 +209,8 @@ scale_inflight() {
 	bad=$(st "$CFG/c2/comms/1/status" bulk_rx_bad_csum)/$(st "$CFG/c2/comms/1/status" bulk_rx_seq_err)
 	ok=0
 	[ "$um" = "$SMSGS" ] && [ "${held:-0}" = 0 ] && [ "$rx" = "$SMSGS" ] && [ "$bad" = 0/0 ] && ok=1
-	# slab holds the copies kept for resending and skb heads; the queued
-	# bytes sit in pages (used)
+	# slab holds the descriptors of kept messages and skb heads; the
+	# queued and kept bytes sit in pages (used)
 	info "scale: mode=$mode ok=$ok per_msg_bytes=$(per_bytes "$m0" "$m1" "$SMSGS") (used/slab; $SMSGS x $SIZE B queued with the link down: queued=$q B unacked=$um msgs $ub B, received meanwhile $held)"
 	if [ "$ok" = 1 ]; then
 		pass in-flight
