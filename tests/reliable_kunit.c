@@ -396,6 +396,23 @@ static void rel_ack_only_on_its_socket(struct kunit *test)
 }
 
 /*
+ * Reliable-delivery state for node 2 of a running instance c->a, outside
+ * the shim: the test drives it directly. Node 2 never listens.
+ */
+static struct dlm_lc_rel *lone_rel(struct kunit *test, struct ctx *c)
+{
+	struct dlm_lc_rel *r;
+
+	c->a = instance(test, "kunit-a", 1, "127.0.0.1", "127.0.0.2",
+			&c->sink_a);
+	r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, r);
+	dlm_lc_rel_init(r, c->a, 2);
+	dlm_lc_rel_seen_version(r, DLM_LC_VERSION_3_2);
+	return r;
+}
+
+/*
  * Issue 7.4f: the peer falls back to 3.1 while a numbered message is
  * being written, or before the numbering callback runs: no copy is left
  * that nobody acknowledges, and a return to 3.2 opens a new space.
@@ -408,12 +425,7 @@ static void rel_fallback_races_writer(struct kunit *test)
 	struct dlm_lc_rel *r;
 	u32 sid;
 
-	c->a = instance(test, "kunit-a", 1, "127.0.0.1", "127.0.0.2",
-			&c->sink_a);
-	r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, r);
-	dlm_lc_rel_init(r, c->a, 2);
-	dlm_lc_rel_seen_version(r, DLM_LC_VERSION_3_2);
+	r = lone_rel(test, c);
 	sid = r->tx_sid;
 
 	/* numbered, then the fallback, then the commit */
@@ -490,12 +502,7 @@ static void rel_kept_pages_charged_once(struct kunit *test)
 	/* the ACKs below must cut the first page and end inside the last */
 	KUNIT_ASSERT_GT(test, per, 30U);
 	KUNIT_ASSERT_GE(test, pages, 2U);
-	c->a = instance(test, "kunit-a", 1, "127.0.0.1", "127.0.0.2",
-			&c->sink_a);
-	r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, r);
-	dlm_lc_rel_init(r, c->a, 2);
-	dlm_lc_rel_seen_version(r, DLM_LC_VERSION_3_2);
+	r = lone_rel(test, c);
 
 	for (i = 0; i < n; i++) {
 		len = dlm_lc_rel_alloc(r, 64, true, GFP_KERNEL, &tx);

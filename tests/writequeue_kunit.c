@@ -57,6 +57,17 @@ static bool peek(struct kunit *test, unsigned int *off, unsigned int *len)
 	return ret;
 }
 
+/* The next bytes to send are [@off, @off + @len). */
+static void expect_range(struct kunit *test, unsigned int off,
+			 unsigned int len)
+{
+	unsigned int o, l;
+
+	KUNIT_ASSERT_TRUE(test, peek(test, &o, &l));
+	KUNIT_EXPECT_EQ(test, o, off);
+	KUNIT_EXPECT_EQ(test, l, len);
+}
+
 static void advance(struct kunit *test, unsigned int sent)
 {
 	struct dlm_lc_wqueue *q = test->priv;
@@ -125,9 +136,7 @@ static void wq_unfilled_message_blocks_entry(struct kunit *test)
 	/* b is still being filled: nothing of its page may go out */
 	KUNIT_EXPECT_FALSE(test, peek(test, &off, &len));
 	commit(test, b);
-	KUNIT_ASSERT_TRUE(test, peek(test, &off, &len));
-	KUNIT_EXPECT_EQ(test, off, 0U);
-	KUNIT_EXPECT_EQ(test, len, 128U);
+	expect_range(test, 0, 128);
 }
 
 static void wq_partial_send_resumes(struct kunit *test)
@@ -140,9 +149,7 @@ static void wq_partial_send_resumes(struct kunit *test)
 	KUNIT_ASSERT_TRUE(test, peek(test, &off, &len));
 	advance(test, 120);
 
-	KUNIT_ASSERT_TRUE(test, peek(test, &off, &len));
-	KUNIT_EXPECT_EQ(test, off, 120U);
-	KUNIT_EXPECT_EQ(test, len, 180U);
+	expect_range(test, 120, 180);
 	KUNIT_EXPECT_EQ(test, q->queued, 180U);
 	advance(test, 180);
 	KUNIT_EXPECT_FALSE(test, peek(test, &off, &len));
@@ -169,9 +176,7 @@ static void wq_appends_behind_bytes_in_flight(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, peek(test, &off, &len));
 	KUNIT_EXPECT_EQ(test, q->pages, 1U);
 	commit(test, b);
-	KUNIT_ASSERT_TRUE(test, peek(test, &off, &len));
-	KUNIT_EXPECT_EQ(test, off, 100U);
-	KUNIT_EXPECT_EQ(test, len, 50U);
+	expect_range(test, 100, 50);
 	advance(test, 50);
 	KUNIT_EXPECT_EQ(test, q->queued, 0U);
 }
@@ -190,9 +195,7 @@ static void wq_sent_tail_reopens(struct kunit *test)
 	b = reserve(test, 50, &buf);
 	KUNIT_EXPECT_PTR_EQ(test, a, b);
 	commit(test, b);
-	KUNIT_ASSERT_TRUE(test, peek(test, &off, &len));
-	KUNIT_EXPECT_EQ(test, off, 100U);
-	KUNIT_EXPECT_EQ(test, len, 50U);
+	expect_range(test, 100, 50);
 }
 
 static void wq_drop_half_sent_only(struct kunit *test)
@@ -241,9 +244,7 @@ static void wq_drop_keeps_appended(struct kunit *test)
 
 	KUNIT_EXPECT_EQ(test, dropped, 150U);
 	KUNIT_EXPECT_EQ(test, q->queued, 100U);
-	KUNIT_ASSERT_TRUE(test, peek(test, &off, &len));
-	KUNIT_EXPECT_EQ(test, off, 200U);
-	KUNIT_EXPECT_EQ(test, len, 100U);
+	expect_range(test, 200, 100);
 	advance(test, 100);
 	KUNIT_EXPECT_EQ(test, q->queued, 0U);
 }
@@ -266,15 +267,11 @@ static void wq_half_sent_goes_first(struct kunit *test)
 
 	/* a writer behind it holds the page: the rest still goes */
 	e = reserve(test, 100, &buf);
-	KUNIT_ASSERT_TRUE(test, peek(test, &off, &len));
-	KUNIT_EXPECT_EQ(test, off, 50U);
-	KUNIT_EXPECT_EQ(test, len, 150U);
+	expect_range(test, 50, 150);
 	commit(test, e);
 
 	/* committed now, but not part of the range: not given yet */
-	KUNIT_ASSERT_TRUE(test, peek(test, &off, &len));
-	KUNIT_EXPECT_EQ(test, off, 50U);
-	KUNIT_EXPECT_EQ(test, len, 150U);
+	expect_range(test, 50, 150);
 
 	/* the socket goes: only its range's rest is dropped */
 	spin_lock_bh(&q->lock);
@@ -282,9 +279,7 @@ static void wq_half_sent_goes_first(struct kunit *test)
 	spin_unlock_bh(&q->lock);
 	KUNIT_EXPECT_EQ(test, dropped, 150U);
 	KUNIT_EXPECT_EQ(test, q->queued, 100U);
-	KUNIT_ASSERT_TRUE(test, peek(test, &off, &len));
-	KUNIT_EXPECT_EQ(test, off, 200U);
-	KUNIT_EXPECT_EQ(test, len, 100U);
+	expect_range(test, 200, 100);
 }
 
 static void count_cb(char *buf, int len, void *data)
