@@ -33,7 +33,8 @@
  * expected number; after a reconnect the send worker first sends every
  * unacked message from the oldest on, then the write queue, whose
  * messages follow in sequence order. A message dropped for arriving ahead
- * of a gap therefore comes again behind the kept message that fills the gap.
+ * of a gap therefore comes again behind the kept message that fills the
+ * gap.
  */
 
 #include <linux/jiffies.h>
@@ -182,9 +183,9 @@ static void copy_unlink_locked(struct dlm_lc_rel *r, struct dlm_lc_rel_msg *m,
 }
 
 /*
- * Nobody will acknowledge our kept messages any more: free the filled ones and
- * let the commit of each one still being written free it. The numbers go
- * on in a new space, so that a return to 3.2 leaves no gap.
+ * Nobody will acknowledge our kept messages any more: free the filled
+ * ones and let the commit of each one still being written free it. The
+ * numbers go on in a new space, so that a return to 3.2 leaves no gap.
  */
 static void unacked_drop_locked(struct dlm_lc_rel *r, struct list_head *done)
 {
@@ -665,8 +666,8 @@ bool dlm_lc_rel_resend_begin(struct dlm_lc_rel *r, u32 *from, u32 *to)
 	*from = m->seq;
 	*to = *from;
 	/*
-	 * Up to the first message still being written: it and everything after
-	 * it have not reached any socket yet, the write queue sends them.
+	 * Up to the first message still being written: it and everything
+	 * after it have not reached any socket yet, the write queue sends them.
 	 */
 	list_for_each_entry_from(m, &r->unacked, list) {
 		if (!m->filled)

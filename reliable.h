@@ -3,9 +3,9 @@
  * Reliable delivery between two nodes, DLM protocol 3.2: every message is
  * wrapped in OPTS with a per-peer sequence number, the receiver answers
  * with cumulative ACKs, and the sender keeps each message (pinned in its
- * write-queue page, not copied) until it is acknowledged, to send it again
- * after a reconnect. FIN tells the peer we stop on purpose. See Documentation/design.rst, "Reliable
- * delivery".
+ * write-queue page, not copied) until it is acknowledged, to send it
+ * again after a reconnect. FIN tells the peer we stop on purpose. See
+ * Documentation/design.rst, "Reliable delivery".
  *
  * One struct dlm_lc_rel per peer, embedded in the shim's node state.
  * Lock order: conn->wq.lock -> rel->lock (sequence numbers are assigned
@@ -111,8 +111,9 @@ u32 dlm_lc_rel_version(struct dlm_lc_rel *r);
 
 /*
  * Reserve @len bytes for one message. @wrap: number it and keep it until
- * acknowledged (3.2), else send it bare. Waits for backlog room if @gfp may block, else
- * fails with -ENOBUFS. dlm_lc_rel_commit() must follow a success.
+ * acknowledged (3.2), else send it bare. Waits for backlog room if @gfp
+ * may block, else fails with -ENOBUFS. dlm_lc_rel_commit() must follow a
+ * success.
  */
 int dlm_lc_rel_alloc(struct dlm_lc_rel *r, int len, bool wrap, gfp_t gfp,
 		     struct dlm_lc_rel_tx *tx);

@@ -158,26 +158,23 @@ bool dlm_lc_wq_peek_locked(struct dlm_lc_wqueue *q, struct page **page,
 	lockdep_assert_held(&q->lock);
 	while ((e = list_first_entry_or_null(&q->entries,
 					     struct dlm_lc_wq_entry, list))) {
-		if (e->half) {
-			e->sending = true;
-			*page = e->page;
-			*offset = e->offset;
-			*len = e->sending_end - e->offset;
-			return true;
-		}
-		if (e->users)
-			return false;
-		if (e->offset < e->end) {
-			e->sending = true;
+		if (!e->half) {
+			if (e->users)
+				return false;
+			if (e->offset == e->end) {
+				if (list_is_last(&e->list, &q->entries) &&
+				    e->end < PAGE_SIZE)
+					return false;
+				entry_del(q, e);
+				continue;
+			}
 			e->sending_end = e->end;
-			*page = e->page;
-			*offset = e->offset;
-			*len = e->end - e->offset;
-			return true;
 		}
-		if (list_is_last(&e->list, &q->entries) && e->end < PAGE_SIZE)
-			return false;
-		entry_del(q, e);
+		e->sending = true;
+		*page = e->page;
+		*offset = e->offset;
+		*len = e->sending_end - e->offset;
+		return true;
 	}
 	return false;
 }
