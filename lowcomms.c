@@ -382,7 +382,7 @@ static void conn_discard(struct dlm_lc_conn *conn)
 	unsigned int dropped;
 
 	spin_lock_bh(&conn->wq.lock);
-	dropped = dlm_lc_wq_drop_idle_locked(&conn->wq);
+	dropped = dlm_lc_wq_discard_locked(&conn->wq);
 	spin_unlock_bh(&conn->wq.lock);
 	atomic64_add(dropped, &conn->drops);
 	wake_up_all(&conn->wait);

@@ -228,26 +228,31 @@ unsigned int dlm_lc_wq_drop_partial_locked(struct dlm_lc_wqueue *q)
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_wq_drop_partial_locked);
 
 /*
- * Drop every entry no writer is filling: what a stopped instance must not
- * send after its next start. An entry a writer still holds stays (its
- * commit follows). Returns the bytes dropped.
+ * Drop everything queued: what a stopped instance must not send after its
+ * next start. The socket is gone and the send worker stopped. A page a
+ * writer still fills stays allocated until its commit, its bytes (the
+ * writer's and those committed before) skipped. Returns the bytes dropped.
  */
-unsigned int dlm_lc_wq_drop_idle_locked(struct dlm_lc_wqueue *q)
+unsigned int dlm_lc_wq_discard_locked(struct dlm_lc_wqueue *q)
 {
 	struct dlm_lc_wq_entry *e, *tmp;
 	unsigned int dropped = 0;
 
 	lockdep_assert_held(&q->lock);
 	list_for_each_entry_safe(e, tmp, &q->entries, list) {
-		if (e->users)
-			continue;
 		dropped += e->end - e->offset;
-		entry_del(q, e);
+		if (!e->users) {
+			entry_del(q, e);
+			continue;
+		}
+		e->offset = e->end;
+		e->half = false;
+		e->sending = false;
 	}
 	q->queued -= dropped;
 	return dropped;
 }
-EXPORT_SYMBOL_IF_KUNIT(dlm_lc_wq_drop_idle_locked);
+EXPORT_SYMBOL_IF_KUNIT(dlm_lc_wq_discard_locked);
 
 /* Free everything; the caller guarantees no writer holds an entry. */
 unsigned int dlm_lc_wq_purge(struct dlm_lc_wqueue *q)

@@ -15,8 +15,9 @@
  *   the socket took part of; that rest is sent before anything else
  *   (socket release runs with the worker stopped or excluded by the
  *   socket's rw_semaphore); dlm_lc_wq_purge() frees everything once no
- *   writer and no worker can touch the queue, dlm_lc_wq_drop_idle_locked()
- *   what no writer holds once no worker can (a stopped instance);
+ *   writer and no worker can touch the queue; dlm_lc_wq_discard_locked()
+ *   drops every byte queued once no worker can (a stopped instance),
+ *   keeping only the pages writers still fill until they commit;
  * - pages are zeroed, so unset padding never leaks kernel memory;
  * - the lock is taken with bottom halves off: DLM sends from softirq
  *   (6.12's message processing and its rsb scan timer), so writers may
@@ -62,7 +63,7 @@ bool dlm_lc_wq_peek_locked(struct dlm_lc_wqueue *q, struct page **page,
 			   unsigned int *offset, unsigned int *len);
 void dlm_lc_wq_advance_locked(struct dlm_lc_wqueue *q, unsigned int sent);
 unsigned int dlm_lc_wq_drop_partial_locked(struct dlm_lc_wqueue *q);
-unsigned int dlm_lc_wq_drop_idle_locked(struct dlm_lc_wqueue *q);
+unsigned int dlm_lc_wq_discard_locked(struct dlm_lc_wqueue *q);
 unsigned int dlm_lc_wq_purge(struct dlm_lc_wqueue *q);
 bool dlm_lc_wq_empty_locked(struct dlm_lc_wqueue *q);
 bool dlm_lc_wq_at_boundary_locked(struct dlm_lc_wqueue *q);

@@ -290,6 +290,37 @@ static void count_cb(char *buf, int len, void *data)
 	buf[0] = (char)(*n)++;
 }
 
+/*
+ * A stopped instance's queue is dropped whole: a page a writer still
+ * fills stays allocated, but neither the messages committed to it before
+ * nor the writer's own go out after the next start.
+ */
+static void wq_discard_skips_held_pages_bytes(struct kunit *test)
+{
+	struct dlm_lc_wqueue *q = test->priv;
+	struct dlm_lc_wq_entry *held;
+	unsigned int off, len, dropped;
+	char *buf;
+
+	commit(test, reserve(test, 4000, &buf));
+	commit(test, reserve(test, 100, &buf));
+	held = reserve(test, 50, &buf);
+	KUNIT_EXPECT_EQ(test, q->pages, 2U);
+
+	spin_lock_bh(&q->lock);
+	dropped = dlm_lc_wq_discard_locked(q);
+	spin_unlock_bh(&q->lock);
+	KUNIT_EXPECT_EQ(test, dropped, 4150U);
+	KUNIT_EXPECT_EQ(test, q->queued, 0U);
+	KUNIT_EXPECT_EQ(test, q->pages, 1U);
+
+	commit(test, held);
+	KUNIT_EXPECT_FALSE(test, peek(test, &off, &len));
+	/* the page keeps taking messages, sent from where the drop left it */
+	commit(test, reserve(test, 60, &buf));
+	expect_range(test, 150, 60);
+}
+
 static void wq_callback_runs_in_order(struct kunit *test)
 {
 	struct dlm_lc_wq_entry *e[3];
@@ -362,6 +393,7 @@ static struct kunit_case wq_cases[] = {
 	KUNIT_CASE(wq_drop_half_sent_only),
 	KUNIT_CASE(wq_drop_keeps_appended),
 	KUNIT_CASE(wq_half_sent_goes_first),
+	KUNIT_CASE(wq_discard_skips_held_pages_bytes),
 	KUNIT_CASE(wq_callback_runs_in_order),
 	KUNIT_CASE(wq_purge_counts),
 	KUNIT_CASE(wq_pages_are_zeroed),
