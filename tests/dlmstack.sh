@@ -118,7 +118,7 @@ if [ -n "${DLMSTACK_CUT:-}" ]; then
 	# look); the host checks that a round on one of them waited for the
 	# link (scripts/dlm-stack.sh).
 	both_in() {
-		dlm_tool ls "${LS}cut" 2>/dev/null |
+		timeout 5 dlm_tool ls "${LS}cut" 2>/dev/null |
 			grep -qE '^members[[:space:]]+1[[:space:]]+2([[:space:]]|$)'
 	}
 	if [ "$ME" = 2 ]; then
