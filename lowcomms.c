@@ -393,6 +393,9 @@ int dlm_lc_cluster_discard_queued(struct dlm_lc_cluster *cl)
 	struct dlm_lc_conn *conn;
 	int bkt, ret = -EBUSY;
 
+	/* its resend would stop at the first dropped message for good */
+	if (WARN_ON_ONCE(cl->upper->resend_begin))
+		return -EINVAL;
 	mutex_lock(&cl->lock);
 	if (!cl->running) {
 		/* the workers are stopped: nothing else touches the queues */

@@ -41,7 +41,7 @@ struct dlm_lc_node_stats {
 	u64 tx_msgs;
 	u64 rx_msgs;
 	u64 reconnects;		/* sockets installed after the first */
-	u64 drops;		/* write-queue bytes discarded on close */
+	u64 drops;	/* write-queue bytes discarded on close or discard */
 	u64 broken;		/* streams closed for bad framing */
 	u64 connect_fail;
 	u64 send_backoffs;	/* no socket memory: the sender waited a tick */
@@ -177,7 +177,11 @@ unsigned int dlm_lc_cluster_bufsize(struct dlm_lc_cluster *cl);
 /* bytes a node's write queue holds before writers wait (0: no limit) */
 int dlm_lc_cluster_set_queue_limit(struct dlm_lc_cluster *cl,
 				   unsigned int bytes);
-/* stopped: drop what the write queues hold, so a start sends none of it */
+/*
+ * Stopped: drop what the write queues hold, so a start sends none of it,
+ * messages allocated before and committed after included. Not for an
+ * upper with resend hooks: it would wait for what was dropped.
+ */
 int dlm_lc_cluster_discard_queued(struct dlm_lc_cluster *cl);
 
 /* set *@field to @val under the instance lock, -EBUSY while it runs */

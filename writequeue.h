@@ -7,7 +7,8 @@
  * Rules:
  * - a message never crosses a page;
  * - an entry is sendable only while no writer is still filling it;
- * - bytes handed to the socket are never written again; writers append
+ * - bytes handed to the socket are never written again (a writer may
+ *   still fill its message after a discard skipped it); writers append
  *   behind them, on the same page, while they are being sent (so a busy
  *   sender does not leave pages half used); a fully sent tail with room
  *   keeps taking messages;
@@ -17,7 +18,7 @@
  *   socket's rw_semaphore); dlm_lc_wq_purge() frees everything once no
  *   writer and no worker can touch the queue; dlm_lc_wq_discard_locked()
  *   drops every byte queued once no worker can (a stopped instance),
- *   keeping only the pages writers still fill until they commit;
+ *   keeping the pages writers still fill (freed like any sent page);
  * - pages are zeroed, so unset padding never leaks kernel memory;
  * - the lock is taken with bottom halves off: DLM sends from softirq
  *   (6.12's message processing and its rsb scan timer), so writers may
@@ -35,7 +36,7 @@ struct page;
 struct dlm_lc_wq_entry {
 	struct list_head list;
 	struct page *page;
-	unsigned int offset;	/* bytes already handed to the socket */
+	unsigned int offset;	/* bytes handed to the socket or discarded */
 	unsigned int end;	/* bytes reserved by writers */
 	unsigned int sending_end;	/* end of the range the socket was given */
 	int users;		/* writers still filling */
