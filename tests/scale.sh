@@ -68,17 +68,19 @@ scale_topology() {
 	# one gateway address on every hub end: a node resolves one neighbour,
 	# not N - 1 (the neighbour table is shared by all namespaces, 1024
 	# entries before it overflows)
+	# every step's error goes to $ERR: the failing one is what errtxt shows
 	for i in $NODES; do
-		"$IP" netns add "n$i" 2>"$ERR" &&
+		: >"$ERR"
+		{ "$IP" netns add "n$i" &&
 			"$IP" -n "n$i" link set lo up &&
-			"$IP" link add "h$i" netns hub type veth peer name e0 netns "n$i" 2>>"$ERR" &&
+			"$IP" link add "h$i" netns hub type veth peer name e0 netns "n$i" &&
 			"$IP" -n hub addr add "$GW/32" dev "h$i" &&
 			"$IP" -n hub link set "h$i" up &&
 			"$IP" -n hub route add "$(addr "$i")/32" dev "h$i" &&
 			"$IP" -n "n$i" addr add "$(addr "$i")/32" dev e0 &&
 			"$IP" -n "n$i" link set e0 up &&
 			"$IP" -n "n$i" route add "$GW/32" dev e0 &&
-			"$IP" -n "n$i" route add default via "$GW" dev e0 2>>"$ERR" ||
+			"$IP" -n "n$i" route add default via "$GW" dev e0; } 2>>"$ERR" ||
 			{ fail topology "node $i: $(errtxt)"; return 1; }
 	done
 	if command -v ping >/dev/null 2>&1; then
