@@ -41,7 +41,7 @@ struct dlm_lc_node_stats {
 	u64 tx_msgs;
 	u64 rx_msgs;
 	u64 reconnects;		/* sockets installed after the first */
-	u64 drops;	/* write-queue bytes discarded on close or discard */
+	u64 drops;		/* queued bytes discarded: on close, by discard */
 	u64 broken;		/* streams closed for bad framing */
 	u64 connect_fail;
 	u64 send_backoffs;	/* no socket memory: the sender waited a tick */

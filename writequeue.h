@@ -18,7 +18,7 @@
  *   socket's rw_semaphore); dlm_lc_wq_purge() frees everything once no
  *   writer and no worker can touch the queue; dlm_lc_wq_discard_locked()
  *   drops every byte queued once no worker can (a stopped instance),
- *   keeping the pages writers still fill (freed like any sent page);
+ *   keeping the pages writers still fill (then treated as sent);
  * - pages are zeroed, so unset padding never leaks kernel memory;
  * - the lock is taken with bottom halves off: DLM sends from softirq
  *   (6.12's message processing and its rsb scan timer), so writers may

@@ -33,12 +33,12 @@ export INTEROP_FLOOD=${INTEROP_FLOOD:-1 4 8}
 export INTEROP_FLOOD_ROUNDS=${INTEROP_FLOOD_ROUNDS:-3}
 export INTEROP_FLOOD_SECS=${INTEROP_FLOOD_SECS:-6}
 export INTEROP_FLOOD_PING=${INTEROP_FLOOD_PING:-3}
-# the guest does shell arithmetic on these: whole numbers only
+# the guest does shell arithmetic on these: whole numbers, no leading 0
 for v in INTEROP_FLOOD_ROUNDS INTEROP_FLOOD_SECS INTEROP_FLOOD_PING; do
 	eval "x=\$$v"
 	case $x in
-	'' | *[!0-9]*)
-		echo "FAIL: interop-bench-$ver: $v must be a whole number, not '$x'"
+	'' | *[!0-9]* | 0?*)
+		echo "FAIL: interop-bench-$ver: $v must be a whole number (no leading 0), not '$x'"
 		exit 1 ;;
 	esac
 done
