@@ -232,7 +232,8 @@ EXPORT_SYMBOL_IF_KUNIT(dlm_lc_wq_drop_partial_locked);
  * next start. The socket is gone and the send worker stopped. A page a
  * writer still fills stays, every byte on it skipped (the writer's and
  * those committed before), and goes like a sent page once it has
- * committed (a tail with room keeps taking messages). Returns the bytes dropped.
+ * committed (a tail with room keeps taking messages). Returns the bytes
+ * dropped.
  */
 unsigned int dlm_lc_wq_discard_locked(struct dlm_lc_wqueue *q)
 {
