@@ -127,6 +127,7 @@ struct dlm_lc_cluster *dlm_lc_cluster_create(const char *name, struct net *net)
 	cl->bufsize = DLM_LC_DEFAULT_BUFSIZE;
 	INIT_WORK(&cl->accept_work, dlm_lc_accept_work);
 	spin_lock_init(&cl->process_lock);
+	dlm_lc_rx_spares_init(cl);
 	dlm_lc_lane_init(&cl->lane, cl);
 	init_waitqueue_head(&cl->process_wait);
 	cl->process_limit = DLM_LC_PROCESS_LIMIT;
@@ -205,6 +206,8 @@ static void cluster_stop_locked(struct dlm_lc_cluster *cl, bool graceful)
 			dlm_lc_lane_purge(&conn->lane);
 	}
 	dlm_lc_process_purge(cl);
+	/* no receive worker runs now: a stopped instance keeps no buffers */
+	dlm_lc_rx_spares_free(cl);
 }
 
 static void conn_start_io(struct dlm_lc_conn *conn)
@@ -372,6 +375,7 @@ void dlm_lc_cluster_destroy(struct dlm_lc_cluster *cl)
 	synchronize_srcu(&cl->srcu);
 	cleanup_srcu_struct(&cl->srcu);
 	mutex_destroy(&cl->lane.mutex);
+	dlm_lc_rx_spares_free(cl);
 	mutex_destroy(&cl->lock);
 	kfree(cl);
 }

@@ -126,12 +126,15 @@ struct dlm_lc_conn {
 	 */
 	atomic_t room_waiters;
 
-	/* receive buffer, owned by rwork; allocated with the socket */
+	/*
+	 * Receive buffer, owned by rwork: lent by the instance for a read and
+	 * given back when a run ends with no bytes left in it (rx_len 0).
+	 */
 	char *rx_buf;
 	unsigned int rx_size;
 	unsigned int rx_len;
 
-	/* resend after a reconnect, owned by swork; allocated with the socket */
+	/* resend after a reconnect, owned by swork, allocated while resending */
 	char *rs_buf;			/* the copy being sent */
 	unsigned int rs_len;
 	unsigned int rs_off;
@@ -158,7 +161,7 @@ struct dlm_lc_conn {
 	atomic64_t drops;
 	atomic64_t broken;
 	atomic64_t connect_fail;
-	atomic64_t send_backoffs;	/* no socket memory: waited a tick */
+	atomic64_t send_backoffs;	/* short of memory: waited a tick */
 };
 
 /*
@@ -211,6 +214,11 @@ struct dlm_lc_cluster {
 	wait_queue_head_t process_wait;
 	atomic64_t process_inline;	/* items delivered by a receive worker */
 	atomic64_t process_worker;	/* items delivered by dlm_process */
+
+	/* receive buffers no connection holds, for the next read */
+	spinlock_t rx_spare_lock;
+	struct list_head rx_spares;
+	unsigned int rx_spare_count;
 
 	/* set once before the first start (dlm_lc_cluster_set_upper) */
 	const struct dlm_lc_upper_ops *upper;
@@ -293,6 +301,8 @@ void dlm_lc_process_work(struct work_struct *work);
 void dlm_lc_process_idle(struct dlm_lc_conn *conn);
 void dlm_lc_process_purge(struct dlm_lc_cluster *cl);
 void dlm_lc_process_forget(struct dlm_lc_conn *conn);
+void dlm_lc_rx_spares_init(struct dlm_lc_cluster *cl);
+void dlm_lc_rx_spares_free(struct dlm_lc_cluster *cl);
 
 /*
  * The lane @conn's reads queue on; fixed while the instance runs. A

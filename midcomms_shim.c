@@ -57,7 +57,7 @@ struct shim_node {
 	u64 ping_id;			/* 0: none outstanding */
 	ktime_t ping_sent;
 	struct dlm_lc_ping_stats ping;
-	u64 rtt[RTT_SAMPLES];
+	u64 *rtt;			/* RTT_SAMPLES, from the first ping */
 	unsigned int rtt_next;
 	u32 tx_run;
 	u64 tx_seq;
@@ -86,6 +86,8 @@ static void shim_node_free(struct kref *ref)
 	struct shim_node *n = container_of(ref, struct shim_node, ref);
 
 	dlm_lc_rel_release(&n->rel);
+	/* only holders of a reference touch the ring */
+	kfree(n->rtt);
 	kfree_rcu(n, rcu);
 }
 
@@ -295,7 +297,9 @@ static int rcom_send(struct dlm_lc_cluster *cl, int nodeid, u32 type,
 static void rtt_record(struct shim_node *n, u64 ns)
 {
 	lockdep_assert_held(&n->lock);
-	n->rtt[n->rtt_next++ % RTT_SAMPLES] = ns;
+	/* a reply matched our ping, so the pinger has the ring */
+	if (n->rtt)
+		n->rtt[n->rtt_next++ % RTT_SAMPLES] = ns;
 	n->ping.last_ns = ns;
 	n->ping.max_ns = max(n->ping.max_ns, ns);
 	n->ping.replies++;
@@ -566,6 +570,18 @@ int dlm_lc_ping(struct dlm_lc_cluster *cl, int nodeid, unsigned int count,
 	ret = mutex_lock_killable(&n->ping_mutex);
 	if (ret)
 		goto out_put;
+	/* only a node we ping needs the ring: set under both locks */
+	if (!n->rtt) {
+		u64 *ring = kcalloc(RTT_SAMPLES, sizeof(*ring), GFP_KERNEL);
+
+		if (ring) {
+			spin_lock(&n->lock);
+			n->rtt = ring;
+			spin_unlock(&n->lock);
+		} else {
+			ret = -ENOMEM;
+		}
+	}
 
 	for (i = 0; i < count && !ret; i++) {
 		u64 id = atomic64_inc_return(&shim->next_ping_id);
@@ -622,7 +638,7 @@ int dlm_lc_ping_get_stats(struct dlm_lc_cluster *cl, int nodeid,
 	sorted = kmalloc_array(RTT_SAMPLES, sizeof(*sorted), GFP_KERNEL);
 	spin_lock(&n->lock);
 	*st = n->ping;
-	count = min_t(unsigned int, n->rtt_next, RTT_SAMPLES);
+	count = n->rtt ? min_t(unsigned int, n->rtt_next, RTT_SAMPLES) : 0;
 	if (sorted)
 		memcpy(sorted, n->rtt, count * sizeof(*sorted));
 	spin_unlock(&n->lock);

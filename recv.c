@@ -20,6 +20,81 @@
 /* reads per run before the worker yields to others */
 #define RECV_BUDGET	64
 
+/*
+ * Receive buffers are lent: a connection holds one only while it reads
+ * or keeps part of a message, so an idle connection costs none (at 32
+ * KiB each, two per connection, they were most of its memory). Given-back
+ * buffers wait in the instance for the next read, up to RX_SPARES_MAX;
+ * while one waits there, its first bytes hold this.
+ */
+struct rx_spare {
+	struct list_head list;
+	unsigned int size;
+};
+
+#define RX_SPARES_MAX	4
+
+void dlm_lc_rx_spares_init(struct dlm_lc_cluster *cl)
+{
+	spin_lock_init(&cl->rx_spare_lock);
+	INIT_LIST_HEAD(&cl->rx_spares);
+}
+
+/* Only once no receive worker of @cl can run (stopped or destroyed). */
+void dlm_lc_rx_spares_free(struct dlm_lc_cluster *cl)
+{
+	struct rx_spare *s, *tmp;
+	LIST_HEAD(list);
+
+	spin_lock(&cl->rx_spare_lock);
+	list_splice_init(&cl->rx_spares, &list);
+	cl->rx_spare_count = 0;
+	spin_unlock(&cl->rx_spare_lock);
+	list_for_each_entry_safe(s, tmp, &list, list)
+		kfree(s);
+}
+EXPORT_SYMBOL_IF_KUNIT(dlm_lc_rx_spares_free);
+
+/* A spare of @size if one waits (one of an old bufsize is freed), else new */
+static char *rx_buf_take(struct dlm_lc_cluster *cl, unsigned int size)
+{
+	struct rx_spare *s;
+
+	static_assert(sizeof(struct rx_spare) <= DLM_LC_BUFSIZE_MIN);
+	spin_lock(&cl->rx_spare_lock);
+	s = list_first_entry_or_null(&cl->rx_spares, struct rx_spare, list);
+	if (s) {
+		list_del(&s->list);
+		cl->rx_spare_count--;
+	}
+	spin_unlock(&cl->rx_spare_lock);
+	if (s && s->size == size)
+		return (char *)s;
+	kfree(s);
+	return kmalloc(size, GFP_NOFS | __GFP_NOWARN);
+}
+
+/* Give @conn's buffer back if it holds nothing: called by its rwork. */
+static void rx_buf_give_back(struct dlm_lc_conn *conn)
+{
+	struct dlm_lc_cluster *cl = conn->cl;
+	struct rx_spare *s = (struct rx_spare *)conn->rx_buf;
+
+	lockdep_assert_held_read(&conn->sock_lock);
+	if (!s || conn->rx_len)
+		return;
+	conn->rx_buf = NULL;
+	s->size = conn->rx_size;
+	spin_lock(&cl->rx_spare_lock);
+	if (cl->rx_spare_count < RX_SPARES_MAX) {
+		list_add(&s->list, &cl->rx_spares);
+		cl->rx_spare_count++;
+		s = NULL;
+	}
+	spin_unlock(&cl->rx_spare_lock);
+	kfree(s);
+}
+
 /* the most one queued item holds: a page and its small header */
 static unsigned int rx_item_mem(void)
 {
@@ -165,9 +240,9 @@ EXPORT_SYMBOL_IF_KUNIT(dlm_lc_recv_parse);
 
 /*
  * > 0 bytes read (or owed messages queued), 0 EOF, -EAGAIN nothing there,
- * other < 0 error. Whole messages an -ENOMEM left in rx_buf are queued
- * first: the socket may have nothing more to read, and a full buffer
- * would read as EOF.
+ * -ENOMEM no buffer or no lane item (retried), other < 0 error. Whole
+ * messages an -ENOMEM left in rx_buf are queued first: the socket may
+ * have nothing more to read, and a full buffer would read as EOF.
  */
 static int recv_once(struct dlm_lc_conn *conn)
 {
@@ -182,6 +257,11 @@ static int recv_once(struct dlm_lc_conn *conn)
 		clear_bit(CF_RX_OWED, &conn->flags);
 		/* progress, nothing read: the next read reserves again */
 		return 1;
+	}
+	if (!conn->rx_buf) {
+		conn->rx_buf = rx_buf_take(conn->cl, conn->rx_size);
+		if (!conn->rx_buf)
+			return -ENOMEM;
 	}
 	iov.iov_base = conn->rx_buf + conn->rx_len;
 	iov.iov_len = conn->rx_size - conn->rx_len;
@@ -403,7 +483,7 @@ void dlm_lc_process_idle(struct dlm_lc_conn *conn)
 }
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_process_idle);
 
-/* Out of memory for a lane item: the bytes wait in rx_buf. */
+/* Out of memory for a buffer or a lane item: read bytes wait in rx_buf. */
 #define RECV_NOMEM_WAIT_MS	20
 
 void dlm_lc_recv_work(struct work_struct *work)
@@ -480,6 +560,7 @@ out_idle:
 	 * work, unless another run is delivering (it takes ours too). No
 	 * socket lock is held while the upper layer runs.
 	 */
+	rx_buf_give_back(conn);
 	up_read(&conn->sock_lock);
 	if (read)
 		dlm_lc_process_idle(conn);

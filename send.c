@@ -6,6 +6,7 @@
 
 #include <linux/bvec.h>
 #include <linux/net.h>
+#include <linux/slab.h>
 #include <linux/uio.h>
 #include <net/tcp.h>
 
@@ -86,6 +87,17 @@ static enum park send_park(struct dlm_lc_conn *conn, struct sock *sk,
 	return PARK_RETRY;
 }
 
+/* Short of memory (the socket's or a resend buffer): run again later. */
+static int send_backoff(struct dlm_lc_conn *conn)
+{
+	atomic64_inc(&conn->send_backoffs);
+	/* SEND_PENDING stays set for the delayed run */
+	if (!test_bit(CF_STOP_IO, &conn->flags))
+		queue_delayed_work(dlm_lc_io_wq, &conn->retry_work,
+				   SEND_BACKOFF);
+	return -EAGAIN;
+}
+
 /* Returns -EAGAIN if the worker must stop now (parked or backing off). */
 static int send_again(struct dlm_lc_conn *conn, struct sock *sk,
 		      bool *retried)
@@ -94,12 +106,7 @@ static int send_again(struct dlm_lc_conn *conn, struct sock *sk,
 	case PARK_RETRY:
 		return 0;
 	case PARK_BACKOFF:
-		atomic64_inc(&conn->send_backoffs);
-		/* SEND_PENDING stays set for the delayed run */
-		if (!test_bit(CF_STOP_IO, &conn->flags))
-			queue_delayed_work(dlm_lc_io_wq, &conn->retry_work,
-					   SEND_BACKOFF);
-		return -EAGAIN;
+		return send_backoff(conn);
 	default:
 		return -EAGAIN;
 	}
@@ -167,7 +174,8 @@ static bool send_at_boundary(struct dlm_lc_conn *conn)
  * resend hooks; its documentation says why no gap can remain). A probe
  * asks for the same on a live socket, at a message boundary; the peer
  * drops what it has and ACKs. The copy is sent from rs_buf, which the
- * socket copies: it may be reused as soon as sendmsg returns.
+ * socket copies: it may be reused as soon as sendmsg returns. rs_buf is
+ * held only while a resend runs.
  */
 static int send_resend(struct dlm_lc_conn *conn)
 {
@@ -182,8 +190,16 @@ static int send_resend(struct dlm_lc_conn *conn)
 	if ((test_bit(CF_RESEND, &conn->flags) ||
 	     test_bit(CF_PROBE, &conn->flags)) && !conn->rs_active &&
 	    !conn->ack_len && send_at_boundary(conn)) {
-		bool probe = !test_and_clear_bit(CF_RESEND, &conn->flags);
+		bool probe;
 
+		if (!conn->rs_buf && cl->upper->resend_copy) {
+			conn->rs_buf = kmalloc(DLM_LC_MAX_MSG,
+					       GFP_NOFS | __GFP_NOWARN);
+			/* the bits stay set for the later run */
+			if (!conn->rs_buf)
+				return send_backoff(conn);
+		}
+		probe = !test_and_clear_bit(CF_RESEND, &conn->flags);
 		clear_bit(CF_PROBE, &conn->flags);
 		conn->rs_len = 0;
 		conn->rs_off = 0;
@@ -229,8 +245,11 @@ static int send_resend(struct dlm_lc_conn *conn)
 		conn->rs_off += ret;
 		atomic64_add(ret, &conn->tx_bytes);
 	}
-	if (!conn->rs_active)
+	if (!conn->rs_active) {
+		kfree(conn->rs_buf);
+		conn->rs_buf = NULL;
 		return 0;
+	}
 	/* budget used up: SEND_PENDING stays set for the requeued run */
 	queue_work(dlm_lc_io_wq, &conn->swork);
 	return -EAGAIN;

@@ -235,25 +235,16 @@ static u32 conn_mark(struct dlm_lc_conn *conn)
 	return READ_ONCE(conn->mark) ?: READ_ONCE(conn->cl->mark);
 }
 
-static int conn_install_locked(struct dlm_lc_conn *conn, struct socket *sock)
+static void conn_install_locked(struct dlm_lc_conn *conn, struct socket *sock)
 {
 	lockdep_assert_held_write(&conn->sock_lock);
 
-	conn->rx_buf = kmalloc(conn->cl->bufsize, GFP_NOFS);
-	if (!conn->rx_buf)
-		return -ENOMEM;
-	conn->rx_size = conn->cl->bufsize;
+	/* buffers come when there is something to read or resend */
+	conn->rx_size = READ_ONCE(conn->cl->bufsize);
 	conn->rx_len = 0;
-	if (!test_bit(CF_OTHER, &conn->flags)) {
-		conn->rs_buf = kmalloc(DLM_LC_MAX_MSG, GFP_NOFS);
-		if (!conn->rs_buf) {
-			kfree(conn->rx_buf);
-			conn->rx_buf = NULL;
-			return -ENOMEM;
-		}
-		/* a new stream: unacked messages go out again first */
+	/* a new stream: unacked messages go out again first */
+	if (!test_bit(CF_OTHER, &conn->flags))
 		set_bit(CF_RESEND, &conn->flags);
-	}
 
 	conn->sock = sock;
 	WRITE_ONCE(conn->sock_gen, atomic64_inc_return(&dlm_lc_sock_gen));
@@ -263,7 +254,6 @@ static int conn_install_locked(struct dlm_lc_conn *conn, struct socket *sock)
 	if (conn->had_socket)
 		atomic64_inc(&conn->reconnects);
 	conn->had_socket = true;
-	return 0;
 }
 
 void dlm_lc_conn_release_locked(struct dlm_lc_conn *conn)
@@ -440,9 +430,7 @@ int dlm_lc_conn_connect(struct dlm_lc_conn *conn)
 	if (ret)
 		goto out_release;
 
-	ret = conn_install_locked(conn, sock);
-	if (ret)
-		goto out_release;
+	conn_install_locked(conn, sock);
 
 	/* before the connect: ESTABLISHED can come at once and clears it */
 	set_bit(CF_CONNECTING, &conn->flags);
@@ -500,7 +488,8 @@ static struct dlm_lc_conn *accept_install(struct dlm_lc_conn *conn,
 		goto out_unlock;
 
 	if (!conn->sock) {
-		ret = conn_install_locked(conn, sock);
+		conn_install_locked(conn, sock);
+		ret = 0;
 		goto out_unlock;
 	}
 
@@ -521,7 +510,8 @@ static struct dlm_lc_conn *accept_install(struct dlm_lc_conn *conn,
 	clear_bit(CF_EOF, &other->flags);
 	clear_bit(CF_STOP_IO, &other->flags);
 	clear_bit(CF_SEND_PENDING, &other->flags);
-	ret = conn_install_locked(other, sock);
+	conn_install_locked(other, sock);
+	ret = 0;
 	up_write(&other->sock_lock);
 
 out_unlock:

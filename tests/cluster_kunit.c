@@ -233,6 +233,11 @@ static void cluster_ping(struct kunit *test)
 	KUNIT_EXPECT_LE(test, st.p99_ns, st.max_ns);
 	/* answered like a stock node without the lockspace */
 	KUNIT_EXPECT_EQ(test, st.last_result, -ESRCH);
+
+	/* B only answered: it has no ring of round trips, and says so */
+	KUNIT_ASSERT_EQ(test, dlm_lc_ping_get_stats(c->b, 1, &st), 0);
+	KUNIT_EXPECT_EQ(test, st.sent, 0ULL);
+	KUNIT_EXPECT_EQ(test, st.samples, 0U);
 }
 
 bool bulk_done(struct dlm_lc_cluster *cl, int from, u64 want)
@@ -894,6 +899,85 @@ static void cluster_idle_receive_delivers(struct kunit *test)
 }
 
 /*
+ * Receive buffer of @cl's connection to @nodeid: 1 if it holds one with
+ * exactly @len bytes in it, 0 if it holds none, -1 otherwise. A glance
+ * without the worker's lock, polled until it settles; cl->lock keeps
+ * the connection.
+ */
+static int rx_buf_state(struct dlm_lc_cluster *cl, int nodeid,
+			unsigned int len)
+{
+	struct dlm_lc_conn *conn;
+	int ret = -1;
+
+	mutex_lock(&cl->lock);
+	conn = dlm_lc_conn_find(cl, nodeid);
+	if (conn && !READ_ONCE(conn->rx_buf))
+		ret = 0;
+	else if (conn && READ_ONCE(conn->rx_len) == len)
+		ret = 1;
+	mutex_unlock(&cl->lock);
+	return ret;
+}
+
+static unsigned int rx_spares(struct dlm_lc_cluster *cl)
+{
+	unsigned int n;
+
+	spin_lock(&cl->rx_spare_lock);
+	n = cl->rx_spare_count;
+	spin_unlock(&cl->rx_spare_lock);
+	return n;
+}
+
+/*
+ * Issue 10 (memory per connection): a connection holds a receive buffer
+ * only while part of a message waits in it; an idle one gives it back
+ * to its instance, which keeps a few for the next reads and none once
+ * stopped. Node 3 (a raw socket) sends half a message, then the rest.
+ */
+static void cluster_idle_holds_no_rx_buffer(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+	struct msghdr msg = {};
+	struct kvec iov;
+	u8 buf[48];
+	int i;
+
+	pair_start(test, "127.0.0.1", "127.0.0.2");
+	add_node(test, c->a, 3, "127.0.0.3");
+	KUNIT_ASSERT_EQ(test, send_msg(c->a, 2, 100, 1), 0);
+	KUNIT_ASSERT_TRUE(test, wait_for(sink_count(&c->sink_b) == 1));
+	KUNIT_ASSERT_EQ(test, send_msg(c->b, 1, 100, 2), 0);
+	KUNIT_ASSERT_TRUE(test, wait_for(sink_count(&c->sink_a) == 1));
+	KUNIT_EXPECT_TRUE(test, wait_for(rx_buf_state(c->a, 2, 0) == 0));
+	KUNIT_EXPECT_TRUE(test, wait_for(rx_buf_state(c->b, 1, 0) == 0));
+
+	KUNIT_ASSERT_EQ(test, raw_connect(test, "127.0.0.3"), 0);
+	tcp_sock_set_nodelay(c->raw->sk);
+	put_le_hdr(buf, 3, sizeof(buf));
+	for (i = DLM_LC_HDR_LEN; i < sizeof(buf); i++)
+		buf[i] = 5 + i;
+	iov.iov_base = buf;
+	iov.iov_len = 10;
+	KUNIT_ASSERT_EQ(test, kernel_sendmsg(c->raw, &msg, &iov, 1, 10), 10);
+	/* the worker went idle with 10 bytes of a message: it keeps them */
+	KUNIT_EXPECT_TRUE(test, wait_for(rx_buf_state(c->a, 3, 10) == 1));
+	iov.iov_base = buf + 10;
+	iov.iov_len = sizeof(buf) - 10;
+	KUNIT_ASSERT_EQ(test, kernel_sendmsg(c->raw, &msg, &iov, 1,
+					     iov.iov_len), (int)iov.iov_len);
+	KUNIT_ASSERT_TRUE(test, wait_for(sink_count(&c->sink_a) == 2));
+	expect_last(test, &c->sink_a, 3, sizeof(buf), 5);
+	KUNIT_EXPECT_TRUE(test, wait_for(rx_buf_state(c->a, 3, 0) == 0));
+
+	KUNIT_EXPECT_GE(test, rx_spares(c->a), 1U);
+	KUNIT_EXPECT_LE(test, rx_spares(c->a), 4U);
+	dlm_lc_cluster_stop(c->a);
+	KUNIT_EXPECT_EQ(test, rx_spares(c->a), 0U);
+}
+
+/*
  * Issue 7.4b: a writer between alloc and commit pins the connection; a
  * removal waits for the commit instead of freeing under it. The writer
  * holds on past the removal's 5 s drain deadline: without the pin the
@@ -1471,6 +1555,7 @@ static struct kunit_case cluster_cases[] = {
 	KUNIT_CASE(cluster_exchange),
 	KUNIT_CASE(cluster_process_not_shared),
 	KUNIT_CASE(cluster_idle_receive_delivers),
+	KUNIT_CASE(cluster_idle_holds_no_rx_buffer),
 	KUNIT_CASE(cluster_remove_holds_own_lane),
 	KUNIT_CASE_SLOW(cluster_remove_waits_for_writer),
 	KUNIT_CASE(cluster_remove_not_held_by_writer),

@@ -39,6 +39,19 @@ REL_FIELD(peer_closed)
 REL_FIELD(unacked_msgs)
 REL_FIELD(abandoned)
 
+/* whether @cl's connection to @id holds a resend buffer (cl->lock keeps it) */
+static bool holds_rs_buf(struct dlm_lc_cluster *cl, int id)
+{
+	struct dlm_lc_conn *conn;
+	bool ret;
+
+	mutex_lock(&cl->lock);
+	conn = dlm_lc_conn_find(cl, id);
+	ret = conn && READ_ONCE(conn->rs_buf);
+	mutex_unlock(&cl->lock);
+	return ret;
+}
+
 static size_t process_queued_bytes(struct dlm_lc_cluster *cl)
 {
 	struct dlm_lc_cluster_stats st;
@@ -180,6 +193,8 @@ static void stream_through(struct kunit *test, struct closer *cw, int count,
 	KUNIT_EXPECT_EQ(test, st.rx_bad_csum, 0ULL);
 	/* and the sender's copies are all released by ACKs */
 	KUNIT_EXPECT_TRUE(test, wait_for(!rel_unacked_msgs(c->a, 2)));
+	/* memory per connection: the resends are over, so is their buffer */
+	KUNIT_EXPECT_TRUE(test, wait_for(!holds_rs_buf(c->a, 2)));
 }
 
 static void rel_close_storm_exactly_once(struct kunit *test)
