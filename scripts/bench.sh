@@ -7,6 +7,12 @@
 #       scripts/interop-bench.sh: RCOM_STATUS floods and ping latency,
 #       stock dlm.ko vs our standalone module vs our drop-in vs legacy
 #       (serial_io=1), QEMU TCG, 2 vCPUs
+#   row 2, per kernel in BENCH_KERNELS: scripts/dlm-stack.sh VER bench
+#       (tests/lockbench.sh): real lock round trips to remote masters
+#       under corosync and dlm_controld, two QEMU guests of one vCPU,
+#       the kernel's own dlm.ko against our drop-in in one boot: one
+#       pair, then both nodes at once (LOCKBENCH_ROUNDS, _SECS pass
+#       through)
 #   row 3: tests/bench.sh in the Debian 6.12 kernel: parallel dlm_io vs
 #       serial_io=1, DLM 3.2 and 3.1, three nodes all-to-all, one boot:
 #       messages/s, ping p50 and CPU per message; BENCH_PERF=1 adds one
@@ -24,9 +30,10 @@
 #       (600) after a warm-up of BENCH_SOAK_WARM (60): memory and queue
 #       depths sampled (soak.csv), unreclaimable slab between two drained
 #       points may grow by at most BENCH_SOAK_SLACK_KB (2048)
-# BENCH_ROWS ("1 3 4 5 6 7": 1 and 5 come together) picks rows; BENCH_SHORT=1
-# runs one round of each, 1 and 4 clients and a 60 s soak (an estimated 17
-# minutes, not timed; the full run took 38 here). BENCH_ROUNDS,
+# BENCH_ROWS ("1 2 3 4 5 6 7": 1 and 5 come together) picks rows;
+# BENCH_SHORT=1 runs one round of each, 1 and 4 clients and a 60 s soak
+# (an estimated 17 minutes, not timed; the full run without row 2 took 38
+# here). BENCH_ROUNDS,
 # MSGS, SIZE, INTEROP_FLOOD*, BENCH_SCALE_NODES, _MSGS, _MODES
 # (tests/scale.sh), BENCH_CEIL_* (tests/ceiling.sh) and BENCH_SOAK_*
 # (tests/soak.sh) pass through.
@@ -37,13 +44,14 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/outdir.sh"
 out=$DLM_LC_OUT/bench
 mkdir -p "$out"
-rows=${BENCH_ROWS:-1 3 4 5 6 7}
+rows=${BENCH_ROWS:-1 2 3 4 5 6 7}
 kernels=${BENCH_KERNELS:-6.12 6.1}
 if [ "${BENCH_SHORT:-0}" = 1 ]; then
 	export BENCH_ROUNDS=${BENCH_ROUNDS:-1} INTEROP_FLOOD_ROUNDS=${INTEROP_FLOOD_ROUNDS:-1}
 	export INTEROP_FLOOD=${INTEROP_FLOOD:-1 4} INTEROP_FLOOD_PING=${INTEROP_FLOOD_PING:-1}
 	export BENCH_SOAK_SECS=${BENCH_SOAK_SECS:-60} BENCH_SOAK_WARM=${BENCH_SOAK_WARM:-20}
 	export BENCH_SOAK_CLOSE=${BENCH_SOAK_CLOSE:-15} MSGS=${MSGS:-60000}
+	export LOCKBENCH_ROUNDS=${LOCKBENCH_ROUNDS:-1}
 fi
 # row 3: 60,000 messages took about 0.3 s and rounds of 3.2 read 0.45x to
 # 0.96x 3.1; 300,000 take about 1.4 s at 3.2
@@ -53,7 +61,7 @@ rc=0
 has() { case " $rows " in *" $1 "*) return 0 ;; esac; return 1; }
 
 case " $rows " in
-*[!\ 134567]*) echo "FAIL: bench: BENCH_ROWS='$rows': rows are 1, 3, 4, 5, 6 and 7"; exit 1 ;;
+*[!\ 1234567]*) echo "FAIL: bench: BENCH_ROWS='$rows': rows are 1 to 7"; exit 1 ;;
 esac
 [ -n "${rows// /}" ] || { echo "FAIL: bench: BENCH_ROWS is empty"; exit 1; }
 
@@ -114,6 +122,34 @@ if has 1 || has 5; then
 				add 5 "$ver" "ping $who/legacy idle p50" "$(p $who 3)" "$(p legacy 3)" "<=1"
 			done
 		fi
+	done
+fi
+
+# --- row 2 ---------------------------------------------------------------
+if has 2; then
+	[ -n "${kernels// /}" ] || { echo "FAIL: bench: BENCH_KERNELS is empty"; exit 1; }
+	for ver in $kernels; do
+		rm -f "$out/lockbench-$ver.csv" "$out/lockbench-$ver.log"
+		DLM_LC_OUT=$out "$HERE/dlm-stack.sh" "$ver" bench >"$out/lockbench-$ver.log" 2>&1 || rc=1
+		grep -E '^FAIL: ' "$out/lockbench-$ver.log"
+		# INFO: lock-bench VER: PHASE | stock cycles/s | ours | ratio |
+		# CPU us stock | ours | ratio | p50 stock | ours | ratio | p99 ...
+		# (medians; the ratios here are of the medians)
+		lb() { awk -F' [|] ' -v p="INFO: lock-bench $ver: $1" -v c="$2" \
+			'$1 == p { print $c }' "$out/lockbench-$ver.log"; }
+		if [ -z "$(lb pair 2)" ] || [ -z "$(lb all 2)" ]; then
+			echo "FAIL: bench: no lock-bench table for $ver ($out/lockbench-$ver.log)"
+			rc=1
+			continue
+		fi
+		for ph in pair all; do
+			want=">=1"
+			[ $ph = all ] && want=">=1.2"
+			add 2 "$ver" "locks $ph ours/stock cycles/s" "$(lb $ph 3)" "$(lb $ph 2)" "$want"
+			add 2 "$ver" "locks $ph ours/stock CPU per cycle" "$(lb $ph 6)" "$(lb $ph 5)" "<=0.9"
+			add 2 "$ver" "locks $ph ours/stock node 1 p50" "$(lb $ph 9)" "$(lb $ph 8)" "<=1"
+			add 2 "$ver" "locks $ph ours/stock node 1 p99" "$(lb $ph 12)" "$(lb $ph 11)" "<=1"
+		done
 	done
 fi
 
