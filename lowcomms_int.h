@@ -127,8 +127,10 @@ struct dlm_lc_conn {
 	atomic_t room_waiters;
 
 	/*
-	 * Receive buffer, owned by rwork: lent by the instance for a read and
-	 * given back when a run ends with no bytes left in it (rx_len 0).
+	 * Receive buffer, owned by rwork (recv.c says how it is lent): taken
+	 * by a run, given back when the run goes idle with no bytes in it,
+	 * else kept (and freed with the socket). rx_size: its size, or
+	 * buffer_size while none is held.
 	 */
 	char *rx_buf;
 	unsigned int rx_size;

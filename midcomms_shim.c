@@ -576,7 +576,7 @@ int dlm_lc_ping(struct dlm_lc_cluster *cl, int nodeid, unsigned int count,
 
 		if (ring) {
 			spin_lock(&n->lock);
-			n->rtt = ring;
+			WRITE_ONCE(n->rtt, ring);
 			spin_unlock(&n->lock);
 		} else {
 			ret = -ENOMEM;
@@ -628,30 +628,35 @@ int dlm_lc_ping_get_stats(struct dlm_lc_cluster *cl, int nodeid,
 {
 	struct shim_node *n;
 	unsigned int count;
-	u64 *sorted;
+	u64 *sorted = NULL;
+	bool ring;
 
 	memset(st, 0, sizeof(*st));
 	n = shim_node_get(shim_of(cl), nodeid, false);
 	if (!n)
 		return 0;
 
-	sorted = kmalloc_array(RTT_SAMPLES, sizeof(*sorted), GFP_KERNEL);
+	/* set once, by the first ping: a node never pinged has no samples */
+	ring = READ_ONCE(n->rtt);
+	if (ring)
+		sorted = kmalloc_array(RTT_SAMPLES, sizeof(*sorted),
+				       GFP_KERNEL);
 	spin_lock(&n->lock);
 	*st = n->ping;
-	count = n->rtt ? min_t(unsigned int, n->rtt_next, RTT_SAMPLES) : 0;
-	if (sorted)
+	count = sorted ? min_t(unsigned int, n->rtt_next, RTT_SAMPLES) : 0;
+	if (count)
 		memcpy(sorted, n->rtt, count * sizeof(*sorted));
 	spin_unlock(&n->lock);
 	shim_node_put(n);
 
 	st->samples = count;
-	if (sorted && count) {
+	if (count) {
 		sort(sorted, count, sizeof(*sorted), cmp_u64, NULL);
 		st->p50_ns = sorted[(count - 1) / 2];
 		st->p99_ns = sorted[(count - 1) * 99 / 100];
 	}
 	kfree(sorted);
-	return sorted || !count ? 0 : -ENOMEM;
+	return ring && !sorted ? -ENOMEM : 0;
 }
 EXPORT_SYMBOL_GPL(dlm_lc_ping_get_stats);
 

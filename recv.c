@@ -7,7 +7,9 @@
  * instance share one memory bound.
  */
 
+#include <linux/cpumask.h>
 #include <linux/delay.h>
+#include <linux/minmax.h>
 #include <linux/mm.h>
 #include <linux/net.h>
 #include <linux/slab.h>
@@ -21,18 +23,18 @@
 #define RECV_BUDGET	64
 
 /*
- * Receive buffers are lent: a connection holds one only while it reads
- * or keeps part of a message, so an idle connection costs none (at 32
- * KiB each, two per connection, they were most of its memory). Given-back
- * buffers wait in the instance for the next read, up to RX_SPARES_MAX;
- * while one waits there, its first bytes hold this.
+ * Receive buffers are lent: a connection holds one only while its rwork
+ * runs or part of a message waits in it, so an idle connection holds
+ * none (two of 32 KiB per connection, one at each end, used to be most
+ * of its memory). Buffers given back wait in the instance for the next
+ * read, about one per CPU that may be reading. Only a connection's own
+ * rwork lends or gives back its buffer: a work never runs twice at once,
+ * and the socket's release (write-locked) frees what it still holds.
  */
-struct rx_spare {
-	struct list_head list;
-	unsigned int size;
-};
-
-#define RX_SPARES_MAX	4
+static unsigned int rx_spares_max(void)
+{
+	return clamp_t(unsigned int, num_online_cpus(), 4, 16);
+}
 
 void dlm_lc_rx_spares_init(struct dlm_lc_cluster *cl)
 {
@@ -43,56 +45,73 @@ void dlm_lc_rx_spares_init(struct dlm_lc_cluster *cl)
 /* Only once no receive worker of @cl can run (stopped or destroyed). */
 void dlm_lc_rx_spares_free(struct dlm_lc_cluster *cl)
 {
-	struct rx_spare *s, *tmp;
+	struct list_head *pos, *tmp;
 	LIST_HEAD(list);
 
 	spin_lock(&cl->rx_spare_lock);
 	list_splice_init(&cl->rx_spares, &list);
 	cl->rx_spare_count = 0;
 	spin_unlock(&cl->rx_spare_lock);
-	list_for_each_entry_safe(s, tmp, &list, list)
-		kfree(s);
+	/* a waiting buffer's first bytes are its list entry */
+	list_for_each_safe(pos, tmp, &list)
+		kfree(pos);
 }
-EXPORT_SYMBOL_IF_KUNIT(dlm_lc_rx_spares_free);
 
-/* A spare of @size if one waits (one of an old bufsize is freed), else new */
-static char *rx_buf_take(struct dlm_lc_cluster *cl, unsigned int size)
+/*
+ * A spare, else a new buffer of buffer_size; if that much cannot be had
+ * in one piece, one of the largest message's size, which still makes
+ * progress (and is not kept as a spare).
+ */
+static int rx_buf_take(struct dlm_lc_conn *conn)
 {
-	struct rx_spare *s;
+	struct dlm_lc_cluster *cl = conn->cl;
+	struct list_head *spare = NULL;
 
-	static_assert(sizeof(struct rx_spare) <= DLM_LC_BUFSIZE_MIN);
+	lockdep_assert_held_read(&conn->sock_lock);
 	spin_lock(&cl->rx_spare_lock);
-	s = list_first_entry_or_null(&cl->rx_spares, struct rx_spare, list);
-	if (s) {
-		list_del(&s->list);
+	if (!list_empty(&cl->rx_spares)) {
+		spare = cl->rx_spares.next;
+		list_del(spare);
 		cl->rx_spare_count--;
 	}
 	spin_unlock(&cl->rx_spare_lock);
-	if (s && s->size == size)
-		return (char *)s;
-	kfree(s);
-	return kmalloc(size, GFP_NOFS | __GFP_NOWARN);
+
+	conn->rx_size = READ_ONCE(cl->bufsize);
+	conn->rx_buf = spare ? (char *)spare :
+		       kmalloc(conn->rx_size, GFP_NOFS | __GFP_NOWARN);
+	if (conn->rx_buf)
+		return 0;
+	conn->rx_buf = kmalloc(DLM_LC_MAX_MSG, GFP_NOFS);
+	if (conn->rx_buf) {
+		conn->rx_size = DLM_LC_MAX_MSG;
+		return 0;
+	}
+	return -ENOMEM;
 }
 
-/* Give @conn's buffer back if it holds nothing: called by its rwork. */
+/* Give @conn's buffer back if no bytes wait in it. */
 static void rx_buf_give_back(struct dlm_lc_conn *conn)
 {
 	struct dlm_lc_cluster *cl = conn->cl;
-	struct rx_spare *s = (struct rx_spare *)conn->rx_buf;
+	unsigned int size = READ_ONCE(cl->bufsize);
+	struct list_head *buf = (struct list_head *)conn->rx_buf;
 
 	lockdep_assert_held_read(&conn->sock_lock);
-	if (!s || conn->rx_len)
+	if (!buf || conn->rx_len)
 		return;
 	conn->rx_buf = NULL;
-	s->size = conn->rx_size;
-	spin_lock(&cl->rx_spare_lock);
-	if (cl->rx_spare_count < RX_SPARES_MAX) {
-		list_add(&s->list, &cl->rx_spares);
-		cl->rx_spare_count++;
-		s = NULL;
+	/* a smaller one (memory was short) is not kept */
+	if (conn->rx_size == size) {
+		spin_lock(&cl->rx_spare_lock);
+		if (cl->rx_spare_count < rx_spares_max()) {
+			list_add(buf, &cl->rx_spares);
+			cl->rx_spare_count++;
+			buf = NULL;
+		}
+		spin_unlock(&cl->rx_spare_lock);
 	}
-	spin_unlock(&cl->rx_spare_lock);
-	kfree(s);
+	conn->rx_size = size;
+	kfree(buf);
 }
 
 /* the most one queued item holds: a page and its small header */
@@ -259,9 +278,9 @@ static int recv_once(struct dlm_lc_conn *conn)
 		return 1;
 	}
 	if (!conn->rx_buf) {
-		conn->rx_buf = rx_buf_take(conn->cl, conn->rx_size);
-		if (!conn->rx_buf)
-			return -ENOMEM;
+		err = rx_buf_take(conn);
+		if (err)
+			return err;
 	}
 	iov.iov_base = conn->rx_buf + conn->rx_len;
 	iov.iov_len = conn->rx_size - conn->rx_len;

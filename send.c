@@ -190,17 +190,8 @@ static int send_resend(struct dlm_lc_conn *conn)
 	if ((test_bit(CF_RESEND, &conn->flags) ||
 	     test_bit(CF_PROBE, &conn->flags)) && !conn->rs_active &&
 	    !conn->ack_len && send_at_boundary(conn)) {
-		bool probe;
+		bool probe = !test_bit(CF_RESEND, &conn->flags);
 
-		if (!conn->rs_buf && cl->upper->resend_copy) {
-			conn->rs_buf = kmalloc(DLM_LC_MAX_MSG,
-					       GFP_NOFS | __GFP_NOWARN);
-			/* the bits stay set for the later run */
-			if (!conn->rs_buf)
-				return send_backoff(conn);
-		}
-		probe = !test_and_clear_bit(CF_RESEND, &conn->flags);
-		clear_bit(CF_PROBE, &conn->flags);
 		conn->rs_len = 0;
 		conn->rs_off = 0;
 		conn->rs_active = cl->upper->resend_begin &&
@@ -208,6 +199,22 @@ static int send_resend(struct dlm_lc_conn *conn)
 				  cl->upper->resend_begin(cl, conn->nodeid,
 							  &conn->rs_next,
 							  &conn->rs_end);
+		if (conn->rs_active && !conn->rs_buf) {
+			conn->rs_buf = kmalloc(DLM_LC_MAX_MSG,
+					       GFP_NOFS | __GFP_NOWARN);
+			conn->rs_active = !!conn->rs_buf;
+			/*
+			 * Nothing of the queue may go before the copies: send
+			 * a pending ACK and try again later, RESEND still set.
+			 * A probe's timer asks again: the queue goes on.
+			 */
+			if (!conn->rs_active && !probe) {
+				ret = send_ack(conn, true, &retried);
+				return ret ?: send_backoff(conn);
+			}
+		}
+		clear_bit(CF_RESEND, &conn->flags);
+		clear_bit(CF_PROBE, &conn->flags);
 		/* one duplicate is enough to bring the peer's ACK */
 		if (conn->rs_active && probe)
 			conn->rs_end = conn->rs_next + 1;

@@ -239,7 +239,8 @@ static void conn_install_locked(struct dlm_lc_conn *conn, struct socket *sock)
 {
 	lockdep_assert_held_write(&conn->sock_lock);
 
-	/* buffers come when there is something to read or resend */
+	/* rwork and swork take their buffers when they need them */
+	WARN_ON_ONCE(conn->rx_buf || conn->rs_buf);
 	conn->rx_size = READ_ONCE(conn->cl->bufsize);
 	conn->rx_len = 0;
 	/* a new stream: unacked messages go out again first */

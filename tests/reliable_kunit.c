@@ -39,15 +39,22 @@ REL_FIELD(peer_closed)
 REL_FIELD(unacked_msgs)
 REL_FIELD(abandoned)
 
-/* whether @cl's connection to @id holds a resend buffer (cl->lock keeps it) */
+/*
+ * Whether @cl's connection to @id holds a resend buffer: cl->lock keeps
+ * the connection, its socket lock (write) keeps the send worker out.
+ */
 static bool holds_rs_buf(struct dlm_lc_cluster *cl, int id)
 {
 	struct dlm_lc_conn *conn;
-	bool ret;
+	bool ret = false;
 
 	mutex_lock(&cl->lock);
 	conn = dlm_lc_conn_find(cl, id);
-	ret = conn && READ_ONCE(conn->rs_buf);
+	if (conn) {
+		down_write(&conn->sock_lock);
+		ret = conn->rs_buf;
+		up_write(&conn->sock_lock);
+	}
 	mutex_unlock(&cl->lock);
 	return ret;
 }
