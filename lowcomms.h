@@ -128,6 +128,8 @@ struct dlm_lc_upper_ops {
 	 * A new socket (or a probe, dlm_lc_node_kick_resend()): true if
 	 * copies [*@from, *@to) are to go out before the write queue, one
 	 * by one through @resend_copy, which returns a copy's length or 0.
+	 * Short of memory, the transport asks again later for the same
+	 * socket: each call starts over.
 	 */
 	bool (*resend_begin)(struct dlm_lc_cluster *cl, int nodeid, u32 *from,
 			     u32 *to);

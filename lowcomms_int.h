@@ -130,7 +130,7 @@ struct dlm_lc_conn {
 	 * Receive buffer, owned by rwork (recv.c says how it is lent): taken
 	 * by a run, given back when the run goes idle with no bytes in it,
 	 * else kept (and freed with the socket). rx_size: its size, or
-	 * buffer_size while none is held.
+	 * buffer_size when a run is to take one.
 	 */
 	char *rx_buf;
 	unsigned int rx_size;

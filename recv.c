@@ -12,6 +12,7 @@
 #include <linux/minmax.h>
 #include <linux/mm.h>
 #include <linux/net.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/uio.h>
 
@@ -25,15 +26,18 @@
 /*
  * Receive buffers are lent: a connection holds one only while its rwork
  * runs or part of a message waits in it, so an idle connection holds
- * none (two of 32 KiB per connection, one at each end, used to be most
- * of its memory). Buffers given back wait in the instance for the next
- * read, about one per CPU that may be reading. Only a connection's own
- * rwork lends or gives back its buffer: a work never runs twice at once,
- * and the socket's release (write-locked) frees what it still holds.
+ * none (one of 32 KiB per socket, at both ends, used to be most of a
+ * connection's memory). Buffers given back wait in the instance for the
+ * next read, about one per CPU that may be reading, at most 512 KiB of
+ * them. All are buffer_size bytes: it changes only while the instance
+ * is stopped, and a stop frees them. Only a connection's own rwork lends
+ * or gives back its buffer: a work never runs twice at once, and the
+ * socket's release (write-locked) frees what it still holds.
  */
-static unsigned int rx_spares_max(void)
+static unsigned int rx_spares_max(unsigned int size)
 {
-	return clamp_t(unsigned int, num_online_cpus(), 4, 16);
+	return min(clamp_t(unsigned int, num_online_cpus(), 4, 16),
+		   max_t(unsigned int, SZ_512K / size, 1));
 }
 
 void dlm_lc_rx_spares_init(struct dlm_lc_cluster *cl)
@@ -57,10 +61,15 @@ void dlm_lc_rx_spares_free(struct dlm_lc_cluster *cl)
 		kfree(pos);
 }
 
+static void *rx_buf_alloc(unsigned int size, gfp_t gfp)
+{
+	return dlm_lc_test_fail_rx() ? NULL : kmalloc(size, gfp);
+}
+
 /*
  * A spare, else a new buffer of buffer_size; if that much cannot be had
- * in one piece, one of the largest message's size, which still makes
- * progress (and is not kept as a spare).
+ * in one piece cheaply, one of the largest message's size, which still
+ * makes progress and is not kept as a spare.
  */
 static int rx_buf_take(struct dlm_lc_conn *conn)
 {
@@ -78,13 +87,16 @@ static int rx_buf_take(struct dlm_lc_conn *conn)
 
 	conn->rx_size = READ_ONCE(cl->bufsize);
 	conn->rx_buf = spare ? (char *)spare :
-		       kmalloc(conn->rx_size, GFP_NOFS | __GFP_NOWARN);
+		       rx_buf_alloc(conn->rx_size, GFP_NOFS | __GFP_NOWARN |
+				    __GFP_NORETRY);
 	if (conn->rx_buf)
 		return 0;
-	conn->rx_buf = kmalloc(DLM_LC_MAX_MSG, GFP_NOFS);
-	if (conn->rx_buf) {
-		conn->rx_size = DLM_LC_MAX_MSG;
-		return 0;
+	if (conn->rx_size > DLM_LC_MAX_MSG) {
+		conn->rx_buf = rx_buf_alloc(DLM_LC_MAX_MSG, GFP_NOFS);
+		if (conn->rx_buf) {
+			conn->rx_size = DLM_LC_MAX_MSG;
+			return 0;
+		}
 	}
 	return -ENOMEM;
 }
@@ -103,7 +115,7 @@ static void rx_buf_give_back(struct dlm_lc_conn *conn)
 	/* a smaller one (memory was short) is not kept */
 	if (conn->rx_size == size) {
 		spin_lock(&cl->rx_spare_lock);
-		if (cl->rx_spare_count < rx_spares_max()) {
+		if (cl->rx_spare_count < rx_spares_max(size)) {
 			list_add(buf, &cl->rx_spares);
 			cl->rx_spare_count++;
 			buf = NULL;
@@ -277,6 +289,10 @@ static int recv_once(struct dlm_lc_conn *conn)
 		/* progress, nothing read: the next read reserves again */
 		return 1;
 	}
+	/* a smaller buffer, taken when memory was short, only until empty */
+	if (conn->rx_buf && !conn->rx_len &&
+	    conn->rx_size != READ_ONCE(conn->cl->bufsize))
+		rx_buf_give_back(conn);
 	if (!conn->rx_buf) {
 		err = rx_buf_take(conn);
 		if (err)

@@ -192,6 +192,8 @@ static int send_resend(struct dlm_lc_conn *conn)
 	    !conn->ack_len && send_at_boundary(conn)) {
 		bool probe = !test_bit(CF_RESEND, &conn->flags);
 
+		/* a probe asked for from now on is served by a later run */
+		clear_bit(CF_PROBE, &conn->flags);
 		conn->rs_len = 0;
 		conn->rs_off = 0;
 		conn->rs_active = cl->upper->resend_begin &&
@@ -200,21 +202,20 @@ static int send_resend(struct dlm_lc_conn *conn)
 							  &conn->rs_next,
 							  &conn->rs_end);
 		if (conn->rs_active && !conn->rs_buf) {
-			conn->rs_buf = kmalloc(DLM_LC_MAX_MSG,
+			conn->rs_buf = dlm_lc_test_fail_rs() ? NULL :
+				       kmalloc(DLM_LC_MAX_MSG,
 					       GFP_NOFS | __GFP_NOWARN);
 			conn->rs_active = !!conn->rs_buf;
 			/*
-			 * Nothing of the queue may go before the copies: send
-			 * a pending ACK and try again later, RESEND still set.
-			 * A probe's timer asks again: the queue goes on.
+			 * Nothing of the queue may go before the copies: try
+			 * again later, RESEND still set. A probe's timer asks
+			 * again: the queue goes on.
 			 */
-			if (!conn->rs_active && !probe) {
-				ret = send_ack(conn, true, &retried);
-				return ret ?: send_backoff(conn);
-			}
+			if (!conn->rs_active && !probe)
+				return send_backoff(conn);
 		}
+		/* only the main socket's install sets it, write-locked */
 		clear_bit(CF_RESEND, &conn->flags);
-		clear_bit(CF_PROBE, &conn->flags);
 		/* one duplicate is enough to bring the peer's ACK */
 		if (conn->rs_active && probe)
 			conn->rs_end = conn->rs_next + 1;

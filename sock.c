@@ -36,6 +36,10 @@ unsigned int dlm_lc_test_sibling_recv_delay_ms;
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_test_sibling_recv_delay_ms);
 atomic_t dlm_lc_test_late_works = ATOMIC_INIT(0);
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_test_late_works);
+atomic_t dlm_lc_test_fail_rx_buf = ATOMIC_INIT(0);
+EXPORT_SYMBOL_IF_KUNIT(dlm_lc_test_fail_rx_buf);
+atomic_t dlm_lc_test_fail_rs_buf = ATOMIC_INIT(0);
+EXPORT_SYMBOL_IF_KUNIT(dlm_lc_test_fail_rs_buf);
 
 /* called before STOP_IO is set: an earlier stop's mark is void */
 void dlm_lc_test_stop_begins(struct dlm_lc_conn *conn)
@@ -240,7 +244,12 @@ static void conn_install_locked(struct dlm_lc_conn *conn, struct socket *sock)
 	lockdep_assert_held_write(&conn->sock_lock);
 
 	/* rwork and swork take their buffers when they need them */
-	WARN_ON_ONCE(conn->rx_buf || conn->rs_buf);
+	if (WARN_ON_ONCE(conn->rx_buf || conn->rs_buf)) {
+		kfree(conn->rx_buf);
+		conn->rx_buf = NULL;
+		kfree(conn->rs_buf);
+		conn->rs_buf = NULL;
+	}
 	conn->rx_size = READ_ONCE(conn->cl->bufsize);
 	conn->rx_len = 0;
 	/* a new stream: unacked messages go out again first */

@@ -8,6 +8,7 @@
 #ifndef DLM_LC_TEST_HOOKS_H
 #define DLM_LC_TEST_HOOKS_H
 
+#include <linux/atomic.h>
 #include <linux/delay.h>
 
 struct dlm_lc_cluster;
@@ -68,6 +69,19 @@ static inline void dlm_lc_test_recv_delay(bool sibling)
 
 void dlm_lc_test_process_delay(struct dlm_lc_cluster *cl);
 
+/* the next this many allocations of a receive / resend buffer fail */
+extern atomic_t dlm_lc_test_fail_rx_buf;
+extern atomic_t dlm_lc_test_fail_rs_buf;
+static inline bool dlm_lc_test_fail_rx(void)
+{
+	return atomic_dec_if_positive(&dlm_lc_test_fail_rx_buf) >= 0;
+}
+
+static inline bool dlm_lc_test_fail_rs(void)
+{
+	return atomic_dec_if_positive(&dlm_lc_test_fail_rs_buf) >= 0;
+}
+
 /* a node's removal holds the delivery mutex this long (ms) */
 extern unsigned int dlm_lc_test_forget_hold_ms;
 static inline void dlm_lc_test_forget_hold(void)
@@ -90,6 +104,8 @@ static inline void dlm_lc_test_listen_delay(void) {}
 static inline void dlm_lc_test_set_delay(void) {}
 static inline void dlm_lc_test_recv_delay(bool sibling) {}
 static inline void dlm_lc_test_process_delay(struct dlm_lc_cluster *cl) {}
+static inline bool dlm_lc_test_fail_rx(void) { return false; }
+static inline bool dlm_lc_test_fail_rs(void) { return false; }
 static inline void dlm_lc_test_forget_hold(void) {}
 static inline void dlm_lc_test_stop_begins(struct dlm_lc_conn *conn) {}
 static inline void dlm_lc_test_stop_cancelled(struct dlm_lc_conn *conn) {}

@@ -115,6 +115,8 @@ void cluster_exit(struct kunit *test)
 	dlm_lc_test_forget_hold_ms = 0;
 	dlm_lc_test_recv_delay_ms = 0;
 	dlm_lc_test_sibling_recv_delay_ms = 0;
+	atomic_set(&dlm_lc_test_fail_rx_buf, 0);
+	atomic_set(&dlm_lc_test_fail_rs_buf, 0);
 	if (c->blocker.queued)
 		complete_all(&c->blocker.go);
 	if (c->raw)
@@ -233,6 +235,11 @@ static void cluster_ping(struct kunit *test)
 	KUNIT_EXPECT_LE(test, st.p99_ns, st.max_ns);
 	/* answered like a stock node without the lockspace */
 	KUNIT_EXPECT_EQ(test, st.last_result, -ESRCH);
+
+	/* B only answered: no ring of round trips, no samples, no error */
+	KUNIT_ASSERT_EQ(test, dlm_lc_ping_get_stats(c->b, 1, &st), 0);
+	KUNIT_EXPECT_EQ(test, st.sent, 0ULL);
+	KUNIT_EXPECT_EQ(test, st.samples, 0U);
 }
 
 bool bulk_done(struct dlm_lc_cluster *cl, int from, u64 want)
@@ -978,6 +985,39 @@ static void cluster_idle_holds_no_rx_buffer(struct kunit *test)
 	/* and a restarted instance lends buffers again */
 	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->a), 0);
 	KUNIT_EXPECT_EQ(test, dlm_lc_ping(c->a, 2, 3, 5000), 0);
+	KUNIT_EXPECT_TRUE(test, wait_for(rx_spares(c->a) >= 1));
+}
+
+/*
+ * No memory for a receive buffer of buffer_size: the read goes into one
+ * of the largest message's size; with none of that either, rwork tries
+ * again 20 ms later. Every message arrives, the largest too.
+ */
+static void cluster_rx_buf_short_of_memory(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+	int i;
+
+	pair_start(test, "127.0.0.1", "127.0.0.2");
+	KUNIT_ASSERT_EQ(test, send_msg(c->a, 2, 100, 1), 0);
+	KUNIT_ASSERT_TRUE(test, wait_for(sink_count(&c->sink_b) == 1));
+
+	for (i = 0; i < 2; i++) {
+		/*
+		 * B's spares go with a stop: its first read after the start
+		 * allocates. 1: the full size fails; 2: the smaller one too.
+		 */
+		dlm_lc_cluster_stop(c->b);
+		atomic_set(&dlm_lc_test_fail_rx_buf, i + 1);
+		KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->b), 0);
+		KUNIT_ASSERT_EQ(test, send_msg(c->a, 2, DLM_LC_MAX_MSG, i), 0);
+		KUNIT_ASSERT_EQ(test, send_msg(c->a, 2, 100, i + 10), 0);
+		KUNIT_ASSERT_TRUE(test,
+				  wait_for(sink_count(&c->sink_b) == 3 + 2 * i));
+		expect_last(test, &c->sink_b, 1, 100, i + 10);
+		KUNIT_EXPECT_EQ(test, atomic_read(&dlm_lc_test_fail_rx_buf), 0);
+		KUNIT_EXPECT_TRUE(test, wait_for(rx_buf_state(c->b, 1, 0) == 0));
+	}
 }
 
 /*
@@ -1559,6 +1599,7 @@ static struct kunit_case cluster_cases[] = {
 	KUNIT_CASE(cluster_process_not_shared),
 	KUNIT_CASE(cluster_idle_receive_delivers),
 	KUNIT_CASE(cluster_idle_holds_no_rx_buffer),
+	KUNIT_CASE(cluster_rx_buf_short_of_memory),
 	KUNIT_CASE(cluster_remove_holds_own_lane),
 	KUNIT_CASE_SLOW(cluster_remove_waits_for_writer),
 	KUNIT_CASE(cluster_remove_not_held_by_writer),

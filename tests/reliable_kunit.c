@@ -15,6 +15,7 @@
 #include "lowcomms_int.h"
 #include "midcomms_shim.h"
 #include "reliable.h"
+#include "test_hooks.h"
 #include "cluster_kunit.h"
 
 /* One counter, with the stats struct in this frame rather than the test's */
@@ -52,7 +53,7 @@ static bool holds_rs_buf(struct dlm_lc_cluster *cl, int id)
 	conn = dlm_lc_conn_find(cl, id);
 	if (conn) {
 		down_write(&conn->sock_lock);
-		ret = conn->rs_buf;
+		ret = !!conn->rs_buf;
 		up_write(&conn->sock_lock);
 	}
 	mutex_unlock(&cl->lock);
@@ -215,6 +216,29 @@ static void rel_close_storm_exactly_once(struct kunit *test)
 	stream_through(test, &cw, 20000, 500);
 	dlm_lc_node_get_stats(c->a, 2, &ns);
 	KUNIT_EXPECT_GE(test, ns.reconnects, 1ULL);
+}
+
+/*
+ * Memory per connection: a new socket that finds copies to resend but
+ * no memory for the buffer they go out from backs off (RESEND kept) and
+ * resends later; nothing of the queue overtakes the copies (the peer
+ * would count those as gaps) and everything arrives once.
+ */
+static void rel_resend_short_of_memory(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+	struct closer cw = { .peer = 2, .left = 20 };
+	struct dlm_lc_node_stats ns;
+
+	pair_start(test, "127.0.0.1", "127.0.0.2");
+	cw.cl = c->a;
+	atomic_set(&dlm_lc_test_fail_rs_buf, 2);
+	stream_through(test, &cw, 20000, 500);
+	/* both failures happened: two resends waited for memory */
+	KUNIT_EXPECT_EQ(test, atomic_read(&dlm_lc_test_fail_rs_buf), 0);
+	dlm_lc_node_get_stats(c->a, 2, &ns);
+	KUNIT_EXPECT_GE(test, ns.send_backoffs, 2ULL);
+	KUNIT_EXPECT_EQ(test, rel_rx_future(c->b, 1), 0ULL);
 }
 
 /* The receiver stops (FIN) and starts again, three times, mid-stream. */
@@ -708,6 +732,7 @@ static void rel_peer_turns_3_1(struct kunit *test)
 static struct kunit_case reliable_cases[] = {
 	KUNIT_CASE(rel_sequence_rules),
 	KUNIT_CASE(rel_close_storm_exactly_once),
+	KUNIT_CASE(rel_resend_short_of_memory),
 	KUNIT_CASE(rel_peer_restarts_exactly_once),
 	KUNIT_CASE(rel_backlog_bounded),
 	KUNIT_CASE(rel_peer_speaks_3_1),
