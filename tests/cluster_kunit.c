@@ -625,6 +625,17 @@ static void cluster_close_under_traffic(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, st.rx_bad_csum, 0ULL);
 }
 
+/* A and B, and node 3 as a raw socket connected to A, no Nagle. */
+static void pair_and_raw_node3(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+
+	pair_start(test, "127.0.0.1", "127.0.0.2");
+	add_node(test, c->a, 3, "127.0.0.3");
+	KUNIT_ASSERT_EQ(test, raw_connect(test, "127.0.0.3"), 0);
+	tcp_sock_set_nodelay(c->raw->sk);
+}
+
 /* A valid message from node 3, one byte per segment. */
 static void cluster_dribbled_message(struct kunit *test)
 {
@@ -634,10 +645,7 @@ static void cluster_dribbled_message(struct kunit *test)
 	u8 buf[48];
 	int i;
 
-	pair_start(test, "127.0.0.1", "127.0.0.2");
-	add_node(test, c->a, 3, "127.0.0.3");
-	KUNIT_ASSERT_EQ(test, raw_connect(test, "127.0.0.3"), 0);
-	tcp_sock_set_nodelay(c->raw->sk);
+	pair_and_raw_node3(test);
 
 	memset(buf, 0, sizeof(buf));
 	put_le_hdr(buf, 3, sizeof(buf));
@@ -950,8 +958,7 @@ static void cluster_idle_holds_no_rx_buffer(struct kunit *test)
 	u8 buf[48];
 	int i;
 
-	pair_start(test, "127.0.0.1", "127.0.0.2");
-	add_node(test, c->a, 3, "127.0.0.3");
+	pair_and_raw_node3(test);
 	KUNIT_ASSERT_EQ(test, send_msg(c->a, 2, 100, 1), 0);
 	KUNIT_ASSERT_TRUE(test, wait_for(sink_count(&c->sink_b) == 1));
 	KUNIT_ASSERT_EQ(test, send_msg(c->b, 1, 100, 2), 0);
@@ -959,8 +966,6 @@ static void cluster_idle_holds_no_rx_buffer(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, wait_for(rx_buf_state(c->a, 2, 0) == 0));
 	KUNIT_EXPECT_TRUE(test, wait_for(rx_buf_state(c->b, 1, 0) == 0));
 
-	KUNIT_ASSERT_EQ(test, raw_connect(test, "127.0.0.3"), 0);
-	tcp_sock_set_nodelay(c->raw->sk);
 	put_le_hdr(buf, 3, sizeof(buf));
 	for (i = DLM_LC_HDR_LEN; i < sizeof(buf); i++)
 		buf[i] = 5 + i;

@@ -205,16 +205,23 @@ static void stream_through(struct kunit *test, struct closer *cw, int count,
 	KUNIT_EXPECT_TRUE(test, wait_for(!holds_rs_buf(c->a, 2)));
 }
 
-static void rel_close_storm_exactly_once(struct kunit *test)
+/* A streams to B while its socket to B is closed 20 times. */
+static void close_storm(struct kunit *test, struct dlm_lc_node_stats *ns)
 {
 	struct ctx *c = test->priv;
 	struct closer cw = { .peer = 2, .left = 20 };
-	struct dlm_lc_node_stats ns;
 
 	pair_start(test, "127.0.0.1", "127.0.0.2");
 	cw.cl = c->a;
 	stream_through(test, &cw, 20000, 500);
-	dlm_lc_node_get_stats(c->a, 2, &ns);
+	dlm_lc_node_get_stats(c->a, 2, ns);
+}
+
+static void rel_close_storm_exactly_once(struct kunit *test)
+{
+	struct dlm_lc_node_stats ns;
+
+	close_storm(test, &ns);
 	KUNIT_EXPECT_GE(test, ns.reconnects, 1ULL);
 }
 
@@ -227,16 +234,12 @@ static void rel_close_storm_exactly_once(struct kunit *test)
 static void rel_resend_short_of_memory(struct kunit *test)
 {
 	struct ctx *c = test->priv;
-	struct closer cw = { .peer = 2, .left = 20 };
 	struct dlm_lc_node_stats ns;
 
-	pair_start(test, "127.0.0.1", "127.0.0.2");
-	cw.cl = c->a;
 	atomic_set(&dlm_lc_test_fail_rs_buf, 2);
-	stream_through(test, &cw, 20000, 500);
+	close_storm(test, &ns);
 	/* both failures happened: two resends waited for memory */
 	KUNIT_EXPECT_EQ(test, atomic_read(&dlm_lc_test_fail_rs_buf), 0);
-	dlm_lc_node_get_stats(c->a, 2, &ns);
 	KUNIT_EXPECT_GE(test, ns.send_backoffs, 2ULL);
 	KUNIT_EXPECT_EQ(test, rel_rx_future(c->b, 1), 0ULL);
 }
