@@ -32,8 +32,8 @@
 #       points may grow by at most BENCH_SOAK_SLACK_KB (2048)
 # BENCH_ROWS ("1 2 3 4 5 6 7": 1 and 5 come together) picks rows;
 # BENCH_SHORT=1 runs one round of each, 1 and 4 clients and a 60 s soak
-# (an estimated 17 minutes, not timed; the full run without row 2 took 38
-# here). BENCH_ROUNDS,
+# (an estimated 17 minutes before row 2 joined, not timed; the full run
+# without row 2 took 38 here, row 2 alone 10 for both kernels). BENCH_ROUNDS,
 # MSGS, SIZE, INTEROP_FLOOD*, BENCH_SCALE_NODES, _MSGS, _MODES
 # (tests/scale.sh), BENCH_CEIL_* (tests/ceiling.sh) and BENCH_SOAK_*
 # (tests/soak.sh) pass through.
