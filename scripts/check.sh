@@ -89,9 +89,10 @@ run_step() {
 	interop-dropin-6.12|interop-dropin-6.1)
 		"$HERE/interop.sh" "${1#interop-dropin-}" dropin ;;
 	# make bench in a few minutes: every row but 2 (real locks) once,
-	# small, Debian 6.12 only. The rows' own cases (delivery, memory, ...) count here,
-	# prefixed bench.; the ratios go to the log as INFO lines: a timed
-	# figure from a shared CI machine is a number to read, not a verdict.
+	# small, Debian 6.12 only. The rows' own cases (delivery, memory,
+	# ...) count here, prefixed bench.; the ratios go to the log as INFO
+	# lines: a timed figure from a shared CI machine is a number to read,
+	# not a verdict.
 	bench-short)	bench_short ;;
 	*)		echo "FAIL: check.$1: unknown step"; return 1 ;;
 	esac
