@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Delay knobs that widen race windows for the KUnit suites. They exist
- * only in the test build (Kbuild defines DLM_LC_TEST_HOOKS when the
- * kernel has KUnit, i.e. the UML test kernel); elsewhere they compile to
- * nothing. All delays default to 0.
+ * Knobs for the KUnit suites: delays that widen race windows, and
+ * allocation failures on demand. They exist only in the test build
+ * (Kbuild defines DLM_LC_TEST_HOOKS when the kernel has KUnit, i.e. the
+ * UML test kernel); elsewhere they compile to nothing. All default to 0.
  */
 #ifndef DLM_LC_TEST_HOOKS_H
 #define DLM_LC_TEST_HOOKS_H
