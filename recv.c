@@ -29,8 +29,9 @@
  * none (one of 32 KiB per socket, at both ends, used to be most of a
  * connection's memory). Buffers given back wait in the instance for the
  * next read, about one per CPU that may be reading, at most 512 KiB of
- * them (but always one, whatever buffer_size is). All are buffer_size bytes: it changes only while the instance
- * is stopped, and a stop frees them. Only a connection's own rwork lends
+ * them (but always one, whatever buffer_size is). All are buffer_size
+ * bytes: it changes only while the instance is stopped, and a stop frees
+ * them. Only a connection's own rwork lends
  * or gives back its buffer: a work never runs twice at once, and the
  * socket's release (write-locked) frees what it still holds.
  */
