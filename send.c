@@ -5,6 +5,7 @@
  */
 
 #include <linux/bvec.h>
+#include <linux/moduleparam.h>
 #include <linux/net.h>
 #include <linux/slab.h>
 #include <linux/uio.h>
@@ -17,21 +18,55 @@
 /* sends per run before the worker yields to others */
 #define SEND_BUDGET	64
 
-static int send_page(struct socket *sock, struct page *page,
-		     unsigned int offset, unsigned int len)
+/* most write-queue pages handed to the socket in one call */
+#define SEND_PAGES_MAX	16
+
+static unsigned int send_pages_max = SEND_PAGES_MAX;
+
+static int send_pages_set(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 1, SEND_PAGES_MAX);
+}
+
+static const struct kernel_param_ops send_pages_ops = {
+	.set = send_pages_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(send_pages, &send_pages_ops, &send_pages_max, 0644);
+MODULE_PARM_DESC(send_pages,
+		 "most pages per sendmsg, 1-16 (1: one page per call, as upstream)");
+
+/* Returns the bytes the socket took, or an error if it took none. */
+static int send_pages(struct socket *sock, struct bio_vec *bv,
+		      unsigned int n, size_t len)
 {
 #ifdef DLM_LC_HAVE_SPLICE_PAGES
 	struct msghdr msg = {
 		.msg_flags = MSG_SPLICE_PAGES | MSG_DONTWAIT | MSG_NOSIGNAL,
 	};
-	struct bio_vec bvec;
 
-	bvec_set_page(&bvec, page, len, offset);
-	iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, &bvec, 1, len);
+	iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, bv, n, len);
 	return sock_sendmsg(sock, &msg);
 #else
-	return kernel_sendpage(sock, page, offset, len,
-			       MSG_DONTWAIT | MSG_NOSIGNAL);
+	unsigned int i;
+	int flags, ret;
+	int sent = 0;
+
+	/* pushed once, after the last page, as one sendmsg would */
+	for (i = 0; i < n; i++) {
+		flags = MSG_DONTWAIT | MSG_NOSIGNAL;
+		if (i + 1 < n)
+			flags |= MSG_SENDPAGE_NOTLAST;
+		ret = kernel_sendpage(sock, bv[i].bv_page, bv[i].bv_offset,
+				      bv[i].bv_len, flags);
+		if (ret <= 0)
+			return sent ?: ret;
+		sent += ret;
+		if ((unsigned int)ret < bv[i].bv_len)
+			break;
+	}
+	return sent;
 #endif
 }
 
@@ -266,11 +301,12 @@ static int send_resend(struct dlm_lc_conn *conn)
 /* Returns 0 when done, -EAGAIN when parked or requeued, or a socket error */
 static int send_queue(struct dlm_lc_conn *conn)
 {
+	struct bio_vec bv[SEND_PAGES_MAX];
 	struct socket *sock = conn->sock;
-	unsigned int offset, len;
+	unsigned int j, n;
 	bool retried = false;
-	struct page *page;
 	bool boundary;
+	size_t len;
 	int i, ret;
 
 	for (i = 0; i < SEND_BUDGET; i++) {
@@ -280,7 +316,9 @@ static int send_queue(struct dlm_lc_conn *conn)
 			return ret;
 
 		spin_lock_bh(&conn->wq.lock);
-		if (!dlm_lc_wq_peek_locked(&conn->wq, &page, &offset, &len)) {
+		n = dlm_lc_wq_peek_locked(&conn->wq, bv,
+					  READ_ONCE(send_pages_max));
+		if (!n) {
 			/* an ACK asked for since we looked: go round again */
 			if (test_bit(CF_ACK_PENDING, &conn->flags)) {
 				spin_unlock_bh(&conn->wq.lock);
@@ -306,7 +344,9 @@ static int send_queue(struct dlm_lc_conn *conn)
 		}
 		spin_unlock_bh(&conn->wq.lock);
 
-		ret = send_page(sock, page, offset, len);
+		for (len = 0, j = 0; j < n; j++)
+			len += bv[j].bv_len;
+		ret = send_pages(sock, bv, n, len);
 		if (ret == -EAGAIN) {
 			ret = send_again(conn, sock->sk, &retried);
 			if (ret)

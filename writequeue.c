@@ -3,6 +3,7 @@
  * Page-backed write queue (see writequeue.h for the rules).
  */
 
+#include <linux/bvec.h>
 #include <linux/err.h>
 #include <linux/gfp.h>
 #include <linux/mm.h>
@@ -143,61 +144,76 @@ bool dlm_lc_wq_commit_locked(struct dlm_lc_wqueue *q,
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_wq_commit_locked);
 
 /*
- * Find the next bytes to send. The rest of a range the socket took part
- * of goes first, whatever writers do behind it (it ends on a message
+ * Find the next bytes to send, up to @max ranges of consecutive entries
+ * in @bv; returns how many. The rest of a range the socket took part of
+ * goes first, whatever writers do behind it (it ends on a message
  * boundary, and a new range would move that end over bytes the socket
- * never had). Else everything in the first entry, once no writer is
- * filling it. Fully sent entries are freed on the way, except a tail
- * with room, which keeps taking messages.
+ * never had). Else everything in an entry, once no writer is filling it.
+ * The stream goes on in the next entry only after the whole of this one.
+ * Fully sent entries are freed on the way, except a tail with room, which
+ * keeps taking messages.
  */
-bool dlm_lc_wq_peek_locked(struct dlm_lc_wqueue *q, struct page **page,
-			   unsigned int *offset, unsigned int *len)
+unsigned int dlm_lc_wq_peek_locked(struct dlm_lc_wqueue *q,
+				   struct bio_vec *bv, unsigned int max)
 {
-	struct dlm_lc_wq_entry *e;
+	struct dlm_lc_wq_entry *e, *tmp;
+	unsigned int n = 0;
 
 	lockdep_assert_held(&q->lock);
-	while ((e = list_first_entry_or_null(&q->entries,
-					     struct dlm_lc_wq_entry, list))) {
+	list_for_each_entry_safe(e, tmp, &q->entries, list) {
+		if (n == max)
+			break;
 		if (!e->half) {
 			if (e->users)
-				return false;
+				break;
 			if (e->offset == e->end) {
 				if (list_is_last(&e->list, &q->entries) &&
 				    e->end < PAGE_SIZE)
-					return false;
+					break;
 				entry_del(q, e);
 				continue;
 			}
 			e->sending_end = e->end;
 		}
 		e->sending = true;
-		*page = e->page;
-		*offset = e->offset;
-		*len = e->sending_end - e->offset;
-		return true;
+		bvec_set_page(&bv[n++], e->page, e->sending_end - e->offset,
+			      e->offset);
+		if (e->sending_end != e->end)
+			break;
 	}
-	return false;
+	return n;
 }
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_wq_peek_locked);
 
+/*
+ * The socket took @sent bytes of what the last peek gave it, in order.
+ * An entry it took part of is half sent and goes first next time; those
+ * it took nothing of are peeked again from scratch.
+ */
 void dlm_lc_wq_advance_locked(struct dlm_lc_wqueue *q, unsigned int sent)
 {
-	struct dlm_lc_wq_entry *e;
+	struct dlm_lc_wq_entry *e, *tmp;
+	unsigned int n;
 
 	lockdep_assert_held(&q->lock);
-	e = list_first_entry_or_null(&q->entries, struct dlm_lc_wq_entry,
-				     list);
-	if (WARN_ON_ONCE(!e || !e->sending ||
-			 sent > e->sending_end - e->offset))
-		return;
-
-	e->offset += sent;
-	q->queued -= sent;
-	e->half = e->offset < e->sending_end;
-	if (e->half)
-		return;
-	e->sending = false;
-	entry_done(q, e);
+	list_for_each_entry_safe(e, tmp, &q->entries, list) {
+		if (!e->sending)
+			break;
+		n = min(sent, e->sending_end - e->offset);
+		sent -= n;
+		e->offset += n;
+		q->queued -= n;
+		/* only the first entry can be half sent, and it is taken from */
+		if (e->half || n) {
+			e->half = e->offset < e->sending_end;
+			if (e->half)
+				continue;
+		}
+		e->sending = false;
+		if (e->offset == e->sending_end)
+			entry_done(q, e);
+	}
+	WARN_ON_ONCE(sent);
 }
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_wq_advance_locked);
 

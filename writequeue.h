@@ -31,6 +31,7 @@
 #include <linux/spinlock.h>
 #include <linux/types.h>
 
+struct bio_vec;
 struct page;
 
 struct dlm_lc_wq_entry {
@@ -60,8 +61,8 @@ struct dlm_lc_wq_entry *dlm_lc_wq_reserve(struct dlm_lc_wqueue *q, int len,
 					  void *cb_data, char **buf);
 bool dlm_lc_wq_commit_locked(struct dlm_lc_wqueue *q,
 			     struct dlm_lc_wq_entry *e);
-bool dlm_lc_wq_peek_locked(struct dlm_lc_wqueue *q, struct page **page,
-			   unsigned int *offset, unsigned int *len);
+unsigned int dlm_lc_wq_peek_locked(struct dlm_lc_wqueue *q,
+				   struct bio_vec *bv, unsigned int max);
 void dlm_lc_wq_advance_locked(struct dlm_lc_wqueue *q, unsigned int sent);
 unsigned int dlm_lc_wq_drop_partial_locked(struct dlm_lc_wqueue *q);
 unsigned int dlm_lc_wq_discard_locked(struct dlm_lc_wqueue *q);

@@ -8,15 +8,18 @@
 #   ours: checked bulk messages of that size (DLM 3.2: sequence numbers,
 #         resend copies and ACKs; the size counts every header), by the
 #         receiver's first-to-last span (bulk_rx_span_ns)
+#   one:  ours again with the sender limited to one page per sendmsg
+#         (module parameter send_pages=1, as upstream sends), restored
+#         afterwards
 #   tcp:  plain TCP between the same namespaces, the same bytes in write()s
 #         of that size (/extra/tcp_bulk, tests/tools/tcp_bulk.c), by the
 #         reader's first-to-last byte: the ceiling
 #   page: the same with 4096-byte writes: one page per sendmsg
 # One line per round and size:
-#   INFO: ceiling: round=R size=S ours_mbps=X tcp_mbps=Y page_mbps=Z
+#   INFO: ceiling: round=R size=S ours_mbps=X one_mbps=W tcp_mbps=Y page_mbps=Z
 # (MB/s, 10^6 bytes). Cases (PASS/FAIL ceiling.<case>): load topology
-# configure ours (every message arrived in sequence with a good checksum)
-# tcp (every byte arrived) teardown. Counts, not timing, decide PASS.
+# configure ours (every message arrived in sequence with a good checksum,
+# both ways of sending) tcp (every byte arrived) teardown. Counts, not timing, decide PASS.
 
 CLUSTER_LIB=1
 . "$(dirname "$0")/cluster.sh"
@@ -60,6 +63,17 @@ ours() {
 	rate=$(mbps $((n * $1)) "$(cst 2 1 bulk_rx_span_ns)")
 }
 
+# ours_pages N SIZE: ours with at most N pages per sendmsg; sets $rate
+ours_pages() {
+	pp=/sys/module/dlm_lowcomms/parameters/send_pages
+	was=$(cat "$pp" 2>"$ERR") && echo "$1" >"$pp" 2>"$ERR" ||
+		{ bad="$bad send_pages=$1: $(errtxt)"; return 1; }
+	ours "$2"
+	orc=$?
+	echo "$was" >"$pp" || { bad="$bad send_pages: not restored to $was"; return 1; }
+	return $orc
+}
+
 # tcp WRITE: sets $rate, or $terr
 tcp() {
 	port=$((port + 1))
@@ -87,11 +101,13 @@ case_rounds() {
 		for s in $SIZES; do
 			o=-
 			if ours "$s"; then o=$rate; fi
+			o1=-
+			if ours_pages 1 "$s"; then o1=$rate; fi
 			tc=-
 			pg=-
 			if tcp "$s"; then tc=$rate; fi
 			if tcp 4096; then pg=$rate; fi
-			info "ceiling: round=$rnd size=$s ours_mbps=$o tcp_mbps=$tc page_mbps=$pg"
+			info "ceiling: round=$rnd size=$s ours_mbps=$o one_mbps=$o1 tcp_mbps=$tc page_mbps=$pg"
 		done
 		rnd=$((rnd + 1))
 	done

@@ -5,6 +5,7 @@
  */
 
 #include <kunit/test.h>
+#include <linux/bvec.h>
 #include <linux/err.h>
 #include <linux/mm.h>
 
@@ -45,16 +46,29 @@ static void commit(struct kunit *test, struct dlm_lc_wq_entry *e)
 	spin_unlock_bh(&q->lock);
 }
 
-static bool peek(struct kunit *test, unsigned int *off, unsigned int *len)
+static unsigned int peek_many(struct kunit *test, struct bio_vec *bv,
+			      unsigned int max)
 {
 	struct dlm_lc_wqueue *q = test->priv;
-	struct page *page;
-	bool ret;
+	unsigned int n;
 
 	spin_lock_bh(&q->lock);
-	ret = dlm_lc_wq_peek_locked(q, &page, off, len);
+	n = dlm_lc_wq_peek_locked(q, bv, max);
 	spin_unlock_bh(&q->lock);
-	return ret;
+	KUNIT_EXPECT_LE(test, n, max);
+	return n;
+}
+
+/* one range at a time: the first range of the next bytes to send */
+static bool peek(struct kunit *test, unsigned int *off, unsigned int *len)
+{
+	struct bio_vec bv;
+
+	if (!peek_many(test, &bv, 1))
+		return false;
+	*off = bv.bv_offset;
+	*len = bv.bv_len;
+	return true;
 }
 
 /* The next bytes to send are [@off, @off + @len). */
@@ -282,6 +296,133 @@ static void wq_half_sent_goes_first(struct kunit *test)
 	expect_range(test, 200, 100);
 }
 
+/* Fill @n pages with one committed message of @len each. */
+static void fill_pages(struct kunit *test, struct dlm_lc_wq_entry **e,
+		       int n, int len)
+{
+	char *buf;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		e[i] = reserve(test, len, &buf);
+		commit(test, e[i]);
+	}
+}
+
+/*
+ * Consecutive entries go to the socket together, each from where it
+ * was sent to, up to the number asked for; the page order is the
+ * stream's.
+ */
+static void wq_gathers_pages(struct kunit *test)
+{
+	struct dlm_lc_wqueue *q = test->priv;
+	struct dlm_lc_wq_entry *e[3];
+	struct bio_vec bv[4];
+	int len = PAGE_SIZE - 8;
+
+	fill_pages(test, e, 3, len);
+	KUNIT_ASSERT_EQ(test, q->pages, 3U);
+	KUNIT_ASSERT_EQ(test, peek_many(test, bv, 2), 2U);
+	KUNIT_EXPECT_PTR_EQ(test, bv[0].bv_page, e[0]->page);
+	KUNIT_EXPECT_PTR_EQ(test, bv[1].bv_page, e[1]->page);
+	KUNIT_EXPECT_EQ(test, bv[1].bv_offset, 0U);
+	KUNIT_EXPECT_EQ(test, bv[1].bv_len, (unsigned int)len);
+
+	KUNIT_ASSERT_EQ(test, peek_many(test, bv, 4), 3U);
+	KUNIT_EXPECT_PTR_EQ(test, bv[2].bv_page, e[2]->page);
+	advance(test, 3 * len);
+	KUNIT_EXPECT_EQ(test, q->queued, 0U);
+	/* the sent full pages are freed; the tail keeps taking messages */
+	KUNIT_EXPECT_EQ(test, q->pages, 1U);
+	KUNIT_EXPECT_EQ(test, peek_many(test, bv, 4), 0U);
+}
+
+/*
+ * The socket takes part of a gathered batch: the page it stopped in is
+ * half sent and goes first, the pages it took nothing of are given
+ * again whole, and fully taken pages are gone.
+ */
+static void wq_partial_batch_resumes(struct kunit *test)
+{
+	struct dlm_lc_wqueue *q = test->priv;
+	struct dlm_lc_wq_entry *e[3];
+	int len = PAGE_SIZE - 8;
+	struct bio_vec bv[3];
+	unsigned int dropped;
+
+	fill_pages(test, e, 3, len);
+	KUNIT_ASSERT_EQ(test, peek_many(test, bv, 3), 3U);
+	advance(test, len + 100);
+	KUNIT_EXPECT_EQ(test, q->pages, 2U);
+	KUNIT_EXPECT_EQ(test, q->queued, (unsigned int)(2 * len - 100));
+
+	KUNIT_ASSERT_EQ(test, peek_many(test, bv, 3), 2U);
+	KUNIT_EXPECT_PTR_EQ(test, bv[0].bv_page, e[1]->page);
+	KUNIT_EXPECT_EQ(test, bv[0].bv_offset, 100U);
+	KUNIT_EXPECT_EQ(test, bv[0].bv_len, (unsigned int)(len - 100));
+	KUNIT_EXPECT_PTR_EQ(test, bv[1].bv_page, e[2]->page);
+	KUNIT_EXPECT_EQ(test, bv[1].bv_offset, 0U);
+
+	/* the socket took exactly the half page: the next is not half sent */
+	advance(test, len - 100);
+	spin_lock_bh(&q->lock);
+	KUNIT_EXPECT_TRUE(test, dlm_lc_wq_at_boundary_locked(q));
+	dropped = dlm_lc_wq_drop_partial_locked(q);
+	spin_unlock_bh(&q->lock);
+	KUNIT_EXPECT_EQ(test, dropped, 0U);
+	KUNIT_EXPECT_EQ(test, q->queued, (unsigned int)len);
+	KUNIT_ASSERT_EQ(test, peek_many(test, bv, 3), 1U);
+	KUNIT_EXPECT_EQ(test, bv[0].bv_offset, 0U);
+	KUNIT_EXPECT_EQ(test, bv[0].bv_len, (unsigned int)len);
+	advance(test, len);
+	KUNIT_EXPECT_EQ(test, q->queued, 0U);
+}
+
+/*
+ * A batch ends after a half sent range with bytes appended behind it
+ * (those come before the next page), and before a page a writer still
+ * fills.
+ */
+static void wq_batch_stops_at_gaps(struct kunit *test)
+{
+	struct dlm_lc_wqueue *q = test->priv;
+	struct dlm_lc_wq_entry *c, *w;
+	struct bio_vec bv[4];
+	char *buf;
+
+	commit(test, reserve(test, 100, &buf));
+	KUNIT_ASSERT_EQ(test, peek_many(test, bv, 4), 1U);
+	advance(test, 50);
+
+	/* behind the half sent range, then a page of its own */
+	commit(test, reserve(test, 200, &buf));
+	c = reserve(test, PAGE_SIZE - 8, &buf);
+	commit(test, c);
+	KUNIT_ASSERT_EQ(test, q->pages, 2U);
+	KUNIT_ASSERT_EQ(test, peek_many(test, bv, 4), 1U);
+	KUNIT_EXPECT_EQ(test, bv[0].bv_offset, 50U);
+	KUNIT_EXPECT_EQ(test, bv[0].bv_len, 50U);
+	advance(test, 50);
+
+	/* then the appended bytes and the next page, not a page in filling */
+	w = reserve(test, PAGE_SIZE - 8, &buf);
+	KUNIT_ASSERT_EQ(test, q->pages, 3U);
+	KUNIT_ASSERT_EQ(test, peek_many(test, bv, 4), 2U);
+	KUNIT_EXPECT_EQ(test, bv[0].bv_offset, 100U);
+	KUNIT_EXPECT_EQ(test, bv[0].bv_len, 200U);
+	KUNIT_EXPECT_PTR_EQ(test, bv[1].bv_page, c->page);
+	advance(test, 200 + PAGE_SIZE - 8);
+	KUNIT_EXPECT_EQ(test, q->pages, 1U);
+	KUNIT_EXPECT_EQ(test, peek_many(test, bv, 4), 0U);
+
+	commit(test, w);
+	KUNIT_ASSERT_EQ(test, peek_many(test, bv, 4), 1U);
+	KUNIT_EXPECT_PTR_EQ(test, bv[0].bv_page, w->page);
+	advance(test, PAGE_SIZE - 8);
+	KUNIT_EXPECT_EQ(test, q->queued, 0U);
+}
+
 static void count_cb(char *buf, int len, void *data)
 {
 	int *n = data;
@@ -395,6 +536,9 @@ static struct kunit_case wq_cases[] = {
 	KUNIT_CASE(wq_drop_half_sent_only),
 	KUNIT_CASE(wq_drop_keeps_appended),
 	KUNIT_CASE(wq_half_sent_goes_first),
+	KUNIT_CASE(wq_gathers_pages),
+	KUNIT_CASE(wq_partial_batch_resumes),
+	KUNIT_CASE(wq_batch_stops_at_gaps),
 	KUNIT_CASE(wq_discard_skips_held_pages_bytes),
 	KUNIT_CASE(wq_callback_runs_in_order),
 	KUNIT_CASE(wq_purge_counts),
