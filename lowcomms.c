@@ -778,6 +778,8 @@ int dlm_lc_node_get_stats(struct dlm_lc_cluster *cl, int nodeid,
 	st->broken = atomic64_read(&conn->broken);
 	st->connect_fail = atomic64_read(&conn->connect_fail);
 	st->send_backoffs = atomic64_read(&conn->send_backoffs);
+	st->tx_calls = atomic64_read(&conn->tx_calls);
+	st->tx_ranges = atomic64_read(&conn->tx_ranges);
 	st->queued = READ_ONCE(conn->wq.queued);
 	st->queued_max = READ_ONCE(conn->wq.queued_max);
 	st->room_waiters = atomic_read(&conn->room_waiters);

@@ -164,6 +164,8 @@ struct dlm_lc_conn {
 	atomic64_t broken;
 	atomic64_t connect_fail;
 	atomic64_t send_backoffs;	/* short of memory: waited a tick */
+	atomic64_t tx_calls;	/* socket calls that took queued bytes */
+	atomic64_t tx_ranges;	/* page ranges handed in them */
 };
 
 /*

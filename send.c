@@ -8,6 +8,7 @@
 #include <linux/moduleparam.h>
 #include <linux/net.h>
 #include <linux/slab.h>
+#include <linux/stringify.h>
 #include <linux/uio.h>
 #include <net/tcp.h>
 
@@ -34,11 +35,11 @@ static const struct kernel_param_ops send_pages_ops = {
 };
 
 module_param_cb(send_pages, &send_pages_ops, &send_pages_max, 0644);
-MODULE_PARM_DESC(send_pages,
-		 "most pages per sendmsg, 1-16 (1: one page per call, as upstream)");
+MODULE_PARM_DESC(send_pages, "most pages per sendmsg, 1-"
+		 __stringify(SEND_PAGES_MAX) " (1: one page per call, as upstream)");
 
 /* Returns the bytes the socket took, or an error if it took none. */
-static int send_pages(struct socket *sock, struct bio_vec *bv,
+static int send_bvecs(struct socket *sock, struct bio_vec *bv,
 		      unsigned int n, size_t len)
 {
 #ifdef DLM_LC_HAVE_SPLICE_PAGES
@@ -317,7 +318,8 @@ static int send_queue(struct dlm_lc_conn *conn)
 
 		spin_lock_bh(&conn->wq.lock);
 		n = dlm_lc_wq_peek_locked(&conn->wq, bv,
-					  READ_ONCE(send_pages_max));
+					  min_t(unsigned int, ARRAY_SIZE(bv),
+						READ_ONCE(send_pages_max)));
 		if (!n) {
 			/* an ACK asked for since we looked: go round again */
 			if (test_bit(CF_ACK_PENDING, &conn->flags)) {
@@ -346,7 +348,7 @@ static int send_queue(struct dlm_lc_conn *conn)
 
 		for (len = 0, j = 0; j < n; j++)
 			len += bv[j].bv_len;
-		ret = send_pages(sock, bv, n, len);
+		ret = send_bvecs(sock, bv, n, len);
 		if (ret == -EAGAIN) {
 			ret = send_again(conn, sock->sk, &retried);
 			if (ret)
@@ -361,6 +363,8 @@ static int send_queue(struct dlm_lc_conn *conn)
 		dlm_lc_wq_advance_locked(&conn->wq, ret);
 		spin_unlock_bh(&conn->wq.lock);
 		atomic64_add(ret, &conn->tx_bytes);
+		atomic64_inc(&conn->tx_calls);
+		atomic64_add(n, &conn->tx_ranges);
 		if (wq_has_sleeper(&conn->wait))
 			wake_up_all(&conn->wait);
 	}

@@ -203,7 +203,11 @@ void dlm_lc_wq_advance_locked(struct dlm_lc_wqueue *q, unsigned int sent)
 		sent -= n;
 		e->offset += n;
 		q->queued -= n;
-		/* only the first entry can be half sent, and it is taken from */
+		/*
+		 * Half sent: the socket took part of this range. One it took
+		 * nothing of is not (only the first can be half, and @sent
+		 * reaches it first).
+		 */
 		if (e->half || n) {
 			e->half = e->offset < e->sending_end;
 			if (e->half)

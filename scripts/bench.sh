@@ -209,10 +209,11 @@ if has 4; then
 			else if (x ~ /^[0-9]+(\.[0-9]+)?$/ && x + 0 > 0) v[k, s, ++n[k, s]] = x + 0
 		} }
 	END {
-		print "size,ours_mbps,tcp_mbps,page_mbps,one_mbps,rounds"
+		print "size,ours_mbps,tcp_mbps,page_mbps,one_mbps,ours_pages_per_call,rounds"
 		for (i = 1; i <= ns; i++) { s = order[i]
-			printf "%s,%s,%s,%s,%s,%s\n", s, med("ours_mbps", s), med("tcp_mbps", s),
-				med("page_mbps", s), med("one_mbps", s), n["ours_mbps", s] } }' \
+			printf "%s,%s,%s,%s,%s,%s,%s\n", s, med("ours_mbps", s), med("tcp_mbps", s),
+				med("page_mbps", s), med("one_mbps", s),
+				med("ours_ranges_per_call", s), n["ours_mbps", s] } }' \
 		"$out/ceiling.log" >"$out/ceiling.csv" 2>/dev/null
 	if [ "$(wc -l <"$out/ceiling.csv")" -gt 1 ]; then
 		while IFS=, read -r sz o t p o1 _; do

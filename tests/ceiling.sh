@@ -16,8 +16,10 @@
 #         reader's first-to-last byte: the ceiling
 #   page: the same with 4096-byte writes: one page per sendmsg
 # One line per round and size:
-#   INFO: ceiling: round=R size=S ours_mbps=X one_mbps=W tcp_mbps=Y page_mbps=Z
-# (MB/s, 10^6 bytes). Cases (PASS/FAIL ceiling.<case>): load topology
+#   INFO: ceiling: round=R size=S ours_mbps=X one_mbps=W tcp_mbps=Y
+#         page_mbps=Z ours_ranges_per_call=P
+# (MB/s, 10^6 bytes; P: pages per sendmsg, tx_ranges / tx_calls). The two
+# of ours alternate which goes first from round to round. Cases (PASS/FAIL ceiling.<case>): load topology
 # configure ours (every message arrived in sequence with a good checksum,
 # both ways of sending) tcp (every byte arrived) teardown. Counts, not timing, decide PASS.
 
@@ -45,8 +47,10 @@ done
 # mbps BYTES NS
 mbps() { awk -v b="$1" -v n="$2" 'BEGIN { printf "%.1f", (n > 0) ? b * 1000 / n : 0 }'; }
 
-# ours SIZE: sets $rate, or $bad
+# ours SIZE: sets $rate and $ppc (pages per sendmsg), or $bad
 ours() {
+	c0=$(cst 1 2 tx_calls)
+	g0=$(cst 1 2 tx_ranges)
 	n=$((BYTES / $1))
 	wr "$CFG/c1/comms/2/reset" 1 && wr "$CFG/c2/comms/1/reset" 1 ||
 		{ bad="$bad reset: $(errtxt)"; return 1; }
@@ -61,6 +65,8 @@ ours() {
 	x=$(cst 2 1 bulk_rx_bad_csum)/$(cst 2 1 bulk_rx_seq_err)
 	[ "$x" = 0/0 ] || { bad="$bad size $1: bad_csum/seq_err $x"; return 1; }
 	rate=$(mbps $((n * $1)) "$(cst 2 1 bulk_rx_span_ns)")
+	ppc=$(awk -v c=$(($(cst 1 2 tx_calls) - c0)) -v g=$(($(cst 1 2 tx_ranges) - g0)) \
+		'BEGIN { printf "%.2f", c > 0 ? g / c : 0 }')
 }
 
 # ours_pages N SIZE: ours with at most N pages per sendmsg; sets $rate
@@ -68,8 +74,10 @@ ours_pages() {
 	pp=/sys/module/dlm_lowcomms/parameters/send_pages
 	was=$(cat "$pp" 2>"$ERR") && echo "$1" >"$pp" 2>"$ERR" ||
 		{ bad="$bad send_pages=$1: $(errtxt)"; return 1; }
+	b0=$bad
 	ours "$2"
 	orc=$?
+	[ "$bad" = "$b0" ] || bad="$b0 (send_pages=$1)${bad#"$b0"}"
 	echo "$was" >"$pp" || { bad="$bad send_pages: not restored to $was"; return 1; }
 	return $orc
 }
@@ -100,14 +108,20 @@ case_rounds() {
 	while [ "$rnd" -le "$ROUNDS" ]; do
 		for s in $SIZES; do
 			o=-
-			if ours "$s"; then o=$rate; fi
 			o1=-
-			if ours_pages 1 "$s"; then o1=$rate; fi
+			pc=-
+			if [ $((rnd % 2)) = 0 ]; then
+				if ours_pages 1 "$s"; then o1=$rate; fi
+			fi
+			if ours "$s"; then o=$rate; pc=$ppc; fi
+			if [ $((rnd % 2)) = 1 ]; then
+				if ours_pages 1 "$s"; then o1=$rate; fi
+			fi
 			tc=-
 			pg=-
 			if tcp "$s"; then tc=$rate; fi
 			if tcp 4096; then pg=$rate; fi
-			info "ceiling: round=$rnd size=$s ours_mbps=$o one_mbps=$o1 tcp_mbps=$tc page_mbps=$pg"
+			info "ceiling: round=$rnd size=$s ours_mbps=$o one_mbps=$o1 tcp_mbps=$tc page_mbps=$pg ours_ranges_per_call=$pc"
 		done
 		rnd=$((rnd + 1))
 	done
