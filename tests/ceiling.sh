@@ -66,7 +66,7 @@ ours() {
 	[ "$x" = 0/0 ] || { bad="$bad size $1: bad_csum/seq_err $x"; return 1; }
 	rate=$(mbps $((n * $1)) "$(cst 2 1 bulk_rx_span_ns)")
 	ppc=$(awk -v c=$(($(cst 1 2 tx_calls) - c0)) -v g=$(($(cst 1 2 tx_ranges) - g0)) \
-		'BEGIN { printf "%.2f", c > 0 ? g / c : 0 }')
+		'BEGIN { printf "%.2f", (c > 0) ? g / c : 0 }')
 }
 
 # ours_pages N SIZE: ours with at most N pages per sendmsg; sets $rate

@@ -498,6 +498,13 @@ case_bad_values() {
 	wr "$f/comms/2/nodeid" 7 5 && bad="$bad nodeid changed"
 	wr "$f/control" bogus 5 && bad="$bad control=bogus accepted"
 	wr "$f/comms/2/bulk" "10 39" 5 && bad="$bad bulk size 39 accepted"
+	# a writable module parameter keeps its range too
+	sp=/sys/module/dlm_lowcomms/parameters/send_pages
+	was=$(cat "$sp")
+	for v in 0 17 abc -1 ""; do
+		wr "$sp" "$v" 5 && bad="$bad send_pages='$v' accepted"
+	done
+	[ "$(cat "$sp")" = "$was" ] || bad="$bad send_pages now $(cat "$sp")"
 	[ "$(cat "$f/control")" = running ] || bad="$bad c1 no longer running"
 	[ -z "$bad" ] && pass bad-values || fail bad-values "$bad"
 }

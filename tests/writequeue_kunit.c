@@ -330,7 +330,12 @@ static void wq_gathers_pages(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, bv[1].bv_len, (unsigned int)len);
 
 	KUNIT_ASSERT_EQ(test, peek_many(test, bv, 4), 3U);
+	KUNIT_EXPECT_PTR_EQ(test, bv[0].bv_page, e[0]->page);
+	KUNIT_EXPECT_EQ(test, bv[0].bv_offset, 0U);
+	KUNIT_EXPECT_EQ(test, bv[0].bv_len, (unsigned int)len);
 	KUNIT_EXPECT_PTR_EQ(test, bv[2].bv_page, e[2]->page);
+	KUNIT_EXPECT_EQ(test, bv[2].bv_offset, 0U);
+	KUNIT_EXPECT_EQ(test, bv[2].bv_len, (unsigned int)len);
 	advance(test, 3 * len);
 	KUNIT_EXPECT_EQ(test, q->queued, 0U);
 	/* the sent full pages are freed; the tail keeps taking messages */
@@ -420,6 +425,64 @@ static void wq_batch_stops_at_gaps(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, peek_many(test, bv, 4), 1U);
 	KUNIT_EXPECT_PTR_EQ(test, bv[0].bv_page, w->page);
 	advance(test, PAGE_SIZE - 8);
+	KUNIT_EXPECT_EQ(test, q->queued, 0U);
+}
+
+/*
+ * The socket stops inside the third range of a batch and is then lost:
+ * only the rest of that range is dropped, and the next stream starts
+ * with the page behind it, whole.
+ */
+static void wq_batch_drop_in_third_range(struct kunit *test)
+{
+	struct dlm_lc_wqueue *q = test->priv;
+	struct dlm_lc_wq_entry *e[4];
+	int len = PAGE_SIZE - 8;
+	struct bio_vec bv[4];
+	unsigned int dropped;
+
+	fill_pages(test, e, 4, len);
+	KUNIT_ASSERT_EQ(test, peek_many(test, bv, 4), 4U);
+	advance(test, 2 * len + 10);
+	KUNIT_EXPECT_EQ(test, q->pages, 2U);
+	spin_lock_bh(&q->lock);
+	KUNIT_EXPECT_FALSE(test, dlm_lc_wq_at_boundary_locked(q));
+	dropped = dlm_lc_wq_drop_partial_locked(q);
+	spin_unlock_bh(&q->lock);
+	KUNIT_EXPECT_EQ(test, dropped, (unsigned int)(len - 10));
+	KUNIT_EXPECT_EQ(test, q->queued, (unsigned int)len);
+
+	KUNIT_ASSERT_EQ(test, peek_many(test, bv, 4), 1U);
+	KUNIT_EXPECT_PTR_EQ(test, bv[0].bv_page, e[3]->page);
+	KUNIT_EXPECT_EQ(test, bv[0].bv_offset, 0U);
+	KUNIT_EXPECT_EQ(test, bv[0].bv_len, (unsigned int)len);
+	advance(test, len);
+	KUNIT_EXPECT_EQ(test, q->queued, 0U);
+}
+
+/*
+ * A batch the socket refused (-EAGAIN), then a smaller one: pages given
+ * the first time only are not taken as sent by the next advance.
+ */
+static void wq_smaller_batch_after_refusal(struct kunit *test)
+{
+	struct dlm_lc_wqueue *q = test->priv;
+	struct dlm_lc_wq_entry *e[3];
+	int len = PAGE_SIZE - 8;
+	struct bio_vec bv[3];
+
+	fill_pages(test, e, 3, len);
+	KUNIT_ASSERT_EQ(test, peek_many(test, bv, 3), 3U);
+	KUNIT_ASSERT_EQ(test, peek_many(test, bv, 1), 1U);
+	advance(test, len);
+	KUNIT_EXPECT_EQ(test, q->queued, (unsigned int)(2 * len));
+
+	KUNIT_ASSERT_EQ(test, peek_many(test, bv, 3), 2U);
+	KUNIT_EXPECT_PTR_EQ(test, bv[0].bv_page, e[1]->page);
+	KUNIT_EXPECT_EQ(test, bv[0].bv_offset, 0U);
+	KUNIT_EXPECT_EQ(test, bv[0].bv_len, (unsigned int)len);
+	KUNIT_EXPECT_PTR_EQ(test, bv[1].bv_page, e[2]->page);
+	advance(test, 2 * len);
 	KUNIT_EXPECT_EQ(test, q->queued, 0U);
 }
 
@@ -539,6 +602,8 @@ static struct kunit_case wq_cases[] = {
 	KUNIT_CASE(wq_gathers_pages),
 	KUNIT_CASE(wq_partial_batch_resumes),
 	KUNIT_CASE(wq_batch_stops_at_gaps),
+	KUNIT_CASE(wq_batch_drop_in_third_range),
+	KUNIT_CASE(wq_smaller_batch_after_refusal),
 	KUNIT_CASE(wq_discard_skips_held_pages_bytes),
 	KUNIT_CASE(wq_callback_runs_in_order),
 	KUNIT_CASE(wq_purge_counts),
