@@ -14,7 +14,7 @@
 #   tcp:  plain TCP between the same namespaces, the same bytes in write()s
 #         of that size (/extra/tcp_bulk, tests/tools/tcp_bulk.c), by the
 #         reader's first-to-last byte: the ceiling
-#   page: the same with 4096-byte writes: one page per sendmsg
+#   page: plain TCP as above, with 4096-byte writes
 # One line per round and size:
 #   INFO: ceiling: round=R size=S ours_mbps=X one_mbps=W tcp_mbps=Y
 #         page_mbps=Z ours_ranges_per_call=P
