@@ -16,7 +16,7 @@
 #include "lowcomms_int.h"
 #include "test_hooks.h"
 
-/* sends per run before the worker yields to others */
+/* pages (or other sends) per run before the worker yields to others */
 #define SEND_BUDGET	64
 
 /* most write-queue pages handed to the socket in one call */
@@ -365,6 +365,8 @@ static int send_queue(struct dlm_lc_conn *conn)
 		atomic64_add(ret, &conn->tx_bytes);
 		atomic64_inc(&conn->tx_calls);
 		atomic64_add(n, &conn->tx_ranges);
+		/* the budget counts pages, whatever one call takes */
+		i += n - 1;
 		if (wq_has_sleeper(&conn->wait))
 			wake_up_all(&conn->wait);
 	}
