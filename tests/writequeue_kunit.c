@@ -309,6 +309,21 @@ static void fill_pages(struct kunit *test, struct dlm_lc_wq_entry **e,
 	}
 }
 
+/* Only @e's page is left, @len bytes from its start: send it all. */
+static void send_last_page(struct kunit *test, struct dlm_lc_wq_entry *e,
+			   unsigned int len)
+{
+	struct dlm_lc_wqueue *q = test->priv;
+	struct bio_vec bv[2];
+
+	KUNIT_ASSERT_EQ(test, peek_many(test, bv, 2), 1U);
+	KUNIT_EXPECT_PTR_EQ(test, bv[0].bv_page, e->page);
+	KUNIT_EXPECT_EQ(test, bv[0].bv_offset, 0U);
+	KUNIT_EXPECT_EQ(test, bv[0].bv_len, len);
+	advance(test, len);
+	KUNIT_EXPECT_EQ(test, q->queued, 0U);
+}
+
 /*
  * Consecutive entries go to the socket together, each from where it
  * was sent to, up to the number asked for; the page order is the
@@ -344,6 +359,23 @@ static void wq_gathers_pages(struct kunit *test)
 }
 
 /*
+ * @n pages of @len bytes go to the socket in one batch (n <= 4), which
+ * takes @sent bytes of it: the pages it took whole are freed.
+ */
+static void cut_batch(struct kunit *test, struct dlm_lc_wq_entry **e,
+		      unsigned int n, unsigned int len, unsigned int sent)
+{
+	struct dlm_lc_wqueue *q = test->priv;
+	struct bio_vec bv[4];
+
+	fill_pages(test, e, n, len);
+	KUNIT_ASSERT_EQ(test, peek_many(test, bv, n), n);
+	advance(test, sent);
+	KUNIT_EXPECT_EQ(test, q->pages, n - sent / len);
+	KUNIT_EXPECT_EQ(test, q->queued, n * len - sent);
+}
+
+/*
  * The socket takes part of a gathered batch: the page it stopped in is
  * half sent and goes first, the pages it took nothing of are given
  * again whole, and fully taken pages are gone.
@@ -351,16 +383,12 @@ static void wq_gathers_pages(struct kunit *test)
 static void wq_partial_batch_resumes(struct kunit *test)
 {
 	struct dlm_lc_wqueue *q = test->priv;
+	unsigned int len = PAGE_SIZE - 8;
 	struct dlm_lc_wq_entry *e[3];
-	int len = PAGE_SIZE - 8;
 	struct bio_vec bv[3];
 	unsigned int dropped;
 
-	fill_pages(test, e, 3, len);
-	KUNIT_ASSERT_EQ(test, peek_many(test, bv, 3), 3U);
-	advance(test, len + 100);
-	KUNIT_EXPECT_EQ(test, q->pages, 2U);
-	KUNIT_EXPECT_EQ(test, q->queued, (unsigned int)(2 * len - 100));
+	cut_batch(test, e, 3, len, len + 100);
 
 	KUNIT_ASSERT_EQ(test, peek_many(test, bv, 3), 2U);
 	KUNIT_EXPECT_PTR_EQ(test, bv[0].bv_page, e[1]->page);
@@ -377,11 +405,7 @@ static void wq_partial_batch_resumes(struct kunit *test)
 	spin_unlock_bh(&q->lock);
 	KUNIT_EXPECT_EQ(test, dropped, 0U);
 	KUNIT_EXPECT_EQ(test, q->queued, (unsigned int)len);
-	KUNIT_ASSERT_EQ(test, peek_many(test, bv, 3), 1U);
-	KUNIT_EXPECT_EQ(test, bv[0].bv_offset, 0U);
-	KUNIT_EXPECT_EQ(test, bv[0].bv_len, (unsigned int)len);
-	advance(test, len);
-	KUNIT_EXPECT_EQ(test, q->queued, 0U);
+	send_last_page(test, e[2], len);
 }
 
 /*
@@ -422,10 +446,7 @@ static void wq_batch_stops_at_gaps(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, peek_many(test, bv, 4), 0U);
 
 	commit(test, w);
-	KUNIT_ASSERT_EQ(test, peek_many(test, bv, 4), 1U);
-	KUNIT_EXPECT_PTR_EQ(test, bv[0].bv_page, w->page);
-	advance(test, PAGE_SIZE - 8);
-	KUNIT_EXPECT_EQ(test, q->queued, 0U);
+	send_last_page(test, w, PAGE_SIZE - 8);
 }
 
 /*
@@ -436,28 +457,18 @@ static void wq_batch_stops_at_gaps(struct kunit *test)
 static void wq_batch_drop_in_third_range(struct kunit *test)
 {
 	struct dlm_lc_wqueue *q = test->priv;
+	unsigned int len = PAGE_SIZE - 8;
 	struct dlm_lc_wq_entry *e[4];
-	int len = PAGE_SIZE - 8;
-	struct bio_vec bv[4];
 	unsigned int dropped;
 
-	fill_pages(test, e, 4, len);
-	KUNIT_ASSERT_EQ(test, peek_many(test, bv, 4), 4U);
-	advance(test, 2 * len + 10);
-	KUNIT_EXPECT_EQ(test, q->pages, 2U);
+	cut_batch(test, e, 4, len, 2 * len + 10);
 	spin_lock_bh(&q->lock);
 	KUNIT_EXPECT_FALSE(test, dlm_lc_wq_at_boundary_locked(q));
 	dropped = dlm_lc_wq_drop_partial_locked(q);
 	spin_unlock_bh(&q->lock);
 	KUNIT_EXPECT_EQ(test, dropped, (unsigned int)(len - 10));
 	KUNIT_EXPECT_EQ(test, q->queued, (unsigned int)len);
-
-	KUNIT_ASSERT_EQ(test, peek_many(test, bv, 4), 1U);
-	KUNIT_EXPECT_PTR_EQ(test, bv[0].bv_page, e[3]->page);
-	KUNIT_EXPECT_EQ(test, bv[0].bv_offset, 0U);
-	KUNIT_EXPECT_EQ(test, bv[0].bv_len, (unsigned int)len);
-	advance(test, len);
-	KUNIT_EXPECT_EQ(test, q->queued, 0U);
+	send_last_page(test, e[3], len);
 }
 
 /*
