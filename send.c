@@ -365,7 +365,11 @@ static int send_queue(struct dlm_lc_conn *conn)
 		atomic64_add(ret, &conn->tx_bytes);
 		atomic64_inc(&conn->tx_calls);
 		atomic64_add(n, &conn->tx_ranges);
-		/* the budget counts pages, whatever one call takes */
+		/*
+		 * Charge the budget the ranges handed over, so many-page
+		 * calls end a run about as soon as single pages would (the
+		 * last call may take up to 15 ranges past it).
+		 */
 		i += n - 1;
 		if (wq_has_sleeper(&conn->wait))
 			wake_up_all(&conn->wait);

@@ -309,7 +309,7 @@ static void fill_pages(struct kunit *test, struct dlm_lc_wq_entry **e,
 	}
 }
 
-/* Only @e's page is left, @len bytes from its start: send it all. */
+/* @e's page is the first, @len bytes from its start: send all of it. */
 static void send_last_page(struct kunit *test, struct dlm_lc_wq_entry *e,
 			   unsigned int len)
 {
@@ -359,8 +359,10 @@ static void wq_gathers_pages(struct kunit *test)
 }
 
 /*
- * @n pages of @len bytes go to the socket in one batch (n <= 4), which
- * takes @sent bytes of it: the pages it took whole are freed.
+ * @n pages of @len bytes (more than half a page, so one message each) go
+ * to the socket in one batch (n <= 4), which takes @sent bytes of it,
+ * less than all: the pages it took whole are freed (a fully sent tail
+ * with room would stay, so callers keep @sent below n * len).
  */
 static void cut_batch(struct kunit *test, struct dlm_lc_wq_entry **e,
 		      unsigned int n, unsigned int len, unsigned int sent)
