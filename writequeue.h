@@ -41,7 +41,7 @@ struct dlm_lc_wq_entry {
 	unsigned int end;	/* bytes reserved by writers */
 	unsigned int sending_end;	/* end of the range the socket was given */
 	int users;		/* writers still filling */
-	bool sending;		/* given to the socket by the last peek */
+	bool sending;		/* given to the socket, not yet advanced past */
 	bool half;		/* the socket has part of [offset, sending_end) */
 };
 

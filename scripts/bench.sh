@@ -199,8 +199,8 @@ if has 4; then
 	fi
 	grep -E '^FAIL: ' "$out/ceiling.log" 2>/dev/null
 	# INFO: ceiling: round=R size=S ours_mbps=X one_mbps=W tcp_mbps=Y
-	# page_mbps=Z, per
-	# round: medians per size of the numbers there are ("-": failed)
+	# page_mbps=Z ours_ranges_per_call=P, per round: medians per size of
+	# the numbers there are ("-": failed)
 	awk "$AWK_MED"'
 	/^INFO: ceiling: round=/ {
 		for (i = 4; i <= NF; i++) {

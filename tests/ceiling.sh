@@ -18,10 +18,12 @@
 # One line per round and size:
 #   INFO: ceiling: round=R size=S ours_mbps=X one_mbps=W tcp_mbps=Y
 #         page_mbps=Z ours_ranges_per_call=P
-# (MB/s, 10^6 bytes; P: pages per sendmsg, tx_ranges / tx_calls). The two
-# of ours alternate which goes first from round to round. Cases (PASS/FAIL ceiling.<case>): load topology
-# configure ours (every message arrived in sequence with a good checksum,
-# both ways of sending) tcp (every byte arrived) teardown. Counts, not timing, decide PASS.
+# (MB/s, 10^6 bytes; P: page ranges per sendmsg, tx_ranges / tx_calls).
+# The two of ours alternate which goes first from round to round.
+# Cases (PASS/FAIL ceiling.<case>): load topology configure ours (every
+# message arrived in sequence with a good checksum, both ways of
+# sending) tcp (every byte arrived) teardown. Counts, not timing, decide
+# PASS.
 
 CLUSTER_LIB=1
 . "$(dirname "$0")/cluster.sh"
