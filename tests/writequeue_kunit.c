@@ -309,13 +309,14 @@ static void fill_pages(struct kunit *test, struct dlm_lc_wq_entry **e,
 	}
 }
 
-/* @e's page is the first, @len bytes from its start: send all of it. */
+/* @e's page is the only one, @len bytes from its start: send all of it. */
 static void send_last_page(struct kunit *test, struct dlm_lc_wq_entry *e,
 			   unsigned int len)
 {
 	struct dlm_lc_wqueue *q = test->priv;
 	struct bio_vec bv[2];
 
+	KUNIT_ASSERT_EQ(test, q->pages, 1U);
 	KUNIT_ASSERT_EQ(test, peek_many(test, bv, 2), 1U);
 	KUNIT_EXPECT_PTR_EQ(test, bv[0].bv_page, e->page);
 	KUNIT_EXPECT_EQ(test, bv[0].bv_offset, 0U);
@@ -370,6 +371,9 @@ static void cut_batch(struct kunit *test, struct dlm_lc_wq_entry **e,
 	struct dlm_lc_wqueue *q = test->priv;
 	struct bio_vec bv[4];
 
+	KUNIT_ASSERT_LE(test, n, 4U);
+	KUNIT_ASSERT_GT(test, 2 * len, (unsigned int)PAGE_SIZE);
+	KUNIT_ASSERT_LT(test, sent, n * len);
 	fill_pages(test, e, n, len);
 	KUNIT_ASSERT_EQ(test, peek_many(test, bv, n), n);
 	advance(test, sent);
@@ -413,12 +417,12 @@ static void wq_partial_batch_resumes(struct kunit *test)
 /*
  * A batch ends after a half sent range with bytes appended behind it
  * (those come before the next page), and before a page a writer still
- * fills.
+ * fills, even with a committed page behind that one.
  */
 static void wq_batch_stops_at_gaps(struct kunit *test)
 {
 	struct dlm_lc_wqueue *q = test->priv;
-	struct dlm_lc_wq_entry *c, *w;
+	struct dlm_lc_wq_entry *c, *w, *z;
 	struct bio_vec bv[4];
 	char *buf;
 
@@ -438,17 +442,24 @@ static void wq_batch_stops_at_gaps(struct kunit *test)
 
 	/* then the appended bytes and the next page, not a page in filling */
 	w = reserve(test, PAGE_SIZE - 8, &buf);
-	KUNIT_ASSERT_EQ(test, q->pages, 3U);
+	z = reserve(test, PAGE_SIZE - 8, &buf);
+	commit(test, z);
+	KUNIT_ASSERT_EQ(test, q->pages, 4U);
 	KUNIT_ASSERT_EQ(test, peek_many(test, bv, 4), 2U);
 	KUNIT_EXPECT_EQ(test, bv[0].bv_offset, 100U);
 	KUNIT_EXPECT_EQ(test, bv[0].bv_len, 200U);
 	KUNIT_EXPECT_PTR_EQ(test, bv[1].bv_page, c->page);
 	advance(test, 200 + PAGE_SIZE - 8);
-	KUNIT_EXPECT_EQ(test, q->pages, 1U);
+	KUNIT_EXPECT_EQ(test, q->pages, 2U);
 	KUNIT_EXPECT_EQ(test, peek_many(test, bv, 4), 0U);
 
+	/* the writer is done: its page and the one behind go together */
 	commit(test, w);
-	send_last_page(test, w, PAGE_SIZE - 8);
+	KUNIT_ASSERT_EQ(test, peek_many(test, bv, 4), 2U);
+	KUNIT_EXPECT_PTR_EQ(test, bv[0].bv_page, w->page);
+	KUNIT_EXPECT_PTR_EQ(test, bv[1].bv_page, z->page);
+	advance(test, PAGE_SIZE - 8);
+	send_last_page(test, z, PAGE_SIZE - 8);
 }
 
 /*
@@ -489,6 +500,11 @@ static void wq_smaller_batch_after_refusal(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, peek_many(test, bv, 1), 1U);
 	advance(test, len);
 	KUNIT_EXPECT_EQ(test, q->queued, (unsigned int)(2 * len));
+	/* no page given only the first time counts as half sent */
+	spin_lock_bh(&q->lock);
+	KUNIT_EXPECT_TRUE(test, dlm_lc_wq_at_boundary_locked(q));
+	KUNIT_EXPECT_EQ(test, dlm_lc_wq_drop_partial_locked(q), 0U);
+	spin_unlock_bh(&q->lock);
 
 	KUNIT_ASSERT_EQ(test, peek_many(test, bv, 3), 2U);
 	KUNIT_EXPECT_PTR_EQ(test, bv[0].bv_page, e[1]->page);
