@@ -69,7 +69,7 @@ struct dlm_lc_rel_stats {
 struct dlm_lc_rel {
 	struct dlm_lc_cluster *cl;
 	int nodeid;
-	spinlock_t lock;		/* everything below */
+	spinlock_t lock;		/* everything below, but see there */
 	wait_queue_head_t wait;		/* backlog room, version, acks */
 	struct delayed_work ack_work;
 	struct delayed_work probe_work;
@@ -83,7 +83,8 @@ struct dlm_lc_rel {
 	u32 tx_sid;			/* names our sequence space */
 	struct list_head unacked;	/* struct dlm_lc_rel_msg, by seq */
 	struct dlm_lc_rel_msg *resend_pos;	/* next one to resend */
-	size_t reserved;		/* backlog bytes, incl. being written */
+	/* backlog bytes, incl. being written; taken without @lock */
+	atomic_long_t reserved;
 
 	u32 rx_sid;
 	bool rx_synced;

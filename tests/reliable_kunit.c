@@ -485,7 +485,7 @@ static void rel_fallback_races_writer(struct kunit *test)
 	dlm_lc_rel_get_stats(r, &st);
 	KUNIT_EXPECT_EQ(test, st.unacked_msgs, 0U);
 	KUNIT_EXPECT_EQ(test, st.unacked_bytes, 0ULL);
-	KUNIT_EXPECT_EQ(test, r->reserved, 0UL);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&r->reserved), 0L);
 	KUNIT_EXPECT_NE(test, r->tx_sid, sid);
 	KUNIT_EXPECT_EQ(test, st.tx_acked, st.tx_next);
 
@@ -496,7 +496,7 @@ static void rel_fallback_races_writer(struct kunit *test)
 	dlm_lc_rel_get_stats(r, &st);
 	KUNIT_EXPECT_EQ(test, st.unacked_msgs, 0U);
 	KUNIT_EXPECT_EQ(test, st.tx_next, 1U);
-	KUNIT_EXPECT_EQ(test, r->reserved, 0UL);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&r->reserved), 0L);
 
 	/* back to 3.2: numbered and kept again, from where we were */
 	dlm_lc_rel_seen_version(r, DLM_LC_VERSION_3_2);
@@ -506,6 +506,14 @@ static void rel_fallback_races_writer(struct kunit *test)
 	dlm_lc_rel_get_stats(r, &st);
 	KUNIT_EXPECT_EQ(test, st.unacked_msgs, 1U);
 	KUNIT_EXPECT_EQ(test, st.tx_next, 2U);
+
+	/* committed, then the fallback: the list frees it */
+	dlm_lc_rel_seen_version(r, DLM_LC_VERSION_3_1);
+	dlm_lc_rel_get_stats(r, &st);
+	KUNIT_EXPECT_EQ(test, st.abandoned, 2ULL);
+	KUNIT_EXPECT_EQ(test, st.unacked_msgs, 0U);
+	KUNIT_EXPECT_EQ(test, st.unacked_bytes, 0ULL);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&r->reserved), 0L);
 	dlm_lc_rel_release(r);
 }
 
@@ -521,6 +529,87 @@ static void rel_fake_ack(struct dlm_lc_rel *r, u32 seq)
 	};
 
 	dlm_lc_rel_rx_ack(r, &hdr);
+}
+
+/* one 4000-byte message to a lone node, written in a work of its own */
+struct rel_writer {
+	struct work_struct work;
+	struct dlm_lc_rel *r;
+	gfp_t gfp;
+	int ret;
+};
+
+static void rel_writer_fn(struct work_struct *work)
+{
+	struct rel_writer *w = container_of(work, struct rel_writer, work);
+	struct dlm_lc_rel_tx tx;
+
+	w->ret = dlm_lc_rel_alloc(w->r, 4000, true, w->gfp, &tx);
+	if (w->ret)
+		return;
+	memset(tx.buf, 0, 4000);
+	((struct dlm_lc_hdr *)tx.buf)->cmd = DLM_LC_CMD_MSG;
+	dlm_lc_rel_commit(w->r, &tx);
+}
+
+/*
+ * At the backlog's bound a writer that may sleep waits: an ACK that makes
+ * room lets it go on, kept and charged once; a fallback to 3.1 lets it go
+ * on, not kept. Either way nothing stays reserved at the end.
+ */
+static void rel_backlog_waiter_charged_once(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+	struct dlm_lc_rel_stats st;
+	struct rel_writer *w;
+	struct dlm_lc_rel *r;
+	int i;
+
+	w = kunit_kzalloc(test, sizeof(*w), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, w);
+	INIT_WORK(&w->work, rel_writer_fn);
+	r = lone_rel(test, c);
+	w->r = r;
+
+	/* one page each: the backlog, not the write queue, refuses first */
+	w->gfp = GFP_NOWAIT;
+	for (i = 0; i < 2000 && !w->ret; i++)
+		rel_writer_fn(&w->work);
+	KUNIT_EXPECT_EQ(test, w->ret, -ENOBUFS);
+	dlm_lc_rel_get_stats(r, &st);
+	KUNIT_EXPECT_EQ(test, st.backlog_waits, 0ULL);
+	KUNIT_EXPECT_GT(test, st.unacked_bytes,
+			(u64)DLM_LC_REL_BACKLOG - 2 * PAGE_SIZE);
+	KUNIT_EXPECT_LE(test, st.unacked_bytes,
+			(u64)DLM_LC_REL_BACKLOG + PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, (u64)atomic_long_read(&r->reserved), st.unacked_bytes);
+
+	/* a writer that may sleep waits until an ACK makes room */
+	w->gfp = GFP_KERNEL;
+	queue_work(system_unbound_wq, &w->work);
+	KUNIT_EXPECT_TRUE(test, wait_for((dlm_lc_rel_get_stats(r, &st),
+					  st.backlog_waits == 1)));
+	rel_fake_ack(r, 1);
+	flush_work(&w->work);
+	KUNIT_EXPECT_EQ(test, w->ret, 0);
+	dlm_lc_rel_get_stats(r, &st);
+	KUNIT_EXPECT_EQ(test, st.unacked_msgs, (u32)(i - 1));
+	KUNIT_EXPECT_EQ(test, (u64)atomic_long_read(&r->reserved),
+			st.unacked_bytes);
+
+	/* full again: the next one is let go by the peer's fallback */
+	queue_work(system_unbound_wq, &w->work);
+	KUNIT_EXPECT_TRUE(test, wait_for((dlm_lc_rel_get_stats(r, &st),
+					  st.backlog_waits == 2)));
+	dlm_lc_rel_seen_version(r, DLM_LC_VERSION_3_1);
+	flush_work(&w->work);
+	KUNIT_EXPECT_EQ(test, w->ret, 0);
+	dlm_lc_rel_get_stats(r, &st);
+	KUNIT_EXPECT_EQ(test, st.abandoned, (u64)(i - 1));
+	KUNIT_EXPECT_EQ(test, st.unacked_msgs, 0U);
+	KUNIT_EXPECT_EQ(test, st.unacked_bytes, 0ULL);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&r->reserved), 0L);
+	dlm_lc_rel_release(r);
 }
 
 /*
@@ -565,7 +654,7 @@ static void rel_kept_pages_charged_once(struct kunit *test)
 	dlm_lc_rel_get_stats(r, &st);
 	all = st.unacked_bytes;
 	KUNIT_EXPECT_EQ(test, st.unacked_msgs, n);
-	KUNIT_EXPECT_EQ(test, (u64)r->reserved, all);
+	KUNIT_EXPECT_EQ(test, (u64)atomic_long_read(&r->reserved), all);
 	/* a descriptor is more than 32 bytes and less than 128 */
 	KUNIT_EXPECT_GE(test, all, (u64)pages * PAGE_SIZE + n * 32ULL);
 	KUNIT_EXPECT_LE(test, all, (u64)pages * PAGE_SIZE + n * 128ULL);
@@ -605,7 +694,7 @@ static void rel_kept_pages_charged_once(struct kunit *test)
 	dlm_lc_rel_get_stats(r, &st);
 	KUNIT_EXPECT_EQ(test, st.unacked_msgs, 0U);
 	KUNIT_EXPECT_EQ(test, st.unacked_bytes, 0ULL);
-	KUNIT_EXPECT_EQ(test, r->reserved, 0UL);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&r->reserved), 0L);
 out_release:
 	dlm_lc_rel_release(r);
 }
@@ -745,6 +834,7 @@ static struct kunit_case reliable_cases[] = {
 	KUNIT_CASE(rel_ack_only_on_its_socket),
 	KUNIT_CASE(rel_fallback_races_writer),
 	KUNIT_CASE(rel_kept_pages_charged_once),
+	KUNIT_CASE(rel_backlog_waiter_charged_once),
 	KUNIT_CASE(rel_removed_node_stays_gone),
 	KUNIT_CASE(rel_removed_now_node_stays_gone),
 	{}
