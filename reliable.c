@@ -73,6 +73,7 @@ struct dlm_lc_rel_msg {
 	unsigned int offset;	/* of the wire image in @page */
 	unsigned int len;	/* wire bytes, OPTS included */
 	u32 seq;
+	u32 sid;		/* the sequence space @seq is in */
 	unsigned int state;	/* enum rel_msg_state, see there */
 	bool page_charged;	/* @mem includes @page */
 	unsigned int mem;	/* charged to the backlog */
@@ -557,12 +558,14 @@ static void rel_number(char *buf, int len, void *data)
 		 * is used up.
 		 */
 		m->seq = r->st.tx_next;
+		m->sid = r->tx_sid;
 		m->state = REL_ORPHAN;
 		INIT_LIST_HEAD(&m->list);
 		spin_unlock_bh(&r->lock);
 		return;
 	}
 	m->seq = r->st.tx_next++;
+	m->sid = r->tx_sid;
 	m->page = virt_to_page(buf);
 	m->offset = offset_in_page(buf);
 	get_page(m->page);
@@ -652,7 +655,7 @@ void dlm_lc_rel_commit(struct dlm_lc_rel *r, struct dlm_lc_rel_tx *tx)
 		o->hdr.length = cpu_to_le16(m->len);
 		o->hdr.cmd = DLM_LC_CMD_OPTS;
 		o->nextcmd = ((struct dlm_lc_hdr *)tx->buf)->cmd;
-		o->sid = cpu_to_le32(r->tx_sid);
+		o->sid = cpu_to_le32(m->sid);
 		/*
 		 * Release: the image is whole before it reads as filled. The
 		 * page already holds it, nothing to copy; from here @m is the

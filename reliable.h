@@ -69,7 +69,8 @@ struct dlm_lc_rel_stats {
 struct dlm_lc_rel {
 	struct dlm_lc_cluster *cl;
 	int nodeid;
-	spinlock_t lock;		/* everything below, but see there */
+	/* everything below but @wait and @reserved; see rel_msg_state */
+	spinlock_t lock;
 	wait_queue_head_t wait;		/* backlog room, version, acks */
 	struct delayed_work ack_work;
 	struct delayed_work probe_work;
