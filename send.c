@@ -317,9 +317,12 @@ static int send_queue(struct dlm_lc_conn *conn)
 			return ret;
 
 		spin_lock_bh(&conn->wq.lock);
+		/* never past the run's budget, which charges ranges */
+		n = min_t(unsigned int, ARRAY_SIZE(bv),
+			  READ_ONCE(send_pages_max));
 		n = dlm_lc_wq_peek_locked(&conn->wq, bv,
-					  min_t(unsigned int, ARRAY_SIZE(bv),
-						READ_ONCE(send_pages_max)));
+					  min_t(unsigned int, n,
+						SEND_BUDGET - i));
 		if (!n) {
 			/* an ACK asked for since we looked: go round again */
 			if (test_bit(CF_ACK_PENDING, &conn->flags)) {
@@ -367,8 +370,7 @@ static int send_queue(struct dlm_lc_conn *conn)
 		atomic64_add(n, &conn->tx_ranges);
 		/*
 		 * Charge the budget the ranges handed over, so many-page
-		 * calls end a run about as soon as single pages would (the
-		 * last call may take up to 15 ranges past it).
+		 * calls end a run as soon as single pages would.
 		 */
 		i += n - 1;
 		if (wq_has_sleeper(&conn->wait))
