@@ -74,7 +74,8 @@ struct dlm_lc_rel_msg {
 	unsigned int len;	/* wire bytes, OPTS included */
 	u32 seq;
 	u32 sid;		/* the sequence space @seq is in */
-	unsigned int state;	/* enum rel_msg_state, see there */
+	bool filled;		/* committed: @page holds the wire image */
+	bool orphan;		/* not kept: freed by its commit */
 	bool page_charged;	/* @mem includes @page */
 	unsigned int mem;	/* charged to the backlog */
 };
@@ -88,25 +89,6 @@ struct dlm_lc_opts {
 } __packed;
 
 static_assert(sizeof(struct dlm_lc_opts) == DLM_LC_OPTS_LEN);
-
-/*
- * A kept message leaves WRITING once, by cmpxchg: to FILLED in its
- * writer's commit (without r->lock, so a message sent costs one round of
- * it fewer), or to ORPHAN under r->lock when a 3.1 fallback gives it up.
- * Whoever loses the race sees the other state: a FILLED message is freed
- * by the list, an ORPHAN by its commit.
- */
-enum rel_msg_state {
-	REL_WRITING = 0,	/* as kzalloc leaves it */
-	REL_FILLED,	/* committed: @page holds the wire image */
-	REL_ORPHAN,	/* not kept: freed by its commit */
-};
-
-static bool msg_filled(struct dlm_lc_rel_msg *m)
-{
-	/* pairs with the commit's release: read as filled, read whole */
-	return smp_load_acquire(&m->state) == REL_FILLED;
-}
 
 static bool seq_before(u32 a, u32 b)
 {
@@ -164,7 +146,7 @@ void dlm_lc_rel_release(struct dlm_lc_rel *r)
 		copy_unlink_locked(r, m, &done);
 	}
 	/* no writer is left, so every charge has come back */
-	WARN_ON_ONCE(atomic_long_read(&r->reserved) || r->st.unacked_bytes);
+	WARN_ON_ONCE(r->reserved || r->st.unacked_bytes);
 	spin_unlock_bh(&r->lock);
 	list_for_each_entry_safe(m, tmp, &done, list)
 		msg_free(m);
@@ -196,7 +178,7 @@ static void copy_unlink_locked(struct dlm_lc_rel *r, struct dlm_lc_rel_msg *m,
 	list_move_tail(&m->list, done);
 	if (r->resend_pos == m)
 		r->resend_pos = NULL;
-	atomic_long_sub(m->mem, &r->reserved);
+	r->reserved -= m->mem;
 	r->st.unacked_msgs--;
 	r->st.unacked_bytes -= m->mem;
 }
@@ -213,12 +195,13 @@ static void unacked_drop_locked(struct dlm_lc_rel *r, struct list_head *done)
 	lockdep_assert_held(&r->lock);
 	list_for_each_entry_safe(m, tmp, &r->unacked, list) {
 		r->st.abandoned++;
-		if (cmpxchg(&m->state, REL_WRITING, REL_ORPHAN) != REL_WRITING) {
+		if (m->filled) {
 			copy_unlink_locked(r, m, done);
 			continue;
 		}
 		/* the writer's commit frees it and gives back its reservation */
 		list_del_init(&m->list);
+		m->orphan = true;
 		if (r->resend_pos == m)
 			r->resend_pos = NULL;
 		r->st.unacked_msgs--;
@@ -363,7 +346,7 @@ void dlm_lc_rel_rx_ack(struct dlm_lc_rel *r, const void *buf)
 	}
 	list_for_each_entry_safe(m, tmp, &r->unacked, list) {
 		/* a message still being written is freed by a later ACK */
-		if (!seq_before(m->seq, ack) || !msg_filled(m))
+		if (!seq_before(m->seq, ack) || !m->filled)
 			break;
 		copy_unlink_locked(r, m, &done);
 	}
@@ -492,26 +475,24 @@ EXPORT_SYMBOL_IF_KUNIT(dlm_lc_rel_rx);
 
 /* --- sending -------------------------------------------------------------- */
 
-/*
- * The reservation is an atomic, not a field under r->lock: a message sent
- * then takes the lock once, in its numbering. Everything that changes it
- * under the lock does so with one atomic add or subtract.
- */
 static bool backlog_try_reserve(struct dlm_lc_rel *r, unsigned int len)
 {
-	long old = atomic_long_read(&r->reserved);
+	bool ok;
 
-	do {
-		/* one message always fits, so a huge one cannot wait forever */
-		if (old && old + len > DLM_LC_REL_BACKLOG)
-			return false;
-	} while (!atomic_long_try_cmpxchg(&r->reserved, &old, old + len));
-	return true;
+	spin_lock_bh(&r->lock);
+	/* one message always fits, so a huge one cannot wait forever */
+	ok = !r->reserved || r->reserved + len <= DLM_LC_REL_BACKLOG;
+	if (ok)
+		r->reserved += len;
+	spin_unlock_bh(&r->lock);
+	return ok;
 }
 
 static void backlog_unreserve(struct dlm_lc_rel *r, unsigned int len)
 {
-	atomic_long_sub(len, &r->reserved);
+	spin_lock_bh(&r->lock);
+	r->reserved -= len;
+	spin_unlock_bh(&r->lock);
 	wake_up_all(&r->wait);
 }
 
@@ -559,7 +540,7 @@ static void rel_number(char *buf, int len, void *data)
 		 */
 		m->seq = r->st.tx_next;
 		m->sid = r->tx_sid;
-		m->state = REL_ORPHAN;
+		m->orphan = true;
 		INIT_LIST_HEAD(&m->list);
 		spin_unlock_bh(&r->lock);
 		return;
@@ -574,11 +555,11 @@ static void rel_number(char *buf, int len, void *data)
 	       list_last_entry(&r->unacked, struct dlm_lc_rel_msg, list);
 	if (last && last->page == m->page) {
 		m->mem -= m->len;
-		atomic_long_sub(m->len, &r->reserved);
+		r->reserved -= m->len;
 		gave_back = true;
 	} else {
 		m->mem += PAGE_SIZE - m->len;
-		atomic_long_add(PAGE_SIZE - m->len, &r->reserved);
+		r->reserved += PAGE_SIZE - m->len;
 		m->page_charged = true;
 	}
 	if (!last)
@@ -643,7 +624,6 @@ void dlm_lc_rel_commit(struct dlm_lc_rel *r, struct dlm_lc_rel_tx *tx)
 {
 	struct dlm_lc_rel_msg *m = tx->copy;
 	struct dlm_lc_opts *o;
-	unsigned int mem;
 
 	if (m) {
 		/* still ours to write: the entry is not sendable before commit */
@@ -655,27 +635,19 @@ void dlm_lc_rel_commit(struct dlm_lc_rel *r, struct dlm_lc_rel_tx *tx)
 		o->hdr.length = cpu_to_le16(m->len);
 		o->hdr.cmd = DLM_LC_CMD_OPTS;
 		o->nextcmd = ((struct dlm_lc_hdr *)tx->buf)->cmd;
+		/* the space it was numbered in, read under the lock then */
 		o->sid = cpu_to_le32(m->sid);
-		/*
-		 * Release: the image is whole before it reads as filled. The
-		 * page already holds it, nothing to copy; from here @m is the
-		 * list's. An orphan (see enum rel_msg_state) is ours to free.
-		 */
-		if (cmpxchg_release(&m->state, REL_WRITING, REL_FILLED) ==
-		    REL_WRITING)
+		spin_lock_bh(&r->lock);
+		if (!m->orphan) {
+			/* the page already holds it: nothing to copy */
+			m->filled = true;
 			m = NULL;
+		}
+		spin_unlock_bh(&r->lock);
 	}
 	dlm_lc_msg_commit(&tx->msg);
 	if (m) {
-		/*
-		 * A failed cmpxchg orders nothing: the lock the fallback
-		 * orphaned it under makes its last charge (a page handed on
-		 * by copy_unlink_locked()) visible here.
-		 */
-		spin_lock_bh(&r->lock);
-		mem = m->mem;
-		spin_unlock_bh(&r->lock);
-		backlog_unreserve(r, mem);
+		backlog_unreserve(r, m->mem);
 		msg_free(m);
 	}
 }
@@ -702,7 +674,7 @@ bool dlm_lc_rel_resend_begin(struct dlm_lc_rel *r, u32 *from, u32 *to)
 	 * after it have not reached any socket yet, the write queue sends them.
 	 */
 	list_for_each_entry_from(m, &r->unacked, list) {
-		if (!msg_filled(m))
+		if (!m->filled)
 			break;
 		*to = m->seq + 1;
 	}
@@ -726,7 +698,7 @@ int dlm_lc_rel_resend_copy(struct dlm_lc_rel *r, u32 *seq, u32 to, void *buf)
 			m = list_is_last(&m->list, &r->unacked) ? NULL :
 			    list_next_entry(m, list);
 	}
-	if (m && seq_before(m->seq, to) && msg_filled(m)) {
+	if (m && seq_before(m->seq, to) && m->filled) {
 		memcpy(buf, page_address(m->page) + m->offset, m->len);
 		len = m->len;
 		*seq = m->seq;

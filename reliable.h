@@ -69,8 +69,7 @@ struct dlm_lc_rel_stats {
 struct dlm_lc_rel {
 	struct dlm_lc_cluster *cl;
 	int nodeid;
-	/* everything below but @wait and @reserved; see rel_msg_state */
-	spinlock_t lock;
+	spinlock_t lock;		/* everything below */
 	wait_queue_head_t wait;		/* backlog room, version, acks */
 	struct delayed_work ack_work;
 	struct delayed_work probe_work;
@@ -84,8 +83,7 @@ struct dlm_lc_rel {
 	u32 tx_sid;			/* names our sequence space */
 	struct list_head unacked;	/* struct dlm_lc_rel_msg, by seq */
 	struct dlm_lc_rel_msg *resend_pos;	/* next one to resend */
-	/* backlog bytes, incl. being written; taken without @lock */
-	atomic_long_t reserved;
+	size_t reserved;		/* backlog bytes, incl. being written */
 
 	u32 rx_sid;
 	bool rx_synced;

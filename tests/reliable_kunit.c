@@ -486,7 +486,7 @@ static void rel_fallback_races_writer(struct kunit *test)
 	dlm_lc_rel_get_stats(r, &st);
 	KUNIT_EXPECT_EQ(test, st.unacked_msgs, 0U);
 	KUNIT_EXPECT_EQ(test, st.unacked_bytes, 0ULL);
-	KUNIT_EXPECT_EQ(test, atomic_long_read(&r->reserved), 0L);
+	KUNIT_EXPECT_EQ(test, r->reserved, 0UL);
 	KUNIT_EXPECT_NE(test, r->tx_sid, sid);
 	KUNIT_EXPECT_EQ(test, st.tx_acked, st.tx_next);
 
@@ -497,7 +497,7 @@ static void rel_fallback_races_writer(struct kunit *test)
 	dlm_lc_rel_get_stats(r, &st);
 	KUNIT_EXPECT_EQ(test, st.unacked_msgs, 0U);
 	KUNIT_EXPECT_EQ(test, st.tx_next, 1U);
-	KUNIT_EXPECT_EQ(test, atomic_long_read(&r->reserved), 0L);
+	KUNIT_EXPECT_EQ(test, r->reserved, 0UL);
 
 	/* back to 3.2: numbered and kept again, from where we were */
 	dlm_lc_rel_seen_version(r, DLM_LC_VERSION_3_2);
@@ -514,7 +514,7 @@ static void rel_fallback_races_writer(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, st.abandoned, 2ULL);
 	KUNIT_EXPECT_EQ(test, st.unacked_msgs, 0U);
 	KUNIT_EXPECT_EQ(test, st.unacked_bytes, 0ULL);
-	KUNIT_EXPECT_EQ(test, atomic_long_read(&r->reserved), 0L);
+	KUNIT_EXPECT_EQ(test, r->reserved, 0UL);
 	dlm_lc_rel_release(r);
 }
 
@@ -626,14 +626,14 @@ static void rel_backlog_waiter_charged_once(struct kunit *test)
 			(u64)DLM_LC_REL_BACKLOG - 2 * PAGE_SIZE);
 	KUNIT_EXPECT_LE(test, st.unacked_bytes,
 			(u64)DLM_LC_REL_BACKLOG + PAGE_SIZE);
-	KUNIT_EXPECT_EQ(test, (u64)atomic_long_read(&r->reserved), st.unacked_bytes);
+	KUNIT_EXPECT_EQ(test, (u64)r->reserved, st.unacked_bytes);
 
 	/* a writer that may sleep waits until an ACK makes room */
 	w->gfp = GFP_KERNEL;
 	rel_writer_waits(test, w, 1, rel_ack_first);
 	dlm_lc_rel_get_stats(r, &st);
 	KUNIT_EXPECT_EQ(test, st.unacked_msgs, (u32)(i - 1));
-	KUNIT_EXPECT_EQ(test, (u64)atomic_long_read(&r->reserved),
+	KUNIT_EXPECT_EQ(test, (u64)r->reserved,
 			st.unacked_bytes);
 
 	/* full again: the next one is let go by the peer's fallback */
@@ -642,7 +642,7 @@ static void rel_backlog_waiter_charged_once(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, st.abandoned, (u64)(i - 1));
 	KUNIT_EXPECT_EQ(test, st.unacked_msgs, 0U);
 	KUNIT_EXPECT_EQ(test, st.unacked_bytes, 0ULL);
-	KUNIT_EXPECT_EQ(test, atomic_long_read(&r->reserved), 0L);
+	KUNIT_EXPECT_EQ(test, r->reserved, 0UL);
 	dlm_lc_rel_release(r);
 }
 
@@ -688,7 +688,7 @@ static void rel_kept_pages_charged_once(struct kunit *test)
 	dlm_lc_rel_get_stats(r, &st);
 	all = st.unacked_bytes;
 	KUNIT_EXPECT_EQ(test, st.unacked_msgs, n);
-	KUNIT_EXPECT_EQ(test, (u64)atomic_long_read(&r->reserved), all);
+	KUNIT_EXPECT_EQ(test, (u64)r->reserved, all);
 	/* a descriptor is more than 32 bytes and less than 128 */
 	KUNIT_EXPECT_GE(test, all, (u64)pages * PAGE_SIZE + n * 32ULL);
 	KUNIT_EXPECT_LE(test, all, (u64)pages * PAGE_SIZE + n * 128ULL);
@@ -728,7 +728,7 @@ static void rel_kept_pages_charged_once(struct kunit *test)
 	dlm_lc_rel_get_stats(r, &st);
 	KUNIT_EXPECT_EQ(test, st.unacked_msgs, 0U);
 	KUNIT_EXPECT_EQ(test, st.unacked_bytes, 0ULL);
-	KUNIT_EXPECT_EQ(test, atomic_long_read(&r->reserved), 0L);
+	KUNIT_EXPECT_EQ(test, r->reserved, 0UL);
 out_release:
 	dlm_lc_rel_release(r);
 }
