@@ -104,7 +104,10 @@ typedef void (*dlm_lc_msg_cb)(char *buf, int len, void *data);
  * resend hooks run in the send worker with the socket read-locked.
  */
 struct dlm_lc_upper_ops {
-	/* one complete message, in order per node; @gen names its socket */
+	/*
+	 * one complete message, in order per node; @gen names its socket;
+	 * @buf is the caller's only until this returns (its page is reused)
+	 */
 	void (*deliver)(struct dlm_lc_cluster *cl, int nodeid, u64 gen,
 			const void *buf, size_t len);
 	/* after a run of @deliver calls for @nodeid (one queued item) */

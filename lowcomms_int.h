@@ -223,6 +223,9 @@ struct dlm_lc_cluster {
 	spinlock_t rx_spare_lock;
 	struct list_head rx_spares;
 	unsigned int rx_spare_count;
+	/* pages of delivered items, for the next (page->lru, same lock) */
+	struct list_head rx_pages;
+	unsigned int rx_page_count;
 
 	/* set once before the first start (dlm_lc_cluster_set_upper) */
 	const struct dlm_lc_upper_ops *upper;

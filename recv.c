@@ -41,25 +41,79 @@ static unsigned int rx_spares_max(unsigned int size)
 		   max_t(unsigned int, SZ_512K / size, 1));
 }
 
+/*
+ * Pages of delivered items wait in the instance for the next items that
+ * need a page, at most 64 KiB of them (one page if pages are larger): a
+ * stream of messages takes a page per 4 KiB read, and a new page is
+ * zeroed on most distribution kernels (init_on_alloc). The bytes a
+ * reused page still holds are never read: an item's length covers only
+ * what was copied into it.
+ */
+static unsigned int rx_pages_max(void)
+{
+	return max_t(unsigned int, SZ_64K / PAGE_SIZE, 1);
+}
+
 void dlm_lc_rx_spares_init(struct dlm_lc_cluster *cl)
 {
 	spin_lock_init(&cl->rx_spare_lock);
 	INIT_LIST_HEAD(&cl->rx_spares);
+	INIT_LIST_HEAD(&cl->rx_pages);
 }
 
-/* Only once no receive worker of @cl can run (stopped or destroyed). */
+/*
+ * Only once no receive worker or delivery run of @cl can run (stopped
+ * or destroyed, its lanes purged).
+ */
 void dlm_lc_rx_spares_free(struct dlm_lc_cluster *cl)
 {
 	struct list_head *pos, *tmp;
+	struct page *page, *next;
+	LIST_HEAD(pages);
 	LIST_HEAD(list);
 
 	spin_lock(&cl->rx_spare_lock);
 	list_splice_init(&cl->rx_spares, &list);
 	cl->rx_spare_count = 0;
+	list_splice_init(&cl->rx_pages, &pages);
+	cl->rx_page_count = 0;
 	spin_unlock(&cl->rx_spare_lock);
 	/* a waiting buffer's first bytes are its list entry */
 	list_for_each_safe(pos, tmp, &list)
 		kfree(pos);
+	list_for_each_entry_safe(page, next, &pages, lru) {
+		list_del(&page->lru);
+		__free_page(page);
+	}
+}
+
+/* A page for an item: a spare if one waits, else a new one. */
+static struct page *rx_page_take(struct dlm_lc_cluster *cl)
+{
+	struct page *page;
+
+	spin_lock(&cl->rx_spare_lock);
+	page = list_first_entry_or_null(&cl->rx_pages, struct page, lru);
+	if (page) {
+		list_del(&page->lru);
+		cl->rx_page_count--;
+	}
+	spin_unlock(&cl->rx_spare_lock);
+	return page ?: alloc_page(GFP_NOFS | __GFP_NOWARN);
+}
+
+/* A delivered item's page: kept for the next if there is room. */
+static void rx_page_give_back(struct dlm_lc_cluster *cl, struct page *page)
+{
+	spin_lock(&cl->rx_spare_lock);
+	if (cl->rx_page_count < rx_pages_max()) {
+		list_add(&page->lru, &cl->rx_pages);
+		cl->rx_page_count++;
+		page = NULL;
+	}
+	spin_unlock(&cl->rx_spare_lock);
+	if (page)
+		__free_page(page);
 }
 
 static void *rx_buf_alloc(unsigned int size, gfp_t gfp)
@@ -174,10 +228,11 @@ static void process_kick(struct dlm_lc_lane *lane)
 	queue_work(dlm_lc_process_wq, &lane->work);
 }
 
-static void rx_free(struct dlm_lc_rx *rx)
+/* The upper layer keeps no pointer into an item once it is delivered. */
+static void rx_free(struct dlm_lc_cluster *cl, struct dlm_lc_rx *rx)
 {
 	if (rx->page)
-		__free_page(rx->page);
+		rx_page_give_back(cl, rx->page);
 	kfree(rx);
 }
 
@@ -220,7 +275,7 @@ static struct dlm_lc_rx *rx_pack(struct dlm_lc_conn *conn, const char *buf,
 		rx = kmalloc(sizeof(*rx), GFP_NOFS | __GFP_NOWARN);
 		if (!rx)
 			return NULL;
-		rx->page = alloc_page(GFP_NOFS | __GFP_NOWARN);
+		rx->page = rx_page_take(conn->cl);
 		if (!rx->page) {
 			kfree(rx);
 			return NULL;
@@ -473,7 +528,7 @@ static void process_run(struct dlm_lc_lane *lane, atomic64_t *items)
 		cl->process_bytes -= rx->mem;
 		spin_unlock(&cl->process_lock);
 		wake_up_all(&cl->process_wait);
-		rx_free(rx);
+		rx_free(cl, rx);
 	}
 	mutex_unlock(&lane->mutex);
 	/* a saturated lane cannot hold a worker: the rest runs later */
@@ -629,12 +684,12 @@ static void process_splice(struct dlm_lc_lane *lane, int nodeid,
 	wake_up_all(&cl->process_wait);
 }
 
-static void rx_free_list(struct list_head *list)
+static void rx_free_list(struct dlm_lc_cluster *cl, struct list_head *list)
 {
 	struct dlm_lc_rx *rx, *tmp;
 
 	list_for_each_entry_safe(rx, tmp, list, list)
-		rx_free(rx);
+		rx_free(cl, rx);
 }
 
 /*
@@ -651,7 +706,7 @@ void dlm_lc_lane_purge(struct dlm_lc_lane *lane)
 	flush_work(&lane->work);
 	cancel_work_sync(&lane->work);
 	process_splice(lane, 0, &list);
-	rx_free_list(&list);
+	rx_free_list(lane->cl, &list);
 }
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_lane_purge);
 
@@ -697,7 +752,7 @@ void dlm_lc_process_forget(struct dlm_lc_conn *conn)
 		if (more)
 			process_kick(lane);
 	}
-	rx_free_list(&list);
+	rx_free_list(cl, &list);
 }
 
 #ifdef DLM_LC_TEST_HOOKS

@@ -987,6 +987,8 @@ static void cluster_idle_holds_no_rx_buffer(struct kunit *test)
 	KUNIT_EXPECT_LE(test, rx_spares(c->a), 16U);
 	dlm_lc_cluster_stop(c->a);
 	KUNIT_EXPECT_EQ(test, rx_spares(c->a), 0U);
+	/* nor pages of delivered items */
+	KUNIT_EXPECT_EQ(test, READ_ONCE(c->a->rx_page_count), 0U);
 	/* and a restarted instance lends buffers again */
 	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->a), 0);
 	KUNIT_EXPECT_EQ(test, dlm_lc_ping(c->a, 2, 3, 5000), 0);

@@ -4,6 +4,7 @@
  */
 
 #include <kunit/test.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 
 #include "lowcomms_int.h"
@@ -214,6 +215,79 @@ static void recv_parse_rejects_wrong_sender(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic64_read(&conn->rx_msgs), 0);
 }
 
+/* @n messages of 1 KiB from the front of the receive buffer */
+static void put_kib_msgs(struct dlm_lc_conn *conn, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		put_hdr(conn->rx_buf + i * SZ_1K, DLM_LC_VERSION_3_1, NODE,
+			SZ_1K, 1);
+	conn->rx_len = n * SZ_1K;
+}
+
+static struct page *first_item_page(struct dlm_lc_conn *conn)
+{
+	struct dlm_lc_cluster *cl = conn->cl;
+	struct dlm_lc_rx *rx;
+	struct page *page;
+
+	spin_lock(&cl->process_lock);
+	rx = list_first_entry_or_null(&dlm_lc_lane_of(conn)->list,
+				      struct dlm_lc_rx, list);
+	page = rx ? rx->page : NULL;
+	spin_unlock(&cl->process_lock);
+	return page;
+}
+
+static unsigned int spare_pages(struct dlm_lc_cluster *cl)
+{
+	unsigned int n;
+
+	spin_lock(&cl->rx_spare_lock);
+	n = cl->rx_page_count;
+	spin_unlock(&cl->rx_spare_lock);
+	return n;
+}
+
+static void recv_parse_reuses_item_pages(struct kunit *test)
+{
+	unsigned int max = max_t(unsigned int, SZ_64K / PAGE_SIZE, 1);
+	unsigned int per_page = PAGE_SIZE / SZ_1K, items = max + 2;
+	struct parse_ctx *ctx = test->priv;
+	struct dlm_lc_conn *conn = ctx->conn;
+	struct page *page;
+
+	conn->rx_size = items * PAGE_SIZE;
+	conn->rx_buf = kunit_kzalloc(test, conn->rx_size, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, conn->rx_buf);
+
+	/* a page of messages is one page item; delivered, the page waits */
+	put_kib_msgs(conn, per_page);
+	KUNIT_ASSERT_EQ(test, dlm_lc_recv_parse(conn), 0);
+	page = first_item_page(conn);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	KUNIT_EXPECT_EQ(test, spare_pages(ctx->cl), 0U);
+	dlm_lc_process_idle(conn);
+	KUNIT_EXPECT_EQ(test, process_queued(conn), 0U);
+	KUNIT_EXPECT_EQ(test, spare_pages(ctx->cl), 1U);
+
+	/* the next page item takes it */
+	put_kib_msgs(conn, per_page);
+	KUNIT_ASSERT_EQ(test, dlm_lc_recv_parse(conn), 0);
+	KUNIT_EXPECT_PTR_EQ(test, first_item_page(conn), page);
+	KUNIT_EXPECT_EQ(test, spare_pages(ctx->cl), 0U);
+	dlm_lc_process_idle(conn);
+
+	/* more pages delivered at once than the instance keeps */
+	put_kib_msgs(conn, items * per_page);
+	KUNIT_ASSERT_EQ(test, dlm_lc_recv_parse(conn), 0);
+	KUNIT_EXPECT_EQ(test, process_queued(conn), items * PAGE_SIZE);
+	dlm_lc_process_idle(conn);
+	KUNIT_EXPECT_EQ(test, process_queued(conn), 0U);
+	KUNIT_EXPECT_EQ(test, spare_pages(ctx->cl), max);
+}
+
 static struct kunit_case framing_cases[] = {
 	KUNIT_CASE_PARAM(frame_check_cases, frame_gen_params),
 	KUNIT_CASE(frame_scan_multiple_and_leftover),
@@ -230,6 +304,7 @@ static struct kunit_suite framing_suite = {
 static struct kunit_case parse_cases[] = {
 	KUNIT_CASE(recv_parse_keeps_leftover),
 	KUNIT_CASE(recv_parse_rejects_wrong_sender),
+	KUNIT_CASE(recv_parse_reuses_item_pages),
 	{}
 };
 
