@@ -212,9 +212,9 @@ static void cluster_stop_locked(struct dlm_lc_cluster *cl, bool graceful)
 
 static void conn_start_io(struct dlm_lc_conn *conn)
 {
-	static const int bits[] = { CF_SEND_PENDING, CF_RECV_PENDING,
-				    CF_RECV_INTR, CF_WAIT_SPACE, CF_SHUTDOWN,
-				    CF_EOF };
+	static const int bits[] = { CF_SEND_PENDING, CF_SEND_INLINE,
+				    CF_RECV_PENDING, CF_RECV_INTR,
+				    CF_WAIT_SPACE, CF_SHUTDOWN, CF_EOF };
 	int i;
 
 	for (i = 0; i < ARRAY_SIZE(bits); i++)
@@ -780,6 +780,7 @@ int dlm_lc_node_get_stats(struct dlm_lc_cluster *cl, int nodeid,
 	st->send_backoffs = atomic64_read(&conn->send_backoffs);
 	st->tx_calls = atomic64_read(&conn->tx_calls);
 	st->tx_ranges = atomic64_read(&conn->tx_ranges);
+	st->tx_inline = atomic64_read(&conn->tx_inline);
 	st->queued = READ_ONCE(conn->wq.queued);
 	st->queued_max = READ_ONCE(conn->wq.queued_max);
 	st->room_waiters = atomic_read(&conn->room_waiters);

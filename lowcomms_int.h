@@ -52,6 +52,10 @@ enum {
 	CF_CONNECTING,		/* our connect, not yet established */
 	CF_PROBE,		/* live socket: send the oldest unacked again */
 	CF_RX_OWED,		/* rx_buf holds whole messages not yet queued */
+	CF_RX_DELIVER,		/* rwork delivers: its own kicks are deferred */
+	CF_SEND_INLINE,		/* rwork owes a send run (holds SEND_PENDING) */
+	CF_SEND_RUN,		/* a send run is going (swork's or inline) */
+	CF_SEND_AGAIN,		/* one found it going: run swork after it */
 #ifdef DLM_LC_TEST_HOOKS
 	CF_TEST_CANCELLED,	/* test build: the stop's cancels are done */
 #endif
@@ -99,6 +103,8 @@ struct dlm_lc_conn {
 	 * (status) use smp_load_acquire().
 	 */
 	struct dlm_lc_conn *other;
+	/* of a second socket: the connection it belongs to; fixed */
+	struct dlm_lc_conn *primary;
 	/*
 	 * Where its reads queue: @node_lane (its own lane, or for a second
 	 * socket its primary's) when the instance delivers nodes side by
@@ -166,6 +172,7 @@ struct dlm_lc_conn {
 	atomic64_t send_backoffs;	/* short of memory: waited a tick */
 	atomic64_t tx_calls;	/* socket calls that took queued bytes */
 	atomic64_t tx_ranges;	/* page ranges handed in them */
+	atomic64_t tx_inline;	/* send runs done by rwork after delivering */
 };
 
 /*
@@ -327,6 +334,8 @@ int dlm_lc_recv_parse(struct dlm_lc_conn *conn);
 
 /* send.c */
 void dlm_lc_send_work(struct work_struct *work);
+void dlm_lc_send_inline(struct dlm_lc_conn *conn);
+void dlm_lc_send_owed_queue(struct dlm_lc_conn *reader);
 void dlm_lc_retry_work(struct work_struct *work);
 
 #endif /* DLM_LC_LOWCOMMS_INT_H */

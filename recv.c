@@ -500,7 +500,8 @@ static void process_one(struct dlm_lc_lane *lane, struct dlm_lc_rx *rx)
  * what was queued meanwhile), or gives it up and then queues the work (in
  * that order: a work that ran first would find it held).
  */
-static void process_run(struct dlm_lc_lane *lane, atomic64_t *items)
+static void process_run(struct dlm_lc_lane *lane, atomic64_t *items,
+			struct dlm_lc_conn *reader)
 {
 	struct dlm_lc_cluster *cl = lane->cl;
 	struct dlm_lc_rx *rx;
@@ -521,6 +522,9 @@ static void process_run(struct dlm_lc_lane *lane, atomic64_t *items)
 		list_del(&rx->list);
 		spin_unlock(&cl->process_lock);
 
+		/* a receive worker's sends wait for one item, not the run */
+		if (reader && i)
+			dlm_lc_send_owed_queue(reader);
 		process_one(lane, rx);
 		atomic64_inc(items);
 
@@ -568,7 +572,7 @@ void dlm_lc_process_idle(struct dlm_lc_conn *conn)
 	struct dlm_lc_cluster *cl = conn->cl;
 
 	if (process_inline_ok(cl))
-		process_run(dlm_lc_lane_of(conn), &cl->process_inline);
+		process_run(dlm_lc_lane_of(conn), &cl->process_inline, conn);
 	else
 		process_kick(dlm_lc_lane_of(conn));
 }
@@ -653,8 +657,15 @@ out_idle:
 	 */
 	rx_buf_give_back(conn);
 	up_read(&conn->sock_lock);
-	if (read)
-		dlm_lc_process_idle(conn);
+	if (!read)
+		return;
+	set_bit(CF_RX_DELIVER, &conn->flags);
+	dlm_lc_process_idle(conn);
+	clear_bit(CF_RX_DELIVER, &conn->flags);
+	/* replies committed meanwhile, and ACKs (dlm_lc_kick_send()) */
+	dlm_lc_send_inline(conn);
+	if (conn->primary)
+		dlm_lc_send_inline(conn->primary);
 }
 
 void dlm_lc_process_work(struct work_struct *work)
@@ -663,7 +674,7 @@ void dlm_lc_process_work(struct work_struct *work)
 						work);
 
 	dlm_lc_test_process_delay(lane->cl);
-	process_run(lane, &lane->cl->process_worker);
+	process_run(lane, &lane->cl->process_worker, NULL);
 }
 
 /* Take @lane's items (of @nodeid only, if not 0) out of the bound. */

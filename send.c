@@ -412,14 +412,11 @@ static bool queue_empty_clear_pending(struct dlm_lc_conn *conn)
 	return empty;
 }
 
-void dlm_lc_send_work(struct work_struct *work)
+static void send_run(struct dlm_lc_conn *conn)
 {
-	struct dlm_lc_conn *conn = container_of(work, struct dlm_lc_conn,
-						 swork);
 	u64 gen;
 	int ret;
 
-	dlm_lc_test_work_late(conn);
 	down_read(&conn->sock_lock);
 	if (!conn->sock) {
 		up_read(&conn->sock_lock);
@@ -485,6 +482,76 @@ void dlm_lc_send_work(struct work_struct *work)
 		if (test_bit(CF_OTHER, &conn->flags))
 			clear_bit(CF_SEND_PENDING, &conn->flags);
 	}
+}
+
+/*
+ * One send run at a time per connection. swork never runs twice at once,
+ * but a receive worker's run (dlm_lc_send_inline()) may meet a swork that
+ * retry_work or an accept queued without taking SEND_PENDING. Whoever
+ * finds a run going leaves a note (SEND_AGAIN) and goes; the run, as it
+ * ends, queues swork for it. Each side changes its bit, then looks at
+ * the other's, a full barrier between: one of them sees the other.
+ */
+static void send_exclusive(struct dlm_lc_conn *conn)
+{
+	if (test_and_set_bit(CF_SEND_RUN, &conn->flags)) {
+		set_bit(CF_SEND_AGAIN, &conn->flags);
+		/* note before look; a failed test_and_set may not order */
+		smp_mb__after_atomic();
+		if (test_and_set_bit(CF_SEND_RUN, &conn->flags))
+			return;
+		/* the run ended meanwhile: ours covers the note */
+		clear_bit(CF_SEND_AGAIN, &conn->flags);
+	}
+	send_run(conn);
+	clear_bit_unlock(CF_SEND_RUN, &conn->flags);
+	/* leave before look, pairs with the note's barrier above */
+	smp_mb__after_atomic();
+	if (test_and_clear_bit(CF_SEND_AGAIN, &conn->flags))
+		queue_work(dlm_lc_io_wq, &conn->swork);
+}
+
+void dlm_lc_send_work(struct work_struct *work)
+{
+	struct dlm_lc_conn *conn = container_of(work, struct dlm_lc_conn,
+						 swork);
+
+	dlm_lc_test_work_late(conn);
+	send_exclusive(conn);
+}
+
+/*
+ * The receive worker of @conn or of its second socket, after a delivery
+ * run in which kicks of @conn were deferred (dlm_lc_kick_send()): that
+ * worker holds SEND_PENDING for the run it owes and does the run itself,
+ * as swork would have done it. A stop of @conn stops the second socket's
+ * worker first and cancels swork after its own worker.
+ */
+void dlm_lc_send_inline(struct dlm_lc_conn *conn)
+{
+	if (!test_and_clear_bit(CF_SEND_INLINE, &conn->flags))
+		return;
+	atomic64_inc(&conn->tx_inline);
+	dlm_lc_test_work_late(conn);
+	send_exclusive(conn);
+}
+
+static void send_owed_queue(struct dlm_lc_conn *conn)
+{
+	if (test_and_clear_bit(CF_SEND_INLINE, &conn->flags))
+		queue_work(dlm_lc_io_wq, &conn->swork);
+}
+
+/*
+ * @reader's delivery run goes on to another item: what the last one owes
+ * goes out now, by swork, rather than wait for the whole run (an upper
+ * layer may sleep in its deliver).
+ */
+void dlm_lc_send_owed_queue(struct dlm_lc_conn *reader)
+{
+	send_owed_queue(reader);
+	if (reader->primary)
+		send_owed_queue(reader->primary);
 }
 
 void dlm_lc_retry_work(struct work_struct *work)

@@ -102,7 +102,29 @@ static void wake_sender(struct dlm_lc_conn *conn)
 	}
 }
 
-/* Queue the send worker for new data; called with the write-queue lock. */
+/*
+ * Are we the receive worker of @conn, or of its second socket, in its
+ * delivery run? Requests a stock peer sends on the socket it opened come
+ * in on our second socket; the replies go out on our own.
+ */
+static bool kick_in_delivery(struct dlm_lc_conn *conn)
+{
+	struct dlm_lc_conn *other = READ_ONCE(conn->other);
+	struct work_struct *work = current_work();
+
+	if (work == &conn->rwork)
+		return test_bit(CF_RX_DELIVER, &conn->flags);
+	return other && work == &other->rwork &&
+	       test_bit(CF_RX_DELIVER, &other->flags);
+}
+
+/*
+ * Queue the send worker for new data; called with the write-queue lock.
+ * A reply committed while the receive worker of @conn (or of its second
+ * socket) delivers is sent by that worker once its delivery run ends
+ * (dlm_lc_send_inline()): waking a second worker for it costs a context
+ * switch per request.
+ */
 void dlm_lc_kick_send(struct dlm_lc_conn *conn)
 {
 	lockdep_assert_held(&conn->wq.lock);
@@ -110,7 +132,11 @@ void dlm_lc_kick_send(struct dlm_lc_conn *conn)
 	    test_bit(CF_SHUTDOWN, &conn->flags) ||
 	    test_bit(CF_WAIT_SPACE, &conn->flags))
 		return;
-	if (!test_and_set_bit(CF_SEND_PENDING, &conn->flags))
+	if (test_and_set_bit(CF_SEND_PENDING, &conn->flags))
+		return;
+	if (kick_in_delivery(conn))
+		set_bit(CF_SEND_INLINE, &conn->flags);
+	else
 		queue_work(dlm_lc_io_wq, &conn->swork);
 }
 
@@ -474,6 +500,7 @@ static struct dlm_lc_conn *other_get_locked(struct dlm_lc_conn *conn)
 	/* one lane per node: its reads queue behind the primary's */
 	other->node_lane = conn->node_lane;
 	set_bit(CF_OTHER, &other->flags);
+	other->primary = conn;
 	clear_bit(CF_STOP_IO, &other->flags);
 	/* one nesting level: lockdep sees conn -> other, never reverse */
 	lockdep_set_subclass(&other->sock_lock, SINGLE_DEPTH_NESTING);
@@ -520,6 +547,7 @@ static struct dlm_lc_conn *accept_install(struct dlm_lc_conn *conn,
 	clear_bit(CF_EOF, &other->flags);
 	clear_bit(CF_STOP_IO, &other->flags);
 	clear_bit(CF_SEND_PENDING, &other->flags);
+	clear_bit(CF_SEND_INLINE, &other->flags);
 	conn_install_locked(other, sock);
 	ret = 0;
 	up_write(&other->sock_lock);
@@ -768,10 +796,16 @@ static void stop_io_one(struct dlm_lc_conn *conn)
 	cancel_delayed_work_sync(&conn->retry_work);
 	cancel_work_sync(&conn->swork);
 	cancel_work_sync(&conn->rwork);
-	/* a worker that ran during the cancels may have queued a retry */
+	/*
+	 * A worker that ran during the cancels may have queued a retry, and
+	 * rwork's send run (dlm_lc_send_inline()) swork, for what its budget
+	 * left.
+	 */
+	cancel_work_sync(&conn->swork);
 	cancel_delayed_work_sync(&conn->retry_work);
 	dlm_lc_test_stop_cancelled(conn);
 	clear_bit(CF_SEND_PENDING, &conn->flags);
+	clear_bit(CF_SEND_INLINE, &conn->flags);
 	clear_bit(CF_RECV_PENDING, &conn->flags);
 	clear_bit(CF_WAIT_SPACE, &conn->flags);
 	clear_bit(CF_ACK_PENDING, &conn->flags);
@@ -781,9 +815,19 @@ static void stop_io_one(struct dlm_lc_conn *conn)
 void dlm_lc_conn_stop_io(struct dlm_lc_conn *conn)
 {
 	might_sleep();
-	stop_io_one(conn);
-	if (conn->other)
+	/*
+	 * The second socket's receive worker may run our send worker's code
+	 * (dlm_lc_send_inline()): it stops first, so none runs after ours.
+	 * Our STOP_IO goes first of all: an accept may not restart the
+	 * second socket, nor its run connect us, in between.
+	 */
+	if (conn->other) {
+		spin_lock_bh(&conn->wq.lock);
+		set_bit(CF_STOP_IO, &conn->flags);
+		spin_unlock_bh(&conn->wq.lock);
 		stop_io_one(conn->other);
+	}
+	stop_io_one(conn);
 }
 
 /* I/O is stopped and no lookup can find @conn any more. */

@@ -909,6 +909,28 @@ static void cluster_idle_receive_delivers(struct kunit *test)
 }
 
 /*
+ * Issue 10 (wake-ups per request): a reply committed while the receive
+ * worker delivers the request is sent by that worker, not by a second
+ * one woken for it. B answers A's pings.
+ */
+static void cluster_reply_sent_by_receiver(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+	struct dlm_lc_node_stats ns;
+	struct dlm_lc_ping_stats st;
+
+	pair_start(test, "127.0.0.1", "127.0.0.2");
+	KUNIT_ASSERT_EQ(test, dlm_lc_ping(c->a, 2, 50, 5000), 0);
+	KUNIT_ASSERT_EQ(test, dlm_lc_ping_get_stats(c->a, 2, &st), 0);
+	KUNIT_EXPECT_EQ(test, st.replies, 50ULL);
+	KUNIT_ASSERT_EQ(test, dlm_lc_node_get_stats(c->b, 1, &ns), 0);
+	kunit_info(test, "B's send runs: %llu by its receive worker, %llu calls\n",
+		   ns.tx_inline, ns.tx_calls);
+	/* some replies may meet a send run still going: most may not */
+	KUNIT_EXPECT_GE(test, ns.tx_inline, 40ULL);
+}
+
+/*
  * Receive buffer of @cl's connection to @nodeid: 1 if it holds one with
  * exactly @len bytes in it, 0 if it holds none, -1 otherwise. cl->lock
  * keeps the connection; its socket lock, taken for write, keeps its
@@ -1620,6 +1642,7 @@ static struct kunit_case cluster_cases[] = {
 	KUNIT_CASE(cluster_destroy_with_backlog),
 	KUNIT_CASE(cluster_send_to_unknown_node),
 	KUNIT_CASE(cluster_ping),
+	KUNIT_CASE(cluster_reply_sent_by_receiver),
 	KUNIT_CASE(cluster_bulk_both_ways),
 	KUNIT_CASE(cluster_crossed_connects),
 	KUNIT_CASE(cluster_crossed_sibling),

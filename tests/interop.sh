@@ -541,6 +541,13 @@ case_flood() {
 			r=$((r + 1))
 		done
 	done
+	# how our instance sent: socket calls, and send runs its receive
+	# workers did themselves after delivering (tx_inline)
+	if [ "${INTEROP_FLOOD_STANDALONE:-0}" = 1 ]; then
+		info "flood: standalone sends: $(cat "$CFG"/c1/comms/*/status 2>/dev/null |
+			awk '$1 == "tx_calls" { c += $2 } $1 == "tx_inline" { i += $2 }
+			END { printf "tx_calls=%d tx_inline=%d", c, i }')"
+	fi
 	r=1
 	while [ "$r" -le "$pings" ]; do
 		for tg in $targets; do
