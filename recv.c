@@ -470,7 +470,14 @@ static void recv_end(struct dlm_lc_conn *conn, int ret, u64 gen)
 			      ret ? DLM_LC_CLOSE_ERROR : DLM_LC_CLOSE_EOF);
 }
 
-static void process_one(struct dlm_lc_lane *lane, struct dlm_lc_rx *rx)
+/*
+ * @later: not the run's first item. A receive worker's sends (@reader)
+ * wait for one message, not the run: before each message but the run's
+ * first, what the previous one owes goes to swork (an upper layer may
+ * sleep in its deliver), so only the last message's are sent inline.
+ */
+static void process_one(struct dlm_lc_lane *lane, struct dlm_lc_rx *rx,
+			struct dlm_lc_conn *reader, bool later)
 {
 	struct dlm_lc_cluster *cl = lane->cl;
 	const char *data = rx_bytes(rx);
@@ -483,6 +490,8 @@ static void process_one(struct dlm_lc_lane *lane, struct dlm_lc_rx *rx)
 	for (off = 0; off < rx->len; off += len) {
 		hdr = (const struct dlm_lc_hdr *)(data + off);
 		len = le16_to_cpu(hdr->length);
+		if (reader && (off || later))
+			dlm_lc_send_owed_queue(reader);
 		cl->upper->deliver(cl, rx->nodeid, rx->gen, data + off, len);
 	}
 	if (cl->upper->deliver_done)
@@ -522,10 +531,7 @@ static void process_run(struct dlm_lc_lane *lane, atomic64_t *items,
 		list_del(&rx->list);
 		spin_unlock(&cl->process_lock);
 
-		/* a receive worker's sends wait for one item, not the run */
-		if (reader && i)
-			dlm_lc_send_owed_queue(reader);
-		process_one(lane, rx);
+		process_one(lane, rx, reader, i > 0);
 		atomic64_inc(items);
 
 		spin_lock(&cl->process_lock);

@@ -492,14 +492,14 @@ static void send_run(struct dlm_lc_conn *conn)
  * ends, queues swork for it. Each side changes its bit, then looks at
  * the other's, a full barrier between: one of them sees the other.
  */
-static void send_exclusive(struct dlm_lc_conn *conn)
+static bool send_exclusive(struct dlm_lc_conn *conn)
 {
 	if (test_and_set_bit(CF_SEND_RUN, &conn->flags)) {
 		set_bit(CF_SEND_AGAIN, &conn->flags);
 		/* note before look; a failed test_and_set may not order */
 		smp_mb__after_atomic();
 		if (test_and_set_bit(CF_SEND_RUN, &conn->flags))
-			return;
+			return false;
 		/* the run ended meanwhile: ours covers the note */
 		clear_bit(CF_SEND_AGAIN, &conn->flags);
 	}
@@ -509,6 +509,7 @@ static void send_exclusive(struct dlm_lc_conn *conn)
 	smp_mb__after_atomic();
 	if (test_and_clear_bit(CF_SEND_AGAIN, &conn->flags))
 		queue_work(dlm_lc_io_wq, &conn->swork);
+	return true;
 }
 
 void dlm_lc_send_work(struct work_struct *work)
@@ -531,9 +532,10 @@ void dlm_lc_send_inline(struct dlm_lc_conn *conn)
 {
 	if (!test_and_clear_bit(CF_SEND_INLINE, &conn->flags))
 		return;
-	atomic64_inc(&conn->tx_inline);
 	dlm_lc_test_work_late(conn);
-	send_exclusive(conn);
+	/* counted only if it ran: else the running one queues swork */
+	if (send_exclusive(conn))
+		atomic64_inc(&conn->tx_inline);
 }
 
 static void send_owed_queue(struct dlm_lc_conn *conn)
@@ -543,9 +545,9 @@ static void send_owed_queue(struct dlm_lc_conn *conn)
 }
 
 /*
- * @reader's delivery run goes on to another item: what the last one owes
- * goes out now, by swork, rather than wait for the whole run (an upper
- * layer may sleep in its deliver).
+ * @reader's delivery run goes on to another message: what the one before
+ * owes goes out now, by swork, rather than wait for the whole run (an
+ * upper layer may sleep in its deliver).
  */
 void dlm_lc_send_owed_queue(struct dlm_lc_conn *reader)
 {

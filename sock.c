@@ -823,6 +823,7 @@ void dlm_lc_conn_stop_io(struct dlm_lc_conn *conn)
 	 */
 	if (conn->other) {
 		spin_lock_bh(&conn->wq.lock);
+		dlm_lc_test_stop_begins(conn);
 		set_bit(CF_STOP_IO, &conn->flags);
 		spin_unlock_bh(&conn->wq.lock);
 		stop_io_one(conn->other);
