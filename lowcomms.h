@@ -118,6 +118,12 @@ struct dlm_lc_upper_ops {
 	 * (not with serial_io=1); false: one run at a time per instance
 	 */
 	bool deliver_per_node;
+	/*
+	 * @deliver may sleep: what a message's delivery committed is handed
+	 * to the send worker before the next message; false: before the
+	 * next item (see "Replies sent by the receive worker", design.rst)
+	 */
+	bool deliver_may_sleep;
 	/* the instance starts: bound, before any connection takes I/O */
 	void (*start)(struct dlm_lc_cluster *cl);
 	/* graceful stop, before the write queues drain */

@@ -472,9 +472,10 @@ static void recv_end(struct dlm_lc_conn *conn, int ret, u64 gen)
 
 /*
  * @later: not the run's first item. A receive worker's sends (@reader)
- * wait for one message, not the run: before each message but the run's
- * first, what the previous one owes goes to swork (an upper layer may
- * sleep in its deliver), so only the last message's are sent inline.
+ * wait for one item, not the run: before each item but the run's first,
+ * what the items before owe goes to swork, and before each message but
+ * the first if the upper layer may sleep in its deliver. Only the last
+ * item's (or message's) are sent inline.
  */
 static void process_one(struct dlm_lc_lane *lane, struct dlm_lc_rx *rx,
 			struct dlm_lc_conn *reader, bool later)
@@ -490,7 +491,8 @@ static void process_one(struct dlm_lc_lane *lane, struct dlm_lc_rx *rx,
 	for (off = 0; off < rx->len; off += len) {
 		hdr = (const struct dlm_lc_hdr *)(data + off);
 		len = le16_to_cpu(hdr->length);
-		if (reader && (off || later))
+		if (reader && (later ||
+			       (off && cl->upper->deliver_may_sleep)))
 			dlm_lc_send_owed_queue(reader);
 		cl->upper->deliver(cl, rx->nodeid, rx->gen, data + off, len);
 	}

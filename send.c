@@ -545,9 +545,9 @@ static void send_owed_queue(struct dlm_lc_conn *conn)
 }
 
 /*
- * @reader's delivery run goes on to another message: what the one before
- * owes goes out now, by swork, rather than wait for the whole run (an
- * upper layer may sleep in its deliver).
+ * @reader's delivery run goes on to another item (or message, if the
+ * upper layer may sleep in its deliver): what the ones before owe goes
+ * out now, by swork, rather than wait for the whole run.
  */
 void dlm_lc_send_owed_queue(struct dlm_lc_conn *reader)
 {

@@ -117,6 +117,10 @@ static const struct dlm_lc_upper_ops adapter_ops = {
 	.deliver_done	= adapter_deliver_done,
 #endif
 	.sock_lost	= adapter_sock_lost,
+#ifndef DLM_LC_DLM_PROCESS_BH
+	/* 6.1's receive may wait for the lockspace's recovery */
+	.deliver_may_sleep = true,
+#endif
 };
 
 /* The instance, made on first use; -errno if it cannot be. */
