@@ -491,8 +491,8 @@ static void process_one(struct dlm_lc_lane *lane, struct dlm_lc_rx *rx,
 	for (off = 0; off < rx->len; off += len) {
 		hdr = (const struct dlm_lc_hdr *)(data + off);
 		len = le16_to_cpu(hdr->length);
-		if (reader && (later ||
-			       (off && cl->upper->deliver_may_sleep)))
+		/* an item's first message: hand over unless the run's first */
+		if (reader && (off ? cl->upper->deliver_may_sleep : later))
 			dlm_lc_send_owed_queue(reader);
 		cl->upper->deliver(cl, rx->nodeid, rx->gen, data + off, len);
 	}
