@@ -491,7 +491,7 @@ static void process_one(struct dlm_lc_lane *lane, struct dlm_lc_rx *rx,
 	for (off = 0; off < rx->len; off += len) {
 		hdr = (const struct dlm_lc_hdr *)(data + off);
 		len = le16_to_cpu(hdr->length);
-		/* an item's first message: hand over unless the run's first */
+		/* a later item's start, or any message if deliver may sleep */
 		if (reader && (off ? cl->upper->deliver_may_sleep : later))
 			dlm_lc_send_owed_queue(reader);
 		cl->upper->deliver(cl, rx->nodeid, rx->gen, data + off, len);
