@@ -348,6 +348,7 @@ static int send_queue(struct dlm_lc_conn *conn)
 			return 0;
 		}
 		spin_unlock_bh(&conn->wq.lock);
+		dlm_lc_test_inline_send_window(conn);
 
 		for (len = 0, j = 0; j < n; j++)
 			len += bv[j].bv_len;
@@ -498,8 +499,10 @@ static bool send_exclusive(struct dlm_lc_conn *conn)
 		set_bit(CF_SEND_AGAIN, &conn->flags);
 		/* note before look; a failed test_and_set may not order */
 		smp_mb__after_atomic();
-		if (test_and_set_bit(CF_SEND_RUN, &conn->flags))
+		if (test_and_set_bit(CF_SEND_RUN, &conn->flags)) {
+			dlm_lc_test_send_run_met();
 			return false;
+		}
 		/* the run ended meanwhile: ours covers the note */
 		clear_bit(CF_SEND_AGAIN, &conn->flags);
 	}
@@ -537,6 +540,23 @@ void dlm_lc_send_inline(struct dlm_lc_conn *conn)
 	if (send_exclusive(conn))
 		atomic64_inc(&conn->tx_inline);
 }
+
+#ifdef DLM_LC_TEST_HOOKS
+/*
+ * A run of a receive worker (not swork), between its look at the queue
+ * and its sendmsg: the retry fires now, as an accept would fire it, and
+ * its swork gets the time to run.
+ */
+void dlm_lc_test_inline_send_window(struct dlm_lc_conn *conn)
+{
+	unsigned int ms = READ_ONCE(dlm_lc_test_inline_send_delay_ms);
+
+	if (!ms || current_work() == &conn->swork)
+		return;
+	mod_delayed_work(dlm_lc_io_wq, &conn->retry_work, 0);
+	msleep(ms);
+}
+#endif
 
 static void send_owed_queue(struct dlm_lc_conn *conn)
 {

@@ -69,6 +69,19 @@ static inline void dlm_lc_test_recv_delay(bool sibling)
 
 void dlm_lc_test_process_delay(struct dlm_lc_cluster *cl);
 
+/*
+ * milliseconds a receive worker's send run sleeps between its look at the
+ * queue and its sendmsg, after it fired the retry (which queues swork)
+ */
+extern unsigned int dlm_lc_test_inline_send_delay_ms;
+void dlm_lc_test_inline_send_window(struct dlm_lc_conn *conn);
+/* send runs that found another going on their connection, and left */
+extern atomic_t dlm_lc_test_send_runs_met;
+static inline void dlm_lc_test_send_run_met(void)
+{
+	atomic_inc(&dlm_lc_test_send_runs_met);
+}
+
 /* the next this many allocations of a receive / resend buffer fail */
 extern atomic_t dlm_lc_test_fail_rx_buf;
 extern atomic_t dlm_lc_test_fail_rs_buf;
@@ -104,6 +117,8 @@ static inline void dlm_lc_test_listen_delay(void) {}
 static inline void dlm_lc_test_set_delay(void) {}
 static inline void dlm_lc_test_recv_delay(bool sibling) {}
 static inline void dlm_lc_test_process_delay(struct dlm_lc_cluster *cl) {}
+static inline void dlm_lc_test_inline_send_window(struct dlm_lc_conn *conn) {}
+static inline void dlm_lc_test_send_run_met(void) {}
 static inline bool dlm_lc_test_fail_rx(void) { return false; }
 static inline bool dlm_lc_test_fail_rs(void) { return false; }
 static inline void dlm_lc_test_forget_hold(void) {}

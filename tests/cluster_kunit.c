@@ -115,6 +115,7 @@ void cluster_exit(struct kunit *test)
 	dlm_lc_test_forget_hold_ms = 0;
 	dlm_lc_test_recv_delay_ms = 0;
 	dlm_lc_test_sibling_recv_delay_ms = 0;
+	dlm_lc_test_inline_send_delay_ms = 0;
 	atomic_set(&dlm_lc_test_fail_rx_buf, 0);
 	atomic_set(&dlm_lc_test_fail_rs_buf, 0);
 	if (c->blocker.queued)
@@ -156,12 +157,13 @@ static void put_le_hdr(u8 *buf, int nodeid, int len)
 }
 
 /* One DLM_MSG of @len bytes whose body is a pattern seeded by @seed. */
-int send_msg(struct dlm_lc_cluster *cl, int to, int len, u8 seed)
+static int send_msg_gfp(struct dlm_lc_cluster *cl, int to, int len, u8 seed,
+			gfp_t gfp)
 {
 	struct dlm_lc_msg msg;
 	int i, ret;
 
-	ret = dlm_lc_msg_alloc(cl, to, len, GFP_KERNEL, NULL, NULL, &msg);
+	ret = dlm_lc_msg_alloc(cl, to, len, gfp, NULL, NULL, &msg);
 	if (ret)
 		return ret;
 	put_le_hdr((u8 *)msg.buf, dlm_lc_cluster_local_nodeid(cl), len);
@@ -169,6 +171,11 @@ int send_msg(struct dlm_lc_cluster *cl, int to, int len, u8 seed)
 		msg.buf[i] = seed + i;
 	dlm_lc_msg_commit(&msg);
 	return 0;
+}
+
+int send_msg(struct dlm_lc_cluster *cl, int to, int len, u8 seed)
+{
+	return send_msg_gfp(cl, to, len, seed, GFP_KERNEL);
 }
 
 static void expect_last(struct kunit *test, struct sink *s, int from,
@@ -930,6 +937,67 @@ static void cluster_reply_sent_by_receiver(struct kunit *test)
 	KUNIT_EXPECT_GE(test, ns.tx_inline, 40ULL);
 }
 
+/* Answers each DLM_MSG from its delivery, as DLM answers a request. */
+static void echo_rx(struct dlm_lc_cluster *cl, int nodeid, const void *buf,
+		    size_t len, void *priv)
+{
+	const u8 *body = buf;
+
+	sink_rx(cl, nodeid, buf, len, priv);
+	if (len > DLM_LC_HDR_LEN)
+		send_msg_gfp(cl, nodeid, len, body[DLM_LC_HDR_LEN] -
+			     DLM_LC_HDR_LEN, GFP_NOWAIT);
+}
+
+/*
+ * Issue 10: B's receive worker sends its replies itself, and an accept or
+ * a retry may queue B's send worker meanwhile (without SEND_PENDING, which
+ * the receive worker holds). With the knob, each such run, between its
+ * look at the queue and its sendmsg, fires B's retry and sleeps: swork
+ * runs in the window. Two runs at once would send the same reply twice
+ * (A gets an echo more) and move the queue on twice (the write queue's
+ * WARN, a page freed under the other's send for KASAN); one run at a
+ * time, the late one leaves a note and the running one queues swork for
+ * it as it ends. The test build counts the meetings.
+ */
+static void cluster_inline_run_meets_swork(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+	struct dlm_lc_node_stats na, nb;
+	int i;
+
+	pair_start(test, "127.0.0.1", "127.0.0.2");
+	dlm_lc_shim_unregister(c->b, DLM_LC_CMD_MSG);
+	KUNIT_ASSERT_EQ(test, dlm_lc_shim_register(c->b, DLM_LC_CMD_MSG,
+						   echo_rx, &c->sink_b), 0);
+	KUNIT_ASSERT_EQ(test, send_msg(c->a, 2, 100, 0), 0);
+	KUNIT_ASSERT_TRUE(test, wait_for(sink_count(&c->sink_a) >= 1));
+	atomic_set(&dlm_lc_test_send_runs_met, 0);
+	dlm_lc_test_inline_send_delay_ms = 20;
+	for (i = 1; i <= 20; i++) {
+		KUNIT_ASSERT_EQ(test, send_msg(c->a, 2, 100, i), 0);
+		if (!wait_for(sink_count(&c->sink_a) >= i + 1))
+			break;
+	}
+	dlm_lc_test_inline_send_delay_ms = 0;
+	KUNIT_EXPECT_EQ(test, i, 21);
+	/* time for a second copy of the last echo to come */
+	msleep(200);
+	KUNIT_EXPECT_EQ(test, sink_count(&c->sink_b), 21);
+	KUNIT_EXPECT_EQ(test, sink_count(&c->sink_a), 21);
+	expect_last(test, &c->sink_a, 2, 100, 20);
+	KUNIT_ASSERT_EQ(test, dlm_lc_node_get_stats(c->a, 2, &na), 0);
+	KUNIT_ASSERT_EQ(test, dlm_lc_node_get_stats(c->b, 1, &nb), 0);
+	kunit_info(test, "B: %llu runs by its receive worker, %d met another; A: broken %llu reconnects %llu\n",
+		   nb.tx_inline, atomic_read(&dlm_lc_test_send_runs_met),
+		   na.broken, na.reconnects);
+	/* the window was there: a run found another going, and left */
+	KUNIT_EXPECT_GE(test, atomic_read(&dlm_lc_test_send_runs_met), 10);
+	KUNIT_EXPECT_EQ(test, na.broken, 0ULL);
+	KUNIT_EXPECT_EQ(test, na.reconnects, 0ULL);
+	KUNIT_EXPECT_EQ(test, nb.reconnects, 0ULL);
+}
+
 /*
  * Receive buffer of @cl's connection to @nodeid: 1 if it holds one with
  * exactly @len bytes in it, 0 if it holds none, -1 otherwise. cl->lock
@@ -1643,6 +1711,7 @@ static struct kunit_case cluster_cases[] = {
 	KUNIT_CASE(cluster_send_to_unknown_node),
 	KUNIT_CASE(cluster_ping),
 	KUNIT_CASE(cluster_reply_sent_by_receiver),
+	KUNIT_CASE(cluster_inline_run_meets_swork),
 	KUNIT_CASE(cluster_bulk_both_ways),
 	KUNIT_CASE(cluster_crossed_connects),
 	KUNIT_CASE(cluster_crossed_sibling),
