@@ -998,6 +998,66 @@ static void cluster_inline_run_meets_swork(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, nb.reconnects, 0ULL);
 }
 
+/* The fake node 3 sends B a DLM_MSG of @len bytes on the socket it opened. */
+static void raw_send_msg(struct kunit *test, int len, u8 seed)
+{
+	struct ctx *c = test->priv;
+	struct msghdr msg = {};
+	struct kvec iov;
+	u8 *buf;
+	int i;
+
+	buf = kunit_kzalloc(test, len, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	put_le_hdr(buf, 3, len);
+	for (i = DLM_LC_HDR_LEN; i < len; i++)
+		buf[i] = seed + i;
+	iov.iov_base = buf;
+	iov.iov_len = len;
+	KUNIT_ASSERT_EQ(test, kernel_sendmsg(c->raw, &msg, &iov, 1, len), len);
+}
+
+/*
+ * Issue 10: a stock peer's request comes in on the socket it opened, our
+ * second socket, whose receive worker then sends the reply on the node's
+ * own socket (dlm_lc_send_inline() of the primary). A stop of the node
+ * must wait for that worker before it cancels the primary's: with the
+ * hook the run sleeps 300 ms in its window, with a swork the hook's retry
+ * queued waiting behind it, and the stop comes meanwhile. Stopped the
+ * other way round, the run would queue that swork as it ends, after the
+ * cancels, on a connection about to be freed: the test build counts work
+ * started after the cancels, and KASAN sees a use after free.
+ */
+static void cluster_stop_waits_second_socket_send(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+
+	crossed_with_node3(test);
+	dlm_lc_shim_unregister(c->b, DLM_LC_CMD_MSG);
+	KUNIT_ASSERT_EQ(test, dlm_lc_shim_register(c->b, DLM_LC_CMD_MSG,
+						   echo_rx, &c->sink_b), 0);
+	raw_send_msg(test, 100, 3);
+	KUNIT_ASSERT_TRUE(test, wait_for(sink_count(&c->sink_b) == 1));
+	fake_node_expect(test, 100, 3);
+
+	atomic_set(&dlm_lc_test_late_works, 0);
+	atomic_set(&dlm_lc_test_send_runs_met, 0);
+	dlm_lc_test_inline_send_delay_ms = 300;
+	raw_send_msg(test, 100, 4);
+	KUNIT_ASSERT_TRUE(test, wait_for(sink_count(&c->sink_b) == 2));
+	/* the echo's run is asleep in its window, the swork has met it */
+	msleep(100);
+	KUNIT_EXPECT_EQ(test, atomic_read(&dlm_lc_test_send_runs_met), 1);
+	KUNIT_ASSERT_EQ(test, dlm_lc_node_remove_now(c->b, 3), 0);
+	dlm_lc_test_inline_send_delay_ms = 0;
+	kunit_info(test, "%d late works\n",
+		   atomic_read(&dlm_lc_test_late_works));
+	KUNIT_EXPECT_EQ_MSG(test, atomic_read(&dlm_lc_test_late_works), 0,
+			    "work queued or started after the stop's cancels");
+	/* room for a late swork to run on the freed connection */
+	msleep(100);
+}
+
 /*
  * Receive buffer of @cl's connection to @nodeid: 1 if it holds one with
  * exactly @len bytes in it, 0 if it holds none, -1 otherwise. cl->lock
@@ -1715,6 +1775,7 @@ static struct kunit_case cluster_cases[] = {
 	KUNIT_CASE(cluster_bulk_both_ways),
 	KUNIT_CASE(cluster_crossed_connects),
 	KUNIT_CASE(cluster_crossed_sibling),
+	KUNIT_CASE(cluster_stop_waits_second_socket_send),
 	KUNIT_CASE(cluster_sibling_outlives_main_eof),
 	KUNIT_CASE(cluster_close_reconnect),
 	KUNIT_CASE(cluster_peer_restart),
