@@ -1031,6 +1031,7 @@ static void raw_send_msg(struct kunit *test, int len, u8 seed)
 static void cluster_stop_waits_second_socket_send(struct kunit *test)
 {
 	struct ctx *c = test->priv;
+	struct dlm_lc_node_stats ns;
 
 	crossed_with_node3(test);
 	dlm_lc_shim_unregister(c->b, DLM_LC_CMD_MSG);
@@ -1039,6 +1040,9 @@ static void cluster_stop_waits_second_socket_send(struct kunit *test)
 	raw_send_msg(test, 100, 3);
 	KUNIT_ASSERT_TRUE(test, wait_for(sink_count(&c->sink_b) == 1));
 	fake_node_expect(test, 100, 3);
+	/* sent by the second socket's worker, counted on the primary */
+	KUNIT_ASSERT_EQ(test, dlm_lc_node_get_stats(c->b, 3, &ns), 0);
+	KUNIT_EXPECT_EQ(test, ns.tx_inline, 1ULL);
 
 	atomic_set(&dlm_lc_test_late_works, 0);
 	atomic_set(&dlm_lc_test_send_runs_met, 0);
