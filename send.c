@@ -500,7 +500,7 @@ static bool send_exclusive(struct dlm_lc_conn *conn)
 		/* note before look; a failed test_and_set may not order */
 		smp_mb__after_atomic();
 		if (test_and_set_bit(CF_SEND_RUN, &conn->flags)) {
-			dlm_lc_test_send_run_met();
+			dlm_lc_test_count_send_meeting();
 			return false;
 		}
 		/* the run ended meanwhile: ours covers the note */
@@ -510,8 +510,10 @@ static bool send_exclusive(struct dlm_lc_conn *conn)
 	clear_bit_unlock(CF_SEND_RUN, &conn->flags);
 	/* leave before look, pairs with the note's barrier above */
 	smp_mb__after_atomic();
-	if (test_and_clear_bit(CF_SEND_AGAIN, &conn->flags))
+	if (test_and_clear_bit(CF_SEND_AGAIN, &conn->flags)) {
 		queue_work(dlm_lc_io_wq, &conn->swork);
+		dlm_lc_test_work_late(conn);
+	}
 	return true;
 }
 
@@ -542,19 +544,32 @@ void dlm_lc_send_inline(struct dlm_lc_conn *conn)
 }
 
 #ifdef DLM_LC_TEST_HOOKS
+unsigned int dlm_lc_test_inline_send_delay_ms;
+EXPORT_SYMBOL_IF_KUNIT(dlm_lc_test_inline_send_delay_ms);
+struct completion *dlm_lc_test_inline_send_gate;
+EXPORT_SYMBOL_IF_KUNIT(dlm_lc_test_inline_send_gate);
+atomic_t dlm_lc_test_send_meetings = ATOMIC_INIT(0);
+EXPORT_SYMBOL_IF_KUNIT(dlm_lc_test_send_meetings);
+
 /*
  * A run of a receive worker (not swork), between its look at the queue
- * and its sendmsg: the retry fires now, as an accept would fire it, and
- * its swork gets the time to run.
+ * and its sendmsg: the retry fires now (no accept can: its install waits
+ * for our read lock), and its swork gets the time to run, unless the
+ * workqueue is ordered (serial_io). No STOP_IO test here: the retry has
+ * its own, and a stop cancels the retry after this worker.
  */
 void dlm_lc_test_inline_send_window(struct dlm_lc_conn *conn)
 {
+	struct completion *gate = READ_ONCE(dlm_lc_test_inline_send_gate);
 	unsigned int ms = READ_ONCE(dlm_lc_test_inline_send_delay_ms);
 
-	if (!ms || current_work() == &conn->swork)
+	if ((!gate && !ms) || current_work() == &conn->swork)
 		return;
 	mod_delayed_work(dlm_lc_io_wq, &conn->retry_work, 0);
-	msleep(ms);
+	if (gate)
+		wait_for_completion_timeout(gate, 30 * HZ);
+	if (ms)
+		msleep(ms);
 }
 #endif
 

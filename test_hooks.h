@@ -9,6 +9,7 @@
 #define DLM_LC_TEST_HOOKS_H
 
 #include <linux/atomic.h>
+#include <linux/completion.h>
 #include <linux/delay.h>
 
 struct dlm_lc_cluster;
@@ -70,16 +71,18 @@ static inline void dlm_lc_test_recv_delay(bool sibling)
 void dlm_lc_test_process_delay(struct dlm_lc_cluster *cl);
 
 /*
- * milliseconds a receive worker's send run sleeps between its look at the
- * queue and its sendmsg, after it fired the retry (which queues swork)
+ * A receive worker's send run, between its look at the queue and its
+ * sendmsg, fires the retry (which queues swork) and then waits: this many
+ * milliseconds, and for the gate while one is set.
  */
 extern unsigned int dlm_lc_test_inline_send_delay_ms;
+extern struct completion *dlm_lc_test_inline_send_gate;
 void dlm_lc_test_inline_send_window(struct dlm_lc_conn *conn);
 /* send runs that found another going on their connection, and left */
-extern atomic_t dlm_lc_test_send_runs_met;
-static inline void dlm_lc_test_send_run_met(void)
+extern atomic_t dlm_lc_test_send_meetings;
+static inline void dlm_lc_test_count_send_meeting(void)
 {
-	atomic_inc(&dlm_lc_test_send_runs_met);
+	atomic_inc(&dlm_lc_test_send_meetings);
 }
 
 /* the next this many allocations of a receive / resend buffer fail */
@@ -118,7 +121,7 @@ static inline void dlm_lc_test_set_delay(void) {}
 static inline void dlm_lc_test_recv_delay(bool sibling) {}
 static inline void dlm_lc_test_process_delay(struct dlm_lc_cluster *cl) {}
 static inline void dlm_lc_test_inline_send_window(struct dlm_lc_conn *conn) {}
-static inline void dlm_lc_test_send_run_met(void) {}
+static inline void dlm_lc_test_count_send_meeting(void) {}
 static inline bool dlm_lc_test_fail_rx(void) { return false; }
 static inline bool dlm_lc_test_fail_rs(void) { return false; }
 static inline void dlm_lc_test_forget_hold(void) {}

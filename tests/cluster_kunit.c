@@ -116,6 +116,10 @@ void cluster_exit(struct kunit *test)
 	dlm_lc_test_recv_delay_ms = 0;
 	dlm_lc_test_sibling_recv_delay_ms = 0;
 	dlm_lc_test_inline_send_delay_ms = 0;
+	if (READ_ONCE(dlm_lc_test_inline_send_gate)) {
+		WRITE_ONCE(dlm_lc_test_inline_send_gate, NULL);
+		complete_all(&c->send_gate);
+	}
 	atomic_set(&dlm_lc_test_fail_rx_buf, 0);
 	atomic_set(&dlm_lc_test_fail_rs_buf, 0);
 	if (c->blocker.queued)
@@ -942,23 +946,57 @@ static void echo_rx(struct dlm_lc_cluster *cl, int nodeid, const void *buf,
 		    size_t len, void *priv)
 {
 	const u8 *body = buf;
+	struct sink *s = priv;
+	u8 seed;
 
 	sink_rx(cl, nodeid, buf, len, priv);
-	if (len > DLM_LC_HDR_LEN)
-		send_msg_gfp(cl, nodeid, len, body[DLM_LC_HDR_LEN] -
-			     DLM_LC_HDR_LEN, GFP_NOWAIT);
+	if (len <= DLM_LC_HDR_LEN)
+		return;
+	seed = body[DLM_LC_HDR_LEN] - DLM_LC_HDR_LEN;
+	if (send_msg_gfp(cl, nodeid, len, seed, GFP_NOWAIT)) {
+		spin_lock(&s->lock);
+		s->echo_fails++;
+		spin_unlock(&s->lock);
+	}
+}
+
+static void echo_on(struct kunit *test, struct dlm_lc_cluster *cl,
+		    struct sink *sink)
+{
+	/* no message is in flight: none meets the swap */
+	dlm_lc_shim_unregister(cl, DLM_LC_CMD_MSG);
+	KUNIT_ASSERT_EQ(test, dlm_lc_shim_register(cl, DLM_LC_CMD_MSG,
+						   echo_rx, sink), 0);
+}
+
+static int echo_fails(struct sink *s)
+{
+	int n;
+
+	spin_lock(&s->lock);
+	n = s->echo_fails;
+	spin_unlock(&s->lock);
+	return n;
+}
+
+static u64 node_tx_inline(struct dlm_lc_cluster *cl, int nodeid)
+{
+	struct dlm_lc_node_stats ns;
+
+	return dlm_lc_node_get_stats(cl, nodeid, &ns) ? 0 : ns.tx_inline;
 }
 
 /*
- * Issue 10: B's receive worker sends its replies itself, and an accept or
- * a retry may queue B's send worker meanwhile (without SEND_PENDING, which
- * the receive worker holds). With the knob, each such run, between its
- * look at the queue and its sendmsg, fires B's retry and sleeps: swork
- * runs in the window. Two runs at once would send the same reply twice
- * (A gets an echo more) and move the queue on twice (the write queue's
- * WARN, a page freed under the other's send for KASAN); one run at a
- * time, the late one leaves a note and the running one queues swork for
- * it as it ends. The test build counts the meetings.
+ * Issue 10: B's receive worker sends its replies itself, and a retry (or
+ * an accept) may queue B's send worker meanwhile, without SEND_PENDING,
+ * which the receive worker holds. With the knob, each such run, between
+ * its look at the queue and its sendmsg, fires B's retry and sleeps:
+ * swork runs in the window. Two runs at once send the same reply twice
+ * (A gets an echo more) and move the queue on twice (the write queue
+ * WARNs); one run at a time, the late one leaves a note and the running
+ * one queues swork for it as it ends. The test build counts the
+ * meetings: at least half the runs must have met one, or the window was
+ * not there.
  */
 static void cluster_inline_run_meets_swork(struct kunit *test)
 {
@@ -967,12 +1005,10 @@ static void cluster_inline_run_meets_swork(struct kunit *test)
 	int i;
 
 	pair_start(test, "127.0.0.1", "127.0.0.2");
-	dlm_lc_shim_unregister(c->b, DLM_LC_CMD_MSG);
-	KUNIT_ASSERT_EQ(test, dlm_lc_shim_register(c->b, DLM_LC_CMD_MSG,
-						   echo_rx, &c->sink_b), 0);
+	echo_on(test, c->b, &c->sink_b);
 	KUNIT_ASSERT_EQ(test, send_msg(c->a, 2, 100, 0), 0);
 	KUNIT_ASSERT_TRUE(test, wait_for(sink_count(&c->sink_a) >= 1));
-	atomic_set(&dlm_lc_test_send_runs_met, 0);
+	atomic_set(&dlm_lc_test_send_meetings, 0);
 	dlm_lc_test_inline_send_delay_ms = 20;
 	for (i = 1; i <= 20; i++) {
 		KUNIT_ASSERT_EQ(test, send_msg(c->a, 2, 100, i), 0);
@@ -983,16 +1019,16 @@ static void cluster_inline_run_meets_swork(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, i, 21);
 	/* time for a second copy of the last echo to come */
 	msleep(200);
+	KUNIT_EXPECT_EQ(test, echo_fails(&c->sink_b), 0);
 	KUNIT_EXPECT_EQ(test, sink_count(&c->sink_b), 21);
 	KUNIT_EXPECT_EQ(test, sink_count(&c->sink_a), 21);
 	expect_last(test, &c->sink_a, 2, 100, 20);
 	KUNIT_ASSERT_EQ(test, dlm_lc_node_get_stats(c->a, 2, &na), 0);
 	KUNIT_ASSERT_EQ(test, dlm_lc_node_get_stats(c->b, 1, &nb), 0);
 	kunit_info(test, "B: %llu runs by its receive worker, %d met another; A: broken %llu reconnects %llu\n",
-		   nb.tx_inline, atomic_read(&dlm_lc_test_send_runs_met),
+		   nb.tx_inline, atomic_read(&dlm_lc_test_send_meetings),
 		   na.broken, na.reconnects);
-	/* the window was there: a run found another going, and left */
-	KUNIT_EXPECT_GE(test, atomic_read(&dlm_lc_test_send_runs_met), 10);
+	KUNIT_EXPECT_GE(test, atomic_read(&dlm_lc_test_send_meetings), 10);
 	KUNIT_EXPECT_EQ(test, na.broken, 0ULL);
 	KUNIT_EXPECT_EQ(test, na.reconnects, 0ULL);
 	KUNIT_EXPECT_EQ(test, nb.reconnects, 0ULL);
@@ -1021,45 +1057,63 @@ static void raw_send_msg(struct kunit *test, int len, u8 seed)
  * Issue 10: a stock peer's request comes in on the socket it opened, our
  * second socket, whose receive worker then sends the reply on the node's
  * own socket (dlm_lc_send_inline() of the primary). A stop of the node
- * must wait for that worker before it cancels the primary's: with the
- * hook the run sleeps 300 ms in its window, with a swork the hook's retry
- * queued waiting behind it, and the stop comes meanwhile. Stopped the
- * other way round, the run would queue that swork as it ends, after the
- * cancels, on a connection about to be freed: the test build counts work
- * started after the cancels, and KASAN sees a use after free.
+ * must wait for that worker before it cancels the primary's workers. The
+ * gate holds the run in its window, a swork the hook's retry queued
+ * waiting behind it, while a removal of node 3 starts; it opens once the
+ * stop has set the primary's STOP_IO and, if it goes on, finished the
+ * primary's cancels. Stopped the other way round, the run queues that
+ * swork as it ends, after the cancels, on a connection about to be
+ * freed: the test build counts work queued or started after the cancels.
  */
 static void cluster_stop_waits_second_socket_send(struct kunit *test)
 {
 	struct ctx *c = test->priv;
-	struct dlm_lc_node_stats ns;
+	struct dlm_lc_conn *conn;
+	struct remover *r;
+	int i;
 
+	r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, r);
 	crossed_with_node3(test);
-	dlm_lc_shim_unregister(c->b, DLM_LC_CMD_MSG);
-	KUNIT_ASSERT_EQ(test, dlm_lc_shim_register(c->b, DLM_LC_CMD_MSG,
-						   echo_rx, &c->sink_b), 0);
+	echo_on(test, c->b, &c->sink_b);
 	raw_send_msg(test, 100, 3);
 	KUNIT_ASSERT_TRUE(test, wait_for(sink_count(&c->sink_b) == 1));
 	fake_node_expect(test, 100, 3);
 	/* sent by the second socket's worker, counted on the primary */
-	KUNIT_ASSERT_EQ(test, dlm_lc_node_get_stats(c->b, 3, &ns), 0);
-	KUNIT_EXPECT_EQ(test, ns.tx_inline, 1ULL);
+	KUNIT_EXPECT_TRUE(test, wait_for(node_tx_inline(c->b, 3) == 1));
 
+	/* alive until the stop of its second socket, which the gate holds */
+	mutex_lock(&c->b->lock);
+	conn = dlm_lc_conn_find(c->b, 3);
+	mutex_unlock(&c->b->lock);
+	KUNIT_ASSERT_NOT_NULL(test, conn);
 	atomic_set(&dlm_lc_test_late_works, 0);
-	atomic_set(&dlm_lc_test_send_runs_met, 0);
-	dlm_lc_test_inline_send_delay_ms = 300;
+	atomic_set(&dlm_lc_test_send_meetings, 0);
+	init_completion(&c->send_gate);
+	WRITE_ONCE(dlm_lc_test_inline_send_gate, &c->send_gate);
 	raw_send_msg(test, 100, 4);
 	KUNIT_ASSERT_TRUE(test, wait_for(sink_count(&c->sink_b) == 2));
-	/* the echo's run is asleep in its window, the swork has met it */
+	/* the echo's run waits at the gate, the swork has met it */
+	KUNIT_ASSERT_TRUE(test,
+			  wait_for(atomic_read(&dlm_lc_test_send_meetings)));
+
+	remover_start(r, c->b, 3);
+	KUNIT_EXPECT_TRUE(test, wait_for(test_bit(CF_STOP_IO, &conn->flags)));
+	/* a stop of the primary first would finish its cancels now */
+	for (i = 0; i < 50 && !test_bit(CF_TEST_CANCELLED, &conn->flags); i++)
+		msleep(20);
+	WRITE_ONCE(dlm_lc_test_inline_send_gate, NULL);
+	complete_all(&c->send_gate);
+	KUNIT_EXPECT_TRUE(test, wait_for_completion_timeout(&r->done, 20 * HZ));
+	flush_work(&r->work);
+	/* room for a late swork to run */
 	msleep(100);
-	KUNIT_EXPECT_EQ(test, atomic_read(&dlm_lc_test_send_runs_met), 1);
-	KUNIT_ASSERT_EQ(test, dlm_lc_node_remove_now(c->b, 3), 0);
-	dlm_lc_test_inline_send_delay_ms = 0;
-	kunit_info(test, "%d late works\n",
-		   atomic_read(&dlm_lc_test_late_works));
+	kunit_info(test, "cancels done before the gate opened: %s; %d late works\n",
+		   i < 50 ? "yes" : "no", atomic_read(&dlm_lc_test_late_works));
+	KUNIT_EXPECT_EQ(test, atomic_read(&dlm_lc_test_send_meetings), 1);
+	KUNIT_EXPECT_EQ(test, echo_fails(&c->sink_b), 0);
 	KUNIT_EXPECT_EQ_MSG(test, atomic_read(&dlm_lc_test_late_works), 0,
 			    "work queued or started after the stop's cancels");
-	/* room for a late swork to run on the freed connection */
-	msleep(100);
 }
 
 /*

@@ -21,6 +21,7 @@
 struct sink {
 	spinlock_t lock;	/* all below */
 	int count;
+	int echo_fails;		/* answers echo_rx could not send */
 	int from;
 	int last_len;
 	u8 last[DLM_LC_MAX_MSG];
@@ -44,6 +45,8 @@ struct ctx {
 	struct blocker blocker;
 	/* a case's sending thread: the exit stops it before the destroys */
 	struct task_struct *sender;
+	/* dlm_lc_test_inline_send_gate, while a case holds send runs */
+	struct completion send_gate;
 };
 
 /* Poll, bounded: liveness only, never a performance assertion. */
