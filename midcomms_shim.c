@@ -310,7 +310,7 @@ static void rcom_rx(struct dlm_lc_shim *shim, int nodeid, const void *buf,
 {
 	const struct dlm_lc_rcom *rc = buf;
 	struct shim_node *n;
-	ktime_t now = ktime_get();
+	ktime_t now;
 
 	if (len < DLM_LC_RCOM_LEN)
 		return;
@@ -323,6 +323,11 @@ static void rcom_rx(struct dlm_lc_shim *shim, int nodeid, const void *buf,
 			  le32_to_cpu(rc->hdr.lockspace), GFP_NOWAIT, NULL);
 		break;
 	case DLM_LC_RCOM_STATUS_REPLY:
+		/*
+		 * read only here: a request needs no time, and in a guest
+		 * whose clock is an emulated HPET each read is costly
+		 */
+		now = ktime_get();
 		n = shim_node_get(shim, nodeid, false);
 		if (!n)
 			break;
