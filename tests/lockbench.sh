@@ -68,6 +68,27 @@ counters() {
 	echo "$(cat "/sys/class/net/$dev/statistics/tx_packets") $(cat "/sys/class/net/$dev/statistics/rx_packets") $(awk '$1 == "ctxt" { print $2 }' /proc/stat) $(awk '/^TcpExt:/ { if (!n) { for (i = 1; i <= NF; i++) if ($i == "TCPOrigDataSent") c = i; n = 1 } else print $c }' /proc/net/netstat)"
 }
 
+# dlm_conns: established TCP connections to or from the DLM port (21064,
+# hex 5248) as this node sees them: 1 per peer if one connection carries
+# both directions, 2 if each side sends on the one it opened
+dlm_conns() {
+	cat /proc/net/tcp /proc/net/tcp6 2>/dev/null |
+		awk '$4 == "01" && ($2 ~ /:5248$/ || $3 ~ /:5248$/) { n++ }
+			END { print n + 0 }'
+}
+
+# conns_watch FILE: the most dlm_conns seen, sampled each second while
+# the lockspace lives (its connections close when it is left), into FILE
+# until killed
+conns_watch() {
+	m=0
+	while :; do
+		c=$(dlm_conns)
+		[ "$c" -gt "$m" ] && m=$c && echo "$m" >"$1"
+		sleep 1
+	done
+}
+
 # perf_top CASE DATA: the symbols with the most samples, one INFO line each
 perf_top() {
 	perf report -i "$2" --stdio --no-children --sort dso,sym \
@@ -111,13 +132,20 @@ while [ "$r" -le "$ROUNDS" ]; do
 				sleep 1
 			fi
 			set -- $(counters)
+			echo 0 >/tmp/conns-$case-$phase
+			conns_watch /tmp/conns-$case-$phase &
+			wpid=$!
 			if [ "$PERF" = 1 ] && [ "$phase" = all ]; then
 				perf record -a -e cpu-clock -F 997 -o "/tmp/perf-$case.data" \
 					-- sleep "$SECS" >/tmp/perf-$case.log 2>&1 &
 				ppid=$!
 			fi
-			if timeout $((SECS + 700)) dlm_lockloop bench "lb$r$DLM$phase" \
-				"$ME" "$NODES" "$NRES" "$SECS" "$active" >"$out" 2>&1; then
+			timeout $((SECS + 700)) dlm_lockloop bench "lb$r$DLM$phase" \
+				"$ME" "$NODES" "$NRES" "$SECS" "$active" >"$out" 2>&1
+			st=$?
+			kill "$wpid" 2>/dev/null
+			wait "$wpid" 2>/dev/null
+			if [ "$st" = 0 ]; then
 				pass "bench-$case-$phase"
 			else
 				fail "bench-$case-$phase" "$(tail -n 5 "$out" | tr '\n' ' ')"
@@ -128,7 +156,7 @@ while [ "$r" -le "$ROUNDS" ]; do
 			# per phase, setup included: what each cycle costs besides CPU
 			tx=$1 rx=$2 cs=$3 ds=$4
 			set -- $(counters)
-			info "lockbench-counts: dlm $DLM round $r phase $phase node $ME tx_packets $(($1 - tx)) rx_packets $(($2 - rx)) ctxt $(($3 - cs)) tcp_data_segs $(($4 - ds))"
+			info "lockbench-counts: dlm $DLM round $r phase $phase node $ME tx_packets $(($1 - tx)) rx_packets $(($2 - rx)) ctxt $(($3 - cs)) tcp_data_segs $(($4 - ds)) dlm_conns $(cat /tmp/conns-$case-$phase)"
 			if [ -n "$cpid" ]; then
 				kill "$cpid" 2>/dev/null
 				wait "$cpid"
