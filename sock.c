@@ -292,23 +292,21 @@ static void conn_install_locked(struct dlm_lc_conn *conn, struct socket *sock)
 	conn->had_socket = true;
 }
 
-void dlm_lc_conn_release_locked(struct dlm_lc_conn *conn)
+/*
+ * Unhook @conn's socket and forget what belonged to its stream on the
+ * send side; the caller releases the socket or hands it on, with what
+ * was read from it (rx_buf).
+ */
+static struct socket *conn_detach_locked(struct dlm_lc_conn *conn)
 {
+	struct socket *sock = conn->sock;
 	unsigned int dropped;
 
 	lockdep_assert_held_write(&conn->sock_lock);
-	if (!conn->sock)
-		return;
-
-	sock_unhook(conn, conn->sock);
+	sock_unhook(conn, sock);
 	clear_bit(CF_CONNECTED, &conn->flags);
 	clear_bit(CF_CONNECTING, &conn->flags);
-	sock_release(conn->sock);
 	conn->sock = NULL;
-	kfree(conn->rx_buf);
-	conn->rx_buf = NULL;
-	conn->rx_len = 0;
-	clear_bit(CF_RX_OWED, &conn->flags);
 	kfree(conn->rs_buf);
 	conn->rs_buf = NULL;
 	conn->rs_active = false;
@@ -325,6 +323,20 @@ void dlm_lc_conn_release_locked(struct dlm_lc_conn *conn)
 	spin_unlock_bh(&conn->wq.lock);
 	if (dropped)
 		atomic64_add(dropped, &conn->drops);
+	return sock;
+}
+
+void dlm_lc_conn_release_locked(struct dlm_lc_conn *conn)
+{
+	lockdep_assert_held_write(&conn->sock_lock);
+	if (!conn->sock)
+		return;
+
+	sock_release(conn_detach_locked(conn));
+	kfree(conn->rx_buf);
+	conn->rx_buf = NULL;
+	conn->rx_len = 0;
+	clear_bit(CF_RX_OWED, &conn->flags);
 	wake_up_all(&conn->wait);
 }
 
@@ -510,16 +522,63 @@ static struct dlm_lc_conn *other_get_locked(struct dlm_lc_conn *conn)
 }
 
 /*
+ * Has the peer left @conn's socket (its FIN, or an error, came)? A stock
+ * peer dials only once it has released its old socket, so bytes we sent
+ * there now would meet a reset. Not while our own close is under way.
+ */
+static bool conn_peer_left(struct dlm_lc_conn *conn)
+{
+	struct sock *sk = conn->sock->sk;
+
+	lockdep_assert_held_write(&conn->sock_lock);
+	if (test_bit(CF_SHUTDOWN, &conn->flags))
+		return false;
+	return READ_ONCE(sk->sk_err) ||
+	       (READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN);
+}
+
+/*
+ * @conn's socket, which its peer has left, goes to the receive-only
+ * sibling @other (no socket of its own now) to be read to its end, with
+ * the part of a message already read from it and the name (sock_gen) its
+ * queued messages carry. @conn is left as a release leaves it.
+ */
+static void sock_move_locked(struct dlm_lc_conn *conn,
+			     struct dlm_lc_conn *other)
+{
+	struct socket *sock;
+
+	lockdep_assert_held_write(&other->sock_lock);
+	sock = conn_detach_locked(conn);
+	other->rx_buf = conn->rx_buf;
+	other->rx_size = conn->rx_size;
+	other->rx_len = conn->rx_len;
+	conn->rx_buf = NULL;
+	conn->rx_len = 0;
+	if (test_and_clear_bit(CF_RX_OWED, &conn->flags))
+		set_bit(CF_RX_OWED, &other->flags);
+	other->sock = sock;
+	WRITE_ONCE(other->sock_gen, conn->sock_gen);
+	sock_hook(other, sock);
+	wake_up_all(&conn->wait);
+}
+
+/*
  * Both ends may connect at once. Like stock DLM we keep the second socket
  * as a receive-only sibling rather than tearing one down, since a stock
- * peer sends on whichever socket it opened.
+ * peer sends on whichever socket it opened. But a peer that dials again
+ * after leaving our main socket gets the new one as main: the old one
+ * becomes the sibling until its end is read (*@moved). What it still
+ * holds and what comes on the new one are read side by side, as with
+ * crossed sockets.
  */
 static struct dlm_lc_conn *accept_install(struct dlm_lc_conn *conn,
-					  struct socket *sock)
+					  struct socket *sock, bool *moved)
 {
 	struct dlm_lc_conn *target = conn, *other;
 	int ret = -ESHUTDOWN;
 
+	*moved = false;
 	down_write(&conn->sock_lock);
 	if (test_bit(CF_STOP_IO, &conn->flags))
 		goto out_unlock;
@@ -534,7 +593,6 @@ static struct dlm_lc_conn *accept_install(struct dlm_lc_conn *conn,
 	other = other_get_locked(conn);
 	if (!other)
 		goto out_unlock;
-	target = other;
 	down_write_nested(&other->sock_lock, SINGLE_DEPTH_NESTING);
 	dlm_lc_conn_release_locked(other);
 	/*
@@ -548,7 +606,14 @@ static struct dlm_lc_conn *accept_install(struct dlm_lc_conn *conn,
 	clear_bit(CF_STOP_IO, &other->flags);
 	clear_bit(CF_SEND_PENDING, &other->flags);
 	clear_bit(CF_SEND_INLINE, &other->flags);
-	conn_install_locked(other, sock);
+	if (conn_peer_left(conn)) {
+		sock_move_locked(conn, other);
+		conn_install_locked(conn, sock);
+		*moved = true;
+	} else {
+		target = other;
+		conn_install_locked(other, sock);
+	}
 	ret = 0;
 	up_write(&other->sock_lock);
 
@@ -586,6 +651,7 @@ static void accept_one(struct dlm_lc_cluster *cl, struct socket *sock)
 {
 	struct dlm_lc_conn *conn, *target;
 	struct sockaddr_storage peer;
+	bool moved;
 	int idx, ret;
 
 	child_unhook(cl, sock);
@@ -604,7 +670,7 @@ static void accept_one(struct dlm_lc_cluster *cl, struct socket *sock)
 	}
 
 	sock_setup(sock, conn_mark(conn));
-	target = accept_install(conn, sock);
+	target = accept_install(conn, sock, &moved);
 	if (IS_ERR(target)) {
 		srcu_read_unlock(&cl->srcu, idx);
 		goto out_release;
@@ -613,6 +679,9 @@ static void accept_one(struct dlm_lc_cluster *cl, struct socket *sock)
 
 	/* bytes may have arrived before our callbacks were in place */
 	kick_recv(target);
+	/* and a moved socket's end is read by the sibling now */
+	if (moved)
+		kick_recv(conn->other);
 	if (target == conn)
 		accept_kick_send(conn);
 	srcu_read_unlock(&cl->srcu, idx);

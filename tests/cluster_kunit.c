@@ -476,10 +476,10 @@ static bool fake_node_accepted(struct ctx *c)
 	       !kernel_accept(c->listener, &c->accepted, O_NONBLOCK);
 }
 
-/* Read one message of @len bytes that B sent to the fake node 3. */
-static void fake_node_expect(struct kunit *test, int len, u8 seed)
+/* Read from @sock one message of @len bytes that B sent to node 3. */
+static void node3_expect(struct kunit *test, struct socket *sock, int len,
+			 u8 seed)
 {
-	struct ctx *c = test->priv;
 	struct msghdr msg = {};
 	struct dlm_lc_hdr *hdr;
 	struct kvec iov;
@@ -490,8 +490,8 @@ static void fake_node_expect(struct kunit *test, int len, u8 seed)
 	KUNIT_ASSERT_NOT_NULL(test, buf);
 	iov.iov_base = buf;
 	iov.iov_len = len;
-	c->accepted->sk->sk_rcvtimeo = 10 * HZ;
-	KUNIT_ASSERT_EQ(test, kernel_recvmsg(c->accepted, &msg, &iov, 1, len,
+	sock->sk->sk_rcvtimeo = 10 * HZ;
+	KUNIT_ASSERT_EQ(test, kernel_recvmsg(sock, &msg, &iov, 1, len,
 					     MSG_WAITALL), len);
 	hdr = (struct dlm_lc_hdr *)buf;
 	KUNIT_EXPECT_EQ(test, le32_to_cpu(hdr->nodeid), 2U);
@@ -499,6 +499,14 @@ static void fake_node_expect(struct kunit *test, int len, u8 seed)
 	for (i = DLM_LC_HDR_LEN; i < len; i++)
 		bad += buf[i] != (u8)(seed + i);
 	KUNIT_EXPECT_EQ(test, bad, 0);
+}
+
+/* ... on the socket the fake node 3 accepted from B */
+static void fake_node_expect(struct kunit *test, int len, u8 seed)
+{
+	struct ctx *c = test->priv;
+
+	node3_expect(test, c->accepted, len, seed);
 }
 
 /*
@@ -577,6 +585,43 @@ static void cluster_sibling_outlives_main_eof(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, sink_count(&c->sink_b), 0);
 	KUNIT_EXPECT_TRUE(test, wait_for(sink_count(&c->sink_b) == 1));
 	dlm_lc_test_sibling_recv_delay_ms = 0;
+}
+
+/*
+ * Node 3 hangs up and dials again at once, before B has read the old
+ * socket's FIN (test knob: main sockets' receive workers wait 500 ms).
+ * What B sends next must go out on the new socket, not on the one node 3
+ * has left; what node 3 sent on the old one before its FIN is still read.
+ */
+static void cluster_redial_before_eof(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+	u64 accepted;
+
+	pair_start(test, "127.0.0.1", "127.0.0.2");
+	add_node(test, c->b, 3, "127.0.0.3");
+	KUNIT_ASSERT_EQ(test, raw_connect_to(test, "127.0.0.3", "127.0.0.2"),
+			0);
+	raw_send_bare(test);
+	KUNIT_ASSERT_TRUE(test, wait_for(sink_count(&c->sink_b) == 1));
+
+	dlm_lc_test_recv_delay_ms = 500;
+	/* the old socket's last message, and its FIN, wait unread */
+	raw_send_bare(test);
+	accepted = cstats(c->b).accepted;
+	sock_release(c->raw);
+	c->raw = NULL;
+	KUNIT_ASSERT_EQ(test, raw_connect_to(test, "127.0.0.3", "127.0.0.2"),
+			0);
+	KUNIT_ASSERT_TRUE(test, wait_for(cstats(c->b).accepted > accepted));
+
+	KUNIT_ASSERT_EQ(test, send_msg(c->b, 3, 100, 2), 0);
+	node3_expect(test, c->raw, 100, 2);
+	KUNIT_EXPECT_TRUE(test, wait_for(sink_count(&c->sink_b) == 2));
+	/* and the new socket carries node 3's messages */
+	raw_send_bare(test);
+	KUNIT_EXPECT_TRUE(test, wait_for(sink_count(&c->sink_b) == 3));
+	dlm_lc_test_recv_delay_ms = 0;
 }
 
 struct closer {
@@ -1835,6 +1880,7 @@ static struct kunit_case cluster_cases[] = {
 	KUNIT_CASE(cluster_crossed_sibling),
 	KUNIT_CASE(cluster_stop_waits_second_socket_send),
 	KUNIT_CASE(cluster_sibling_outlives_main_eof),
+	KUNIT_CASE(cluster_redial_before_eof),
 	KUNIT_CASE(cluster_close_reconnect),
 	KUNIT_CASE(cluster_peer_restart),
 	KUNIT_CASE(cluster_refuses_unconfigured),
