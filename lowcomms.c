@@ -807,11 +807,15 @@ void dlm_lc_node_kick_ack(struct dlm_lc_cluster *cl, int nodeid, u64 gen)
 		/* pairs with the release in other_get_locked() */
 		struct dlm_lc_conn *other = smp_load_acquire(&conn->other);
 
-		/* a released socket keeps its gen: only a live one counts */
+		/*
+		 * A released socket keeps its gen: only a live one counts,
+		 * and not one whose peer has left it for a new one.
+		 */
 		if (READ_ONCE(conn->sock_gen) == gen && READ_ONCE(conn->sock))
 			target = conn;
 		else if (other && READ_ONCE(other->sock_gen) == gen &&
-			 READ_ONCE(other->sock))
+			 READ_ONCE(other->sock) &&
+			 !test_bit(CF_LEFT, &other->flags))
 			target = other;
 	}
 	if (target) {

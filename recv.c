@@ -645,6 +645,7 @@ void dlm_lc_recv_work(struct work_struct *work)
 		up_read(&conn->sock_lock);
 		if (read)
 			process_kick(lane);
+		dlm_lc_test_recv_end_delay();
 		recv_end(conn, ret, gen);
 		return;
 	}

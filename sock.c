@@ -34,6 +34,8 @@ unsigned int dlm_lc_test_recv_delay_ms;
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_test_recv_delay_ms);
 unsigned int dlm_lc_test_sibling_recv_delay_ms;
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_test_sibling_recv_delay_ms);
+unsigned int dlm_lc_test_recv_end_delay_ms;
+EXPORT_SYMBOL_IF_KUNIT(dlm_lc_test_recv_end_delay_ms);
 atomic_t dlm_lc_test_late_works = ATOMIC_INIT(0);
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_test_late_works);
 atomic_t dlm_lc_test_fail_rx_buf = ATOMIC_INIT(0);
@@ -317,6 +319,7 @@ static struct socket *conn_detach_locked(struct dlm_lc_conn *conn)
 	clear_bit(CF_RESEND, &conn->flags);
 	clear_bit(CF_PROBE, &conn->flags);
 	clear_bit(CF_WAIT_SPACE, &conn->flags);
+	clear_bit(CF_LEFT, &conn->flags);
 
 	spin_lock_bh(&conn->wq.lock);
 	dropped = dlm_lc_wq_drop_partial_locked(&conn->wq);
@@ -394,11 +397,19 @@ void dlm_lc_conn_close_gen(struct dlm_lc_conn *conn, u64 gen,
 {
 	const struct dlm_lc_upper_ops *up = conn->cl->upper;
 	struct dlm_lc_conn *other;
-	bool lost;
+	bool lost, left, newer;
 
 	down_write(&conn->sock_lock);
 	if (gen && (!conn->sock || conn->sock_gen != gen)) {
+		newer = conn->sock;
 		up_write(&conn->sock_lock);
+		/*
+		 * An accept installed a socket after our worker let go of
+		 * the lock, and its kick may have met RECV_PENDING, which
+		 * the receive worker clears only on its way here.
+		 */
+		if (newer)
+			kick_recv(conn);
 		return;
 	}
 	/* a connect that never completed carried nothing: nothing is lost */
@@ -412,6 +423,7 @@ void dlm_lc_conn_close_gen(struct dlm_lc_conn *conn, u64 gen,
 	 */
 	if (gen && test_bit(CF_CONNECTING, &conn->flags))
 		atomic64_inc(&conn->connect_fail);
+	left = test_bit(CF_LEFT, &conn->flags);
 	dlm_lc_conn_release_locked(conn);
 	other = conn->other;
 	if (other && (why == DLM_LC_CLOSE_STOP || why == DLM_LC_CLOSE_ASKED)) {
@@ -421,8 +433,14 @@ void dlm_lc_conn_close_gen(struct dlm_lc_conn *conn, u64 gen,
 	}
 	up_write(&conn->sock_lock);
 
-	if (why == DLM_LC_CLOSE_STOP || test_bit(CF_OTHER, &conn->flags))
+	if (why == DLM_LC_CLOSE_STOP)
 		return;
+	if (test_bit(CF_OTHER, &conn->flags)) {
+		/* a main stream moved here (sock_move_locked()) ends here */
+		if (left && lost && up->sock_lost)
+			up->sock_lost(conn->cl, conn->nodeid);
+		return;
+	}
 	/*
 	 * Before the retry: what the upper layer queues now brings a
 	 * connect. Not for a receive-only sibling: the node's own socket,
@@ -559,6 +577,8 @@ static void sock_move_locked(struct dlm_lc_conn *conn,
 		set_bit(CF_RX_OWED, &other->flags);
 	other->sock = sock;
 	WRITE_ONCE(other->sock_gen, conn->sock_gen);
+	/* it reports the main stream's loss at its close, and sends nothing */
+	set_bit(CF_LEFT, &other->flags);
 	sock_hook(other, sock);
 	wake_up_all(&conn->wait);
 }

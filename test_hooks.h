@@ -28,6 +28,8 @@ extern unsigned int dlm_lc_test_set_delay_ms;
 extern unsigned int dlm_lc_test_recv_delay_ms;
 /* ... and a receive-only sibling's */
 extern unsigned int dlm_lc_test_sibling_recv_delay_ms;
+/* milliseconds a receive worker ending at EOF or an error waits unlocked */
+extern unsigned int dlm_lc_test_recv_end_delay_ms;
 
 static inline void dlm_lc_test_callback_delay(void)
 {
@@ -66,6 +68,12 @@ static inline void dlm_lc_test_recv_delay(bool sibling)
 {
 	dlm_lc_test_sleep(sibling ? &dlm_lc_test_sibling_recv_delay_ms :
 			  &dlm_lc_test_recv_delay_ms);
+}
+
+/* after it let go of the socket lock, before it closes (RECV_PENDING set) */
+static inline void dlm_lc_test_recv_end_delay(void)
+{
+	dlm_lc_test_sleep(&dlm_lc_test_recv_end_delay_ms);
 }
 
 void dlm_lc_test_process_delay(struct dlm_lc_cluster *cl);
@@ -119,6 +127,7 @@ static inline void dlm_lc_test_connect_delay(void) {}
 static inline void dlm_lc_test_listen_delay(void) {}
 static inline void dlm_lc_test_set_delay(void) {}
 static inline void dlm_lc_test_recv_delay(bool sibling) {}
+static inline void dlm_lc_test_recv_end_delay(void) {}
 static inline void dlm_lc_test_process_delay(struct dlm_lc_cluster *cl) {}
 static inline void dlm_lc_test_inline_send_window(struct dlm_lc_conn *conn) {}
 static inline void dlm_lc_test_count_send_meeting(void) {}

@@ -115,6 +115,7 @@ void cluster_exit(struct kunit *test)
 	dlm_lc_test_forget_hold_ms = 0;
 	dlm_lc_test_recv_delay_ms = 0;
 	dlm_lc_test_sibling_recv_delay_ms = 0;
+	dlm_lc_test_recv_end_delay_ms = 0;
 	dlm_lc_test_inline_send_delay_ms = 0;
 	if (READ_ONCE(dlm_lc_test_inline_send_gate)) {
 		WRITE_ONCE(dlm_lc_test_inline_send_gate, NULL);
@@ -622,6 +623,36 @@ static void cluster_redial_before_eof(struct kunit *test)
 	raw_send_bare(test);
 	KUNIT_EXPECT_TRUE(test, wait_for(sink_count(&c->sink_b) == 3));
 	dlm_lc_test_recv_delay_ms = 0;
+}
+
+/*
+ * The receive worker that read the old socket's EOF has let go of the
+ * lock but not yet closed (test knob: 500 ms there, RECV_PENDING still
+ * set) when node 3 redials and sends: the accept's kick, and the new
+ * socket's own, find the bit set. The close, finding a newer socket,
+ * must look at it, or the message waits for node 3's next one.
+ */
+static void cluster_redial_meets_closing_worker(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+
+	pair_start(test, "127.0.0.1", "127.0.0.2");
+	add_node(test, c->b, 3, "127.0.0.3");
+	KUNIT_ASSERT_EQ(test, raw_connect_to(test, "127.0.0.3", "127.0.0.2"),
+			0);
+	raw_send_bare(test);
+	KUNIT_ASSERT_TRUE(test, wait_for(sink_count(&c->sink_b) == 1));
+
+	dlm_lc_test_recv_end_delay_ms = 500;
+	sock_release(c->raw);
+	c->raw = NULL;
+	/* the worker reads the EOF and waits in the window */
+	msleep(100);
+	KUNIT_ASSERT_EQ(test, raw_connect_to(test, "127.0.0.3", "127.0.0.2"),
+			0);
+	raw_send_bare(test);
+	KUNIT_EXPECT_TRUE(test, wait_for(sink_count(&c->sink_b) == 2));
+	dlm_lc_test_recv_end_delay_ms = 0;
 }
 
 struct closer {
@@ -1881,6 +1912,7 @@ static struct kunit_case cluster_cases[] = {
 	KUNIT_CASE(cluster_stop_waits_second_socket_send),
 	KUNIT_CASE(cluster_sibling_outlives_main_eof),
 	KUNIT_CASE(cluster_redial_before_eof),
+	KUNIT_CASE(cluster_redial_meets_closing_worker),
 	KUNIT_CASE(cluster_close_reconnect),
 	KUNIT_CASE(cluster_peer_restart),
 	KUNIT_CASE(cluster_refuses_unconfigured),
