@@ -811,12 +811,15 @@ void dlm_lc_node_kick_ack(struct dlm_lc_cluster *cl, int nodeid, u64 gen)
 		 * A released socket keeps its gen: only a live one counts,
 		 * and not one whose peer has left it for a new one.
 		 */
-		if (READ_ONCE(conn->sock_gen) == gen && READ_ONCE(conn->sock))
+		if (READ_ONCE(conn->sock_gen) == gen && READ_ONCE(conn->sock)) {
 			target = conn;
-		else if (other && READ_ONCE(other->sock_gen) == gen &&
-			 READ_ONCE(other->sock) &&
-			 !test_bit(CF_LEFT, &other->flags))
-			target = other;
+		} else if (other && READ_ONCE(other->sock_gen) == gen &&
+			   READ_ONCE(other->sock)) {
+			/* pairs with the barrier in sock_move_locked() */
+			smp_rmb();
+			if (!test_bit(CF_LEFT, &other->flags))
+				target = other;
+		}
 	}
 	if (target) {
 		spin_lock_bh(&target->wq.lock);

@@ -57,6 +57,7 @@ enum {
 	CF_SEND_RUN,		/* a send run is going (swork's or inline) */
 	CF_SEND_AGAIN,		/* one found it going: run swork after it */
 	CF_LEFT,		/* sibling reads a main socket its peer left */
+	CF_LEFT_LOST,		/* ... whose loss has been reported */
 #ifdef DLM_LC_TEST_HOOKS
 	CF_TEST_CANCELLED,	/* test build: the stop's cancels are done */
 #endif

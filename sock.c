@@ -372,6 +372,23 @@ void dlm_lc_schedule_retry(struct dlm_lc_conn *conn)
 }
 
 /*
+ * A worker of the main socket met an error on @gen, and an accept has
+ * moved that socket to the sibling @other since (sock_move_locked()),
+ * which may read only an EOF after it: the loss is the worker's to
+ * report, once per moved socket. Called with the main's lock held.
+ */
+static bool moved_loss(struct dlm_lc_conn *other, u64 gen)
+{
+	bool first;
+
+	down_write_nested(&other->sock_lock, SINGLE_DEPTH_NESTING);
+	first = other->sock_gen == gen &&
+		!test_and_set_bit(CF_LEFT_LOST, &other->flags);
+	up_write(&other->sock_lock);
+	return first;
+}
+
+/*
  * Close the socket named @gen (0: whatever socket is there). A worker that
  * met an error or EOF passes the socket it used: if another one was
  * installed meanwhile, it stays. May be called from the connection's own
@@ -402,6 +419,8 @@ void dlm_lc_conn_close_gen(struct dlm_lc_conn *conn, u64 gen,
 	down_write(&conn->sock_lock);
 	if (gen && (!conn->sock || conn->sock_gen != gen)) {
 		newer = conn->sock;
+		lost = why == DLM_LC_CLOSE_ERROR && conn->other &&
+		       moved_loss(conn->other, gen);
 		up_write(&conn->sock_lock);
 		/*
 		 * An accept installed a socket after our worker let go of
@@ -410,6 +429,8 @@ void dlm_lc_conn_close_gen(struct dlm_lc_conn *conn, u64 gen,
 		 */
 		if (newer)
 			kick_recv(conn);
+		if (lost && up->sock_lost)
+			up->sock_lost(conn->cl, conn->nodeid);
 		return;
 	}
 	/* a connect that never completed carried nothing: nothing is lost */
@@ -437,7 +458,8 @@ void dlm_lc_conn_close_gen(struct dlm_lc_conn *conn, u64 gen,
 		return;
 	if (test_bit(CF_OTHER, &conn->flags)) {
 		/* a main stream moved here (sock_move_locked()) ends here */
-		if (left && lost && up->sock_lost)
+		if (left && lost && up->sock_lost &&
+		    !test_and_set_bit(CF_LEFT_LOST, &conn->flags))
 			up->sock_lost(conn->cl, conn->nodeid);
 		return;
 	}
@@ -575,10 +597,16 @@ static void sock_move_locked(struct dlm_lc_conn *conn,
 	conn->rx_len = 0;
 	if (test_and_clear_bit(CF_RX_OWED, &conn->flags))
 		set_bit(CF_RX_OWED, &other->flags);
+	/*
+	 * It reports the main stream's loss at its close, and sends
+	 * nothing: marked before its gen is published to kick_ack.
+	 */
+	clear_bit(CF_LEFT_LOST, &other->flags);
+	set_bit(CF_LEFT, &other->flags);
+	/* the flag before the gen: dlm_lc_node_kick_ack() reads no lock */
+	smp_mb__after_atomic();
 	other->sock = sock;
 	WRITE_ONCE(other->sock_gen, conn->sock_gen);
-	/* it reports the main stream's loss at its close, and sends nothing */
-	set_bit(CF_LEFT, &other->flags);
 	sock_hook(other, sock);
 	wake_up_all(&conn->wait);
 }
@@ -614,6 +642,16 @@ static struct dlm_lc_conn *accept_install(struct dlm_lc_conn *conn,
 	if (!other)
 		goto out_unlock;
 	down_write_nested(&other->sock_lock, SINGLE_DEPTH_NESTING);
+	/*
+	 * The sibling still reads a moved main socket to its end: taking
+	 * its place would drop what the peer sent there. This one goes;
+	 * the peer dials again.
+	 */
+	ret = -EBUSY;
+	if (test_bit(CF_LEFT, &other->flags)) {
+		up_write(&other->sock_lock);
+		goto out_unlock;
+	}
 	dlm_lc_conn_release_locked(other);
 	/*
 	 * A stop left these set; the main connection is running again. No

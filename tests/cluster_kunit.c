@@ -655,6 +655,57 @@ static void cluster_redial_meets_closing_worker(struct kunit *test)
 	dlm_lc_test_recv_end_delay_ms = 0;
 }
 
+/*
+ * Node 3 redials twice while B's sibling still holds the first moved
+ * socket unread (main and sibling receive workers wait 500 ms): the
+ * second redial is turned away rather than dropping what that socket
+ * holds; once it is read, node 3 gets in again.
+ */
+static void cluster_redial_twice(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+	struct socket *old;
+	u64 accepted;
+
+	pair_start(test, "127.0.0.1", "127.0.0.2");
+	add_node(test, c->b, 3, "127.0.0.3");
+	KUNIT_ASSERT_EQ(test, raw_connect_to(test, "127.0.0.3", "127.0.0.2"),
+			0);
+	raw_send_bare(test);
+	KUNIT_ASSERT_TRUE(test, wait_for(sink_count(&c->sink_b) == 1));
+
+	dlm_lc_test_recv_delay_ms = 500;
+	dlm_lc_test_sibling_recv_delay_ms = 500;
+	raw_send_bare(test);
+	old = c->raw;
+	c->raw = NULL;
+	sock_release(old);
+	accepted = cstats(c->b).accepted;
+	KUNIT_ASSERT_EQ(test, raw_connect_to(test, "127.0.0.3", "127.0.0.2"),
+			0);
+	KUNIT_ASSERT_TRUE(test, wait_for(cstats(c->b).accepted > accepted));
+	old = c->raw;
+	c->raw = NULL;
+	sock_release(old);
+	accepted = cstats(c->b).accepted;
+	KUNIT_ASSERT_EQ(test, raw_connect_to(test, "127.0.0.3", "127.0.0.2"),
+			0);
+	/* the first socket's last message is still read */
+	KUNIT_EXPECT_TRUE(test, wait_for(sink_count(&c->sink_b) == 2));
+	KUNIT_EXPECT_EQ(test, cstats(c->b).accepted, accepted);
+
+	dlm_lc_test_recv_delay_ms = 0;
+	dlm_lc_test_sibling_recv_delay_ms = 0;
+	old = c->raw;
+	c->raw = NULL;
+	sock_release(old);
+	msleep(1000);
+	KUNIT_ASSERT_EQ(test, raw_connect_to(test, "127.0.0.3", "127.0.0.2"),
+			0);
+	raw_send_bare(test);
+	KUNIT_EXPECT_TRUE(test, wait_for(sink_count(&c->sink_b) == 3));
+}
+
 struct closer {
 	struct delayed_work work;
 	struct dlm_lc_cluster *cl;
@@ -1913,6 +1964,7 @@ static struct kunit_case cluster_cases[] = {
 	KUNIT_CASE(cluster_sibling_outlives_main_eof),
 	KUNIT_CASE(cluster_redial_before_eof),
 	KUNIT_CASE(cluster_redial_meets_closing_worker),
+	KUNIT_CASE(cluster_redial_twice),
 	KUNIT_CASE(cluster_close_reconnect),
 	KUNIT_CASE(cluster_peer_restart),
 	KUNIT_CASE(cluster_refuses_unconfigured),

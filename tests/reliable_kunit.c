@@ -150,8 +150,12 @@ struct closer {
 	struct dlm_lc_cluster *cl;
 	int peer;
 	int left;
+	int waits;		/* looks for a stream in flight so far */
 	bool restart;		/* stop and start the instance, not a close */
 };
+
+/* 3 ms apart: long enough for a close storm to find its stream going */
+#define CLOSER_WAITS	2000
 
 static void closer_fn(struct work_struct *work)
 {
@@ -165,6 +169,15 @@ static void closer_fn(struct work_struct *work)
 			pr_err("kunit: restart of %s failed\n",
 			       dlm_lc_cluster_name(cw->cl));
 	} else {
+		/*
+		 * A close with nothing unacked tests nothing. On two CPUs
+		 * the storm could end before the writer began: wait for it.
+		 */
+		if (!rel_unacked_msgs(cw->cl, cw->peer) &&
+		    cw->waits++ < CLOSER_WAITS) {
+			schedule_delayed_work(&cw->work, msecs_to_jiffies(3));
+			return;
+		}
 		dlm_lc_node_close(cw->cl, cw->peer);
 	}
 	if (--cw->left > 0)
