@@ -464,6 +464,18 @@ static void send_run(struct dlm_lc_conn *conn)
 		}
 	}
 
+	/*
+	 * A moved socket its peer left is only read (sock_move_locked()):
+	 * an ACK kicked just before the move is dropped, not sent there.
+	 */
+	if (test_bit(CF_LEFT, &conn->flags)) {
+		up_read(&conn->sock_lock);
+		spin_lock_bh(&conn->wq.lock);
+		clear_bit(CF_ACK_PENDING, &conn->flags);
+		clear_bit(CF_SEND_PENDING, &conn->flags);
+		spin_unlock_bh(&conn->wq.lock);
+		return;
+	}
 	gen = conn->sock_gen;
 	ret = send_resend(conn);
 	if (!ret)

@@ -564,14 +564,17 @@ static struct dlm_lc_conn *other_get_locked(struct dlm_lc_conn *conn)
 /*
  * Has the peer left @conn's socket (its FIN, or an error, came)? A stock
  * peer dials only once it has released its old socket, so bytes we sent
- * there now would meet a reset. Not while our own close is under way.
+ * there now would meet a reset. Not while our own close or connect is
+ * under way.
  */
 static bool conn_peer_left(struct dlm_lc_conn *conn)
 {
 	struct sock *sk = conn->sock->sk;
 
 	lockdep_assert_held_write(&conn->sock_lock);
-	if (test_bit(CF_SHUTDOWN, &conn->flags))
+	/* our own close, or our connect (a refused one carried nothing) */
+	if (test_bit(CF_SHUTDOWN, &conn->flags) ||
+	    test_bit(CF_CONNECTING, &conn->flags))
 		return false;
 	return READ_ONCE(sk->sk_err) ||
 	       (READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN);

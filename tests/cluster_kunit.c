@@ -657,9 +657,10 @@ static void cluster_redial_meets_closing_worker(struct kunit *test)
 
 /*
  * Node 3 redials twice while B's sibling still holds the first moved
- * socket unread (main and sibling receive workers wait 500 ms): the
- * second redial is turned away rather than dropping what that socket
- * holds; once it is read, node 3 gets in again.
+ * socket unread (main and sibling receive workers wait 2 s, so that the
+ * second redial meets the main socket it left, not none): the second
+ * redial is turned away rather than dropping what that socket holds;
+ * once it is read, node 3 gets in again.
  */
 static void cluster_redial_twice(struct kunit *test)
 {
@@ -674,8 +675,8 @@ static void cluster_redial_twice(struct kunit *test)
 	raw_send_bare(test);
 	KUNIT_ASSERT_TRUE(test, wait_for(sink_count(&c->sink_b) == 1));
 
-	dlm_lc_test_recv_delay_ms = 500;
-	dlm_lc_test_sibling_recv_delay_ms = 500;
+	dlm_lc_test_recv_delay_ms = 2000;
+	dlm_lc_test_sibling_recv_delay_ms = 2000;
 	raw_send_bare(test);
 	old = c->raw;
 	c->raw = NULL;
@@ -699,7 +700,7 @@ static void cluster_redial_twice(struct kunit *test)
 	old = c->raw;
 	c->raw = NULL;
 	sock_release(old);
-	msleep(1000);
+	msleep(2500);
 	KUNIT_ASSERT_EQ(test, raw_connect_to(test, "127.0.0.3", "127.0.0.2"),
 			0);
 	raw_send_bare(test);
