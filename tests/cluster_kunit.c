@@ -588,6 +588,31 @@ static void cluster_sibling_outlives_main_eof(struct kunit *test)
 	dlm_lc_test_sibling_recv_delay_ms = 0;
 }
 
+/* A and B; node 3 (c->raw) connected to B, one message delivered */
+static void node3_connected_to_b(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+
+	pair_start(test, "127.0.0.1", "127.0.0.2");
+	add_node(test, c->b, 3, "127.0.0.3");
+	KUNIT_ASSERT_EQ(test, raw_connect_to(test, "127.0.0.3", "127.0.0.2"),
+			0);
+	raw_send_bare(test);
+	KUNIT_ASSERT_TRUE(test, wait_for(sink_count(&c->sink_b) == 1));
+}
+
+/* node 3 hangs up (a FIN) and dials B again */
+static void node3_redial(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+	struct socket *old = c->raw;
+
+	c->raw = NULL;
+	sock_release(old);
+	KUNIT_ASSERT_EQ(test, raw_connect_to(test, "127.0.0.3", "127.0.0.2"),
+			0);
+}
+
 /*
  * Node 3 hangs up and dials again at once, before B has read the old
  * socket's FIN (test knob: main sockets' receive workers wait 500 ms).
@@ -599,21 +624,13 @@ static void cluster_redial_before_eof(struct kunit *test)
 	struct ctx *c = test->priv;
 	u64 accepted;
 
-	pair_start(test, "127.0.0.1", "127.0.0.2");
-	add_node(test, c->b, 3, "127.0.0.3");
-	KUNIT_ASSERT_EQ(test, raw_connect_to(test, "127.0.0.3", "127.0.0.2"),
-			0);
-	raw_send_bare(test);
-	KUNIT_ASSERT_TRUE(test, wait_for(sink_count(&c->sink_b) == 1));
+	node3_connected_to_b(test);
 
 	dlm_lc_test_recv_delay_ms = 500;
 	/* the old socket's last message, and its FIN, wait unread */
 	raw_send_bare(test);
 	accepted = cstats(c->b).accepted;
-	sock_release(c->raw);
-	c->raw = NULL;
-	KUNIT_ASSERT_EQ(test, raw_connect_to(test, "127.0.0.3", "127.0.0.2"),
-			0);
+	node3_redial(test);
 	KUNIT_ASSERT_TRUE(test, wait_for(cstats(c->b).accepted > accepted));
 
 	KUNIT_ASSERT_EQ(test, send_msg(c->b, 3, 100, 2), 0);
@@ -636,12 +653,7 @@ static void cluster_redial_meets_closing_worker(struct kunit *test)
 {
 	struct ctx *c = test->priv;
 
-	pair_start(test, "127.0.0.1", "127.0.0.2");
-	add_node(test, c->b, 3, "127.0.0.3");
-	KUNIT_ASSERT_EQ(test, raw_connect_to(test, "127.0.0.3", "127.0.0.2"),
-			0);
-	raw_send_bare(test);
-	KUNIT_ASSERT_TRUE(test, wait_for(sink_count(&c->sink_b) == 1));
+	node3_connected_to_b(test);
 
 	dlm_lc_test_recv_end_delay_ms = 500;
 	sock_release(c->raw);
@@ -665,44 +677,27 @@ static void cluster_redial_meets_closing_worker(struct kunit *test)
 static void cluster_redial_twice(struct kunit *test)
 {
 	struct ctx *c = test->priv;
-	struct socket *old;
 	u64 accepted;
 
-	pair_start(test, "127.0.0.1", "127.0.0.2");
-	add_node(test, c->b, 3, "127.0.0.3");
-	KUNIT_ASSERT_EQ(test, raw_connect_to(test, "127.0.0.3", "127.0.0.2"),
-			0);
-	raw_send_bare(test);
-	KUNIT_ASSERT_TRUE(test, wait_for(sink_count(&c->sink_b) == 1));
+	node3_connected_to_b(test);
 
 	dlm_lc_test_recv_delay_ms = 2000;
 	dlm_lc_test_sibling_recv_delay_ms = 2000;
 	raw_send_bare(test);
-	old = c->raw;
-	c->raw = NULL;
-	sock_release(old);
 	accepted = cstats(c->b).accepted;
-	KUNIT_ASSERT_EQ(test, raw_connect_to(test, "127.0.0.3", "127.0.0.2"),
-			0);
+	node3_redial(test);
 	KUNIT_ASSERT_TRUE(test, wait_for(cstats(c->b).accepted > accepted));
-	old = c->raw;
-	c->raw = NULL;
-	sock_release(old);
 	accepted = cstats(c->b).accepted;
-	KUNIT_ASSERT_EQ(test, raw_connect_to(test, "127.0.0.3", "127.0.0.2"),
-			0);
+	node3_redial(test);
 	/* the first socket's last message is still read */
 	KUNIT_EXPECT_TRUE(test, wait_for(sink_count(&c->sink_b) == 2));
 	KUNIT_EXPECT_EQ(test, cstats(c->b).accepted, accepted);
 
 	dlm_lc_test_recv_delay_ms = 0;
 	dlm_lc_test_sibling_recv_delay_ms = 0;
-	old = c->raw;
-	c->raw = NULL;
-	sock_release(old);
+	/* the main socket's close has run: the next one is main */
 	msleep(2500);
-	KUNIT_ASSERT_EQ(test, raw_connect_to(test, "127.0.0.3", "127.0.0.2"),
-			0);
+	node3_redial(test);
 	raw_send_bare(test);
 	KUNIT_EXPECT_TRUE(test, wait_for(sink_count(&c->sink_b) == 3));
 }

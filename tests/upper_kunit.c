@@ -217,6 +217,22 @@ static void upper_hooks_seen(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_read(&ub->released), 1);
 }
 
+/* B (node 2) under a counting upper layer, node 3 configured in it */
+static struct counting_upper *counting_b_with_node3(struct kunit *test)
+{
+	struct counting_upper *ub;
+	struct ctx *c = test->priv;
+
+	ub = kunit_kzalloc(test, sizeof(*ub), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, ub);
+	ub->from = 3;
+	c->b = bare(test, "kunit-up-b", 2);
+	add_node(test, c->b, 3, "127.0.0.3");
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_set_upper(c->b, &cu_ops, ub), 0);
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->b), 0);
+	return ub;
+}
+
 /* node 3 (a test socket, c->raw) connects to B and sends one message */
 static void raw_send_one(struct kunit *test)
 {
@@ -234,16 +250,8 @@ static void raw_send_one(struct kunit *test)
  */
 static void upper_lost_only_on_error(struct kunit *test)
 {
-	struct counting_upper *ub;
+	struct counting_upper *ub = counting_b_with_node3(test);
 	struct ctx *c = test->priv;
-
-	ub = kunit_kzalloc(test, sizeof(*ub), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, ub);
-	ub->from = 3;
-	c->b = bare(test, "kunit-up-b", 2);
-	add_node(test, c->b, 3, "127.0.0.3");
-	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_set_upper(c->b, &cu_ops, ub), 0);
-	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->b), 0);
 
 	/* node 3 connects, sends, and closes cleanly: EOF, no loss */
 	raw_send_one(test);
@@ -295,16 +303,9 @@ static void upper_lost_only_on_error(struct kunit *test)
  */
 static void upper_lost_on_redial(struct kunit *test)
 {
-	struct counting_upper *ub;
+	struct counting_upper *ub = counting_b_with_node3(test);
 	struct ctx *c = test->priv;
 
-	ub = kunit_kzalloc(test, sizeof(*ub), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, ub);
-	ub->from = 3;
-	c->b = bare(test, "kunit-up-b", 2);
-	add_node(test, c->b, 3, "127.0.0.3");
-	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_set_upper(c->b, &cu_ops, ub), 0);
-	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->b), 0);
 	raw_send_one(test);
 	KUNIT_ASSERT_TRUE(test, wait_for(atomic_read(&ub->delivered) == 1));
 	dlm_lc_test_recv_delay_ms = 500;
