@@ -154,7 +154,10 @@ struct closer {
 	bool restart;		/* stop and start the instance, not a close */
 };
 
-/* 3 ms apart: long enough for a close storm to find its stream going */
+/*
+ * Looks for a stream in flight, over the whole storm, each at least 3 ms
+ * (a tick) after the last: enough for the writer to begin.
+ */
 #define CLOSER_WAITS	2000
 
 static void closer_fn(struct work_struct *work)
