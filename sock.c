@@ -620,8 +620,8 @@ static void sock_move_locked(struct dlm_lc_conn *conn,
  * peer sends on whichever socket it opened. But a peer that dials again
  * after leaving our main socket gets the new one as main: the old one
  * becomes the sibling until its end is read (*@moved). What it still
- * holds and what comes on the new one are read side by side, as with
- * crossed sockets.
+ * holds and what comes on the new one are read concurrently, as with
+ * crossed sockets: no order is kept between the two.
  */
 static struct dlm_lc_conn *accept_install(struct dlm_lc_conn *conn,
 					  struct socket *sock, bool *moved)

@@ -42,9 +42,9 @@
 # and counted it, answered the dripped requests, ...) and node 3 was still
 # answered during it, with no stretch of more than GAP_MAX (3) s without
 # a reply (a redial race once left node 3 unanswered for 4-5 s in a case
-# that still got replies before and after it). Printed per phase: node 3's rate and its ratio to
-# "before" (and per busy guest CPU-second), the busiest kworkers' CPU,
-# node 2's status (queued, connected, ...). Before the cases and after
+# that still got replies before and after it). Printed per phase: node
+# 3's rate and its ratio to "before" (and per busy guest CPU-second), the
+# busiest kworkers' CPU, node 2's status (queued, connected, ...). Before the cases and after
 # node 2 left (outside the measured windows: forks slow the debug guest)
 # tracefs counts the work items per 1000 replies, failed socket memory
 # charges (sock_exceed_buf_limit) and, for each new connection of node 3,
