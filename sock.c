@@ -941,7 +941,13 @@ static void stop_io_one(struct dlm_lc_conn *conn)
 	clear_bit(CF_ACK_PENDING, &conn->flags);
 }
 
-/* After this no worker of @conn runs and none will be queued. */
+/*
+ * After this no worker of @conn runs and none will be queued. No accept
+ * may create or restart @conn's sibling meanwhile: the caller has either
+ * stopped the listener (cluster stop) or unhashed @conn and waited out
+ * cl->srcu, which accept_one() holds over its lookup and install (node
+ * removal). So conn->other, read here without the lock, is final.
+ */
 void dlm_lc_conn_stop_io(struct dlm_lc_conn *conn)
 {
 	might_sleep();
