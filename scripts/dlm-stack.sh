@@ -26,8 +26,8 @@
 #      LOCKBENCH_SECS (10)), LOCKBENCH_PERF (bench: 1 = Debian's perf in
 #      the guests samples every CPU in each "all" phase; the top kernel
 #      symbols of each dlm.ko are printed as INFO lines), LOCKBENCH_CAPTURE
-#      (bench: 1 = tcpdump in the guests through our dlm.ko's first "pair"
-#      phase; segment counts per direction as INFO lines),
+#      (bench: 1 = tcpdump in the guests through each dlm.ko's round-1
+#      "pair" phase; segment counts and sizes per direction as INFO lines),
 #      DLMSTACK_KO_PARAMS (insmod parameters of our dlm.ko, e.g.
 #      io_highpri=1: the 6.1 drop-in's socket workers at high priority).
 # Prints the guests' PASS/FAIL/INFO lines and "PASS|FAIL: dlm-stack.<ver>.<mode>".

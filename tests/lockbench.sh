@@ -16,8 +16,9 @@
 #      LOCKBENCH_PERF (1: perf samples every CPU through each "all"
 #      phase; INFO lines name the top symbols per dlm.ko and round),
 #      LOCKBENCH_CAPTURE (1: tcpdump on DLM's port through round 1's
-#      "pair" phase with our dlm.ko; INFO lines count data segments and
-#      pure ACKs per direction and show a stretch of the packets).
+#      "pair" phase, each dlm.ko; INFO lines count data segments and
+#      pure ACKs per direction, the data segments' sizes, and show a
+#      stretch of the packets).
 
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/stacklib.sh"
@@ -44,22 +45,28 @@ if [ "$CAPTURE" = 1 ]; then
 	command -v tcpdump >/dev/null 2>&1 || { fail capture "no tcpdump in the guest"; exit 1; }
 fi
 
-# cap_report FILE: per direction, segments with data and without
+# cap_report FILE CASE: per direction, segments with data and without,
+# and how many data segments had each size (TCP payload bytes).
+# Every tcpdump here takes -Z root: Debian's is built --with-user=tcpdump
+# and, run as root, drops to that user after opening the file, reads
+# included; the image has no such user, so without it the read exits
+# ("Couldn't find user 'tcpdump'") having printed nothing
 cap_report() {
-	tcpdump -r "$1" -nn -tt 2>/dev/null | awk '
+	tcpdump -Z root -r "$1" -nn -tt 2>/dev/null | awk '
 		{ l = 0; d = ""
 		  # -i any adds the interface and direction before "IP"
 		  for (i = 1; i <= NF; i++) {
 			if ($i == "length") l = $(i + 1) + 0
 			if ($i == "IP" && d == "") d = $(i + 1) " " $(i + 3)
 		  }
-		  if (l > 0) data[d]++; else pure[d]++; n++ }
+		  if (l > 0) { data[d]++; size[d " len " l]++ } else pure[d]++; n++ }
 		END { for (d in data) printf "%s data %d pure %d\n", d, data[d], pure[d]
 		      for (d in pure) if (!(d in data)) printf "%s data 0 pure %d\n", d, pure[d]
+		      for (k in size) printf "%s segs %d\n", k, size[k]
 		      printf "total %d\n", n }' |
-		while read -r line; do info "lockbench-cap: $line"; done
-	tcpdump -r "$1" -nn -tt 2>/dev/null | sed -n '400,460p' |
-		while read -r line; do info "lockbench-cap-pkt: $line"; done
+		while read -r line; do info "lockbench-cap: $2 $line"; done
+	tcpdump -Z root -r "$1" -nn -tt 2>/dev/null | sed -n '400,460p' |
+		while read -r line; do info "lockbench-cap-pkt: $2 $line"; done
 }
 
 # counters: packets out and in on the link, context switches, TCP
@@ -121,7 +128,7 @@ while [ "$r" -le "$ROUNDS" ]; do
 			out=/tmp/bench-$case-$phase.out
 			ppid=
 			cpid=
-			if [ "$CAPTURE" = 1 ] && [ "$DLM" = ours ] && [ "$r" = 1 ] &&
+			if [ "$CAPTURE" = 1 ] && [ "$r" = 1 ] &&
 				[ "$phase" = pair ]; then
 				# -Z root: the image has no tcpdump user; immediate
 				# mode: a kill would lose the packets not yet handed up
@@ -160,8 +167,8 @@ while [ "$r" -le "$ROUNDS" ]; do
 			if [ -n "$cpid" ]; then
 				kill "$cpid" 2>/dev/null
 				wait "$cpid"
-				info "lockbench-cap: tcpdump: $(tail -n 3 "/tmp/cap-$case.log" | tr '\n' ' ') file $(wc -c "/tmp/cap-$case.pcap" 2>&1), read: $(tcpdump -r "/tmp/cap-$case.pcap" -nn 2>&1 >/dev/null | tail -n 1)"
-				cap_report "/tmp/cap-$case.pcap"
+				info "lockbench-cap: $case tcpdump: $(tail -n 3 "/tmp/cap-$case.log" | tr '\n' ' ') file $(wc -c "/tmp/cap-$case.pcap" 2>&1), read: $(tcpdump -Z root -r "/tmp/cap-$case.pcap" -nn 2>&1 >/dev/null | tail -n 1)"
+				cap_report "/tmp/cap-$case.pcap" "$case"
 				rm -f "/tmp/cap-$case.pcap"
 			fi
 			if [ -n "$ppid" ]; then
