@@ -96,6 +96,7 @@ void dlm_lc_conn_init(struct dlm_lc_conn *conn, struct dlm_lc_cluster *cl,
 	INIT_WORK(&conn->rwork, dlm_lc_recv_work);
 	INIT_WORK(&conn->swork, dlm_lc_send_work);
 	INIT_DELAYED_WORK(&conn->retry_work, dlm_lc_retry_work);
+	INIT_DELAYED_WORK(&conn->hold_work, dlm_lc_hold_work);
 	dlm_lc_lane_init(&conn->lane, cl);
 	conn->node_lane = &conn->lane;
 	dlm_lc_wq_init(&conn->wq);
@@ -970,6 +971,7 @@ void dlm_lc_msg_commit(struct dlm_lc_msg *msg)
 	struct dlm_lc_conn *conn = msg->conn;
 
 	spin_lock_bh(&conn->wq.lock);
+	dlm_lc_commit_seen(conn);
 	if (dlm_lc_wq_commit_locked(&conn->wq, msg->entry))
 		dlm_lc_kick_send(conn);
 	spin_unlock_bh(&conn->wq.lock);

@@ -124,6 +124,12 @@ struct dlm_lc_upper_ops {
 	 * next item (see "Replies sent by the receive worker", design.rst)
 	 */
 	bool deliver_may_sleep;
+	/*
+	 * what only @deliver_done committed for the item (an ACK, nothing
+	 * to carry it) may wait a few ticks for the next commit to share its
+	 * socket call, instead of going out alone at once
+	 */
+	bool done_may_wait;
 	/* the instance starts: bound, before any connection takes I/O */
 	void (*start)(struct dlm_lc_cluster *cl);
 	/* graceful stop, before the write queues drain */

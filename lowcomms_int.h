@@ -58,6 +58,8 @@ enum {
 	CF_SEND_AGAIN,		/* one found it going: run swork after it */
 	CF_LEFT,		/* sibling reads a main socket its peer left */
 	CF_LEFT_LOST,		/* ... whose loss has been reported */
+	CF_DONE_HOLD,		/* rwork in deliver_done: its send may wait */
+	CF_HELD,		/* hold_work armed for what deliver_done wrote */
 #ifdef DLM_LC_TEST_HOOKS
 	CF_TEST_CANCELLED,	/* test build: the stop's cancels are done */
 #endif
@@ -123,6 +125,8 @@ struct dlm_lc_conn {
 	struct work_struct rwork;
 	struct work_struct swork;
 	struct delayed_work retry_work;
+	/* sends what deliver_done wrote if no commit came for it to join */
+	struct delayed_work hold_work;
 	atomic_t backoff_ms;
 
 	struct dlm_lc_wqueue wq;
@@ -307,6 +311,7 @@ void dlm_lc_conn_shutdown_begin(struct dlm_lc_conn *conn);
 void dlm_lc_conn_shutdown_wait(struct dlm_lc_conn *conn, unsigned long end);
 void dlm_lc_conn_free(struct dlm_lc_conn *conn);
 void dlm_lc_kick_send(struct dlm_lc_conn *conn);
+void dlm_lc_commit_seen(struct dlm_lc_conn *conn);
 void dlm_lc_schedule_retry(struct dlm_lc_conn *conn);
 
 /* recv.c */
@@ -338,6 +343,9 @@ int dlm_lc_recv_parse(struct dlm_lc_conn *conn);
 void dlm_lc_send_work(struct work_struct *work);
 void dlm_lc_send_inline(struct dlm_lc_conn *conn);
 void dlm_lc_send_owed_queue(struct dlm_lc_conn *reader);
+void dlm_lc_send_done_begin(struct dlm_lc_conn *reader);
+void dlm_lc_send_done_end(struct dlm_lc_conn *reader);
+void dlm_lc_hold_work(struct work_struct *work);
 void dlm_lc_retry_work(struct work_struct *work);
 
 #endif /* DLM_LC_LOWCOMMS_INT_H */

@@ -496,8 +496,17 @@ static void process_one(struct dlm_lc_lane *lane, struct dlm_lc_rx *rx,
 			dlm_lc_send_owed_queue(reader);
 		cl->upper->deliver(cl, rx->nodeid, rx->gen, data + off, len);
 	}
-	if (cl->upper->deliver_done)
+	if (!cl->upper->deliver_done)
+		return;
+	/* another node's item (one lane) writes to a conn not deferred */
+	if (reader && cl->upper->done_may_wait &&
+	    rx->nodeid == reader->nodeid) {
+		dlm_lc_send_done_begin(reader);
 		cl->upper->deliver_done(cl, rx->nodeid);
+		dlm_lc_send_done_end(reader);
+	} else {
+		cl->upper->deliver_done(cl, rx->nodeid);
+	}
 }
 
 /* items per run before it hands over, so that others' work runs too */

@@ -123,6 +123,14 @@ static enum park send_park(struct dlm_lc_conn *conn, struct sock *sk,
 	return PARK_RETRY;
 }
 
+/* The queue is empty: what a hold kept went out with this run. */
+static void held_sent_locked(struct dlm_lc_conn *conn)
+{
+	lockdep_assert_held(&conn->wq.lock);
+	if (test_and_clear_bit(CF_HELD, &conn->flags))
+		cancel_delayed_work(&conn->hold_work);
+}
+
 /* Short of memory (the socket's or a resend buffer): run again later. */
 static int send_backoff(struct dlm_lc_conn *conn)
 {
@@ -343,6 +351,7 @@ static int send_queue(struct dlm_lc_conn *conn)
 			}
 			/* commit and kick_ack set it again under this lock */
 			clear_bit(CF_SEND_PENDING, &conn->flags);
+			held_sent_locked(conn);
 			spin_unlock_bh(&conn->wq.lock);
 			wake_up_all(&conn->wait);
 			return 0;
@@ -407,8 +416,10 @@ static bool queue_empty_clear_pending(struct dlm_lc_conn *conn)
 	spin_lock_bh(&conn->wq.lock);
 	empty = dlm_lc_wq_empty_locked(&conn->wq) &&
 		!test_bit(CF_ACK_PENDING, &conn->flags);
-	if (empty)
+	if (empty) {
 		clear_bit(CF_SEND_PENDING, &conn->flags);
+		held_sent_locked(conn);
+	}
 	spin_unlock_bh(&conn->wq.lock);
 	return empty;
 }
@@ -601,6 +612,82 @@ void dlm_lc_send_owed_queue(struct dlm_lc_conn *reader)
 	send_owed_queue(reader);
 	if (reader->primary)
 		send_owed_queue(reader->primary);
+}
+
+/*
+ * At least this long what only deliver_done() wrote (6.1's DLM
+ * acknowledges every read) waits for company. On the node that asks, the
+ * reply it has just read wakes the task whose next request then carries
+ * the ACK in its socket call; sent at once, each went in a segment of its
+ * own. One tick more: a timer may fire at the next tick.
+ */
+#define DONE_HOLD_MS	4
+
+static unsigned long done_hold_ticks(void)
+{
+	return dlm_lc_test_done_hold(msecs_to_jiffies(DONE_HOLD_MS) + 1);
+}
+
+/* @conn's sends owe nothing yet: what deliver_done writes may wait */
+static void done_begin(struct dlm_lc_conn *conn)
+{
+	spin_lock_bh(&conn->wq.lock);
+	if (!test_bit(CF_SEND_PENDING, &conn->flags))
+		set_bit(CF_DONE_HOLD, &conn->flags);
+	spin_unlock_bh(&conn->wq.lock);
+}
+
+/*
+ * Still DONE_HOLD with a run owed: only deliver_done's writes took
+ * SEND_PENDING (a commit of anyone else, kicking or not, clears
+ * DONE_HOLD: dlm_lc_commit_seen()). Give the run up; the next commit
+ * queues swork at once and takes them along, else hold_work sends them.
+ * A hold already armed keeps its deadline: a steady stream of reads does
+ * not put its ACKs off.
+ */
+static void done_end(struct dlm_lc_conn *conn)
+{
+	spin_lock_bh(&conn->wq.lock);
+	if (test_and_clear_bit(CF_DONE_HOLD, &conn->flags) &&
+	    test_bit(CF_SEND_INLINE, &conn->flags) &&
+	    !test_bit(CF_STOP_IO, &conn->flags)) {
+		clear_bit(CF_SEND_INLINE, &conn->flags);
+		clear_bit(CF_SEND_PENDING, &conn->flags);
+		if (!test_and_set_bit(CF_HELD, &conn->flags))
+			queue_delayed_work(dlm_lc_io_wq, &conn->hold_work,
+					   done_hold_ticks());
+	}
+	spin_unlock_bh(&conn->wq.lock);
+}
+
+/*
+ * @reader's delivery run calls the upper layer's deliver_done() for an
+ * item of @reader's own node: its writes go to @reader's connection, or
+ * to the primary's for a second socket. Only for an upper layer that set
+ * done_may_wait.
+ */
+void dlm_lc_send_done_begin(struct dlm_lc_conn *reader)
+{
+	done_begin(reader->primary ?: reader);
+}
+
+void dlm_lc_send_done_end(struct dlm_lc_conn *reader)
+{
+	done_end(reader->primary ?: reader);
+}
+
+/* No commit came to carry what a hold kept: send it alone. */
+void dlm_lc_hold_work(struct work_struct *work)
+{
+	struct dlm_lc_conn *conn = container_of(to_delayed_work(work),
+						 struct dlm_lc_conn,
+						 hold_work);
+
+	dlm_lc_test_work_late(conn);
+	spin_lock_bh(&conn->wq.lock);
+	if (test_and_clear_bit(CF_HELD, &conn->flags))
+		dlm_lc_kick_send(conn);
+	spin_unlock_bh(&conn->wq.lock);
 }
 
 void dlm_lc_retry_work(struct work_struct *work)

@@ -36,6 +36,8 @@ unsigned int dlm_lc_test_sibling_recv_delay_ms;
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_test_sibling_recv_delay_ms);
 unsigned int dlm_lc_test_recv_end_delay_ms;
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_test_recv_end_delay_ms);
+unsigned int dlm_lc_test_done_hold_ms;
+EXPORT_SYMBOL_IF_KUNIT(dlm_lc_test_done_hold_ms);
 atomic_t dlm_lc_test_late_works = ATOMIC_INIT(0);
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_test_late_works);
 atomic_t dlm_lc_test_fail_rx_buf = ATOMIC_INIT(0);
@@ -121,6 +123,18 @@ static bool kick_in_delivery(struct dlm_lc_conn *conn)
 }
 
 /*
+ * A message is committed to @conn, by a writer whose commit may not kick
+ * (another still writes on its page): one not made by the worker that
+ * delivers is never held back with what its deliver_done wrote.
+ */
+void dlm_lc_commit_seen(struct dlm_lc_conn *conn)
+{
+	lockdep_assert_held(&conn->wq.lock);
+	if (test_bit(CF_DONE_HOLD, &conn->flags) && !kick_in_delivery(conn))
+		clear_bit(CF_DONE_HOLD, &conn->flags);
+}
+
+/*
  * Queue the send worker for new data; called with the write-queue lock.
  * A reply committed while the receive worker of @conn (or of its second
  * socket) delivers is sent by that worker once its delivery run ends
@@ -129,14 +143,20 @@ static bool kick_in_delivery(struct dlm_lc_conn *conn)
  */
 void dlm_lc_kick_send(struct dlm_lc_conn *conn)
 {
+	bool deferred;
+
 	lockdep_assert_held(&conn->wq.lock);
 	if (test_bit(CF_STOP_IO, &conn->flags) ||
 	    test_bit(CF_SHUTDOWN, &conn->flags) ||
 	    test_bit(CF_WAIT_SPACE, &conn->flags))
 		return;
+	deferred = kick_in_delivery(conn);
+	/* only the delivering worker's own writes may be held back */
+	if (!deferred)
+		clear_bit(CF_DONE_HOLD, &conn->flags);
 	if (test_and_set_bit(CF_SEND_PENDING, &conn->flags))
 		return;
-	if (kick_in_delivery(conn))
+	if (deferred)
 		set_bit(CF_SEND_INLINE, &conn->flags);
 	else
 		queue_work(dlm_lc_io_wq, &conn->swork);
@@ -363,6 +383,8 @@ void dlm_lc_schedule_retry(struct dlm_lc_conn *conn)
 {
 	spin_lock_bh(&conn->wq.lock);
 	if (!test_bit(CF_STOP_IO, &conn->flags)) {
+		/* the retry owns SEND_PENDING now: no hold may give it up */
+		clear_bit(CF_DONE_HOLD, &conn->flags);
 		set_bit(CF_SEND_PENDING, &conn->flags);
 		if (!delayed_work_pending(&conn->retry_work))
 			queue_delayed_work(dlm_lc_io_wq, &conn->retry_work,
@@ -924,6 +946,7 @@ static void stop_io_one(struct dlm_lc_conn *conn)
 	up_read(&conn->sock_lock);
 
 	cancel_delayed_work_sync(&conn->retry_work);
+	cancel_delayed_work_sync(&conn->hold_work);
 	cancel_work_sync(&conn->swork);
 	cancel_work_sync(&conn->rwork);
 	/*
@@ -933,12 +956,15 @@ static void stop_io_one(struct dlm_lc_conn *conn)
 	 */
 	cancel_work_sync(&conn->swork);
 	cancel_delayed_work_sync(&conn->retry_work);
+	cancel_delayed_work_sync(&conn->hold_work);
 	dlm_lc_test_stop_cancelled(conn);
 	clear_bit(CF_SEND_PENDING, &conn->flags);
 	clear_bit(CF_SEND_INLINE, &conn->flags);
 	clear_bit(CF_RECV_PENDING, &conn->flags);
 	clear_bit(CF_WAIT_SPACE, &conn->flags);
 	clear_bit(CF_ACK_PENDING, &conn->flags);
+	clear_bit(CF_DONE_HOLD, &conn->flags);
+	clear_bit(CF_HELD, &conn->flags);
 }
 
 /*

@@ -11,6 +11,7 @@
 #include <linux/atomic.h>
 #include <linux/completion.h>
 #include <linux/delay.h>
+#include <linux/jiffies.h>
 
 struct dlm_lc_cluster;
 struct dlm_lc_conn;
@@ -30,6 +31,15 @@ extern unsigned int dlm_lc_test_recv_delay_ms;
 extern unsigned int dlm_lc_test_sibling_recv_delay_ms;
 /* milliseconds a receive worker ending at EOF or an error waits unlocked */
 extern unsigned int dlm_lc_test_recv_end_delay_ms;
+/* milliseconds what deliver_done wrote waits for company (0: ticks) */
+extern unsigned int dlm_lc_test_done_hold_ms;
+
+static inline unsigned long dlm_lc_test_done_hold(unsigned long ticks)
+{
+	unsigned int ms = READ_ONCE(dlm_lc_test_done_hold_ms);
+
+	return ms ? msecs_to_jiffies(ms) : ticks;
+}
 
 static inline void dlm_lc_test_callback_delay(void)
 {
@@ -137,6 +147,11 @@ static inline void dlm_lc_test_forget_hold(void) {}
 static inline void dlm_lc_test_stop_begins(struct dlm_lc_conn *conn) {}
 static inline void dlm_lc_test_stop_cancelled(struct dlm_lc_conn *conn) {}
 static inline void dlm_lc_test_work_late(struct dlm_lc_conn *conn) {}
+
+static inline unsigned long dlm_lc_test_done_hold(unsigned long ticks)
+{
+	return ticks;
+}
 #endif
 
 #endif /* DLM_LC_TEST_HOOKS_H */

@@ -115,6 +115,8 @@ static const struct dlm_lc_upper_ops adapter_ops = {
 	.deliver	= adapter_deliver,
 #ifdef DLM_LC_DLM_RECEIVE_DONE
 	.deliver_done	= adapter_deliver_done,
+	/* its ACK may wait to share the next request's socket call */
+	.done_may_wait	= true,
 #endif
 	.sock_lost	= adapter_sock_lost,
 #ifndef DLM_LC_DLM_PROCESS_BH

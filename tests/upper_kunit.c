@@ -18,6 +18,7 @@
 #include <net/sock.h>
 
 #include "lowcomms.h"
+#include "lowcomms_int.h"
 #include "test_hooks.h"
 #include "wire.h"
 #include "cluster_kunit.h"
@@ -657,6 +658,132 @@ static void upper_one_lane_removal(struct kunit *test)
 	KUNIT_EXPECT_GT(test, st.process_worker, by_work);
 }
 
+/*
+ * An upper layer that answers every read with a bare header, as 6.1's
+ * DLM acknowledges each read (dlm_midcomms_receive_done()), and asks for
+ * that answer to wait for company (done_may_wait).
+ */
+struct acking_upper {
+	struct counting_upper cu;	/* first: cu_deliver() reads it */
+	struct completion acked;	/* a deliver_done has committed */
+	atomic_t ack_fails;
+};
+
+static void au_deliver_done(struct dlm_lc_cluster *cl, int nodeid)
+{
+	struct acking_upper *u = dlm_lc_cluster_upper(cl);
+
+	if (send_msg(cl, nodeid, DLM_LC_HDR_LEN, 0))
+		atomic_inc(&u->ack_fails);
+	complete(&u->acked);
+}
+
+static const struct dlm_lc_upper_ops au_ops = {
+	.deliver	= cu_deliver,
+	.deliver_done	= au_deliver_done,
+	.done_may_wait	= true,
+};
+
+/* @cl's connection to @nodeid keeps what a deliver_done wrote */
+static bool node_held(struct dlm_lc_cluster *cl, int nodeid)
+{
+	struct dlm_lc_conn *conn;
+	bool held;
+
+	mutex_lock(&cl->lock);
+	conn = dlm_lc_conn_find(cl, nodeid);
+	held = conn && test_bit(CF_HELD, &conn->flags);
+	mutex_unlock(&cl->lock);
+	return held;
+}
+
+static u64 node_tx_calls(struct dlm_lc_cluster *cl, int nodeid)
+{
+	struct dlm_lc_node_stats ns;
+
+	return dlm_lc_node_get_stats(cl, nodeid, &ns) ? 0 : ns.tx_calls;
+}
+
+/*
+ * Issue 10: A's answer to a read (its "ACK") waits for A's next message
+ * and leaves in one socket call with it; with none it still goes, after
+ * the hold. A stop while it waits leaves no work behind (the test build
+ * counts work started after the stop's cancels; KASAN sees a hold_work
+ * run on a freed connection).
+ */
+static void upper_done_waits_for_company(struct kunit *test)
+{
+	struct acking_upper *ua;
+	struct counting_upper *ub;
+	struct ctx *c = test->priv;
+	u64 calls;
+
+	ua = kunit_kzalloc(test, sizeof(*ua), GFP_KERNEL);
+	ub = kunit_kzalloc(test, sizeof(*ub), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, ua);
+	KUNIT_ASSERT_NOT_NULL(test, ub);
+	init_completion(&ua->acked);
+	ua->cu.from = 2;
+	ub->from = 1;
+	c->a = bare(test, "kunit-up-a", 1);
+	c->b = bare(test, "kunit-up-b", 2);
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_set_upper(c->a, &au_ops, ua), 0);
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_set_upper(c->b, &cu_ops, ub), 0);
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->a), 0);
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->b), 0);
+
+	/* B dials A; A answers on that socket, after the default hold */
+	KUNIT_ASSERT_EQ(test, send_msg(c->b, 1, 64, 0), 0);
+	KUNIT_ASSERT_TRUE(test, wait_for(atomic_read(&ub->delivered) == 1));
+
+	/* alone: held for the knob's 300 ms, then sent */
+	dlm_lc_test_done_hold_ms = 300;
+	calls = node_tx_calls(c->a, 2);
+	KUNIT_ASSERT_EQ(test, send_msg(c->b, 1, 64, 1), 0);
+	KUNIT_ASSERT_TRUE(test, wait_for(atomic_read(&ua->cu.delivered) == 2));
+	msleep(100);
+	KUNIT_EXPECT_EQ_MSG(test, atomic_read(&ub->delivered), 1,
+			    "the answer went out at once");
+	KUNIT_EXPECT_TRUE(test, node_held(c->a, 2));
+	KUNIT_EXPECT_TRUE(test, wait_for(atomic_read(&ub->delivered) == 2));
+	/* counted once sendmsg returned, maybe after B's delivery */
+	KUNIT_EXPECT_TRUE(test, wait_for(node_tx_calls(c->a, 2) > calls));
+	KUNIT_EXPECT_EQ(test, node_tx_calls(c->a, 2), calls + 1);
+
+	/* with company: A's next message takes the answer along */
+	reinit_completion(&ua->acked);
+	calls = node_tx_calls(c->a, 2);
+	KUNIT_ASSERT_EQ(test, send_msg(c->b, 1, 64, 2), 0);
+	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&ua->acked,
+							    10 * HZ));
+	/* past the delivery run's end, well inside the hold */
+	msleep(30);
+	KUNIT_EXPECT_EQ(test, atomic_read(&ub->delivered), 2);
+	KUNIT_ASSERT_EQ(test, send_msg(c->a, 2, 64, 0), 0);
+	KUNIT_EXPECT_TRUE(test, wait_for(atomic_read(&ub->delivered) == 4));
+	KUNIT_EXPECT_TRUE(test, wait_for(node_tx_calls(c->a, 2) > calls));
+	KUNIT_EXPECT_EQ_MSG(test, node_tx_calls(c->a, 2), calls + 1,
+			    "the answer and the message took two calls");
+	/* that run sent what the hold kept: nothing left to fire */
+	KUNIT_EXPECT_FALSE(test, node_held(c->a, 2));
+	KUNIT_EXPECT_EQ(test, atomic_read(&ub->out_of_order), 0);
+
+	/* a removal while an answer waits: no work after the stop */
+	dlm_lc_test_done_hold_ms = 500;
+	atomic_set(&dlm_lc_test_late_works, 0);
+	reinit_completion(&ua->acked);
+	KUNIT_ASSERT_EQ(test, send_msg(c->b, 1, 64, 3), 0);
+	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&ua->acked,
+							    10 * HZ));
+	KUNIT_EXPECT_TRUE(test, wait_for(node_held(c->a, 2)));
+	KUNIT_EXPECT_EQ(test, dlm_lc_node_remove_now(c->a, 2), 0);
+	dlm_lc_test_done_hold_ms = 0;
+	msleep(700);
+	KUNIT_EXPECT_EQ(test, atomic_read(&dlm_lc_test_late_works), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&ub->delivered), 4);
+	KUNIT_EXPECT_EQ(test, atomic_read(&ua->ack_fails), 0);
+}
+
 static struct kunit_case upper_cases[] = {
 	KUNIT_CASE(upper_registration_rules),
 	KUNIT_CASE(upper_hooks_seen),
@@ -667,6 +794,7 @@ static struct kunit_case upper_cases[] = {
 	KUNIT_CASE(upper_lanes_per_node),
 	KUNIT_CASE(upper_one_lane),
 	KUNIT_CASE(upper_one_lane_removal),
+	KUNIT_CASE(upper_done_waits_for_company),
 	{}
 };
 
