@@ -123,7 +123,10 @@ static enum park send_park(struct dlm_lc_conn *conn, struct sock *sk,
 	return PARK_RETRY;
 }
 
-/* The queue is empty: what a hold kept went out with this run. */
+/*
+ * The queue has nothing to send (or a writer still on its first page,
+ * whose commit kicks): what a hold kept went out with this run.
+ */
 static void held_sent_locked(struct dlm_lc_conn *conn)
 {
 	lockdep_assert_held(&conn->wq.lock);
@@ -640,10 +643,11 @@ static void done_begin(struct dlm_lc_conn *conn)
 /*
  * Still DONE_HOLD with a run owed: only deliver_done's writes took
  * SEND_PENDING (a commit of anyone else, kicking or not, clears
- * DONE_HOLD: dlm_lc_commit_seen()). Give the run up; the next commit
- * queues swork at once and takes them along, else hold_work sends them.
- * A hold already armed keeps its deadline: a steady stream of reads does
- * not put its ACKs off.
+ * DONE_HOLD: dlm_lc_commit_seen()), or a SEND_INLINE left by a run that
+ * emptied the queue (the hold then holds nothing). Give the run up; the
+ * next commit queues swork at once and takes them along, else hold_work
+ * sends them. A hold already armed keeps its deadline: a steady stream
+ * of reads does not put its ACKs off.
  */
 static void done_end(struct dlm_lc_conn *conn)
 {
@@ -676,18 +680,28 @@ void dlm_lc_send_done_end(struct dlm_lc_conn *reader)
 	done_end(reader->primary ?: reader);
 }
 
-/* No commit came to carry what a hold kept: send it alone. */
+/*
+ * No commit came to carry what a hold kept: send it alone, here rather
+ * than in swork (one worker run, not two). Taking SEND_PENDING as a kick
+ * would; one found set means a run is owed that will send it.
+ */
 void dlm_lc_hold_work(struct work_struct *work)
 {
 	struct dlm_lc_conn *conn = container_of(to_delayed_work(work),
 						 struct dlm_lc_conn,
 						 hold_work);
+	bool run;
 
 	dlm_lc_test_work_late(conn);
 	spin_lock_bh(&conn->wq.lock);
-	if (test_and_clear_bit(CF_HELD, &conn->flags))
-		dlm_lc_kick_send(conn);
+	run = test_and_clear_bit(CF_HELD, &conn->flags) &&
+	      !test_bit(CF_STOP_IO, &conn->flags) &&
+	      !test_bit(CF_SHUTDOWN, &conn->flags) &&
+	      !test_bit(CF_WAIT_SPACE, &conn->flags) &&
+	      !test_and_set_bit(CF_SEND_PENDING, &conn->flags);
 	spin_unlock_bh(&conn->wq.lock);
+	if (run)
+		send_exclusive(conn);
 }
 
 void dlm_lc_retry_work(struct work_struct *work)

@@ -735,6 +735,8 @@ static void upper_done_waits_for_company(struct kunit *test)
 	/* B dials A; A answers on that socket, after the default hold */
 	KUNIT_ASSERT_EQ(test, send_msg(c->b, 1, 64, 0), 0);
 	KUNIT_ASSERT_TRUE(test, wait_for(atomic_read(&ub->delivered) == 1));
+	/* counted once sendmsg returned, maybe after B's delivery */
+	KUNIT_ASSERT_TRUE(test, wait_for(node_tx_calls(c->a, 2) == 1));
 
 	/* alone: held for the knob's 300 ms, then sent */
 	dlm_lc_test_done_hold_ms = 300;
@@ -746,7 +748,6 @@ static void upper_done_waits_for_company(struct kunit *test)
 			    "the answer went out at once");
 	KUNIT_EXPECT_TRUE(test, node_held(c->a, 2));
 	KUNIT_EXPECT_TRUE(test, wait_for(atomic_read(&ub->delivered) == 2));
-	/* counted once sendmsg returned, maybe after B's delivery */
 	KUNIT_EXPECT_TRUE(test, wait_for(node_tx_calls(c->a, 2) > calls));
 	KUNIT_EXPECT_EQ(test, node_tx_calls(c->a, 2), calls + 1);
 
