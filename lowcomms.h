@@ -126,7 +126,7 @@ struct dlm_lc_upper_ops {
 	bool deliver_may_sleep;
 	/*
 	 * what only @deliver_done committed for the item (an ACK, nothing
-	 * to carry it) may wait a few ticks for the next commit to share its
+	 * to carry it) may wait 4 ms and a tick for the next commit to share its
 	 * socket call, instead of going out alone at once
 	 */
 	bool done_may_wait;
