@@ -6,7 +6,9 @@
 # Steps (CHECK_STEPS overrides, space separated):
 #   deps build dlm-ko dkms checkpatch kunit fuzz uml-cluster uml-stress uml-teardown
 #   uml-dropin uml-stack (corosync, dlm_controld and the drop-in in two debug
-#   UML kernels) hostile faults qemu-6.12 qemu-6.1 interop-6.12 interop-6.1
+#   UML kernels) hostile faults tcg (the emulator's CMPXCHG16B bug that our
+#   guests' CPU model avoids, scripts/tcg-check.sh) qemu-6.12 qemu-6.1
+#   interop-6.12 interop-6.1
 #   interop-dropin-6.12 interop-dropin-6.1 (the drop-in dlm.ko against our
 #   nodes) stack-6.12 stack-mixed-6.12 stack-6.1 stack-mixed-6.1 (corosync,
 #   dlm_controld, libdlm locks and GFS2 over the drop-in, CI-sized;
@@ -16,7 +18,7 @@
 #   rows' cases judged, its ratios printed, not judged)
 set -uo pipefail
 
-DEFAULT_STEPS="deps build dlm-ko dkms checkpatch kunit fuzz uml-cluster uml-stress uml-teardown uml-dropin uml-stack hostile faults qemu-6.12 qemu-6.1 interop-6.12 interop-6.1 interop-dropin-6.12 interop-dropin-6.1 stack-6.12 stack-mixed-6.12 stack-6.1 stack-mixed-6.1 qemu-7.2 qemu-7.3 interop-7.2 interop-7.3 bench-short"
+DEFAULT_STEPS="deps build dlm-ko dkms checkpatch kunit fuzz uml-cluster uml-stress uml-teardown uml-dropin uml-stack hostile faults tcg qemu-6.12 qemu-6.1 interop-6.12 interop-6.1 interop-dropin-6.12 interop-dropin-6.1 stack-6.12 stack-mixed-6.12 stack-6.1 stack-mixed-6.1 qemu-7.2 qemu-7.3 interop-7.2 interop-7.3 bench-short"
 # --steps: print the default steps (make check-all adds to them)
 [ "${1:-}" = --steps ] && { echo "$DEFAULT_STEPS"; exit 0; }
 
@@ -74,6 +76,7 @@ run_step() {
 	fuzz)		"$HERE/fuzz.sh" ;;
 	hostile)	"$HERE/hostile.sh" uml ;;
 	faults)		"$HERE/faults.sh" ;;
+	tcg)		"$HERE/tcg-check.sh" ;;
 	qemu-6.12|qemu-6.1|qemu-7.2)
 		CLUSTER_TAG=$1.cluster "$HERE/qemu-run.sh" "${1#qemu-}" \
 			"$HERE/../tests/cluster.sh" ;;

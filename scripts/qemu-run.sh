@@ -20,6 +20,7 @@
 #   DLM_LC_SRC     module source dir (default: this repo)
 #   DLM_LC_CACHE   kernel cache (see debian-kernel.sh)
 #   QEMU_MEM, QEMU_SMP (1024, 2), QEMU_APPEND (extra kernel args)
+#   QEMU_CPU       the -cpu model (default max,-cx16: see boot() below)
 #   QEMU_VERBOSE=1 stream the whole console, not only result lines
 #   MSGS SIZE DEMO GUEST_SH CLUSTER_* INTEROP_* BENCH_* RELOAD_* DLMSTACK_* LOCKBENCH_*
 #                  passed into the guest test's
@@ -131,9 +132,17 @@ net=(-nic none)
 [ -n "${QEMU_NET:-}" ] && read -ra net <<<"$QEMU_NET"
 extra=()
 [ -n "${QEMU_ARGS:-}" ] && read -ra extra <<<"$QEMU_ARGS"
+# The guest CPU has no CMPXCHG16B: QEMU 7.2's TCG (Debian 12's) computes
+# the flags of that instruction from a stale flag state and, after an IRET,
+# can leave a data register in RFLAGS. Linux runs it in SLUB's per-CPU
+# fast path; an interrupt after a failed attempt then pushes and restores
+# those flags and the guest dies of a double fault (seen twice in one CI
+# run, 6.12). Without CX16 the kernel emulates the per-CPU operation with
+# interrupts off. tests/tools/cx16_flags.c shows the bug; scripts/tcg-check.sh
+# runs it under both CPU models.
 boot() {	# the guest's exit status goes to $log.rc
 	timeout -k 10 "$tmo" qemu-system-x86_64 \
-		-accel tcg,thread=multi -cpu max -m "${QEMU_MEM:-1024}" -smp "${QEMU_SMP:-2}" \
+		-accel tcg,thread=multi -cpu "${QEMU_CPU:-max,-cx16}" -m "${QEMU_MEM:-1024}" -smp "${QEMU_SMP:-2}" \
 		-nographic -no-reboot "${net[@]}" ${extra[@]+"${extra[@]}"} \
 		-kernel "$VMLINUZ" -initrd "$initrd" \
 		-append "console=ttyS0 panic=-1 rdinit=/init ${QEMU_APPEND:-}" </dev/null 2>&1 |
