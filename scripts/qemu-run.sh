@@ -133,12 +133,15 @@ net=(-nic none)
 extra=()
 [ -n "${QEMU_ARGS:-}" ] && read -ra extra <<<"$QEMU_ARGS"
 # The guest CPU has no CMPXCHG16B: QEMU 7.2's TCG (Debian 12's) computes
-# the flags of that instruction from a stale flag state and, after an IRET,
-# can leave a data register in RFLAGS. Linux runs it in SLUB's per-CPU
-# fast path; an interrupt after a failed attempt then pushes and restores
-# those flags and the guest dies of a double fault (seen twice in one CI
-# run, 6.12). Without CX16 the kernel emulates the per-CPU operation with
-# interrupts off. tests/tools/cx16_flags.c shows the bug; scripts/tcg-check.sh
+# that instruction's flags from a stale flag state and, after a SYSRET or
+# IRET, can leave a data register in RFLAGS. Linux 6.1 and 6.12 run it in
+# SLUB's per-CPU fast path; an interrupt after a failed attempt then
+# pushes and restores those flags and the guest dies of a double fault
+# (seen twice in one CI run, 6.12). Without CX16 the kernel never runs the
+# instruction: 6.1/6.12 emulate the per-CPU operation with interrupts off
+# and every kernel takes SLUB's slab-locked path for its per-slab one
+# (7.2's kmalloc_nolock() then fails for non-debug caches; nothing of ours
+# uses it). tests/tools/cx16_flags.c shows the bug; scripts/tcg-check.sh
 # runs it under both CPU models.
 boot() {	# the guest's exit status goes to $log.rc
 	timeout -k 10 "$tmo" qemu-system-x86_64 \

@@ -26,7 +26,11 @@
 static unsigned __int128 cell;
 static unsigned long word = 7;
 
-/* RFLAGS bits 16-31 other than ID (21) are never set in user mode */
+/*
+ * RFLAGS bits this program never sets: RF and VM read as 0 in a pushed
+ * copy, VIF/VIP are unused in 64-bit mode, AC only if we set it; ID (21)
+ * is left out. Bits 22-31 are reserved.
+ */
 #define JUNK_BITS	0xffdf0000ul
 
 int main(void)
@@ -40,7 +44,8 @@ int main(void)
 		return 0;
 	}
 	for (i = 0; i < 1000; i++) {
-		unsigned long junk = 0x5a5a0000ul | (unsigned long)i << 32;
+		/* the helper's flags are 32 bits: only the low half shows */
+		unsigned long junk = 0x5a5a0000ul | i;
 
 		asm volatile("mov %[nr], %%eax\n\t"
 			     "syscall\n\t"
@@ -52,8 +57,11 @@ int main(void)
 			     "xor %%ecx, %%ecx\n\t"
 			     "mov $1, %%ebx\n\t"
 			     "cmpxchg16b %[cell]\n\t"
+			     /* PUSHF below the red zone; LEA sets no flags */
+			     "lea -128(%%rsp), %%rsp\n\t"
 			     "pushfq\n\t"
 			     "pop %[flags]\n\t"
+			     "lea 128(%%rsp), %%rsp\n\t"
 			     : [flags] "=r" (flags), [cell] "+m" (cell)
 			     : [nr] "i" (SYS_getppid), [junk] "r" (junk),
 			       [word] "m" (word)
