@@ -189,11 +189,15 @@ static void cluster_stop_locked(struct dlm_lc_cluster *cl, bool graceful)
 	dlm_lc_listen_stop(cl);
 
 	if (graceful) {
+		/* what an ACK hold keeps goes before the drain's end */
+		for_each_conn(cl, conn, bkt)
+			dlm_lc_send_no_hold(conn);
 		/* FIN to 3.2 peers once they have acked what we sent */
 		if (cl->upper->stop)
 			cl->upper->stop(cl, end);
 		for_each_conn(cl, conn, bkt)
 			conn_drain_wait(conn, end);
+		dlm_lc_test_drained_delay();
 		for_each_conn(cl, conn, bkt)
 			dlm_lc_conn_shutdown_begin(conn);
 		for_each_conn(cl, conn, bkt)
@@ -335,6 +339,7 @@ static void conn_remove(struct dlm_lc_cluster *cl, struct dlm_lc_conn *conn,
 		       !atomic_read(&conn->room_waiters));
 
 	if (graceful && !test_bit(CF_STOP_IO, &conn->flags)) {
+		dlm_lc_send_no_hold(conn);
 		conn_drain_wait(conn, end);
 		dlm_lc_conn_shutdown_begin(conn);
 		dlm_lc_conn_shutdown_wait(conn, end);

@@ -60,6 +60,7 @@ enum {
 	CF_LEFT_LOST,		/* ... whose loss has been reported */
 	CF_DONE_HOLD,		/* rwork in deliver_done: its send may wait */
 	CF_HELD,		/* hold_work armed for what deliver_done wrote */
+	CF_NO_HOLD,		/* graceful stop or removal: nothing is held */
 #ifdef DLM_LC_TEST_HOOKS
 	CF_TEST_CANCELLED,	/* test build: the stop's cancels are done */
 #endif
@@ -346,6 +347,7 @@ void dlm_lc_send_owed_queue(struct dlm_lc_conn *reader);
 void dlm_lc_send_done_begin(struct dlm_lc_conn *reader);
 void dlm_lc_send_done_end(struct dlm_lc_conn *reader);
 void dlm_lc_hold_work(struct work_struct *work);
+void dlm_lc_send_no_hold(struct dlm_lc_conn *conn);
 void dlm_lc_retry_work(struct work_struct *work);
 
 #endif /* DLM_LC_LOWCOMMS_INT_H */

@@ -654,6 +654,7 @@ static void done_end(struct dlm_lc_conn *conn)
 	spin_lock_bh(&conn->wq.lock);
 	if (test_and_clear_bit(CF_DONE_HOLD, &conn->flags) &&
 	    test_bit(CF_SEND_INLINE, &conn->flags) &&
+	    !test_bit(CF_NO_HOLD, &conn->flags) &&
 	    !test_bit(CF_STOP_IO, &conn->flags)) {
 		clear_bit(CF_SEND_INLINE, &conn->flags);
 		clear_bit(CF_SEND_PENDING, &conn->flags);
@@ -702,6 +703,23 @@ void dlm_lc_hold_work(struct work_struct *work)
 	spin_unlock_bh(&conn->wq.lock);
 	if (run)
 		send_exclusive(conn);
+}
+
+/*
+ * A graceful stop or a node's removal is coming: from here on nothing
+ * waits for company, and what waits goes now. Under wq.lock as
+ * done_end() arms: a hold armed before is seen here, one later sees the
+ * mark. The drain that follows waits for what it sends (queued counts
+ * it): a hold must not outlive the drain, for after SHUT_WR hold_work
+ * sends nothing and the stop cancels it.
+ */
+void dlm_lc_send_no_hold(struct dlm_lc_conn *conn)
+{
+	spin_lock_bh(&conn->wq.lock);
+	set_bit(CF_NO_HOLD, &conn->flags);
+	if (test_bit(CF_HELD, &conn->flags))
+		mod_delayed_work(dlm_lc_io_wq, &conn->hold_work, 0);
+	spin_unlock_bh(&conn->wq.lock);
 }
 
 void dlm_lc_retry_work(struct work_struct *work)

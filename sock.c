@@ -38,6 +38,10 @@ unsigned int dlm_lc_test_recv_end_delay_ms;
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_test_recv_end_delay_ms);
 unsigned int dlm_lc_test_done_hold_ms;
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_test_done_hold_ms);
+unsigned int dlm_lc_test_drained_delay_ms;
+EXPORT_SYMBOL_IF_KUNIT(dlm_lc_test_drained_delay_ms);
+atomic_t dlm_lc_test_drained = ATOMIC_INIT(0);
+EXPORT_SYMBOL_IF_KUNIT(dlm_lc_test_drained);
 atomic_t dlm_lc_test_late_works = ATOMIC_INIT(0);
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_test_late_works);
 atomic_t dlm_lc_test_fail_rx_buf = ATOMIC_INIT(0);
@@ -965,6 +969,7 @@ static void stop_io_one(struct dlm_lc_conn *conn)
 	clear_bit(CF_ACK_PENDING, &conn->flags);
 	clear_bit(CF_DONE_HOLD, &conn->flags);
 	clear_bit(CF_HELD, &conn->flags);
+	clear_bit(CF_NO_HOLD, &conn->flags);
 }
 
 /*

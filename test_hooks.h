@@ -33,6 +33,10 @@ extern unsigned int dlm_lc_test_sibling_recv_delay_ms;
 extern unsigned int dlm_lc_test_recv_end_delay_ms;
 /* milliseconds what deliver_done wrote waits for company (0: ticks) */
 extern unsigned int dlm_lc_test_done_hold_ms;
+/* milliseconds a graceful stop waits between its drain and its SHUT_WR */
+extern unsigned int dlm_lc_test_drained_delay_ms;
+/* graceful stops that have ended their drain */
+extern atomic_t dlm_lc_test_drained;
 
 static inline unsigned long dlm_lc_test_done_hold(unsigned long ticks)
 {
@@ -78,6 +82,12 @@ static inline void dlm_lc_test_recv_delay(bool sibling)
 {
 	dlm_lc_test_sleep(sibling ? &dlm_lc_test_sibling_recv_delay_ms :
 			  &dlm_lc_test_recv_delay_ms);
+}
+
+static inline void dlm_lc_test_drained_delay(void)
+{
+	atomic_inc(&dlm_lc_test_drained);
+	dlm_lc_test_sleep(&dlm_lc_test_drained_delay_ms);
 }
 
 /* after it let go of the socket lock, before it closes (RECV_PENDING set) */
@@ -138,6 +148,7 @@ static inline void dlm_lc_test_listen_delay(void) {}
 static inline void dlm_lc_test_set_delay(void) {}
 static inline void dlm_lc_test_recv_delay(bool sibling) {}
 static inline void dlm_lc_test_recv_end_delay(void) {}
+static inline void dlm_lc_test_drained_delay(void) {}
 static inline void dlm_lc_test_process_delay(struct dlm_lc_cluster *cl) {}
 static inline void dlm_lc_test_inline_send_window(struct dlm_lc_conn *conn) {}
 static inline void dlm_lc_test_count_send_meeting(void) {}

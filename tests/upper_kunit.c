@@ -785,6 +785,76 @@ static void upper_done_waits_for_company(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_read(&ua->ack_fails), 0);
 }
 
+/* a graceful stop of one instance, in a work item */
+struct stopper {
+	struct work_struct work;
+	struct dlm_lc_cluster *cl;
+	struct completion done;
+};
+
+static void stopper_fn(struct work_struct *work)
+{
+	struct stopper *s = container_of(work, struct stopper, work);
+
+	dlm_lc_cluster_stop(s->cl);
+	complete(&s->done);
+}
+
+/*
+ * A graceful stop's SHUT_WR must not strand an answer that would wait
+ * for company: one committed after the drain (the test build's knob keeps
+ * the stop between drain and SHUT_WR) goes out at once, before our FIN.
+ * Held for the knob's 5 s instead, it would meet the shut socket.
+ */
+static void upper_held_answer_before_fin(struct kunit *test)
+{
+	struct acking_upper *ua;
+	struct counting_upper *ub;
+	struct ctx *c = test->priv;
+	struct stopper *s;
+
+	ua = kunit_kzalloc(test, sizeof(*ua), GFP_KERNEL);
+	ub = kunit_kzalloc(test, sizeof(*ub), GFP_KERNEL);
+	s = kunit_kzalloc(test, sizeof(*s), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, ua);
+	KUNIT_ASSERT_NOT_NULL(test, ub);
+	KUNIT_ASSERT_NOT_NULL(test, s);
+	init_completion(&ua->acked);
+	init_completion(&s->done);
+	INIT_WORK(&s->work, stopper_fn);
+	ua->cu.from = 2;
+	ub->from = 1;
+	c->a = bare(test, "kunit-up-a", 1);
+	c->b = bare(test, "kunit-up-b", 2);
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_set_upper(c->a, &au_ops, ua), 0);
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_set_upper(c->b, &cu_ops, ub), 0);
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->a), 0);
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->b), 0);
+	KUNIT_ASSERT_EQ(test, send_msg(c->b, 1, 64, 0), 0);
+	KUNIT_ASSERT_TRUE(test, wait_for(atomic_read(&ub->delivered) == 1));
+
+	/* answers would wait 5 s; A's stop sits 3 s after its drain */
+	dlm_lc_test_done_hold_ms = 5000;
+	dlm_lc_test_drained_delay_ms = 3000;
+	atomic_set(&dlm_lc_test_drained, 0);
+	reinit_completion(&ua->acked);
+	s->cl = c->a;
+	queue_work(system_unbound_wq, &s->work);
+	/* no ASSERT from here until the stopper is flushed: it uses @s */
+	KUNIT_EXPECT_TRUE(test, wait_for(atomic_read(&dlm_lc_test_drained)));
+	KUNIT_EXPECT_EQ(test, send_msg(c->b, 1, 64, 1), 0);
+	KUNIT_EXPECT_TRUE(test, wait_for_completion_timeout(&ua->acked,
+							    10 * HZ));
+	KUNIT_EXPECT_EQ(test, atomic_read(&ua->cu.delivered), 2);
+	KUNIT_EXPECT_TRUE(test, wait_for_completion_timeout(&s->done, 20 * HZ));
+	flush_work(&s->work);
+	dlm_lc_test_drained_delay_ms = 0;
+	dlm_lc_test_done_hold_ms = 0;
+	/* the stop is done, inside the 5 s: only a send before FIN got here */
+	KUNIT_EXPECT_TRUE(test, wait_for(atomic_read(&ub->delivered) == 2));
+	KUNIT_EXPECT_EQ(test, atomic_read(&ua->ack_fails), 0);
+}
+
 static struct kunit_case upper_cases[] = {
 	KUNIT_CASE(upper_registration_rules),
 	KUNIT_CASE(upper_hooks_seen),
@@ -796,6 +866,7 @@ static struct kunit_case upper_cases[] = {
 	KUNIT_CASE(upper_one_lane),
 	KUNIT_CASE(upper_one_lane_removal),
 	KUNIT_CASE(upper_done_waits_for_company),
+	KUNIT_CASE(upper_held_answer_before_fin),
 	{}
 };
 
