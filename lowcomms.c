@@ -191,7 +191,7 @@ static void cluster_stop_locked(struct dlm_lc_cluster *cl, bool graceful)
 	if (graceful) {
 		/* what an ACK hold keeps goes before the drain's end */
 		for_each_conn(cl, conn, bkt)
-			dlm_lc_send_no_hold(conn);
+			dlm_lc_send_end_holds(conn);
 		/* FIN to 3.2 peers once they have acked what we sent */
 		if (cl->upper->stop)
 			cl->upper->stop(cl, end);
@@ -339,7 +339,7 @@ static void conn_remove(struct dlm_lc_cluster *cl, struct dlm_lc_conn *conn,
 		       !atomic_read(&conn->room_waiters));
 
 	if (graceful && !test_bit(CF_STOP_IO, &conn->flags)) {
-		dlm_lc_send_no_hold(conn);
+		dlm_lc_send_end_holds(conn);
 		conn_drain_wait(conn, end);
 		dlm_lc_conn_shutdown_begin(conn);
 		dlm_lc_conn_shutdown_wait(conn, end);
@@ -625,6 +625,8 @@ static int node_remove(struct dlm_lc_cluster *cl, int nodeid, bool graceful)
 		cluster_stop_locked(cl, graceful);
 		cl->local_nodeid = 0;
 	} else if (cl->running && graceful) {
+		/* no ACK waits for company through the upper's FIN exchange */
+		dlm_lc_send_end_holds(conn);
 		if (cl->upper->node_fin)
 			cl->upper->node_fin(cl, nodeid, end);
 	}

@@ -127,8 +127,9 @@ struct dlm_lc_upper_ops {
 	/*
 	 * what only @deliver_done committed for the item (an ACK, nothing
 	 * to carry it) may wait 4 ms and a tick for the next commit to share its
-	 * socket call, instead of going out alone at once; never once a
-	 * graceful stop or removal has begun (the drain takes it, before FIN)
+	 * socket call, instead of going out alone at once; not once a
+	 * graceful stop or removal has begun: then it is sent at once, and
+	 * what a hold kept goes at once too
 	 */
 	bool done_may_wait;
 	/* the instance starts: bound, before any connection takes I/O */

@@ -347,7 +347,7 @@ void dlm_lc_send_owed_queue(struct dlm_lc_conn *reader);
 void dlm_lc_send_done_begin(struct dlm_lc_conn *reader);
 void dlm_lc_send_done_end(struct dlm_lc_conn *reader);
 void dlm_lc_hold_work(struct work_struct *work);
-void dlm_lc_send_no_hold(struct dlm_lc_conn *conn);
+void dlm_lc_send_end_holds(struct dlm_lc_conn *conn);
 void dlm_lc_retry_work(struct work_struct *work);
 
 #endif /* DLM_LC_LOWCOMMS_INT_H */

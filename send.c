@@ -647,7 +647,8 @@ static void done_begin(struct dlm_lc_conn *conn)
  * emptied the queue (the hold then holds nothing). Give the run up; the
  * next commit queues swork at once and takes them along, else hold_work
  * sends them. A hold already armed keeps its deadline: a steady stream
- * of reads does not put its ACKs off.
+ * of reads does not put its ACKs off. Under NO_HOLD (a graceful stop or
+ * removal has begun) or STOP_IO nothing is held: the run stays owed.
  */
 static void done_end(struct dlm_lc_conn *conn)
 {
@@ -713,7 +714,7 @@ void dlm_lc_hold_work(struct work_struct *work)
  * it): a hold must not outlive the drain, for after SHUT_WR hold_work
  * sends nothing and the stop cancels it.
  */
-void dlm_lc_send_no_hold(struct dlm_lc_conn *conn)
+void dlm_lc_send_end_holds(struct dlm_lc_conn *conn)
 {
 	spin_lock_bh(&conn->wq.lock);
 	set_bit(CF_NO_HOLD, &conn->flags);

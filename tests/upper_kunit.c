@@ -801,27 +801,21 @@ static void stopper_fn(struct work_struct *work)
 }
 
 /*
- * A graceful stop's SHUT_WR must not strand an answer that would wait
- * for company: one committed after the drain (the test build's knob keeps
- * the stop between drain and SHUT_WR) goes out at once, before our FIN.
- * Held for the knob's 5 s instead, it would meet the shut socket.
+ * A (node 1, answering every read, done_may_wait) and B (node 2); B has
+ * sent one message and has A's answer.
  */
-static void upper_held_answer_before_fin(struct kunit *test)
+static void acking_pair(struct kunit *test, struct acking_upper **pua,
+			struct counting_upper **pub)
 {
+	struct ctx *c = test->priv;
 	struct acking_upper *ua;
 	struct counting_upper *ub;
-	struct ctx *c = test->priv;
-	struct stopper *s;
 
 	ua = kunit_kzalloc(test, sizeof(*ua), GFP_KERNEL);
 	ub = kunit_kzalloc(test, sizeof(*ub), GFP_KERNEL);
-	s = kunit_kzalloc(test, sizeof(*s), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, ua);
 	KUNIT_ASSERT_NOT_NULL(test, ub);
-	KUNIT_ASSERT_NOT_NULL(test, s);
 	init_completion(&ua->acked);
-	init_completion(&s->done);
-	INIT_WORK(&s->work, stopper_fn);
 	ua->cu.from = 2;
 	ub->from = 1;
 	c->a = bare(test, "kunit-up-a", 1);
@@ -832,6 +826,28 @@ static void upper_held_answer_before_fin(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->b), 0);
 	KUNIT_ASSERT_EQ(test, send_msg(c->b, 1, 64, 0), 0);
 	KUNIT_ASSERT_TRUE(test, wait_for(atomic_read(&ub->delivered) == 1));
+	*pua = ua;
+	*pub = ub;
+}
+
+/*
+ * A graceful stop's SHUT_WR must not strand an answer that would wait
+ * for company: one committed after the drain (the test build's knob keeps
+ * the stop between drain and SHUT_WR) is not held but sent at once.
+ * Held for the knob's 5 s instead, it would meet the shut socket.
+ */
+static void upper_held_answer_before_fin(struct kunit *test)
+{
+	struct acking_upper *ua;
+	struct counting_upper *ub;
+	struct ctx *c = test->priv;
+	struct stopper *s;
+
+	s = kunit_kzalloc(test, sizeof(*s), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, s);
+	init_completion(&s->done);
+	INIT_WORK(&s->work, stopper_fn);
+	acking_pair(test, &ua, &ub);
 
 	/* answers would wait 5 s; A's stop sits 3 s after its drain */
 	dlm_lc_test_done_hold_ms = 5000;
@@ -855,6 +871,43 @@ static void upper_held_answer_before_fin(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_read(&ua->ack_fails), 0);
 }
 
+/*
+ * A hold armed before a graceful stop or removal goes at once, inside
+ * the drain: held for the knob's 8 s it would outlast the drain's 5 s
+ * deadline and meet the shut socket. @remove: a graceful removal of B's
+ * node, else A's instance stops.
+ */
+static void held_answer_fired(struct kunit *test, bool remove)
+{
+	struct acking_upper *ua;
+	struct counting_upper *ub;
+	struct ctx *c = test->priv;
+
+	acking_pair(test, &ua, &ub);
+	dlm_lc_test_done_hold_ms = 8000;
+	KUNIT_ASSERT_EQ(test, send_msg(c->b, 1, 64, 1), 0);
+	KUNIT_ASSERT_TRUE(test, wait_for(node_held(c->a, 2)));
+	KUNIT_EXPECT_EQ(test, atomic_read(&ub->delivered), 1);
+	if (remove)
+		KUNIT_EXPECT_EQ(test, dlm_lc_node_remove(c->a, 2), 0);
+	else
+		dlm_lc_cluster_stop(c->a);
+	dlm_lc_test_done_hold_ms = 0;
+	/* the stop is over long before the 8 s: the answer went inside it */
+	KUNIT_EXPECT_TRUE(test, wait_for(atomic_read(&ub->delivered) == 2));
+	KUNIT_EXPECT_EQ(test, atomic_read(&ua->ack_fails), 0);
+}
+
+static void upper_stop_fires_hold(struct kunit *test)
+{
+	held_answer_fired(test, false);
+}
+
+static void upper_removal_fires_hold(struct kunit *test)
+{
+	held_answer_fired(test, true);
+}
+
 static struct kunit_case upper_cases[] = {
 	KUNIT_CASE(upper_registration_rules),
 	KUNIT_CASE(upper_hooks_seen),
@@ -867,6 +920,8 @@ static struct kunit_case upper_cases[] = {
 	KUNIT_CASE(upper_one_lane_removal),
 	KUNIT_CASE(upper_done_waits_for_company),
 	KUNIT_CASE(upper_held_answer_before_fin),
+	KUNIT_CASE(upper_stop_fires_hold),
+	KUNIT_CASE(upper_removal_fires_hold),
 	{}
 };
 
