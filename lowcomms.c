@@ -97,6 +97,7 @@ void dlm_lc_conn_init(struct dlm_lc_conn *conn, struct dlm_lc_cluster *cl,
 	INIT_WORK(&conn->swork, dlm_lc_send_work);
 	INIT_DELAYED_WORK(&conn->retry_work, dlm_lc_retry_work);
 	INIT_DELAYED_WORK(&conn->hold_work, dlm_lc_hold_work);
+	INIT_DELAYED_WORK(&conn->owed_work, dlm_lc_owed_work);
 	dlm_lc_lane_init(&conn->lane, cl);
 	conn->node_lane = &conn->lane;
 	dlm_lc_wq_init(&conn->wq);

@@ -119,9 +119,10 @@ struct dlm_lc_upper_ops {
 	 */
 	bool deliver_per_node;
 	/*
-	 * @deliver may sleep: what a message's delivery committed is handed
-	 * to the send worker before the next message; false: before the
-	 * next item (see "Replies sent by the receive worker", design.rst)
+	 * @deliver may sleep: what a message's delivery committed waits for
+	 * the next message's delivery at most a tick, then goes from a
+	 * worker of its own; false: it waits for the item's end (see
+	 * "Replies sent by the receive worker", design.rst)
 	 */
 	bool deliver_may_sleep;
 	/*

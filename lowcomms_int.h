@@ -128,6 +128,11 @@ struct dlm_lc_conn {
 	struct delayed_work retry_work;
 	/* sends what deliver_done wrote if no commit came for it to join */
 	struct delayed_work hold_work;
+	/*
+	 * sends what a message's delivery owes if the next one's lasts (an
+	 * upper layer that may sleep in its deliver)
+	 */
+	struct delayed_work owed_work;
 	atomic_t backoff_ms;
 
 	struct dlm_lc_wqueue wq;
@@ -344,6 +349,9 @@ int dlm_lc_recv_parse(struct dlm_lc_conn *conn);
 void dlm_lc_send_work(struct work_struct *work);
 void dlm_lc_send_inline(struct dlm_lc_conn *conn);
 void dlm_lc_send_owed_queue(struct dlm_lc_conn *reader);
+void dlm_lc_send_owed_guard(struct dlm_lc_conn *reader);
+void dlm_lc_send_owed_unguard(struct dlm_lc_conn *reader);
+void dlm_lc_owed_work(struct work_struct *work);
 void dlm_lc_send_done_begin(struct dlm_lc_conn *reader);
 void dlm_lc_send_done_end(struct dlm_lc_conn *reader);
 void dlm_lc_hold_work(struct work_struct *work);

@@ -473,9 +473,9 @@ static void recv_end(struct dlm_lc_conn *conn, int ret, u64 gen)
 /*
  * @later: not the run's first item. A receive worker's sends (@reader)
  * wait for one item, not the run: before each item but the run's first,
- * what the items before owe goes to swork, and before each message but
- * the first if the upper layer may sleep in its deliver. Only the last
- * item's (or message's) are sent inline.
+ * what the items before owe goes to swork; only the last item's are sent
+ * inline. If the upper layer may sleep in its deliver, what the messages
+ * before owe waits for the next one's delivery only a tick (owed_work).
  */
 static void process_one(struct dlm_lc_lane *lane, struct dlm_lc_rx *rx,
 			struct dlm_lc_conn *reader, bool later)
@@ -491,9 +491,11 @@ static void process_one(struct dlm_lc_lane *lane, struct dlm_lc_rx *rx,
 	for (off = 0; off < rx->len; off += len) {
 		hdr = (const struct dlm_lc_hdr *)(data + off);
 		len = le16_to_cpu(hdr->length);
-		/* a later item's start, or any message if deliver may sleep */
-		if (reader && (off ? cl->upper->deliver_may_sleep : later))
+		/* a later item's start; a later message if deliver may sleep */
+		if (reader && !off && later)
 			dlm_lc_send_owed_queue(reader);
+		else if (reader && off && cl->upper->deliver_may_sleep)
+			dlm_lc_send_owed_guard(reader);
 		cl->upper->deliver(cl, rx->nodeid, rx->gen, data + off, len);
 	}
 	if (!cl->upper->deliver_done)
@@ -680,6 +682,7 @@ out_idle:
 	set_bit(CF_RX_DELIVER, &conn->flags);
 	dlm_lc_process_idle(conn);
 	clear_bit(CF_RX_DELIVER, &conn->flags);
+	dlm_lc_send_owed_unguard(conn);
 	/* replies committed meanwhile, and ACKs (dlm_lc_kick_send()) */
 	dlm_lc_send_inline(conn);
 	if (conn->primary)

@@ -606,15 +606,81 @@ static void send_owed_queue(struct dlm_lc_conn *conn)
 }
 
 /*
- * @reader's delivery run goes on to another item (or message, if the
- * upper layer may sleep in its deliver): what the ones before owe goes
- * out now, by swork, rather than wait for the whole run.
+ * @reader's delivery run goes on to another item: what the items before
+ * owe goes out now, by swork, rather than wait for the whole run.
  */
 void dlm_lc_send_owed_queue(struct dlm_lc_conn *reader)
 {
 	send_owed_queue(reader);
 	if (reader->primary)
 		send_owed_queue(reader->primary);
+}
+
+#ifdef DLM_LC_TEST_HOOKS
+unsigned int dlm_lc_test_owed_guard_ms;
+EXPORT_SYMBOL_IF_KUNIT(dlm_lc_test_owed_guard_ms);
+#endif
+
+/*
+ * How long what one message's delivery owes waits for the read's end
+ * while the next message of the read is delivered by an upper layer that
+ * may sleep there: a tick (the next one, at the earliest). One delivery
+ * takes tens of microseconds; one that waits (6.1: for recovery) is cut
+ * short here by owed_work, which sends what is owed.
+ */
+#define OWED_GUARD_TICKS	1
+
+static void owed_guard(struct dlm_lc_conn *conn)
+{
+	/* an armed guard keeps its deadline: it covers the oldest owed */
+	if (test_bit(CF_SEND_INLINE, &conn->flags))
+		queue_delayed_work(dlm_lc_io_wq, &conn->owed_work,
+				   dlm_lc_test_owed_guard(OWED_GUARD_TICKS));
+}
+
+/*
+ * @reader's delivery run goes on to the next message of an item, and the
+ * upper layer may sleep in its deliver. What the messages before owe
+ * stays with the run, to leave in one socket call at its end (handed to
+ * swork before each message, every reply of a read took a wake-up of its
+ * own), but only for a tick: a reply must not wait for a delivery that
+ * sleeps.
+ */
+void dlm_lc_send_owed_guard(struct dlm_lc_conn *reader)
+{
+	owed_guard(reader);
+	if (reader->primary)
+		owed_guard(reader->primary);
+}
+
+static void owed_unguard(struct dlm_lc_conn *conn)
+{
+	if (delayed_work_pending(&conn->owed_work))
+		cancel_delayed_work(&conn->owed_work);
+}
+
+/* @reader's run has ended and sends what it owes itself: no guard needed */
+void dlm_lc_send_owed_unguard(struct dlm_lc_conn *reader)
+{
+	owed_unguard(reader);
+	if (reader->primary)
+		owed_unguard(reader->primary);
+}
+
+/*
+ * A delivery outlasted the guard: the run its receive worker owes goes
+ * here. One that found the bit gone lost to that worker's own run, to
+ * swork (a later item) or to a stop.
+ */
+void dlm_lc_owed_work(struct work_struct *work)
+{
+	struct dlm_lc_conn *conn = container_of(to_delayed_work(work),
+						 struct dlm_lc_conn,
+						 owed_work);
+
+	dlm_lc_test_work_late(conn);
+	if (test_and_clear_bit(CF_SEND_INLINE, &conn->flags))
+		send_exclusive(conn);
 }
 
 /*

@@ -33,6 +33,8 @@ extern unsigned int dlm_lc_test_sibling_recv_delay_ms;
 extern unsigned int dlm_lc_test_recv_end_delay_ms;
 /* milliseconds what deliver_done wrote waits for company (0: ticks) */
 extern unsigned int dlm_lc_test_done_hold_ms;
+/* milliseconds a delivery's reply waits while the next message's lasts */
+extern unsigned int dlm_lc_test_owed_guard_ms;
 /* milliseconds a graceful stop waits between its drain and its SHUT_WR */
 extern unsigned int dlm_lc_test_drained_delay_ms;
 /* graceful stops that have ended their drain */
@@ -41,6 +43,13 @@ extern atomic_t dlm_lc_test_drained;
 static inline unsigned long dlm_lc_test_done_hold(unsigned long ticks)
 {
 	unsigned int ms = READ_ONCE(dlm_lc_test_done_hold_ms);
+
+	return ms ? msecs_to_jiffies(ms) : ticks;
+}
+
+static inline unsigned long dlm_lc_test_owed_guard(unsigned long ticks)
+{
+	unsigned int ms = READ_ONCE(dlm_lc_test_owed_guard_ms);
 
 	return ms ? msecs_to_jiffies(ms) : ticks;
 }
@@ -160,6 +169,11 @@ static inline void dlm_lc_test_stop_cancelled(struct dlm_lc_conn *conn) {}
 static inline void dlm_lc_test_work_late(struct dlm_lc_conn *conn) {}
 
 static inline unsigned long dlm_lc_test_done_hold(unsigned long ticks)
+{
+	return ticks;
+}
+
+static inline unsigned long dlm_lc_test_owed_guard(unsigned long ticks)
 {
 	return ticks;
 }

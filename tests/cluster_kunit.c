@@ -117,6 +117,7 @@ void cluster_exit(struct kunit *test)
 	dlm_lc_test_sibling_recv_delay_ms = 0;
 	dlm_lc_test_recv_end_delay_ms = 0;
 	dlm_lc_test_done_hold_ms = 0;
+	dlm_lc_test_owed_guard_ms = 0;
 	dlm_lc_test_drained_delay_ms = 0;
 	dlm_lc_test_inline_send_delay_ms = 0;
 	if (READ_ONCE(dlm_lc_test_inline_send_gate)) {

@@ -50,12 +50,13 @@ struct ctx {
 };
 
 /* Poll, bounded: liveness only, never a performance assertion. */
-#define wait_for(cond) ({						\
+#define wait_for_ms(cond, ms) ({					\
 	int __i;							\
-	for (__i = 0; __i < WAIT_MS / 20 && !(cond); __i++)		\
+	for (__i = 0; __i < (ms) / 20 && !(cond); __i++)		\
 		msleep(20);						\
 	(cond);								\
 })
+#define wait_for(cond)	wait_for_ms(cond, WAIT_MS)
 
 /* removes a node in a work of its own; @done when it returns */
 struct remover {

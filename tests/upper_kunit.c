@@ -908,6 +908,171 @@ static void upper_removal_fires_hold(struct kunit *test)
 	held_answer_fired(test, true);
 }
 
+/*
+ * An upper layer that may sleep in its deliver (6.1's DLM) and answers
+ * every message at once with one of the same seed, as a node answers
+ * requests. The message of seed @stall_seed waits (bounded) in its
+ * deliver until the peer has every answer sent before it.
+ */
+struct replying_upper {
+	struct counting_upper cu;	/* first: cu_deliver() reads it */
+	struct counting_upper *peer;
+	int stall_seed;			/* -1: none */
+	int in_item;			/* messages delivered since deliver_done */
+	int item_len;			/* ... at the last deliver_done */
+	int stall_pos;			/* the stalled one's place in its item */
+	atomic_t stall_met;		/* the peer had them: the wait ended */
+	atomic_t stall_timeouts;
+	atomic_t sent;
+	atomic_t reply_fails;
+	u64 inline_before;		/* A's tx_inline before B's sends */
+};
+
+static void ru_deliver(struct dlm_lc_cluster *cl, int nodeid, u64 gen,
+		       const void *buf, size_t len)
+{
+	struct replying_upper *u = dlm_lc_cluster_upper(cl);
+	const u8 *p = buf;
+	u8 seed;
+
+	cu_deliver(cl, nodeid, gen, buf, len);
+	if (len <= DLM_LC_HDR_LEN)
+		return;
+	seed = p[DLM_LC_HDR_LEN] - DLM_LC_HDR_LEN;
+	if (seed == u->stall_seed) {
+		u->stall_pos = u->in_item;
+		/* bounded: 2 s, about 500 guards of a tick */
+		if (wait_for_ms(atomic_read(&u->peer->delivered) >=
+				atomic_read(&u->sent), 2000))
+			atomic_inc(&u->stall_met);
+		else
+			atomic_inc(&u->stall_timeouts);
+	}
+	u->in_item++;
+	if (send_msg(cl, nodeid, 64, seed))
+		atomic_inc(&u->reply_fails);
+	else
+		atomic_inc(&u->sent);
+}
+
+static void ru_deliver_done(struct dlm_lc_cluster *cl, int nodeid)
+{
+	struct replying_upper *u = dlm_lc_cluster_upper(cl);
+
+	u->item_len = u->in_item;
+	u->in_item = 0;
+}
+
+static const struct dlm_lc_upper_ops ru_ops = {
+	.deliver		= ru_deliver,
+	.deliver_done		= ru_deliver_done,
+	.deliver_may_sleep	= true,
+};
+
+static u64 node_tx_inline(struct dlm_lc_cluster *cl, int nodeid)
+{
+	struct dlm_lc_node_stats ns;
+
+	return dlm_lc_node_get_stats(cl, nodeid, &ns) ? 0 : ns.tx_inline;
+}
+
+/*
+ * A (node 1, replying, may sleep) and B (node 2); B has sent seed 0 and
+ * has A's answer. Then B sends seeds 1..@n while A's receive worker
+ * sleeps, so that A reads them together.
+ */
+static void replying_pair(struct kunit *test, struct replying_upper **pua,
+			  struct counting_upper **pub, int stall_seed, int n)
+{
+	struct ctx *c = test->priv;
+	struct replying_upper *ua;
+	struct counting_upper *ub;
+	int i;
+
+	ua = kunit_kzalloc(test, sizeof(*ua), GFP_KERNEL);
+	ub = kunit_kzalloc(test, sizeof(*ub), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, ua);
+	KUNIT_ASSERT_NOT_NULL(test, ub);
+	ua->cu.from = 2;
+	ua->peer = ub;
+	ua->stall_seed = -1;
+	ub->from = 1;
+	c->a = bare(test, "kunit-up-a", 1);
+	c->b = bare(test, "kunit-up-b", 2);
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_set_upper(c->a, &ru_ops, ua), 0);
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_set_upper(c->b, &cu_ops, ub), 0);
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->a), 0);
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->b), 0);
+	KUNIT_ASSERT_EQ(test, send_msg(c->b, 1, 64, 0), 0);
+	KUNIT_ASSERT_TRUE(test, wait_for(atomic_read(&ub->delivered) == 1));
+	/* counted once sendmsg returned, maybe after B's delivery */
+	KUNIT_ASSERT_TRUE(test, wait_for(node_tx_calls(c->a, 2) == 1));
+
+	ua->inline_before = node_tx_inline(c->a, 2);
+	ua->stall_seed = stall_seed;
+	dlm_lc_test_recv_delay_ms = 300;
+	dlm_lc_test_sibling_recv_delay_ms = 300;
+	for (i = 1; i <= n; i++)
+		KUNIT_ASSERT_EQ(test, send_msg(c->b, 1, 64, i), 0);
+	*pua = ua;
+	*pub = ub;
+}
+
+/*
+ * Issue 10: the answers to one read's messages under an upper layer that
+ * may sleep in its deliver leave in one socket call, made by the receive
+ * worker at the end of its run; handed to swork before each next
+ * message, they took a wake-up each. (The guard is made long here so
+ * that a slow UML tick cannot fire it.)
+ */
+static void upper_may_sleep_answers_together(struct kunit *test)
+{
+	struct replying_upper *ua;
+	struct counting_upper *ub;
+	struct ctx *c = test->priv;
+
+	dlm_lc_test_owed_guard_ms = 5000;
+	replying_pair(test, &ua, &ub, -1, 4);
+	KUNIT_ASSERT_TRUE(test, wait_for(atomic_read(&ub->delivered) == 5));
+	dlm_lc_test_recv_delay_ms = 0;
+	dlm_lc_test_sibling_recv_delay_ms = 0;
+	/* the four came in one read: else this case tells nothing */
+	KUNIT_ASSERT_EQ(test, READ_ONCE(ua->item_len), 4);
+	/* one call before B's four (replying_pair()) */
+	KUNIT_EXPECT_TRUE(test, wait_for(node_tx_calls(c->a, 2) > 1));
+	msleep(100);
+	KUNIT_EXPECT_EQ_MSG(test, node_tx_calls(c->a, 2), 2ULL,
+			    "four answers, more than one socket call");
+	KUNIT_EXPECT_EQ_MSG(test, node_tx_inline(c->a, 2),
+			    ua->inline_before + 1,
+			    "not sent by the receive worker");
+	KUNIT_EXPECT_EQ(test, atomic_read(&ub->out_of_order), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&ua->reply_fails), 0);
+}
+
+/*
+ * ... but an answer does not wait for a delivery that sleeps: the second
+ * message of the read waits in its deliver until B has the first's
+ * answer, which the guard (a tick) sends meanwhile. Without it the wait
+ * would run out (2 s) and the answer go with the rest at the end.
+ */
+static void upper_may_sleep_answer_not_held(struct kunit *test)
+{
+	struct replying_upper *ua;
+	struct counting_upper *ub;
+
+	replying_pair(test, &ua, &ub, 2, 3);
+	KUNIT_ASSERT_TRUE(test, wait_for(atomic_read(&ub->delivered) == 4));
+	dlm_lc_test_recv_delay_ms = 0;
+	dlm_lc_test_sibling_recv_delay_ms = 0;
+	/* the stalled one came after another in its read */
+	KUNIT_ASSERT_EQ(test, READ_ONCE(ua->stall_pos), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&ua->stall_met), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&ua->stall_timeouts), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&ub->out_of_order), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&ua->reply_fails), 0);
+}
+
 static struct kunit_case upper_cases[] = {
 	KUNIT_CASE(upper_registration_rules),
 	KUNIT_CASE(upper_hooks_seen),
@@ -922,6 +1087,8 @@ static struct kunit_case upper_cases[] = {
 	KUNIT_CASE(upper_held_answer_before_fin),
 	KUNIT_CASE(upper_stop_fires_hold),
 	KUNIT_CASE(upper_removal_fires_hold),
+	KUNIT_CASE(upper_may_sleep_answers_together),
+	KUNIT_CASE(upper_may_sleep_answer_not_held),
 	{}
 };
 
