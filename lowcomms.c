@@ -339,8 +339,8 @@ static void conn_remove(struct dlm_lc_cluster *cl, struct dlm_lc_conn *conn,
 	wait_var_event(&conn->room_waiters,
 		       !atomic_read(&conn->room_waiters));
 
+	/* graceful only from dlm_lc_node_remove(): it ended the holds */
 	if (graceful && !test_bit(CF_STOP_IO, &conn->flags)) {
-		dlm_lc_send_end_holds(conn);
 		conn_drain_wait(conn, end);
 		dlm_lc_conn_shutdown_begin(conn);
 		dlm_lc_conn_shutdown_wait(conn, end);
@@ -790,6 +790,7 @@ int dlm_lc_node_get_stats(struct dlm_lc_cluster *cl, int nodeid,
 	st->tx_calls = atomic64_read(&conn->tx_calls);
 	st->tx_ranges = atomic64_read(&conn->tx_ranges);
 	st->tx_inline = atomic64_read(&conn->tx_inline);
+	st->tx_guard = atomic64_read(&conn->tx_guard);
 	st->queued = READ_ONCE(conn->wq.queued);
 	st->queued_max = READ_ONCE(conn->wq.queued_max);
 	st->room_waiters = atomic_read(&conn->room_waiters);

@@ -48,6 +48,7 @@ struct dlm_lc_node_stats {
 	u64 tx_calls;		/* socket calls that took queued bytes */
 	u64 tx_ranges;		/* page ranges handed to those calls */
 	u64 tx_inline;		/* send runs the receive worker did itself */
+	u64 tx_guard;		/* ... owed_work did, for a delivery that lasted */
 	unsigned int queued;	/* bytes waiting in the write queue */
 	unsigned int queued_max;	/* high-water mark of the above */
 	unsigned int room_waiters;	/* writers asleep for queue room */

@@ -185,6 +185,7 @@ struct dlm_lc_conn {
 	atomic64_t tx_calls;	/* socket calls that took queued bytes */
 	atomic64_t tx_ranges;	/* page ranges handed in them */
 	atomic64_t tx_inline;	/* send runs done by rwork after delivering */
+	atomic64_t tx_guard;	/* ... by owed_work, for a delivery that lasted */
 };
 
 /*

@@ -599,10 +599,18 @@ void dlm_lc_test_inline_send_window(struct dlm_lc_conn *conn)
 }
 #endif
 
+static void owed_unguard(struct dlm_lc_conn *conn)
+{
+	if (delayed_work_pending(&conn->owed_work))
+		cancel_delayed_work(&conn->owed_work);
+}
+
+/* a guard armed for an earlier item must not split this one's batch */
 static void send_owed_queue(struct dlm_lc_conn *conn)
 {
 	if (test_and_clear_bit(CF_SEND_INLINE, &conn->flags))
 		queue_work(dlm_lc_io_wq, &conn->swork);
+	owed_unguard(conn);
 }
 
 /*
@@ -622,13 +630,15 @@ EXPORT_SYMBOL_IF_KUNIT(dlm_lc_test_owed_guard_ms);
 #endif
 
 /*
- * How long what one message's delivery owes waits for the read's end
- * while the next message of the read is delivered by an upper layer that
- * may sleep there: a tick (the next one, at the earliest). One delivery
- * takes tens of microseconds; one that waits (6.1: for recovery) is cut
- * short here by owed_work, which sends what is owed.
+ * How long what one message's delivery owes waits for the item's end
+ * while the next message is delivered by an upper layer that may sleep
+ * there: one full tick at least (a timer of one fires at the next tick,
+ * which may be microseconds away, and would split most batches), two at
+ * most. One delivery takes tens of microseconds; one that waits (6.1:
+ * for recovery, or an rsb's mutex) is cut short by owed_work, which
+ * sends what is owed.
  */
-#define OWED_GUARD_TICKS	1
+#define OWED_GUARD_TICKS	2
 
 static void owed_guard(struct dlm_lc_conn *conn)
 {
@@ -641,10 +651,9 @@ static void owed_guard(struct dlm_lc_conn *conn)
 /*
  * @reader's delivery run goes on to the next message of an item, and the
  * upper layer may sleep in its deliver. What the messages before owe
- * stays with the run, to leave in one socket call at its end (handed to
- * swork before each message, every reply of a read took a wake-up of its
- * own), but only for a tick: a reply must not wait for a delivery that
- * sleeps.
+ * stays with the run, to leave with the rest of the item's in one socket
+ * call at its end rather than wake swork for it, but only for about a
+ * tick: a reply must not wait for a delivery that sleeps.
  */
 void dlm_lc_send_owed_guard(struct dlm_lc_conn *reader)
 {
@@ -653,13 +662,11 @@ void dlm_lc_send_owed_guard(struct dlm_lc_conn *reader)
 		owed_guard(reader->primary);
 }
 
-static void owed_unguard(struct dlm_lc_conn *conn)
-{
-	if (delayed_work_pending(&conn->owed_work))
-		cancel_delayed_work(&conn->owed_work);
-}
-
-/* @reader's run has ended and sends what it owes itself: no guard needed */
+/*
+ * @reader's run has ended. The guards of both connections go, also one
+ * armed by the other worker of the pair while it still delivers: the
+ * caller then takes SEND_INLINE of both itself (dlm_lc_send_inline()).
+ */
 void dlm_lc_send_owed_unguard(struct dlm_lc_conn *reader)
 {
 	owed_unguard(reader);
@@ -669,8 +676,9 @@ void dlm_lc_send_owed_unguard(struct dlm_lc_conn *reader)
 
 /*
  * A delivery outlasted the guard: the run its receive worker owes goes
- * here. One that found the bit gone lost to that worker's own run, to
- * swork (a later item) or to a stop.
+ * here. One that finds the bit gone lost it to a receive worker's run at
+ * its end, to swork (a later item), to a hold (done_end()), to a second
+ * socket's restart or to a stop.
  */
 void dlm_lc_owed_work(struct work_struct *work)
 {
@@ -679,8 +687,11 @@ void dlm_lc_owed_work(struct work_struct *work)
 						 owed_work);
 
 	dlm_lc_test_work_late(conn);
-	if (test_and_clear_bit(CF_SEND_INLINE, &conn->flags))
-		send_exclusive(conn);
+	if (!test_and_clear_bit(CF_SEND_INLINE, &conn->flags))
+		return;
+	/* counted only if it ran: else the running one queues swork */
+	if (send_exclusive(conn))
+		atomic64_inc(&conn->tx_guard);
 }
 
 /*
@@ -728,6 +739,8 @@ static void done_end(struct dlm_lc_conn *conn)
 		if (!test_and_set_bit(CF_HELD, &conn->flags))
 			queue_delayed_work(dlm_lc_io_wq, &conn->hold_work,
 					   done_hold_ticks());
+		/* a guard has nothing left to send */
+		owed_unguard(conn);
 	}
 	spin_unlock_bh(&conn->wq.lock);
 }

@@ -956,7 +956,8 @@ static void stop_io_one(struct dlm_lc_conn *conn)
 	/*
 	 * A worker that ran during the cancels may have queued a retry, and
 	 * rwork's send run (dlm_lc_send_inline()) swork, for what its budget
-	 * left; rwork may have armed owed_work, whose run may queue swork.
+	 * left. owed_work is armed by rwork, or by the second socket's,
+	 * stopped before us (dlm_lc_conn_stop_io()); its run may queue swork.
 	 */
 	cancel_delayed_work_sync(&conn->owed_work);
 	cancel_work_sync(&conn->swork);

@@ -911,15 +911,17 @@ static void upper_removal_fires_hold(struct kunit *test)
 /*
  * An upper layer that may sleep in its deliver (6.1's DLM) and answers
  * every message at once with one of the same seed, as a node answers
- * requests. The message of seed @stall_seed waits (bounded) in its
- * deliver until the peer has every answer sent before it.
+ * requests; with ru_ack_ops it also acknowledges every item in
+ * deliver_done, as 6.1's DLM does, and lets that wait for company. The
+ * message of seed @stall_seed waits (bounded) in its deliver until the
+ * peer has every answer sent before it.
  */
 struct replying_upper {
 	struct counting_upper cu;	/* first: cu_deliver() reads it */
 	struct counting_upper *peer;
 	int stall_seed;			/* -1: none */
-	int in_item;			/* messages delivered since deliver_done */
-	int item_len;			/* ... at the last deliver_done */
+	int in_item;			/* delivered since the item's start */
+	int item_len;			/* in_item at the last deliver_done */
 	int stall_pos;			/* the stalled one's place in its item */
 	atomic_t stall_met;		/* the peer had them: the wait ended */
 	atomic_t stall_timeouts;
@@ -939,16 +941,16 @@ static void ru_deliver(struct dlm_lc_cluster *cl, int nodeid, u64 gen,
 	if (len <= DLM_LC_HDR_LEN)
 		return;
 	seed = p[DLM_LC_HDR_LEN] - DLM_LC_HDR_LEN;
-	if (seed == u->stall_seed) {
-		u->stall_pos = u->in_item;
-		/* bounded: 2 s, about 500 guards of a tick */
+	if (seed == READ_ONCE(u->stall_seed)) {
+		WRITE_ONCE(u->stall_pos, u->in_item);
+		/* bounded: 2 s, some 250 guards */
 		if (wait_for_ms(atomic_read(&u->peer->delivered) >=
 				atomic_read(&u->sent), 2000))
 			atomic_inc(&u->stall_met);
 		else
 			atomic_inc(&u->stall_timeouts);
 	}
-	u->in_item++;
+	WRITE_ONCE(u->in_item, u->in_item + 1);
 	if (send_msg(cl, nodeid, 64, seed))
 		atomic_inc(&u->reply_fails);
 	else
@@ -959,14 +961,31 @@ static void ru_deliver_done(struct dlm_lc_cluster *cl, int nodeid)
 {
 	struct replying_upper *u = dlm_lc_cluster_upper(cl);
 
-	u->item_len = u->in_item;
-	u->in_item = 0;
+	WRITE_ONCE(u->item_len, u->in_item);
+	WRITE_ONCE(u->in_item, 0);
+}
+
+static void ru_ack_done(struct dlm_lc_cluster *cl, int nodeid)
+{
+	struct replying_upper *u = dlm_lc_cluster_upper(cl);
+
+	ru_deliver_done(cl, nodeid);
+	/* a bare header: B counts it, A's sent does not */
+	if (send_msg(cl, nodeid, DLM_LC_HDR_LEN, 0))
+		atomic_inc(&u->reply_fails);
 }
 
 static const struct dlm_lc_upper_ops ru_ops = {
 	.deliver		= ru_deliver,
 	.deliver_done		= ru_deliver_done,
 	.deliver_may_sleep	= true,
+};
+
+static const struct dlm_lc_upper_ops ru_ack_ops = {
+	.deliver		= ru_deliver,
+	.deliver_done		= ru_ack_done,
+	.deliver_may_sleep	= true,
+	.done_may_wait		= true,
 };
 
 static u64 node_tx_inline(struct dlm_lc_cluster *cl, int nodeid)
@@ -976,12 +995,22 @@ static u64 node_tx_inline(struct dlm_lc_cluster *cl, int nodeid)
 	return dlm_lc_node_get_stats(cl, nodeid, &ns) ? 0 : ns.tx_inline;
 }
 
+static u64 node_tx_guard(struct dlm_lc_cluster *cl, int nodeid)
+{
+	struct dlm_lc_node_stats ns;
+
+	return dlm_lc_node_get_stats(cl, nodeid, &ns) ? 0 : ns.tx_guard;
+}
+
 /*
- * A (node 1, replying, may sleep) and B (node 2); B has sent seed 0 and
- * has A's answer. Then B sends seeds 1..@n while A's receive worker
- * sleeps, so that A reads them together.
+ * A (node 1, @ops: replying, may sleep) and B (node 2); B has sent seed
+ * 0 and has A's answer (and ACK, with ru_ack_ops: @acks). Then B sends
+ * seeds 1..@n while A's receive worker sleeps, so that A reads them
+ * together.
  */
-static void replying_pair(struct kunit *test, struct replying_upper **pua,
+static void replying_pair(struct kunit *test,
+			  const struct dlm_lc_upper_ops *ops, int acks,
+			  struct replying_upper **pua,
 			  struct counting_upper **pub, int stall_seed, int n)
 {
 	struct ctx *c = test->priv;
@@ -999,17 +1028,18 @@ static void replying_pair(struct kunit *test, struct replying_upper **pua,
 	ub->from = 1;
 	c->a = bare(test, "kunit-up-a", 1);
 	c->b = bare(test, "kunit-up-b", 2);
-	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_set_upper(c->a, &ru_ops, ua), 0);
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_set_upper(c->a, ops, ua), 0);
 	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_set_upper(c->b, &cu_ops, ub), 0);
 	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->a), 0);
 	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->b), 0);
 	KUNIT_ASSERT_EQ(test, send_msg(c->b, 1, 64, 0), 0);
-	KUNIT_ASSERT_TRUE(test, wait_for(atomic_read(&ub->delivered) == 1));
+	KUNIT_ASSERT_TRUE(test, wait_for(atomic_read(&ub->delivered) ==
+					 1 + acks));
 	/* counted once sendmsg returned, maybe after B's delivery */
 	KUNIT_ASSERT_TRUE(test, wait_for(node_tx_calls(c->a, 2) == 1));
 
 	ua->inline_before = node_tx_inline(c->a, 2);
-	ua->stall_seed = stall_seed;
+	WRITE_ONCE(ua->stall_seed, stall_seed);
 	dlm_lc_test_recv_delay_ms = 300;
 	dlm_lc_test_sibling_recv_delay_ms = 300;
 	for (i = 1; i <= n; i++)
@@ -1020,10 +1050,10 @@ static void replying_pair(struct kunit *test, struct replying_upper **pua,
 
 /*
  * Issue 10: the answers to one read's messages under an upper layer that
- * may sleep in its deliver leave in one socket call, made by the receive
- * worker at the end of its run; handed to swork before each next
- * message, they took a wake-up each. (The guard is made long here so
- * that a slow UML tick cannot fire it.)
+ * may sleep in its deliver (here with 6.1's ACK per read, too) leave in
+ * one socket call, made by the receive worker at the end of its run;
+ * handed to swork before each next message, they took wake-ups. (The
+ * guard is made long here so that a slow UML tick cannot fire it.)
  */
 static void upper_may_sleep_answers_together(struct kunit *test)
 {
@@ -1032,8 +1062,9 @@ static void upper_may_sleep_answers_together(struct kunit *test)
 	struct ctx *c = test->priv;
 
 	dlm_lc_test_owed_guard_ms = 5000;
-	replying_pair(test, &ua, &ub, -1, 4);
-	KUNIT_ASSERT_TRUE(test, wait_for(atomic_read(&ub->delivered) == 5));
+	replying_pair(test, &ru_ack_ops, 1, &ua, &ub, -1, 4);
+	/* answer and ACK of seed 0, then four answers and an ACK */
+	KUNIT_ASSERT_TRUE(test, wait_for(atomic_read(&ub->delivered) == 7));
 	dlm_lc_test_recv_delay_ms = 0;
 	dlm_lc_test_sibling_recv_delay_ms = 0;
 	/* the four came in one read: else this case tells nothing */
@@ -1042,10 +1073,11 @@ static void upper_may_sleep_answers_together(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, wait_for(node_tx_calls(c->a, 2) > 1));
 	msleep(100);
 	KUNIT_EXPECT_EQ_MSG(test, node_tx_calls(c->a, 2), 2ULL,
-			    "four answers, more than one socket call");
+			    "four answers and an ACK, more than one call");
 	KUNIT_EXPECT_EQ_MSG(test, node_tx_inline(c->a, 2),
 			    ua->inline_before + 1,
 			    "not sent by the receive worker");
+	KUNIT_EXPECT_EQ(test, node_tx_guard(c->a, 2), 0ULL);
 	KUNIT_EXPECT_EQ(test, atomic_read(&ub->out_of_order), 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&ua->reply_fails), 0);
 }
@@ -1053,15 +1085,17 @@ static void upper_may_sleep_answers_together(struct kunit *test)
 /*
  * ... but an answer does not wait for a delivery that sleeps: the second
  * message of the read waits in its deliver until B has the first's
- * answer, which the guard (a tick) sends meanwhile. Without it the wait
- * would run out (2 s) and the answer go with the rest at the end.
+ * answer, which the guard (owed_work, about a tick) sends meanwhile.
+ * Without it the wait would run out (2 s) and the answer go with the
+ * rest at the end.
  */
 static void upper_may_sleep_answer_not_held(struct kunit *test)
 {
 	struct replying_upper *ua;
 	struct counting_upper *ub;
+	struct ctx *c = test->priv;
 
-	replying_pair(test, &ua, &ub, 2, 3);
+	replying_pair(test, &ru_ops, 0, &ua, &ub, 2, 3);
 	KUNIT_ASSERT_TRUE(test, wait_for(atomic_read(&ub->delivered) == 4));
 	dlm_lc_test_recv_delay_ms = 0;
 	dlm_lc_test_sibling_recv_delay_ms = 0;
@@ -1069,6 +1103,8 @@ static void upper_may_sleep_answer_not_held(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, READ_ONCE(ua->stall_pos), 1);
 	KUNIT_EXPECT_EQ(test, atomic_read(&ua->stall_met), 1);
 	KUNIT_EXPECT_EQ(test, atomic_read(&ua->stall_timeouts), 0);
+	/* sent by the guard, not by a swork handed it before the message */
+	KUNIT_EXPECT_GE(test, node_tx_guard(c->a, 2), 1ULL);
 	KUNIT_EXPECT_EQ(test, atomic_read(&ub->out_of_order), 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&ua->reply_fails), 0);
 }
