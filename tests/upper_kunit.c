@@ -118,6 +118,20 @@ static struct dlm_lc_cluster *bare(struct kunit *test, const char *name,
 	return with_nodes(test, name, local, 2);
 }
 
+/* A (node 1) and B (node 2) under the given uppers, both started */
+static void up_pair(struct kunit *test, const struct dlm_lc_upper_ops *a_ops,
+		    void *ua, const struct dlm_lc_upper_ops *b_ops, void *ub)
+{
+	struct ctx *c = test->priv;
+
+	c->a = bare(test, "kunit-up-a", 1);
+	c->b = bare(test, "kunit-up-b", 2);
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_set_upper(c->a, a_ops, ua), 0);
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_set_upper(c->b, b_ops, ub), 0);
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->a), 0);
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->b), 0);
+}
+
 /* No start without an upper layer; one registration, before the start. */
 static void upper_registration_rules(struct kunit *test)
 {
@@ -168,12 +182,7 @@ static void upper_hooks_seen(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, ub);
 	ua->from = 2;
 	ub->from = 1;
-	c->a = bare(test, "kunit-up-a", 1);
-	c->b = bare(test, "kunit-up-b", 2);
-	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_set_upper(c->a, &cu_ops, ua), 0);
-	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_set_upper(c->b, &cu_ops, ub), 0);
-	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->a), 0);
-	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->b), 0);
+	up_pair(test, &cu_ops, ua, &cu_ops, ub);
 
 	for (i = 0; i < UPPER_MSGS && !ret; i++)
 		ret = send_msg(c->b, 1, 64 + i % 512, (u8)i);
@@ -406,12 +415,7 @@ static void upper_send_from_softirq(struct kunit *test)
 	ua->from = 2;
 	ua->unordered = true;
 	ub->from = 1;
-	c->a = bare(test, "kunit-up-a", 1);
-	c->b = bare(test, "kunit-up-b", 2);
-	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_set_upper(c->a, &cu_ops, ua), 0);
-	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_set_upper(c->b, &cu_ops, ub), 0);
-	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->a), 0);
-	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->b), 0);
+	up_pair(test, &cu_ops, ua, &cu_ops, ub);
 
 	s->cl = c->b;
 	s->count = UPPER_MSGS;
@@ -705,6 +709,31 @@ static u64 node_tx_calls(struct dlm_lc_cluster *cl, int nodeid)
 }
 
 /*
+ * A (node 1, answering every read, done_may_wait) and B (node 2); B has
+ * sent one message and has A's answer.
+ */
+static void acking_pair(struct kunit *test, struct acking_upper **pua,
+			struct counting_upper **pub)
+{
+	struct ctx *c = test->priv;
+	struct acking_upper *ua;
+	struct counting_upper *ub;
+
+	ua = kunit_kzalloc(test, sizeof(*ua), GFP_KERNEL);
+	ub = kunit_kzalloc(test, sizeof(*ub), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, ua);
+	KUNIT_ASSERT_NOT_NULL(test, ub);
+	init_completion(&ua->acked);
+	ua->cu.from = 2;
+	ub->from = 1;
+	up_pair(test, &au_ops, ua, &cu_ops, ub);
+	KUNIT_ASSERT_EQ(test, send_msg(c->b, 1, 64, 0), 0);
+	KUNIT_ASSERT_TRUE(test, wait_for(atomic_read(&ub->delivered) == 1));
+	*pua = ua;
+	*pub = ub;
+}
+
+/*
  * Issue 10: A's answer to a read (its "ACK") waits for A's next message
  * and leaves in one socket call with it; with none it still goes, after
  * the hold. A stop while it waits leaves no work behind (the test build
@@ -718,23 +747,8 @@ static void upper_done_waits_for_company(struct kunit *test)
 	struct ctx *c = test->priv;
 	u64 calls;
 
-	ua = kunit_kzalloc(test, sizeof(*ua), GFP_KERNEL);
-	ub = kunit_kzalloc(test, sizeof(*ub), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, ua);
-	KUNIT_ASSERT_NOT_NULL(test, ub);
-	init_completion(&ua->acked);
-	ua->cu.from = 2;
-	ub->from = 1;
-	c->a = bare(test, "kunit-up-a", 1);
-	c->b = bare(test, "kunit-up-b", 2);
-	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_set_upper(c->a, &au_ops, ua), 0);
-	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_set_upper(c->b, &cu_ops, ub), 0);
-	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->a), 0);
-	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->b), 0);
-
 	/* B dials A; A answers on that socket, after the default hold */
-	KUNIT_ASSERT_EQ(test, send_msg(c->b, 1, 64, 0), 0);
-	KUNIT_ASSERT_TRUE(test, wait_for(atomic_read(&ub->delivered) == 1));
+	acking_pair(test, &ua, &ub);
 	/* counted once sendmsg returned, maybe after B's delivery */
 	KUNIT_ASSERT_TRUE(test, wait_for(node_tx_calls(c->a, 2) == 1));
 
@@ -798,36 +812,6 @@ static void stopper_fn(struct work_struct *work)
 
 	dlm_lc_cluster_stop(s->cl);
 	complete(&s->done);
-}
-
-/*
- * A (node 1, answering every read, done_may_wait) and B (node 2); B has
- * sent one message and has A's answer.
- */
-static void acking_pair(struct kunit *test, struct acking_upper **pua,
-			struct counting_upper **pub)
-{
-	struct ctx *c = test->priv;
-	struct acking_upper *ua;
-	struct counting_upper *ub;
-
-	ua = kunit_kzalloc(test, sizeof(*ua), GFP_KERNEL);
-	ub = kunit_kzalloc(test, sizeof(*ub), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, ua);
-	KUNIT_ASSERT_NOT_NULL(test, ub);
-	init_completion(&ua->acked);
-	ua->cu.from = 2;
-	ub->from = 1;
-	c->a = bare(test, "kunit-up-a", 1);
-	c->b = bare(test, "kunit-up-b", 2);
-	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_set_upper(c->a, &au_ops, ua), 0);
-	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_set_upper(c->b, &cu_ops, ub), 0);
-	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->a), 0);
-	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->b), 0);
-	KUNIT_ASSERT_EQ(test, send_msg(c->b, 1, 64, 0), 0);
-	KUNIT_ASSERT_TRUE(test, wait_for(atomic_read(&ub->delivered) == 1));
-	*pua = ua;
-	*pub = ub;
 }
 
 /*
@@ -1026,12 +1010,7 @@ static void replying_pair(struct kunit *test,
 	ua->peer = ub;
 	ua->stall_seed = -1;
 	ub->from = 1;
-	c->a = bare(test, "kunit-up-a", 1);
-	c->b = bare(test, "kunit-up-b", 2);
-	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_set_upper(c->a, ops, ua), 0);
-	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_set_upper(c->b, &cu_ops, ub), 0);
-	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->a), 0);
-	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->b), 0);
+	up_pair(test, ops, ua, &cu_ops, ub);
 	KUNIT_ASSERT_EQ(test, send_msg(c->b, 1, 64, 0), 0);
 	KUNIT_ASSERT_TRUE(test, wait_for(atomic_read(&ub->delivered) ==
 					 1 + acks));
