@@ -121,9 +121,10 @@ struct dlm_lc_upper_ops {
 	bool deliver_per_node;
 	/*
 	 * @deliver may sleep: what a message's delivery committed waits for
-	 * the next message's delivery at most a tick, then goes from a
-	 * worker of its own; false: it waits for the item's end (see
-	 * "Replies sent by the receive worker", design.rst)
+	 * the item's end (see "Replies sent by the receive worker",
+	 * design.rst) as with false, but a later message's delivery that
+	 * lasts about two ticks does not hold it up: a worker of its own
+	 * sends it then
 	 */
 	bool deliver_may_sleep;
 	/*
