@@ -475,7 +475,8 @@ static void recv_end(struct dlm_lc_conn *conn, int ret, u64 gen)
  * wait for one item, not the run: before each item but the run's first,
  * what the items before owe goes to swork; only the last item's are sent
  * inline. If the upper layer may sleep in its deliver, what the messages
- * before owe waits for the next one's delivery only a tick (owed_work).
+ * before owe is guarded: 1-2 ticks after the first of it, owed_work
+ * sends it if the item is still being delivered.
  */
 static void process_one(struct dlm_lc_lane *lane, struct dlm_lc_rx *rx,
 			struct dlm_lc_conn *reader, bool later)

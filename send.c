@@ -599,6 +599,7 @@ void dlm_lc_test_inline_send_window(struct dlm_lc_conn *conn)
 }
 #endif
 
+/* never _sync: done_end() calls this under wq.lock, which a run takes */
 static void owed_unguard(struct dlm_lc_conn *conn)
 {
 	if (delayed_work_pending(&conn->owed_work))

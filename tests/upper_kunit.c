@@ -1009,6 +1009,7 @@ static void replying_pair(struct kunit *test,
 	ua->cu.from = 2;
 	ua->peer = ub;
 	ua->stall_seed = -1;
+	ua->stall_pos = -1;
 	ub->from = 1;
 	up_pair(test, ops, ua, &cu_ops, ub);
 	KUNIT_ASSERT_EQ(test, send_msg(c->b, 1, 64, 0), 0);
@@ -1016,6 +1017,8 @@ static void replying_pair(struct kunit *test,
 					 1 + acks));
 	/* counted once sendmsg returned, maybe after B's delivery */
 	KUNIT_ASSERT_TRUE(test, wait_for(node_tx_calls(c->a, 2) == 1));
+	/* a run is counted as inline only once it returned: let it */
+	msleep(100);
 
 	ua->inline_before = node_tx_inline(c->a, 2);
 	WRITE_ONCE(ua->stall_seed, stall_seed);
@@ -1088,6 +1091,34 @@ static void upper_may_sleep_answer_not_held(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_read(&ua->reply_fails), 0);
 }
 
+/*
+ * A node's removal while its delivery sleeps with a guard armed (made
+ * long: 1 s): the stop waits for the delivery, and no owed_work runs
+ * after the stop's cancels (the test build counts late works; KASAN sees
+ * one that runs on the freed connection).
+ */
+static void upper_may_sleep_removal_in_stall(struct kunit *test)
+{
+	struct replying_upper *ua;
+	struct counting_upper *ub;
+	struct ctx *c = test->priv;
+
+	dlm_lc_test_owed_guard_ms = 1000;
+	replying_pair(test, &ru_ops, 0, &ua, &ub, 2, 3);
+	KUNIT_ASSERT_TRUE(test, wait_for(READ_ONCE(ua->stall_pos) >= 0));
+	dlm_lc_test_recv_delay_ms = 0;
+	dlm_lc_test_sibling_recv_delay_ms = 0;
+	KUNIT_ASSERT_EQ(test, READ_ONCE(ua->stall_pos), 1);
+	atomic_set(&dlm_lc_test_late_works, 0);
+	KUNIT_EXPECT_EQ(test, dlm_lc_node_remove_now(c->a, 2), 0);
+	/* the stall ended inside the removal, one way or the other */
+	KUNIT_EXPECT_EQ(test, atomic_read(&ua->stall_met) +
+			atomic_read(&ua->stall_timeouts), 1);
+	/* past any guard the stop could have left armed */
+	msleep(1500);
+	KUNIT_EXPECT_EQ(test, atomic_read(&dlm_lc_test_late_works), 0);
+}
+
 static struct kunit_case upper_cases[] = {
 	KUNIT_CASE(upper_registration_rules),
 	KUNIT_CASE(upper_hooks_seen),
@@ -1104,6 +1135,7 @@ static struct kunit_case upper_cases[] = {
 	KUNIT_CASE(upper_removal_fires_hold),
 	KUNIT_CASE(upper_may_sleep_answers_together),
 	KUNIT_CASE(upper_may_sleep_answer_not_held),
+	KUNIT_CASE(upper_may_sleep_removal_in_stall),
 	{}
 };
 
