@@ -653,8 +653,8 @@ static void owed_guard(struct dlm_lc_conn *conn)
  * @reader's delivery run goes on to the next message of an item, and the
  * upper layer may sleep in its deliver. What the messages before owe
  * stays with the run, to leave with the rest of the item's in one socket
- * call at its end rather than wake swork for it, but only for about a
- * tick: a reply must not wait for a delivery that sleeps.
+ * call at its end rather than wake swork for it, but only for one to two
+ * ticks: a reply must not wait for a delivery that sleeps.
  */
 void dlm_lc_send_owed_guard(struct dlm_lc_conn *reader)
 {
@@ -664,9 +664,10 @@ void dlm_lc_send_owed_guard(struct dlm_lc_conn *reader)
 }
 
 /*
- * @reader's run has ended. The guards of both connections go, also one
- * armed by the other worker of the pair while it still delivers: the
- * caller then takes SEND_INLINE of both itself (dlm_lc_send_inline()).
+ * @reader's run has ended. Its connection's guard goes and, for a second
+ * socket, its primary's, also one the other worker of the pair armed:
+ * the caller then takes those SEND_INLINE bits itself
+ * (dlm_lc_send_inline()), so what a guard covered is sent.
  */
 void dlm_lc_send_owed_unguard(struct dlm_lc_conn *reader)
 {
