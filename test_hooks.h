@@ -40,18 +40,23 @@ extern unsigned int dlm_lc_test_drained_delay_ms;
 /* graceful stops that have ended their drain */
 extern atomic_t dlm_lc_test_drained;
 
-static inline unsigned long dlm_lc_test_done_hold(unsigned long ticks)
+/* a timer's @ticks, or the knob's milliseconds if a test set it */
+static inline unsigned long dlm_lc_test_ticks(const unsigned int *knob_ms,
+					      unsigned long ticks)
 {
-	unsigned int ms = READ_ONCE(dlm_lc_test_done_hold_ms);
+	unsigned int ms = READ_ONCE(*knob_ms);
 
 	return ms ? msecs_to_jiffies(ms) : ticks;
 }
 
+static inline unsigned long dlm_lc_test_done_hold(unsigned long ticks)
+{
+	return dlm_lc_test_ticks(&dlm_lc_test_done_hold_ms, ticks);
+}
+
 static inline unsigned long dlm_lc_test_owed_guard(unsigned long ticks)
 {
-	unsigned int ms = READ_ONCE(dlm_lc_test_owed_guard_ms);
-
-	return ms ? msecs_to_jiffies(ms) : ticks;
+	return dlm_lc_test_ticks(&dlm_lc_test_owed_guard_ms, ticks);
 }
 
 static inline void dlm_lc_test_callback_delay(void)
