@@ -111,6 +111,13 @@ static void adapter_sock_lost(struct dlm_lc_cluster *cl, int nodeid)
 	dlm_midcomms_unack_msg_resend(nodeid);
 }
 
+/*
+ * No deliver_per_node: the kernel's DLM answers a failed request, convert,
+ * unlock or cancel from one scratch lkb per lockspace (ls_local_lkb in
+ * 6.12, ls_stub_lkb in 6.1) that it fills without a lock, so two nodes'
+ * messages delivered at once could send a reply to the wrong node. One
+ * lane per instance, as its own lowcomms had one processing context.
+ */
 static const struct dlm_lc_upper_ops adapter_ops = {
 	.deliver	= adapter_deliver,
 #ifdef DLM_LC_DLM_RECEIVE_DONE
