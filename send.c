@@ -427,6 +427,15 @@ static bool queue_empty_clear_pending(struct dlm_lc_conn *conn)
 	return empty;
 }
 
+/* This socket takes nothing more from us: give the run's bits back. */
+static void send_run_drop(struct dlm_lc_conn *conn)
+{
+	spin_lock_bh(&conn->wq.lock);
+	clear_bit(CF_ACK_PENDING, &conn->flags);
+	clear_bit(CF_SEND_PENDING, &conn->flags);
+	spin_unlock_bh(&conn->wq.lock);
+}
+
 static void send_run(struct dlm_lc_conn *conn)
 {
 	u64 gen;
@@ -435,9 +444,13 @@ static void send_run(struct dlm_lc_conn *conn)
 	down_read(&conn->sock_lock);
 	if (!conn->sock) {
 		up_read(&conn->sock_lock);
-		/* a receive-only sibling never connects; stopped: nothing */
+		/*
+		 * A receive-only sibling never connects; stopped, or shut
+		 * for writing by a stop or removal under way: nothing.
+		 */
 		if (test_bit(CF_OTHER, &conn->flags) ||
-		    test_bit(CF_STOP_IO, &conn->flags)) {
+		    test_bit(CF_STOP_IO, &conn->flags) ||
+		    test_bit(CF_SHUTDOWN, &conn->flags)) {
 			/* unless an accept installed a socket meanwhile */
 			spin_lock_bh(&conn->wq.lock);
 			if (!READ_ONCE(conn->sock)) {
@@ -479,15 +492,15 @@ static void send_run(struct dlm_lc_conn *conn)
 	}
 
 	/*
-	 * A moved socket its peer left is only read (sock_move_locked()):
-	 * an ACK kicked just before the move is dropped, not sent there.
+	 * A moved socket its peer left is only read (sock_move_locked()),
+	 * and one a graceful stop or removal shut for writing is only read
+	 * until the peer's EOF: an ACK or a reply kicked before either is
+	 * dropped, not sent there.
 	 */
-	if (test_bit(CF_LEFT, &conn->flags)) {
+	if (test_bit(CF_LEFT, &conn->flags) ||
+	    test_bit(CF_SHUTDOWN, &conn->flags)) {
 		up_read(&conn->sock_lock);
-		spin_lock_bh(&conn->wq.lock);
-		clear_bit(CF_ACK_PENDING, &conn->flags);
-		clear_bit(CF_SEND_PENDING, &conn->flags);
-		spin_unlock_bh(&conn->wq.lock);
+		send_run_drop(conn);
 		return;
 	}
 	gen = conn->sock_gen;
@@ -496,6 +509,17 @@ static void send_run(struct dlm_lc_conn *conn)
 		ret = send_queue(conn);
 	up_read(&conn->sock_lock);
 
+	/*
+	 * Our own SHUT_WR came between the look above and the sendmsg
+	 * (shutdown_one() takes the socket lock for read, as we do): the
+	 * stop's -EPIPE, not a lost socket. Closing here would release the
+	 * socket before the peer's EOF, tell the upper layer it was lost and
+	 * redial in the middle of the stop.
+	 */
+	if (ret && ret != -EAGAIN && test_bit(CF_SHUTDOWN, &conn->flags)) {
+		send_run_drop(conn);
+		return;
+	}
 	if (ret && ret != -EAGAIN) {
 		/* a connect that failed is counted where it is closed */
 		net_dbg_ratelimited("%s: send to node %d failed: %d\n",

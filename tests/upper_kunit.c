@@ -685,6 +685,7 @@ static void au_deliver_done(struct dlm_lc_cluster *cl, int nodeid)
 static const struct dlm_lc_upper_ops au_ops = {
 	.deliver	= cu_deliver,
 	.deliver_done	= au_deliver_done,
+	.sock_lost	= cu_sock_lost,
 	.done_may_wait	= true,
 };
 
@@ -853,6 +854,54 @@ static void upper_held_answer_before_fin(struct kunit *test)
 	/* the stop is done, inside the 5 s: only a send before FIN got here */
 	KUNIT_EXPECT_TRUE(test, wait_for(atomic_read(&ub->delivered) == 2));
 	KUNIT_EXPECT_EQ(test, atomic_read(&ua->ack_fails), 0);
+}
+
+/*
+ * A send run that reaches the socket after a graceful stop's SHUT_WR
+ * (here A's receive worker, held by the test build's gate between its
+ * look at the queue and its sendmsg) meets -EPIPE from that shutdown.
+ * That is the stop's doing, not a lost socket: no sock_lost (the drop-in
+ * would queue resends of everything unacked), no early release of the
+ * socket before B's EOF, no reconnect inside the stop.
+ */
+static void upper_send_after_shut_wr(struct kunit *test)
+{
+	struct acking_upper *ua;
+	struct counting_upper *ub;
+	struct ctx *c = test->priv;
+	struct completion gate;
+	struct stopper *s;
+
+	s = kunit_kzalloc(test, sizeof(*s), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, s);
+	init_completion(&s->done);
+	INIT_WORK(&s->work, stopper_fn);
+	init_completion(&gate);
+	acking_pair(test, &ua, &ub);
+
+	/* A's stop sits 1 s between its drain and its SHUT_WR */
+	dlm_lc_test_drained_delay_ms = 1000;
+	atomic_set(&dlm_lc_test_drained, 0);
+	reinit_completion(&ua->acked);
+	s->cl = c->a;
+	queue_work(system_unbound_wq, &s->work);
+	/* no ASSERT from here until the stopper is flushed: it uses @s */
+	KUNIT_EXPECT_TRUE(test, wait_for(atomic_read(&dlm_lc_test_drained)));
+	WRITE_ONCE(dlm_lc_test_inline_send_gate, &gate);
+	KUNIT_EXPECT_EQ(test, send_msg(c->b, 1, 64, 1), 0);
+	/* A's answer is committed; its run waits at the gate */
+	KUNIT_EXPECT_TRUE(test, wait_for_completion_timeout(&ua->acked,
+							    10 * HZ));
+	/* well past the SHUT_WR, inside the stop's 5 s */
+	msleep(2500);
+	complete_all(&gate);
+	KUNIT_EXPECT_TRUE(test, wait_for_completion_timeout(&s->done, 20 * HZ));
+	flush_work(&s->work);
+	WRITE_ONCE(dlm_lc_test_inline_send_gate, NULL);
+	dlm_lc_test_drained_delay_ms = 0;
+	KUNIT_EXPECT_EQ(test, atomic_read(&ua->cu.delivered), 2);
+	KUNIT_EXPECT_EQ(test, atomic_read(&ua->cu.lost), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&ub->lost), 0);
 }
 
 /*
@@ -1131,6 +1180,7 @@ static struct kunit_case upper_cases[] = {
 	KUNIT_CASE(upper_one_lane_removal),
 	KUNIT_CASE(upper_done_waits_for_company),
 	KUNIT_CASE(upper_held_answer_before_fin),
+	KUNIT_CASE(upper_send_after_shut_wr),
 	KUNIT_CASE(upper_stop_fires_hold),
 	KUNIT_CASE(upper_removal_fires_hold),
 	KUNIT_CASE(upper_may_sleep_answers_together),
