@@ -494,8 +494,8 @@ static void send_run(struct dlm_lc_conn *conn)
 	/*
 	 * A moved socket its peer left is only read (sock_move_locked()),
 	 * and one a graceful stop or removal shut for writing is only read
-	 * until the peer's EOF: an ACK or a reply kicked before either is
-	 * dropped, not sent there.
+	 * until the peer's EOF: nothing is sent there. An ACK kicked before
+	 * either is dropped; queued messages stay queued.
 	 */
 	if (test_bit(CF_LEFT, &conn->flags) ||
 	    test_bit(CF_SHUTDOWN, &conn->flags)) {
@@ -511,12 +511,13 @@ static void send_run(struct dlm_lc_conn *conn)
 
 	/*
 	 * Our own SHUT_WR came between the look above and the sendmsg
-	 * (shutdown_one() takes the socket lock for read, as we do): the
-	 * stop's -EPIPE, not a lost socket. Closing here would release the
-	 * socket before the peer's EOF, tell the upper layer it was lost and
-	 * redial in the middle of the stop.
+	 * (shutdown_one() takes the socket lock for read, as we do): its
+	 * -EPIPE is the stop's, not a lost socket. Closing here would
+	 * release the socket before the peer's EOF, tell the upper layer it
+	 * was lost and redial in the middle of the stop. A pending socket
+	 * error comes back as itself, not -EPIPE, and is closed below.
 	 */
-	if (ret && ret != -EAGAIN && test_bit(CF_SHUTDOWN, &conn->flags)) {
+	if (ret == -EPIPE && test_bit(CF_SHUTDOWN, &conn->flags)) {
 		send_run_drop(conn);
 		return;
 	}
@@ -598,6 +599,8 @@ unsigned int dlm_lc_test_inline_send_delay_ms;
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_test_inline_send_delay_ms);
 struct completion *dlm_lc_test_inline_send_gate;
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_test_inline_send_gate);
+atomic_t dlm_lc_test_inline_send_gated = ATOMIC_INIT(0);
+EXPORT_SYMBOL_IF_KUNIT(dlm_lc_test_inline_send_gated);
 atomic_t dlm_lc_test_send_meetings = ATOMIC_INIT(0);
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_test_send_meetings);
 
@@ -616,8 +619,10 @@ void dlm_lc_test_inline_send_window(struct dlm_lc_conn *conn)
 	if ((!gate && !ms) || current_work() == &conn->swork)
 		return;
 	mod_delayed_work(dlm_lc_io_wq, &conn->retry_work, 0);
-	if (gate)
+	if (gate) {
+		atomic_inc(&dlm_lc_test_inline_send_gated);
 		wait_for_completion_timeout(gate, 30 * HZ);
+	}
 	if (ms)
 		msleep(ms);
 }

@@ -119,6 +119,8 @@ void dlm_lc_test_process_delay(struct dlm_lc_cluster *cl);
  */
 extern unsigned int dlm_lc_test_inline_send_delay_ms;
 extern struct completion *dlm_lc_test_inline_send_gate;
+/* send runs that waited at that gate */
+extern atomic_t dlm_lc_test_inline_send_gated;
 void dlm_lc_test_inline_send_window(struct dlm_lc_conn *conn);
 /* send runs that found another going on their connection, and left */
 extern atomic_t dlm_lc_test_send_meetings;

@@ -887,6 +887,7 @@ static void upper_send_after_shut_wr(struct kunit *test)
 	queue_work(system_unbound_wq, &s->work);
 	/* no ASSERT from here until the stopper is flushed: it uses @s */
 	KUNIT_EXPECT_TRUE(test, wait_for(atomic_read(&dlm_lc_test_drained)));
+	atomic_set(&dlm_lc_test_inline_send_gated, 0);
 	WRITE_ONCE(dlm_lc_test_inline_send_gate, &gate);
 	KUNIT_EXPECT_EQ(test, send_msg(c->b, 1, 64, 1), 0);
 	/* A's answer is committed; its run waits at the gate */
@@ -894,14 +895,19 @@ static void upper_send_after_shut_wr(struct kunit *test)
 							    10 * HZ));
 	/* well past the SHUT_WR, inside the stop's 5 s */
 	msleep(2500);
+	/* the answer's run is the one at the gate */
+	KUNIT_EXPECT_GE(test, atomic_read(&dlm_lc_test_inline_send_gated), 1);
+	WRITE_ONCE(dlm_lc_test_inline_send_gate, NULL);
 	complete_all(&gate);
 	KUNIT_EXPECT_TRUE(test, wait_for_completion_timeout(&s->done, 20 * HZ));
 	flush_work(&s->work);
-	WRITE_ONCE(dlm_lc_test_inline_send_gate, NULL);
 	dlm_lc_test_drained_delay_ms = 0;
 	KUNIT_EXPECT_EQ(test, atomic_read(&ua->cu.delivered), 2);
+	KUNIT_EXPECT_EQ(test, atomic_read(&ua->ack_fails), 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&ua->cu.lost), 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&ub->lost), 0);
+	/* it met the shut socket: not sent, neither there nor by a redial */
+	KUNIT_EXPECT_EQ(test, atomic_read(&ub->delivered), 1);
 }
 
 /*
