@@ -815,6 +815,20 @@ static void stopper_fn(struct work_struct *work)
 	complete(&s->done);
 }
 
+/* a stopper of @cl (made by the pair, so after it), not yet queued */
+static struct stopper *stopper_new(struct kunit *test,
+				   struct dlm_lc_cluster *cl)
+{
+	struct stopper *s;
+
+	s = kunit_kzalloc(test, sizeof(*s), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, s);
+	init_completion(&s->done);
+	INIT_WORK(&s->work, stopper_fn);
+	s->cl = cl;
+	return s;
+}
+
 /*
  * A graceful stop's SHUT_WR must not strand an answer that would wait
  * for company: one committed after the drain (the test build's knob keeps
@@ -828,18 +842,14 @@ static void upper_held_answer_before_fin(struct kunit *test)
 	struct ctx *c = test->priv;
 	struct stopper *s;
 
-	s = kunit_kzalloc(test, sizeof(*s), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, s);
-	init_completion(&s->done);
-	INIT_WORK(&s->work, stopper_fn);
 	acking_pair(test, &ua, &ub);
+	s = stopper_new(test, c->a);
 
 	/* answers would wait 5 s; A's stop sits 3 s after its drain */
 	dlm_lc_test_done_hold_ms = 5000;
 	dlm_lc_test_drained_delay_ms = 3000;
 	atomic_set(&dlm_lc_test_drained, 0);
 	reinit_completion(&ua->acked);
-	s->cl = c->a;
 	queue_work(system_unbound_wq, &s->work);
 	/* no ASSERT from here until the stopper is flushed: it uses @s */
 	KUNIT_EXPECT_TRUE(test, wait_for(atomic_read(&dlm_lc_test_drained)));
@@ -869,26 +879,22 @@ static void upper_send_after_shut_wr(struct kunit *test)
 	struct acking_upper *ua;
 	struct counting_upper *ub;
 	struct ctx *c = test->priv;
-	struct completion gate;
 	struct stopper *s;
 
-	s = kunit_kzalloc(test, sizeof(*s), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, s);
-	init_completion(&s->done);
-	INIT_WORK(&s->work, stopper_fn);
-	init_completion(&gate);
+	/* the context's gate: the exit opens it should the case end early */
+	init_completion(&c->send_gate);
 	acking_pair(test, &ua, &ub);
+	s = stopper_new(test, c->a);
 
 	/* A's stop sits 1 s between its drain and its SHUT_WR */
 	dlm_lc_test_drained_delay_ms = 1000;
 	atomic_set(&dlm_lc_test_drained, 0);
 	reinit_completion(&ua->acked);
-	s->cl = c->a;
 	queue_work(system_unbound_wq, &s->work);
 	/* no ASSERT from here until the stopper is flushed: it uses @s */
 	KUNIT_EXPECT_TRUE(test, wait_for(atomic_read(&dlm_lc_test_drained)));
 	atomic_set(&dlm_lc_test_inline_send_gated, 0);
-	WRITE_ONCE(dlm_lc_test_inline_send_gate, &gate);
+	WRITE_ONCE(dlm_lc_test_inline_send_gate, &c->send_gate);
 	KUNIT_EXPECT_EQ(test, send_msg(c->b, 1, 64, 1), 0);
 	/* A's answer is committed; its run waits at the gate */
 	KUNIT_EXPECT_TRUE(test, wait_for_completion_timeout(&ua->acked,
@@ -898,7 +904,7 @@ static void upper_send_after_shut_wr(struct kunit *test)
 	/* the answer's run is the one at the gate */
 	KUNIT_EXPECT_GE(test, atomic_read(&dlm_lc_test_inline_send_gated), 1);
 	WRITE_ONCE(dlm_lc_test_inline_send_gate, NULL);
-	complete_all(&gate);
+	complete_all(&c->send_gate);
 	KUNIT_EXPECT_TRUE(test, wait_for_completion_timeout(&s->done, 20 * HZ));
 	flush_work(&s->work);
 	dlm_lc_test_drained_delay_ms = 0;
