@@ -17,7 +17,9 @@
 # ratios between the two boots' columns cross boots.
 # Then INTEROP_FLOOD_PING (3) rounds per target of ping latency: one client
 # (A) keeps one RCOM_STATUS in flight and times it, alone (idle) and while
-# two more flood the same node; a second table (and ping.csv) gives the
+# two more flood the same node (A under SCHED_FIFO, standing for another
+# machine; INTEROP_FLOOD_PING_RT=0: at nice 0); a second table (and
+# ping.csv) gives the
 # medians of p50/p99/p999, the flood's rate, and flood p99 against idle,
 # legacy and stock ("-" where one is missing; empty in the CSV).
 # Numbers compare within one run only; TCG is far slower than hardware.

@@ -615,10 +615,12 @@ flood_round() {
 # flood_ping ROUND WHO ADDR LOAD: node 11 (A) keeps one RCOM_STATUS in
 # flight against ADDR (B) for the round and times each round trip; with
 # LOAD=flood, nodes 12 and 13 (C, D) flood B meanwhile, starting first and
-# ending last. On real nodes C and D are other machines; here they share
-# the guest's two CPUs with A, so their own user-space work runs at nice
-# INTEROP_FLOOD_PING_NICE (19). B's workers serving them still compete
-# with A for a CPU (Documentation/performance.md says what that costs).
+# ending last. On real nodes A, C and D are other machines; here they
+# share the guest's two CPUs with B, so C's and D's own user-space work
+# runs at nice INTEROP_FLOOD_PING_NICE (19), and A, idle or not, under
+# SCHED_FIFO at priority INTEROP_FLOOD_PING_RT (1; 0: nice 0, where A
+# waits for a CPU behind B's high-priority workers and the tail is A's
+# own wait: Documentation/performance.md, "Ping under a flood").
 # One INFO line: the round trips' p50/p99/p999 and the flood's rate.
 flood_ping() {
 	step "flood-ping $2 $4 round $1"
@@ -634,8 +636,11 @@ flood_ping() {
 		done
 		sleep 1
 	fi
+	rt=
+	[ "${INTEROP_FLOOD_PING_RT:-1}" = 0 ] || rt="--rt ${INTEROP_FLOOD_PING_RT:-1}"
+	# shellcheck disable=SC2086 # $rt: two words or none
 	in_ns f11 "$tool" flood --src 192.0.2.11 --dst "$3" --nodeid 11 --lat 1 \
-		--duration "$secs" --listen 1 >"$T/flood-11.out" 2>&1
+		$rt --duration "$secs" --listen 1 >"$T/flood-11.out" 2>&1
 	for p in $fl; do wait "$p"; done
 	lat=$(sed -n 's/^FLOOD-LAT //p' "$T/flood-11.out")
 	n=$(echo "$lat" | sed -n 's/^n=\([0-9]*\) .*/\1/p')
@@ -666,7 +671,7 @@ flood_ping() {
 			[ "$4" = flood ] && why="$why ($(tail -n 1 "$T/flood-12.out"))"
 		fi
 	fi
-	info "flood-ping: dlm=$2 load=$4 round=$1 valid=$valid ${lat:-n=0} load_rate=$((lrep / (secs + 2)))"
+	info "flood-ping: dlm=$2 load=$4 round=$1 valid=$valid ${lat:-n=0} load_rate=$((lrep / (secs + 2))) a_rt=${INTEROP_FLOOD_PING_RT:-1}"
 	[ -z "$why" ] || bad="$bad ping $2 $4 round $1: $why"
 }
 

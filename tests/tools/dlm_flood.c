@@ -22,6 +22,8 @@
  * one goes out (the wait is a sample, as is one cut by a reconnect). Not
  * with --slice. Only the C twin.
  * --nice N: run at nice N (busybox may have no nice applet).
+ * --rt N: run under SCHED_FIFO at priority N (1-99): a client standing for
+ * another machine, whose CPU the node's work does not take.
  * Modes: flood garbage short long badver spoof drip noread halfclose conns
  * (halfclose: noread, then shutdown(SHUT_WR) once the requests are out); see
  * dlm_flood.py for what each does. Every mode is bounded in time and
@@ -34,6 +36,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,7 +64,7 @@
 static struct {
 	const char *mode, *src, *dst, *stop_file;
 	int port, nodeid, spoof_nodeid, inflight, count, conns, max_conns;
-	int listen, lat, nice;
+	int listen, lat, nice, rt;
 	double duration, interval, drip_ms, hold, slice;
 } a = {
 	.port = 21064, .spoof_nodeid = 3, .inflight = 8, .count = 200000,
@@ -859,7 +862,7 @@ static void usage(void)
 		"  --src ADDR --dst ADDR [--port P] --nodeid N [--spoof-nodeid N]",
 		"  [--duration S] [--interval S] [--inflight K] [--count N] [--conns N]",
 		"  [--max-conns N] [--drip-ms MS] [--hold S] [--slice S] [--stop-file F]",
-		"  [--listen 1] [--lat 1] [--nice N]",
+		"  [--listen 1] [--lat 1] [--nice N | --rt N]",
 	};
 	unsigned int i;
 
@@ -920,10 +923,14 @@ int main(int argc, char **argv)
 			a.lat = atoi(v);
 		else if (!strcmp(o, "--nice"))
 			a.nice = atoi(v);
+		else if (!strcmp(o, "--rt"))
+			a.rt = atoi(v);
 		else
 			usage();
 	}
 	if (i != argc || !a.src || !a.dst || a.nodeid <= 0)
+		usage();
+	if (a.rt < 0 || a.rt > 99 || (a.rt && a.nice))
 		usage();
 	/* hard bounds, whatever the caller asks */
 	if (a.duration > 600)
@@ -949,6 +956,15 @@ int main(int argc, char **argv)
 	if (a.nice && setpriority(PRIO_PROCESS, 0, a.nice) < 0) {
 		printf("FLOOD-EVENT t=%.2f nice-failed %s\n", now(), strerror(errno));
 		return 1;
+	}
+	if (a.rt) {
+		struct sched_param sp = { .sched_priority = a.rt };
+
+		if (sched_setscheduler(0, SCHED_FIFO, &sp) < 0) {
+			printf("FLOOD-EVENT t=%.2f rt-failed %s\n", now(),
+			       strerror(errno));
+			return 1;
+		}
 	}
 	srandom((unsigned int)getpid());
 	if (!strcmp(a.mode, "flood"))
