@@ -16,6 +16,26 @@ static bool version_ok(u32 version)
 	       (DLM_LC_VERSION_3_1 & DLM_LC_VERSION_MAJOR);
 }
 
+/*
+ * A 3.2 envelope's inner message must end where the envelope does: the
+ * kernel's DLM (under the drop-in) copies by the inner length alone, and
+ * our read items are sized to what arrived.
+ */
+static bool opts_ok(const void *buf, unsigned int len)
+{
+	const struct dlm_lc_opts *o = buf;
+	const struct dlm_lc_hdr *inner;
+	unsigned int skip;
+
+	if (len < DLM_LC_OPTS_LEN + DLM_LC_HDR_LEN)
+		return false;
+	skip = DLM_LC_OPTS_LEN + le16_to_cpu(o->optlen);
+	if (skip > len - DLM_LC_HDR_LEN)
+		return false;
+	inner = buf + skip;
+	return le16_to_cpu(inner->length) == len - skip;
+}
+
 int dlm_lc_frame_check(const void *buf, size_t avail, int nodeid)
 {
 	const struct dlm_lc_hdr *hdr = buf;
@@ -37,6 +57,8 @@ int dlm_lc_frame_check(const void *buf, size_t avail, int nodeid)
 		return -EBADMSG;
 	if (avail < len)
 		return 0;
+	if (hdr->cmd == DLM_LC_CMD_OPTS && !opts_ok(buf, len))
+		return -EMSGSIZE;
 	return len;
 }
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_frame_check);

@@ -498,7 +498,8 @@ static void opts_rx(struct dlm_lc_shim *shim, int nodeid, u64 gen,
 
 	if (len < OPTS_LEN)
 		goto bad;
-	skip = OPTS_LEN + le16_to_cpu(*(const __le16 *)(buf + 18));
+	skip = OPTS_LEN +
+	       le16_to_cpu(((const struct dlm_lc_opts *)buf)->optlen);
 	if (len < skip + DLM_LC_HDR_LEN)
 		goto bad;
 	inner = buf + skip;
@@ -712,7 +713,9 @@ int dlm_lc_shim_send(struct dlm_lc_cluster *cl, int nodeid, const void *buf,
 	u32 version;
 	int ret;
 
-	if (len < DLM_LC_HDR_LEN || len > DLM_LC_MAX_MSG)
+	/* a receiver frames by the header: one that lies breaks the stream */
+	if (len < DLM_LC_HDR_LEN || len > DLM_LC_MAX_MSG ||
+	    le16_to_cpu(((const struct dlm_lc_hdr *)buf)->length) != len)
 		return -EINVAL;
 	n = shim_node_get(shim, nodeid, true);
 	if (!n)

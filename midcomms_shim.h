@@ -97,7 +97,9 @@ int dlm_lc_ping_get_stats(struct dlm_lc_cluster *cl, int nodeid,
  * goes numbered, inside OPTS (so it must leave 24 bytes of the 4096), and
  * is kept until acknowledged. Fails with -EAGAIN if @gfp may not block and
  * the peer's version is not known yet, -ENOBUFS if the unacknowledged
- * backlog is full (after waiting, if @gfp allows), -EMSGSIZE if too long.
+ * backlog is full (after waiting, if @gfp allows), -EINVAL if @len is
+ * below a header, above 4096 or not the header's length field, -EMSGSIZE
+ * if it leaves no room for OPTS to a 3.2 peer.
  */
 int dlm_lc_shim_send(struct dlm_lc_cluster *cl, int nodeid, const void *buf,
 		     size_t len, gfp_t gfp);

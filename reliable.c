@@ -80,16 +80,6 @@ struct dlm_lc_rel_msg {
 	unsigned int mem;	/* charged to the backlog */
 };
 
-struct dlm_lc_opts {
-	struct dlm_lc_hdr hdr;	/* cmd OPTS, lockspace = sequence number */
-	u8 nextcmd;
-	u8 pad;
-	__le16 optlen;
-	__le32 sid;		/* OPTS pad word: our sequence space id */
-} __packed;
-
-static_assert(sizeof(struct dlm_lc_opts) == DLM_LC_OPTS_LEN);
-
 static bool seq_before(u32 a, u32 b)
 {
 	return (s32)(a - b) < 0;

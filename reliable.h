@@ -23,10 +23,10 @@
 #include <linux/workqueue.h>
 
 #include "lowcomms.h"
+#include "wire.h"
 
 struct dlm_lc_cluster;
 
-#define DLM_LC_OPTS_LEN		24	/* header + nextcmd, pad, optlen, pad */
 /* memory (pinned pages, descriptors) one peer's unacked messages may hold */
 #define DLM_LC_REL_BACKLOG	(4 * 1024 * 1024)
 /* acknowledge after this many messages, or after the delay below */

@@ -2,12 +2,14 @@
 /*
  * DLM's wire format as the transport sees it: every message starts with
  * the same 16-byte header, whose length field frames the TCP stream. The
- * transport checks framing only; what a command means is the business of
- * the upper layer that registered with the instance (lowcomms.h).
+ * transport checks framing only (for 3.2's envelope, that the message it
+ * carries fills it exactly); what a command means is the business of the
+ * upper layer that registered with the instance (lowcomms.h).
  */
 #ifndef DLM_LC_WIRE_H
 #define DLM_LC_WIRE_H
 
+#include <linux/build_bug.h>
 #include <linux/types.h>
 
 #define DLM_LC_HDR_LEN		16
@@ -34,10 +36,27 @@ struct dlm_lc_hdr {
 } __packed;
 
 /*
+ * DLM 3.2's envelope: this header, @optlen bytes of options, then the
+ * message it carries, whose own length field must account for exactly
+ * the rest (the upper layer that reads the inner message trusts it).
+ */
+struct dlm_lc_opts {
+	struct dlm_lc_hdr hdr;	/* cmd OPTS, lockspace = sequence number */
+	u8 nextcmd;
+	u8 pad;
+	__le16 optlen;
+	__le32 sid;		/* pad word: the sender's sequence space id */
+} __packed;
+
+#define DLM_LC_OPTS_LEN		24
+static_assert(sizeof(struct dlm_lc_opts) == DLM_LC_OPTS_LEN);
+
+/*
  * Framing check for the receive path (frame.c). Returns the length of the
  * complete message at @buf, 0 if more bytes are needed, or a negative
- * errno if the stream is broken (-EMSGSIZE bad length, -EPROTO bad
- * version or command, -EBADMSG wrong sender).
+ * errno if the stream is broken (-EMSGSIZE bad length, or an OPTS
+ * envelope whose inner message does not fill it exactly; -EPROTO bad
+ * version or command; -EBADMSG wrong sender).
  */
 int dlm_lc_frame_check(const void *buf, size_t avail, int nodeid);
 

@@ -439,6 +439,41 @@ static void cluster_closes_broken_stream(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, dlm_lc_ping(c->a, 2, 3, 5000), 0);
 }
 
+/*
+ * A 3.2 envelope whose inner message claims more than it carries is a
+ * broken stream too: an upper layer would read the inner message by its
+ * own length (the kernel's DLM under the drop-in does).
+ */
+static void cluster_closes_lying_envelope(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+	struct msghdr msg = {};
+	u8 buf[DLM_LC_OPTS_LEN + 64] = {};
+	struct dlm_lc_opts *o = (struct dlm_lc_opts *)buf;
+	struct dlm_lc_hdr *in = (struct dlm_lc_hdr *)(buf + DLM_LC_OPTS_LEN);
+	struct kvec iov = { buf, sizeof(buf) };
+
+	pair_start(test, "127.0.0.1", "127.0.0.2");
+	add_node(test, c->a, 3, "127.0.0.3");
+	KUNIT_ASSERT_EQ(test, raw_connect(test, "127.0.0.3"), 0);
+
+	o->hdr.version = cpu_to_le32(DLM_LC_VERSION_3_2);
+	o->hdr.nodeid = cpu_to_le32(3);
+	o->hdr.length = cpu_to_le16(sizeof(buf));
+	o->hdr.cmd = DLM_LC_CMD_OPTS;
+	o->nextcmd = DLM_LC_CMD_MSG;
+	in->version = cpu_to_le32(DLM_LC_VERSION_3_2);
+	in->nodeid = cpu_to_le32(3);
+	in->length = cpu_to_le16(64 + 8);
+	in->cmd = DLM_LC_CMD_MSG;
+	KUNIT_ASSERT_EQ(test, kernel_sendmsg(c->raw, &msg, &iov, 1,
+					     sizeof(buf)), (int)sizeof(buf));
+
+	KUNIT_EXPECT_TRUE(test, wait_for(node_broken(c->a, 3)));
+	KUNIT_EXPECT_EQ(test, sink_count(&c->sink_a), 0);
+	KUNIT_EXPECT_EQ(test, dlm_lc_ping(c->a, 2, 3, 5000), 0);
+}
+
 /* node 3's test socket (c->raw) sends one bare 3.1 DLM_MSG header */
 void raw_send_bare(struct kunit *test)
 {
@@ -1968,6 +2003,7 @@ static struct kunit_case cluster_cases[] = {
 	KUNIT_CASE(cluster_peer_restart),
 	KUNIT_CASE(cluster_refuses_unconfigured),
 	KUNIT_CASE(cluster_closes_broken_stream),
+	KUNIT_CASE(cluster_closes_lying_envelope),
 	KUNIT_CASE(cluster_close_under_traffic),
 	KUNIT_CASE(cluster_dribbled_message),
 	KUNIT_CASE(cluster_truncated_then_closed),

@@ -36,7 +36,7 @@ struct frame_case {
 
 static const struct frame_case frame_cases[] = {
 	{ "complete 3.1", DLM_LC_VERSION_3_1, NODE, 64, 1, 64, 64 },
-	{ "complete 3.2 opts", DLM_LC_VERSION_3_2, NODE, 40, 3, 40, 40 },
+	{ "3.2 opts wrapping nothing", DLM_LC_VERSION_3_2, NODE, 40, 3, 40, -EMSGSIZE },
 	{ "header only", DLM_LC_VERSION_3_1, NODE, 16, 4, 16, 16 },
 	{ "largest", DLM_LC_VERSION_3_1, NODE, 4096, 2, 4096, 4096 },
 	{ "body partial", DLM_LC_VERSION_3_1, NODE, 64, 1, 63, 0 },
@@ -70,6 +70,68 @@ static void frame_check_cases(struct kunit *test)
 
 	KUNIT_EXPECT_EQ(test, dlm_lc_frame_check(buf, c->avail, NODE),
 			c->expect);
+}
+
+/*
+ * An OPTS envelope of @len bytes with @optlen bytes of options, wrapping a
+ * message whose header claims @inner bytes (if its header fits).
+ */
+static void put_opts(char *buf, unsigned int len, unsigned int optlen,
+		     unsigned int inner)
+{
+	unsigned int skip = DLM_LC_OPTS_LEN + optlen;
+
+	memset(buf, 0, len);
+	put_hdr(buf, DLM_LC_VERSION_3_2, NODE, len, DLM_LC_CMD_OPTS);
+	((struct dlm_lc_opts *)buf)->nextcmd = DLM_LC_CMD_MSG;
+	((struct dlm_lc_opts *)buf)->optlen = cpu_to_le16(optlen);
+	if (skip + DLM_LC_HDR_LEN <= len)
+		put_hdr(buf + skip, DLM_LC_VERSION_3_2, NODE, inner,
+			DLM_LC_CMD_MSG);
+}
+
+/*
+ * The envelope's inner message must fill it exactly: an upper layer (the
+ * kernel's DLM under the drop-in) reads the inner message by its own
+ * length field, and the item it reads from is sized to what arrived.
+ */
+static void frame_check_opts_envelope(struct kunit *test)
+{
+	static const struct {
+		unsigned int len, optlen, inner;
+		int expect;
+	} c[] = {
+		{ 88, 0, 64, 88 },		/* as DLM 3.2 sends */
+		{ 96, 8, 64, 96 },		/* with options */
+		{ 40, 0, 16, 40 },		/* a bare header inside (FIN) */
+		{ 88, 0, 65, -EMSGSIZE },	/* inner claims a byte more */
+		{ 88, 0, 0xffff, -EMSGSIZE },	/* ... or 64 KiB */
+		{ 88, 0, 63, -EMSGSIZE },	/* inner leaves a byte over */
+		{ 88, 0, 0, -EMSGSIZE },	/* inner length zero */
+		{ 88, 60, 4, -EMSGSIZE },	/* options leave no header room */
+		{ 88, 0xffff, 16, -EMSGSIZE },	/* options past the end */
+		{ 39, 0, 15, -EMSGSIZE },	/* no room for an inner header */
+		{ 24, 0, 0, -EMSGSIZE },	/* the envelope alone */
+	};
+	char *buf = kunit_kzalloc(test, 128, GFP_KERNEL);
+	unsigned int i, msgs;
+
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	for (i = 0; i < ARRAY_SIZE(c); i++) {
+		put_opts(buf, c[i].len, c[i].optlen, c[i].inner);
+		KUNIT_EXPECT_EQ_MSG(test, dlm_lc_frame_check(buf, c[i].len, NODE),
+				    c[i].expect, "case %u", i);
+		/* judged only once whole: a part is never refused for it */
+		KUNIT_EXPECT_EQ_MSG(test,
+				    dlm_lc_frame_check(buf, c[i].len - 1, NODE),
+				    0, "case %u, less a byte", i);
+	}
+
+	/* a bad envelope after a good one breaks the stream */
+	put_opts(buf, 88, 0, 64);
+	put_opts(buf + 88, 40, 0, 17);
+	KUNIT_EXPECT_EQ(test, dlm_lc_frame_scan(buf, 128, NODE, &msgs),
+			-EMSGSIZE);
 }
 
 static void frame_scan_multiple_and_leftover(struct kunit *test)
@@ -292,6 +354,7 @@ static struct kunit_case framing_cases[] = {
 	KUNIT_CASE_PARAM(frame_check_cases, frame_gen_params),
 	KUNIT_CASE(frame_scan_multiple_and_leftover),
 	KUNIT_CASE(frame_scan_broken_after_good),
+	KUNIT_CASE(frame_check_opts_envelope),
 	KUNIT_CASE(frame_check_garbage),
 	{}
 };

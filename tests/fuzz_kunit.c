@@ -131,14 +131,29 @@ static unsigned int make_stream(struct fuzz *f)
 	return len;
 }
 
+/* an accepted 3.2 envelope: what it carries fills it exactly */
+static bool opts_sane(const u8 *m, unsigned int mlen)
+{
+	const struct dlm_lc_opts *o = (const struct dlm_lc_opts *)m;
+	unsigned int skip = DLM_LC_OPTS_LEN + le16_to_cpu(o->optlen);
+
+	return skip + DLM_LC_HDR_LEN <= mlen &&
+	       le16_to_cpu(((const struct dlm_lc_hdr *)(m + skip))->length) ==
+	       mlen - skip;
+}
+
 static bool frames_sane(const u8 *buf, unsigned int used)
 {
+	const struct dlm_lc_hdr *hdr;
 	unsigned int off, mlen;
 
 	for (off = 0; off < used; off += mlen) {
-		mlen = le16_to_cpu(((const struct dlm_lc_hdr *)(buf + off))->length);
+		hdr = (const struct dlm_lc_hdr *)(buf + off);
+		mlen = le16_to_cpu(hdr->length);
 		if (mlen < DLM_LC_HDR_LEN || mlen > DLM_LC_MAX_MSG ||
 		    off + mlen > used)
+			return false;
+		if (hdr->cmd == DLM_LC_CMD_OPTS && !opts_sane(buf + off, mlen))
 			return false;
 	}
 	return true;

@@ -541,6 +541,11 @@ case_flood() {
 			r=$((r + 1))
 		done
 	done
+	# a malformed 3.2 envelope closes the connection; the pings after it
+	# are node 11's too, and show the node takes it back
+	for tg in $targets; do
+		[ "${tg%%:*}" = stock ] || flood_badopts "${tg%%:*}" "${tg#*:}"
+	done
 	# how our instance sent: socket calls, and send runs its receive
 	# workers did themselves after delivering (tx_inline)
 	if [ "${INTEROP_FLOOD_STANDALONE:-0}" = 1 ]; then
@@ -610,6 +615,27 @@ flood_round() {
 	elif [ "$reps" = 0 ]; then
 		bad="$bad $3 clients=$1 round=$2: no replies"
 	fi
+}
+
+# flood_badopts WHO ADDR: node 11 sends ADDR (ours) an OPTS envelope whose
+# inner RCOM_STATUS claims 8 bytes more than the envelope holds, on each of
+# two connections. The kernel's DLM, under the drop-in, would read the
+# inner message by its own length, past the item the transport read it
+# into; the transport must refuse it as a broken stream: close each
+# connection, and say so in the log.
+flood_badopts() {
+	step "flood-badopts $1"
+	b0=$(dmesg | grep -c 'node 11: broken stream (-90)')
+	out=$(in_ns f11 "$tool" badopts --src 192.0.2.11 --dst "$2" --nodeid 11 \
+		--duration 5 --max-conns 2 2>&1)
+	b1=$(dmesg | grep -c 'node 11: broken stream (-90)')
+	info "flood-badopts: dlm=$1 $out logged=$((b1 - b0))"
+	case $out in
+	*"conns=2 closed=2 "*) ;;
+	*) bad="$bad badopts $1: not closed ($out)" ;;
+	esac
+	# the log line is rate-limited: at least one of the two
+	[ "$b1" -gt "$b0" ] || bad="$bad badopts $1: no broken-stream line"
 }
 
 # flood_ping ROUND WHO ADDR LOAD: node 11 (A) keeps one RCOM_STATUS in

@@ -307,8 +307,12 @@ static void rel_backlog_bounded(struct kunit *test)
 			(u64)DLM_LC_REL_BACKLOG + PAGE_SIZE);
 	KUNIT_EXPECT_EQ(test, st.unacked_msgs, (u32)sent);
 	/* a message too long for the OPTS wrapper is refused, not cut */
+	((struct dlm_lc_hdr *)buf)->length = cpu_to_le16(DLM_LC_MAX_MSG);
 	KUNIT_EXPECT_EQ(test, dlm_lc_shim_send(c->a, 2, buf, DLM_LC_MAX_MSG,
 					       GFP_NOWAIT), -EMSGSIZE);
+	/* ... and one whose header says another length, before anything */
+	KUNIT_EXPECT_EQ(test, dlm_lc_shim_send(c->a, 2, buf, 4000, GFP_NOWAIT),
+			-EINVAL);
 
 	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->b), 0);
 	KUNIT_EXPECT_TRUE(test, wait_for(sink_count(&c->sink_b) == sent));

@@ -24,8 +24,10 @@
  * --nice N: run at nice N (busybox may have no nice applet).
  * --rt N: run under SCHED_FIFO at priority N (1-99): a client standing for
  * another machine, whose CPU the node's work does not take.
- * Modes: flood garbage short long badver spoof drip noread halfclose conns
- * (halfclose: noread, then shutdown(SHUT_WR) once the requests are out); see
+ * Modes: flood garbage short long badver badopts spoof drip noread halfclose
+ * conns (halfclose: noread, then shutdown(SHUT_WR) once the requests are
+ * out; badopts, only the C twin: a 3.2 envelope whose inner message claims
+ * more bytes than it carries, which the node must refuse by closing); see
  * dlm_flood.py for what each does. Every mode is bounded in time and
  * count and stops by itself.
  */
@@ -52,12 +54,15 @@
 #endif
 
 #define V31		0x00030001u
+#define V32		0x00030002u
 #define CMD_RCOM	2
+#define CMD_OPTS	3
 #define RCOM_STATUS	1
 #define RCOM_STATUS_REPLY 5
 #define HDR_LEN		16
 #define RCOM_LEN	(HDR_LEN + 32)
 #define REQ_LEN		(RCOM_LEN + 8)	/* 56: a stock-sized RCOM_STATUS */
+#define OPTS_LEN	(HDR_LEN + 8)	/* 3.2's envelope before what it wraps */
 #define MAXCONNS	1000
 #define MAXBACK		4	/* connections the node opens to a listener */
 
@@ -640,6 +645,17 @@ static size_t payload(uint8_t *b, uint64_t rid)
 		hdr(b, V31, a.nodeid, 5000, CMD_RCOM);
 		return 5000;
 	}
+	if (!strcmp(a.mode, "badopts")) {
+		/* 3.2's envelope around an RCOM_STATUS that claims 8 bytes
+		 * more than the envelope carries
+		 */
+		memset(b, 0, OPTS_LEN + REQ_LEN);
+		hdr(b, V32, a.nodeid, OPTS_LEN + REQ_LEN, CMD_OPTS);
+		b[HDR_LEN] = CMD_RCOM;
+		rcom_status(b + OPTS_LEN, a.nodeid, rid, V32);
+		b[OPTS_LEN + 12] = REQ_LEN + 8;
+		return OPTS_LEN + REQ_LEN;
+	}
 	if (!strcmp(a.mode, "badver")) {
 		rcom_status(b, a.nodeid, rid, 0x00020001);
 		return REQ_LEN;
@@ -857,7 +873,7 @@ static int mode_conns(void)
 static void usage(void)
 {
 	static const char *const lines[] = {
-		"dlm_flood MODE (flood garbage short long badver spoof drip",
+		"dlm_flood MODE (flood garbage short long badver badopts spoof drip",
 		"  noread halfclose conns)",
 		"  --src ADDR --dst ADDR [--port P] --nodeid N [--spoof-nodeid N]",
 		"  [--duration S] [--interval S] [--inflight K] [--count N] [--conns N]",
@@ -874,7 +890,8 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	static const char *const modes[] = { "flood", "garbage", "short", "long",
-		"badver", "spoof", "drip", "noread", "halfclose", "conns", NULL };
+		"badver", "badopts", "spoof", "drip", "noread", "halfclose",
+		"conns", NULL };
 	int i, ok = 0;
 
 	if (argc < 2)
