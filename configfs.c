@@ -403,6 +403,7 @@ static ssize_t cfs_cluster_status_emit(struct dlm_lc_cluster *cl,
 		{ "rx_throttled", st->rx_throttled },
 		{ "process_inline", st->process_inline },
 		{ "process_worker", st->process_worker },
+		{ "unhandled", dlm_lc_shim_unhandled(cl) },
 	};
 
 	return dlm_lc_cfs_emit(page, 0, lines, ARRAY_SIZE(lines));

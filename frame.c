@@ -17,29 +17,41 @@ static bool version_ok(u32 version)
 }
 
 /*
- * A 3.2 envelope's inner message must end where the envelope does: the
- * kernel's DLM (under the drop-in) copies by the inner length alone, and
- * our read items are sized to what arrived.
+ * A 3.2 envelope must be exactly filled by one message of a kind that
+ * may be wrapped: the kernel's DLM (under the drop-in) copies the inner
+ * message by its own length, our read items are sized to what arrived,
+ * and stock DLM wraps only DLM_MSG, DLM_RCOM and DLM_FIN.
  */
-static bool opts_ok(const void *buf, unsigned int len)
+int dlm_lc_frame_opts(const void *buf, unsigned int len)
 {
 	const struct dlm_lc_opts *o = buf;
 	const struct dlm_lc_hdr *inner;
 	unsigned int skip;
 
 	if (len < DLM_LC_OPTS_LEN + DLM_LC_HDR_LEN)
-		return false;
+		return -EMSGSIZE;
 	skip = DLM_LC_OPTS_LEN + le16_to_cpu(o->optlen);
 	if (skip > len - DLM_LC_HDR_LEN)
-		return false;
+		return -EMSGSIZE;
 	inner = buf + skip;
-	return le16_to_cpu(inner->length) == len - skip;
+	if (le16_to_cpu(inner->length) != len - skip)
+		return -EMSGSIZE;
+	switch (inner->cmd) {
+	case DLM_LC_CMD_MSG:
+	case DLM_LC_CMD_RCOM:
+	case DLM_LC_CMD_FIN:
+		return skip;
+	default:
+		return -EPROTO;
+	}
 }
+EXPORT_SYMBOL_IF_KUNIT(dlm_lc_frame_opts);
 
 int dlm_lc_frame_check(const void *buf, size_t avail, int nodeid)
 {
 	const struct dlm_lc_hdr *hdr = buf;
 	unsigned int len;
+	int ret;
 
 	/* reject garbage as early as the bytes allow */
 	if (avail >= sizeof(hdr->version) &&
@@ -57,8 +69,11 @@ int dlm_lc_frame_check(const void *buf, size_t avail, int nodeid)
 		return -EBADMSG;
 	if (avail < len)
 		return 0;
-	if (hdr->cmd == DLM_LC_CMD_OPTS && !opts_ok(buf, len))
-		return -EMSGSIZE;
+	if (hdr->cmd == DLM_LC_CMD_OPTS) {
+		ret = dlm_lc_frame_opts(buf, len);
+		if (ret < 0)
+			return ret;
+	}
 	return len;
 }
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_frame_check);

@@ -494,19 +494,18 @@ static void opts_rx(struct dlm_lc_shim *shim, int nodeid, u64 gen,
 {
 	const struct dlm_lc_hdr *inner;
 	struct shim_node *n;
-	unsigned int skip;
+	int skip;
 
-	if (len < OPTS_LEN)
-		goto bad;
-	skip = OPTS_LEN +
-	       le16_to_cpu(((const struct dlm_lc_opts *)buf)->optlen);
-	if (len < skip + DLM_LC_HDR_LEN)
+	/*
+	 * On the wire the framing has already made this same check and
+	 * closed the stream on failure; it is made again here so that
+	 * delivery does not depend on the path a buffer came by (KUnit
+	 * hands crafted buffers straight in).
+	 */
+	skip = dlm_lc_frame_opts(buf, len);
+	if (skip < 0)
 		goto bad;
 	inner = buf + skip;
-	if (le16_to_cpu(inner->length) != len - skip ||
-	    inner->cmd == DLM_LC_CMD_OPTS || inner->cmd == DLM_LC_CMD_ACK ||
-	    inner->cmd >= DLM_LC_CMD_MAX)
-		goto bad;
 
 	n = shim_node_get(shim, nodeid, true);
 	if (!n)
@@ -852,6 +851,12 @@ u32 dlm_lc_shim_version(struct dlm_lc_cluster *cl)
 	return READ_ONCE(shim_of(cl)->version);
 }
 EXPORT_SYMBOL_GPL(dlm_lc_shim_version);
+
+u64 dlm_lc_shim_unhandled(struct dlm_lc_cluster *cl)
+{
+	return atomic64_read(&shim_of(cl)->unhandled);
+}
+EXPORT_SYMBOL_GPL(dlm_lc_shim_unhandled);
 
 int dlm_lc_shim_rel_stats(struct dlm_lc_cluster *cl, int nodeid,
 			  struct dlm_lc_rel_stats *st)

@@ -116,6 +116,13 @@ void dlm_lc_shim_reset_stats(struct dlm_lc_cluster *cl, int nodeid);
 int dlm_lc_shim_set_version(struct dlm_lc_cluster *cl, u32 version);
 u32 dlm_lc_shim_version(struct dlm_lc_cluster *cl);
 
+/*
+ * Messages delivered that nothing took: a command or RCOM type nothing
+ * handles, a 3.2 envelope whose content is refused, an ACK from a node
+ * we hold no state for, or one whose state could not be allocated.
+ */
+u64 dlm_lc_shim_unhandled(struct dlm_lc_cluster *cl);
+
 struct dlm_lc_rel_stats;
 int dlm_lc_shim_rel_stats(struct dlm_lc_cluster *cl, int nodeid,
 			  struct dlm_lc_rel_stats *st);

@@ -3,7 +3,8 @@
  * DLM's wire format as the transport sees it: every message starts with
  * the same 16-byte header, whose length field frames the TCP stream. The
  * transport checks framing only (for 3.2's envelope, that the message it
- * carries fills it exactly); what a command means is the business of the
+ * carries fills it exactly and is one that may be wrapped); what a
+ * command means is the business of the
  * upper layer that registered with the instance (lowcomms.h).
  */
 #ifndef DLM_LC_WIRE_H
@@ -56,9 +57,17 @@ static_assert(sizeof(struct dlm_lc_opts) == DLM_LC_OPTS_LEN);
  * complete message at @buf, 0 if more bytes are needed, or a negative
  * errno if the stream is broken (-EMSGSIZE bad length, or an OPTS
  * envelope whose inner message does not fill it exactly; -EPROTO bad
- * version or command; -EBADMSG wrong sender).
+ * version or command, outer or inner; -EBADMSG wrong sender).
  */
 int dlm_lc_frame_check(const void *buf, size_t avail, int nodeid);
+
+/*
+ * For a whole OPTS envelope of @len bytes (its header's length): the
+ * offset of the message it carries, or -EMSGSIZE if that message does not
+ * fill the rest exactly, or -EPROTO if it is not a DLM_MSG, DLM_RCOM or
+ * DLM_FIN. The one check of an envelope, for the framing and the shim.
+ */
+int dlm_lc_frame_opts(const void *buf, unsigned int len);
 
 /*
  * Length of the complete messages at the start of @buf (possibly 0), or a

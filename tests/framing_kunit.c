@@ -127,6 +127,16 @@ static void frame_check_opts_envelope(struct kunit *test)
 				    0, "case %u, less a byte", i);
 	}
 
+	/* only a message may be wrapped: not an envelope, an ACK, nor junk */
+	for (i = 0; i < 256; i++) {
+		put_opts(buf, 88, 0, 64);
+		buf[DLM_LC_OPTS_LEN + offsetof(struct dlm_lc_hdr, cmd)] = i;
+		KUNIT_EXPECT_EQ_MSG(test, dlm_lc_frame_check(buf, 88, NODE),
+				    i == DLM_LC_CMD_MSG || i == DLM_LC_CMD_RCOM ||
+				    i == DLM_LC_CMD_FIN ? 88 : -EPROTO,
+				    "inner cmd %u", i);
+	}
+
 	/* a bad envelope after a good one breaks the stream */
 	put_opts(buf, 88, 0, 64);
 	put_opts(buf + 88, 40, 0, 17);

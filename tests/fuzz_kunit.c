@@ -131,15 +131,21 @@ static unsigned int make_stream(struct fuzz *f)
 	return len;
 }
 
-/* an accepted 3.2 envelope: what it carries fills it exactly */
+/*
+ * An accepted 3.2 envelope: what it carries fills it exactly, and is a
+ * message (DLM_MSG, DLM_RCOM or DLM_FIN), not another envelope or an ACK.
+ */
 static bool opts_sane(const u8 *m, unsigned int mlen)
 {
 	const struct dlm_lc_opts *o = (const struct dlm_lc_opts *)m;
 	unsigned int skip = DLM_LC_OPTS_LEN + le16_to_cpu(o->optlen);
+	const struct dlm_lc_hdr *in = (const struct dlm_lc_hdr *)(m + skip);
 
-	return skip + DLM_LC_HDR_LEN <= mlen &&
-	       le16_to_cpu(((const struct dlm_lc_hdr *)(m + skip))->length) ==
-	       mlen - skip;
+	if (skip + DLM_LC_HDR_LEN > mlen ||
+	    le16_to_cpu(in->length) != mlen - skip)
+		return false;
+	return in->cmd == DLM_LC_CMD_MSG || in->cmd == DLM_LC_CMD_RCOM ||
+	       in->cmd == DLM_LC_CMD_FIN;
 }
 
 static bool frames_sane(const u8 *buf, unsigned int used)

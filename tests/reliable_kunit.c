@@ -875,8 +875,43 @@ static void rel_peer_turns_3_1(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, c->sink_b.last[DLM_LC_HDR_LEN], 42);
 }
 
+/*
+ * An envelope may carry only a message (DLM_MSG, DLM_RCOM, DLM_FIN). One
+ * that carries anything else is refused whole: it is counted, and its
+ * number stays free for the real message.
+ */
+static void rel_refused_content_keeps_number(struct kunit *test)
+{
+	static const u8 bad[] = { 0, DLM_LC_CMD_OPTS, DLM_LC_CMD_ACK,
+				  DLM_LC_CMD_MAX, 0xff };
+	struct ctx *c = test->priv;
+	struct dlm_lc_rel_stats st;
+	u8 buf[128];
+	int i, len;
+
+	c->a = instance(test, "kunit-a", 1, "127.0.0.1", "127.0.0.2",
+			&c->sink_a);
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		len = opts_frame(buf, 2, 0x1001, 0, DLM_LC_CMD_MSG, 9);
+		buf[DLM_LC_OPTS_LEN + offsetof(struct dlm_lc_hdr, cmd)] = bad[i];
+		dlm_lc_shim_deliver(c->a, 2, 0, buf, len);
+		KUNIT_EXPECT_EQ_MSG(test, dlm_lc_shim_unhandled(c->a),
+				    (u64)i + 1, "inner cmd %u", bad[i]);
+	}
+	KUNIT_EXPECT_EQ(test, sink_count(&c->sink_a), 0);
+
+	len = opts_frame(buf, 2, 0x1001, 0, DLM_LC_CMD_MSG, 7);
+	dlm_lc_shim_deliver(c->a, 2, 0, buf, len);
+	KUNIT_EXPECT_EQ(test, sink_count(&c->sink_a), 1);
+	KUNIT_EXPECT_EQ(test, c->sink_a.last[DLM_LC_HDR_LEN], 7);
+	dlm_lc_shim_rel_stats(c->a, 2, &st);
+	KUNIT_EXPECT_EQ(test, st.rx_next, 1U);
+	KUNIT_EXPECT_EQ(test, st.rx_dups, 0ULL);
+}
+
 static struct kunit_case reliable_cases[] = {
 	KUNIT_CASE(rel_sequence_rules),
+	KUNIT_CASE(rel_refused_content_keeps_number),
 	KUNIT_CASE(rel_close_storm_exactly_once),
 	KUNIT_CASE(rel_resend_short_of_memory),
 	KUNIT_CASE(rel_peer_restarts_exactly_once),
