@@ -22,13 +22,13 @@ static bool version_ok(u32 version)
  * message by its own length, our read items are sized to what arrived,
  * and stock DLM wraps only DLM_MSG, DLM_RCOM and DLM_FIN.
  */
-int dlm_lc_frame_opts(const void *buf, unsigned int len)
+int dlm_lc_frame_opts(const void *buf, size_t len)
 {
 	const struct dlm_lc_opts *o = buf;
 	const struct dlm_lc_hdr *inner;
 	unsigned int skip;
 
-	if (len < DLM_LC_OPTS_LEN + DLM_LC_HDR_LEN)
+	if (len < DLM_LC_OPTS_LEN + DLM_LC_HDR_LEN || len > DLM_LC_MAX_MSG)
 		return -EMSGSIZE;
 	skip = DLM_LC_OPTS_LEN + le16_to_cpu(o->optlen);
 	if (skip > len - DLM_LC_HDR_LEN)

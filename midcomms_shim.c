@@ -712,10 +712,21 @@ int dlm_lc_shim_send(struct dlm_lc_cluster *cl, int nodeid, const void *buf,
 	u32 version;
 	int ret;
 
-	/* a receiver frames by the header: one that lies breaks the stream */
+	/*
+	 * A receiver frames by the header, and takes only a DLM_MSG or
+	 * DLM_RCOM inside OPTS: anything else would break the stream at
+	 * every resend.
+	 */
 	if (len < DLM_LC_HDR_LEN || len > DLM_LC_MAX_MSG ||
 	    le16_to_cpu(((const struct dlm_lc_hdr *)buf)->length) != len)
 		return -EINVAL;
+	switch (((const struct dlm_lc_hdr *)buf)->cmd) {
+	case DLM_LC_CMD_MSG:
+	case DLM_LC_CMD_RCOM:
+		break;
+	default:
+		return -EINVAL;
+	}
 	n = shim_node_get(shim, nodeid, true);
 	if (!n)
 		return -ENOMEM;

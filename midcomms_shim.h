@@ -98,8 +98,9 @@ int dlm_lc_ping_get_stats(struct dlm_lc_cluster *cl, int nodeid,
  * is kept until acknowledged. Fails with -EAGAIN if @gfp may not block and
  * the peer's version is not known yet, -ENOBUFS if the unacknowledged
  * backlog is full (after waiting, if @gfp allows), -EINVAL if @len is
- * below a header, above 4096 or not the header's length field, -EMSGSIZE
- * if it leaves no room for OPTS to a 3.2 peer.
+ * below a header, above 4096 or not the header's length field, or if the
+ * command is not DLM_MSG or DLM_RCOM (the only ones a receiver takes
+ * inside OPTS), -EMSGSIZE if it leaves no room for OPTS to a 3.2 peer.
  */
 int dlm_lc_shim_send(struct dlm_lc_cluster *cl, int nodeid, const void *buf,
 		     size_t len, gfp_t gfp);
@@ -118,8 +119,11 @@ u32 dlm_lc_shim_version(struct dlm_lc_cluster *cl);
 
 /*
  * Messages delivered that nothing took: a command or RCOM type nothing
- * handles, a 3.2 envelope whose content is refused, an ACK from a node
- * we hold no state for, or one whose state could not be allocated.
+ * handles; a 3.2 envelope refused by dlm_lc_frame_opts() (only for a
+ * buffer handed to dlm_lc_shim_deliver() directly: on the wire the
+ * framing closes the stream first, counted in the node's "broken"); an
+ * OPTS, ACK or bulk message from a node that is not configured (or no
+ * longer), or whose state could not be allocated.
  */
 u64 dlm_lc_shim_unhandled(struct dlm_lc_cluster *cl);
 

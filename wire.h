@@ -2,10 +2,10 @@
 /*
  * DLM's wire format as the transport sees it: every message starts with
  * the same 16-byte header, whose length field frames the TCP stream. The
- * transport checks framing only (for 3.2's envelope, that the message it
- * carries fills it exactly and is one that may be wrapped); what a
- * command means is the business of the
- * upper layer that registered with the instance (lowcomms.h).
+ * transport checks framing, and for 3.2's envelope that the message it
+ * carries fills it exactly and is of a kind that may be wrapped; what a
+ * command means is the business of the upper layer that registered with
+ * the instance (lowcomms.h).
  */
 #ifndef DLM_LC_WIRE_H
 #define DLM_LC_WIRE_H
@@ -64,10 +64,11 @@ int dlm_lc_frame_check(const void *buf, size_t avail, int nodeid);
 /*
  * For a whole OPTS envelope of @len bytes (its header's length): the
  * offset of the message it carries, or -EMSGSIZE if that message does not
- * fill the rest exactly, or -EPROTO if it is not a DLM_MSG, DLM_RCOM or
- * DLM_FIN. The one check of an envelope, for the framing and the shim.
+ * fill the rest exactly (or @len is above 4096), or -EPROTO if it is not
+ * a DLM_MSG, DLM_RCOM or DLM_FIN. The one check of an envelope, for the
+ * framing and the shim.
  */
-int dlm_lc_frame_opts(const void *buf, unsigned int len);
+int dlm_lc_frame_opts(const void *buf, size_t len);
 
 /*
  * Length of the complete messages at the start of @buf (possibly 0), or a

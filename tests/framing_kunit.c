@@ -103,7 +103,7 @@ static void frame_check_opts_envelope(struct kunit *test)
 	} c[] = {
 		{ 88, 0, 64, 88 },		/* as DLM 3.2 sends */
 		{ 96, 8, 64, 96 },		/* with options */
-		{ 40, 0, 16, 40 },		/* a bare header inside (FIN) */
+		{ 40, 0, 16, 40 },		/* a bare header inside */
 		{ 88, 0, 65, -EMSGSIZE },	/* inner claims a byte more */
 		{ 88, 0, 0xffff, -EMSGSIZE },	/* ... or 64 KiB */
 		{ 88, 0, 63, -EMSGSIZE },	/* inner leaves a byte over */
@@ -129,13 +129,23 @@ static void frame_check_opts_envelope(struct kunit *test)
 
 	/* only a message may be wrapped: not an envelope, an ACK, nor junk */
 	for (i = 0; i < 256; i++) {
+		bool ok = i == DLM_LC_CMD_MSG || i == DLM_LC_CMD_RCOM ||
+			  i == DLM_LC_CMD_FIN;
+
 		put_opts(buf, 88, 0, 64);
 		buf[DLM_LC_OPTS_LEN + offsetof(struct dlm_lc_hdr, cmd)] = i;
 		KUNIT_EXPECT_EQ_MSG(test, dlm_lc_frame_check(buf, 88, NODE),
-				    i == DLM_LC_CMD_MSG || i == DLM_LC_CMD_RCOM ||
-				    i == DLM_LC_CMD_FIN ? 88 : -EPROTO,
-				    "inner cmd %u", i);
+				    ok ? 88 : -EPROTO, "inner cmd %u", i);
+		KUNIT_EXPECT_EQ_MSG(test, dlm_lc_frame_check(buf, 87, NODE), 0,
+				    "inner cmd %u, less a byte", i);
 	}
+
+	/* where the wrapped message starts, past the options */
+	put_opts(buf, 96, 8, 64);
+	KUNIT_EXPECT_EQ(test, dlm_lc_frame_opts(buf, 96), DLM_LC_OPTS_LEN + 8);
+	put_opts(buf, 88, 0, 64);
+	KUNIT_EXPECT_EQ(test, dlm_lc_frame_opts(buf, 88), DLM_LC_OPTS_LEN);
+	KUNIT_EXPECT_EQ(test, dlm_lc_frame_opts(buf, 88 + 65536), -EMSGSIZE);
 
 	/* a bad envelope after a good one breaks the stream */
 	put_opts(buf, 88, 0, 64);

@@ -10,7 +10,9 @@
  *
  * Inputs come from fixed seeds (fuzz_seeds below) and a small corpus of
  * valid messages, so every run is the same run. Module parameter "inputs"
- * sets how many streams (default 1000000).
+ * sets how many streams (default 1000000) each suite feeds: once to an
+ * instance without nodes, once with the sender's node configured, so
+ * that numbered messages reach its sequence state.
  */
 
 #include <kunit/test.h>
@@ -21,6 +23,7 @@
 #include "compat.h"
 #include "lowcomms_int.h"
 #include "midcomms_shim.h"
+#include "reliable.h"
 
 #define FUZZ_NODE	9
 #define STREAM_MAX	(3 * DLM_LC_MAX_MSG)
@@ -42,6 +45,7 @@ struct fuzz {
 	struct rnd_state rnd;
 	u8 *stream;
 	unsigned long violations;
+	bool node;	/* FUZZ_NODE is configured: its state is fuzzed too */
 };
 
 static u32 rnd(struct fuzz *f, u32 n)
@@ -95,8 +99,10 @@ static unsigned int corpus_msg(struct fuzz *f, u8 *p, unsigned int room)
 
 		*(__le16 *)(p + 18) = cpu_to_le16(rnd(f, 8) ? optlen :
 						  rnd(f, 0x10000));
+		/* mostly what may be wrapped (MSG, RCOM, FIN), at times not */
 		put_hdr(p + 24 + optlen, DLM_LC_VERSION_3_2, 0, FUZZ_NODE,
-			len - 24 - optlen, 1 + rnd(f, 6));
+			len - 24 - optlen,
+			rnd(f, 8) ? "\x01\x02\x05"[rnd(f, 3)] : rnd(f, 256));
 		/* mostly one sequence space, numbers near each other: the
 		 * in-order, duplicate and gap paths all get their share
 		 */
@@ -217,6 +223,19 @@ static int fuzz_init(struct kunit *test)
 	return 0;
 }
 
+static int fuzz_node_init(struct kunit *test)
+{
+	struct fuzz *f;
+	int ret;
+
+	ret = fuzz_init(test);
+	if (ret)
+		return ret;
+	f = test->priv;
+	f->node = true;
+	return dlm_lc_node_add(f->cl, FUZZ_NODE);
+}
+
 static void fuzz_exit(struct kunit *test)
 {
 	struct fuzz *f = test->priv;
@@ -227,6 +246,28 @@ static void fuzz_exit(struct kunit *test)
 	if (f->conn)
 		dlm_lc_lane_purge(&f->conn->lane);
 	dlm_lc_cluster_destroy(f->cl);
+}
+
+/*
+ * With the node configured, numbered messages reach its sequence state:
+ * in-order, duplicate, future, resync and FIN paths, ACKs for nothing
+ * sent, and versions that flap between 3.1 and 3.2 from one RCOM_STATUS
+ * to the next. Its replies and ACKs queue on a connection that never
+ * starts, within the write queue's bound.
+ */
+static void fuzz_node_reached(struct kunit *test, struct fuzz *f)
+{
+	struct dlm_lc_rel_stats st;
+
+	KUNIT_ASSERT_EQ(test, dlm_lc_shim_rel_stats(f->cl, FUZZ_NODE, &st), 0);
+	kunit_info(test, "fuzz: node %d: rx_msgs %llu rx_dups %llu rx_future %llu resyncs %llu fin_rx %llu acks_rx %llu acks_stale %llu\n",
+		   FUZZ_NODE, st.rx_msgs, st.rx_dups, st.rx_future, st.resyncs,
+		   st.fin_rx, st.acks_rx, st.acks_stale);
+	KUNIT_EXPECT_GT(test, st.rx_msgs, 0ULL);
+	KUNIT_EXPECT_GT(test, st.rx_dups, 0ULL);
+	KUNIT_EXPECT_GT(test, st.rx_future, 0ULL);
+	KUNIT_EXPECT_GT(test, st.resyncs, 0ULL);
+	KUNIT_EXPECT_GT(test, st.fin_rx, 0ULL);
 }
 
 static void fuzz_receive_path(struct kunit *test)
@@ -249,12 +290,15 @@ static void fuzz_receive_path(struct kunit *test)
 	}
 	flush_workqueue(dlm_lc_process_wq);
 
-	kunit_info(test, "fuzz: %lu inputs, %lu invariant violations, %llu messages parsed\n",
-		   done, f->violations, atomic64_read(&f->conn->rx_msgs));
+	kunit_info(test, "fuzz: %lu inputs, %lu invariant violations, %llu messages parsed (%s)\n",
+		   done, f->violations, atomic64_read(&f->conn->rx_msgs),
+		   f->node ? "node configured" : "no node");
 	KUNIT_EXPECT_EQ(test, done, inputs);
 	KUNIT_EXPECT_EQ(test, f->violations, 0UL);
 	/* the corpus must reach delivery, not only the framing checks */
 	KUNIT_EXPECT_GT(test, atomic64_read(&f->conn->rx_msgs), (s64)inputs / 4);
+	if (f->node)
+		fuzz_node_reached(test, f);
 }
 
 static struct kunit_case fuzz_cases[] = {
@@ -269,7 +313,14 @@ static struct kunit_suite fuzz_suite = {
 	.test_cases = fuzz_cases,
 };
 
-kunit_test_suites(&fuzz_suite);
+static struct kunit_suite fuzz_node_suite = {
+	.name = "dlm_lc_fuzz_node",
+	.init = fuzz_node_init,
+	.exit = fuzz_exit,
+	.test_cases = fuzz_cases,
+};
+
+kunit_test_suites(&fuzz_suite, &fuzz_node_suite);
 
 MODULE_DESCRIPTION("dlm_lowcomms receive-path fuzzer (KUnit)");
 MODULE_LICENSE("GPL");

@@ -313,6 +313,16 @@ static void rel_backlog_bounded(struct kunit *test)
 	/* ... and one whose header says another length, before anything */
 	KUNIT_EXPECT_EQ(test, dlm_lc_shim_send(c->a, 2, buf, 4000, GFP_NOWAIT),
 			-EINVAL);
+	/* ... and any command a receiver would not take inside OPTS */
+	((struct dlm_lc_hdr *)buf)->length = cpu_to_le16(4000);
+	for (i = 0; i < 256; i++) {
+		if (i == DLM_LC_CMD_MSG || i == DLM_LC_CMD_RCOM)
+			continue;
+		((struct dlm_lc_hdr *)buf)->cmd = i;
+		KUNIT_EXPECT_EQ_MSG(test, dlm_lc_shim_send(c->a, 2, buf, 4000,
+							   GFP_NOWAIT),
+				    -EINVAL, "cmd %d", i);
+	}
 
 	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->b), 0);
 	KUNIT_EXPECT_TRUE(test, wait_for(sink_count(&c->sink_b) == sent));
@@ -899,6 +909,10 @@ static void rel_refused_content_keeps_number(struct kunit *test)
 				    (u64)i + 1, "inner cmd %u", bad[i]);
 	}
 	KUNIT_EXPECT_EQ(test, sink_count(&c->sink_a), 0);
+	/* no number was taken: none is expected yet */
+	dlm_lc_shim_rel_stats(c->a, 2, &st);
+	KUNIT_EXPECT_EQ(test, st.rx_next, 0U);
+	KUNIT_EXPECT_EQ(test, st.rx_msgs, 0ULL);
 
 	len = opts_frame(buf, 2, 0x1001, 0, DLM_LC_CMD_MSG, 7);
 	dlm_lc_shim_deliver(c->a, 2, 0, buf, len);
