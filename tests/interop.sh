@@ -617,25 +617,31 @@ flood_round() {
 	fi
 }
 
-# flood_badopts WHO ADDR: node 11 sends ADDR (ours) an OPTS envelope whose
-# inner RCOM_STATUS claims 8 bytes more than the envelope holds, on each of
-# two connections. The kernel's DLM, under the drop-in, would read the
-# inner message by its own length, past the item the transport read it
-# into; the transport must refuse it as a broken stream: close each
-# connection, and say so in the log.
+# flood_badopts WHO ADDR: node 11 sends ADDR (ours) malformed 3.2
+# envelopes, each on two connections: badopts, one whose inner
+# RCOM_STATUS claims 8 bytes more than the envelope holds (the kernel's
+# DLM, under the drop-in, would read the inner message by its own length,
+# past the item the transport read it into: -EMSGSIZE, -90), and
+# nestopts, one that wraps an ACK (stock wraps only messages; its DLM
+# would drop it without using up its number and wait: -EPROTO, -71). The
+# transport must refuse each as a broken stream: close each connection,
+# and say so in the log.
 flood_badopts() {
-	step "flood-badopts $1"
-	b0=$(dmesg | grep -c 'node 11: broken stream (-90)')
-	out=$(in_ns f11 "$tool" badopts --src 192.0.2.11 --dst "$2" --nodeid 11 \
-		--duration 5 --max-conns 2 2>&1)
-	b1=$(dmesg | grep -c 'node 11: broken stream (-90)')
-	info "flood-badopts: dlm=$1 $out logged=$((b1 - b0))"
-	case $out in
-	*"conns=2 closed=2 "*) ;;
-	*) bad="$bad badopts $1: not closed ($out)" ;;
-	esac
-	# the log line is rate-limited: at least one of the two
-	[ "$b1" -gt "$b0" ] || bad="$bad badopts $1: no broken-stream line"
+	for m in badopts:90 nestopts:71; do
+		step "flood-${m%:*} $1"
+		b0=$(dmesg | grep -c "node 11: broken stream (-${m#*:})")
+		out=$(in_ns f11 "$tool" "${m%:*}" --src 192.0.2.11 --dst "$2" \
+			--nodeid 11 --duration 5 --max-conns 2 2>&1)
+		b1=$(dmesg | grep -c "node 11: broken stream (-${m#*:})")
+		info "flood-${m%:*}: dlm=$1 $out logged=$((b1 - b0))"
+		case $out in
+		*"conns=2 closed=2 "*) ;;
+		*) bad="$bad ${m%:*} $1: not closed ($out)" ;;
+		esac
+		# the log line is rate-limited: at least one of the two
+		[ "$b1" -gt "$b0" ] ||
+			bad="$bad ${m%:*} $1: no broken-stream line (-${m#*:})"
+	done
 }
 
 # flood_ping ROUND WHO ADDR LOAD: node 11 (A) keeps one RCOM_STATUS in

@@ -24,10 +24,11 @@
  * --nice N: run at nice N (busybox may have no nice applet).
  * --rt N: run under SCHED_FIFO at priority N (1-99): a client standing for
  * another machine, whose CPU the node's work does not take.
- * Modes: flood garbage short long badver badopts spoof drip noread halfclose
- * conns (halfclose: noread, then shutdown(SHUT_WR) once the requests are
- * out; badopts, only the C twin: a 3.2 envelope whose inner message claims
- * more bytes than it carries, which the node must refuse by closing); see
+ * Modes: flood garbage short long badver badopts nestopts spoof drip noread
+ * halfclose conns (halfclose: noread, then shutdown(SHUT_WR) once the
+ * requests are out; only in the C twin: badopts, a 3.2 envelope whose inner
+ * message claims more bytes than it carries, and nestopts, one that wraps
+ * an ACK, which the node must both refuse by closing); see
  * dlm_flood.py for what each does. Every mode is bounded in time and
  * count and stops by itself.
  */
@@ -57,6 +58,7 @@
 #define V32		0x00030002u
 #define CMD_RCOM	2
 #define CMD_OPTS	3
+#define CMD_ACK		4
 #define RCOM_STATUS	1
 #define RCOM_STATUS_REPLY 5
 #define HDR_LEN		16
@@ -656,6 +658,14 @@ static size_t payload(uint8_t *b, uint64_t rid)
 		b[OPTS_LEN + 12] = REQ_LEN + 8;
 		return OPTS_LEN + REQ_LEN;
 	}
+	if (!strcmp(a.mode, "nestopts")) {
+		/* 3.2's envelope around an ACK: stock wraps only messages */
+		memset(b, 0, OPTS_LEN + HDR_LEN);
+		hdr(b, V32, a.nodeid, OPTS_LEN + HDR_LEN, CMD_OPTS);
+		b[HDR_LEN] = CMD_ACK;
+		hdr(b + OPTS_LEN, V32, a.nodeid, HDR_LEN, CMD_ACK);
+		return OPTS_LEN + HDR_LEN;
+	}
 	if (!strcmp(a.mode, "badver")) {
 		rcom_status(b, a.nodeid, rid, 0x00020001);
 		return REQ_LEN;
@@ -873,8 +883,8 @@ static int mode_conns(void)
 static void usage(void)
 {
 	static const char *const lines[] = {
-		"dlm_flood MODE (flood garbage short long badver badopts spoof drip",
-		"  noread halfclose conns)",
+		"dlm_flood MODE (flood garbage short long badver badopts nestopts",
+		"  spoof drip noread halfclose conns)",
 		"  --src ADDR --dst ADDR [--port P] --nodeid N [--spoof-nodeid N]",
 		"  [--duration S] [--interval S] [--inflight K] [--count N] [--conns N]",
 		"  [--max-conns N] [--drip-ms MS] [--hold S] [--slice S] [--stop-file F]",
@@ -890,8 +900,8 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	static const char *const modes[] = { "flood", "garbage", "short", "long",
-		"badver", "badopts", "spoof", "drip", "noread", "halfclose",
-		"conns", NULL };
+		"badver", "badopts", "nestopts", "spoof", "drip", "noread",
+		"halfclose", "conns", NULL };
 	int i, ok = 0;
 
 	if (argc < 2)
