@@ -15,9 +15,10 @@
 #       through)
 #   row 3: tests/bench.sh in the Debian 6.12 kernel: parallel dlm_io vs
 #       serial_io=1, DLM 3.2 and 3.1, three nodes all-to-all, one boot:
-#       messages/s, ping p50 and CPU per message; BENCH_PERF=1 adds one
-#       round per setting under perf (Debian's linux-perf): where the CPU
-#       goes (the issue's row 8)
+#       messages/s, ping p50, CPU per message and the share of both CPUs
+#       busy in legacy mode (100 / that share bounds parallel/legacy);
+#       BENCH_PERF=1 adds one round per setting under perf (Debian's
+#       linux-perf): where the CPU goes (the issue's row 8)
 #   row 4: tests/ceiling.sh in the Debian 6.12 kernel: bulk one way, 64 to
 #       4000 B messages, against plain TCP between the same namespaces
 #       with the same write sizes (the ceiling) and with 4096 B writes
@@ -166,12 +167,14 @@ if has 3; then
 		"$HERE/qemu-run.sh" 6.12 "$HERE/../tests/bench.sh" >"$out/legacy.log" 2>&1 || rc=1
 	grep -E '^(FAIL: |INFO: bench (result|perf))' "$out/legacy.log"
 	# INFO: bench result: MODE msgs_per_s=N mb_per_s=M ping_p50_us=P cpu_us_per_msg=C ...
+	# ... busy_pct=B (last)
 	awk '/^INFO: bench result: / {
-		m[$4] = $5; p[$4] = $7; c[$4] = $8
-		sub(/.*=/, "", m[$4]); sub(/.*=/, "", p[$4]); sub(/.*=/, "", c[$4]) }
+		m[$4] = $5; p[$4] = $7; c[$4] = $8; b[$4] = $NF
+		sub(/.*=/, "", m[$4]); sub(/.*=/, "", p[$4]); sub(/.*=/, "", c[$4])
+		if (b[$4] ~ /^busy_pct=/) sub(/.*=/, "", b[$4]); else b[$4] = "?" }
 	END {
-		print "mode,msgs_per_s,ping_p50_us,cpu_us_per_msg"
-		for (k in m) printf "%s,%s,%s,%s\n", k, m[k], p[k], c[k] }' "$out/legacy.log" >"$out/legacy.csv"
+		print "mode,msgs_per_s,ping_p50_us,cpu_us_per_msg,busy_pct"
+		for (k in m) printf "%s,%s,%s,%s,%s\n", k, m[k], p[k], c[k], b[k] }' "$out/legacy.log" >"$out/legacy.csv"
 	v() { awk -F, -v k="$1" -v c="$2" '$1 == k { print $c }' "$out/legacy.csv"; }
 	if [ -n "$(v parallel 2)" ] && [ "$(v parallel 2)" != "?" ]; then
 		add 3 6.12 "parallel/legacy 3.2 msgs/s" "$(v parallel 2)" "$(v serial 2)" ">=1.3"
@@ -180,6 +183,10 @@ if has 3; then
 		c() { v "$1" 4 | grep -v '?'; }	# "?": no figure
 		add 3 6.12 "parallel/legacy 3.2 CPU per msg" "$(c parallel)" "$(c serial)" ""
 		add 3 6.12 "3.2/3.1 CPU per msg" "$(c parallel)" "$(c v3.1)" ""
+		# both CPUs' share busy in legacy's bulk: if parallel costs what
+		# legacy does per message, 100 / that share bounds parallel/legacy
+		add 3 6.12 "parallel/legacy bound (100/legacy busy %)" 100 \
+			"$(v serial 5 | grep -v '?')" ""
 	else
 		echo "FAIL: bench: no legacy/parallel results ($out/legacy.log)"
 		rc=1

@@ -32,6 +32,9 @@ p50() {		# p50 LOG: median of the per-pair ping p50s, in us
 cpu() {		# cpu LOG: CPU microseconds per delivered message
 	sed -n 's/^INFO: bulk: cpu cpu_us_per_msg=\([0-9.]*\) .*/\1/p' "$1"
 }
+busy() {	# busy LOG: share of all CPUs busy over the bulk, in %
+	sed -n 's/^INFO: bulk: cpu .* busy_pct=\([0-9.]*\).*/\1/p' "$1"
+}
 settings() {	# settings MODE: cluster.sh's insmod parameters and version
 	params=
 	version=
@@ -67,6 +70,7 @@ for mode in serial parallel v3.1; do
 	m=$(for f in "$OUT"/$mode-*.log; do rate "$f"; done | median)
 	p=$(for f in "$OUT"/$mode-*.log; do p50 "$f"; done | median)
 	c=$(for f in "$OUT"/$mode-*.log; do cpu "$f"; done | median)
-	echo "INFO: bench result: $mode msgs_per_s=${m:-?} mb_per_s=$(awk -v m="${m:-0}" -v s="$SIZE" 'BEGIN { printf "%.1f", m * s / 1e6 }') ping_p50_us=${p:-?} cpu_us_per_msg=${c:-?} size=$SIZE msgs=$MSGS rounds=$ROUNDS"
+	b=$(for f in "$OUT"/$mode-*.log; do busy "$f"; done | median)
+	echo "INFO: bench result: $mode msgs_per_s=${m:-?} mb_per_s=$(awk -v m="${m:-0}" -v s="$SIZE" 'BEGIN { printf "%.1f", m * s / 1e6 }') ping_p50_us=${p:-?} cpu_us_per_msg=${c:-?} size=$SIZE msgs=$MSGS rounds=$ROUNDS busy_pct=${b:-?}"
 done
 rm -rf "$OUT"

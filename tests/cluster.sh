@@ -398,9 +398,12 @@ case_bulk() {
 		info "bulk: by bulk_rx_span_ns (longest receiver span $(awk -v n="$span" 'BEGIN{printf "%.3f", n/1e9}')s):" \
 			"$(awk -v m="$total" -v s="$SIZE" -v n="$span" 'BEGIN { w = n / 1e9; printf "%.0f msgs/s %.2f MB/s", m / w, m * s / w / 1e6 }')"
 	fi
-	# busy ticks are USER_HZ (100/s) of all CPUs, the test's shell included
+	# busy ticks are USER_HZ (100/s) of all CPUs, the test's shell included;
+	# busy_pct: their share of what all CPUs had over the wall time
 	info "bulk: cpu $(awk -v c=$((c1 - c0)) -v x=$((x1 - x0)) -v m="$total" \
-		'BEGIN { if (m < 1) m = 1; printf "cpu_us_per_msg=%.2f ctxt_per_msg=%.3f", c * 10000 / m, x / m }')" \
+		-v w="$wall" -v n="$(grep -c '^cpu[0-9]' /proc/stat)" \
+		'BEGIN { if (m < 1) m = 1; if (w <= 0) w = 0.01; if (n < 1) n = 1
+		printf "cpu_us_per_msg=%.2f ctxt_per_msg=%.3f busy_pct=%.1f", c * 10000 / m, x / m, c / (w * n) }')" \
 		"acks_tx=$(agg sum acks_tx) backlog_waits=$(agg sum backlog_waits)" \
 		"unacked_max=$(agg max unacked_max) retransmits=$(agg sum retransmits)"
 	if [ -n "$bad" ]; then
