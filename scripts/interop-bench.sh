@@ -3,18 +3,20 @@
 #
 # interop-bench.sh [6.12|6.1]: the kernel's own dlm.ko against our
 # standalone module and our drop-in dlm.ko under RCOM_STATUS floods, in the
-# same kind of QEMU guest (TCG, 2 vCPUs): scripts/interop.sh <ver> stock
-# (stock rounds alternating with rounds against our standalone instance c1),
-# then dropin; each with INTEROP_FLOOD (clients, "1 4 8"),
-# INTEROP_FLOOD_ROUNDS (3) rounds of INTEROP_FLOOD_SECS (6) s per client
-# count (tests/interop.sh case_flood). The clients listen too, as DLM nodes
-# do, and count replies on connections the node opens back to them.
-# Prints a table (and flood.csv): median replies/s and CPU per reply of
-# each, and standalone/stock, dropin/stock, standalone/legacy. The drop-in's
-# boot has our standalone module loaded with serial_io=1 ("legacy": one
-# ordered socket queue, as before 6.5, but at our worker priority) as its
-# second target, so every interop case of that boot runs c1 in that mode;
-# ratios between the two boots' columns cross boots.
+# same kind of QEMU guest (TCG, 2 vCPUs): scripts/interop.sh <ver> stock,
+# in one boot the kernel's dlm.ko as node 2, our drop-in swapped in for it
+# (its lockspace left, rmmod, insmod, set up again: about 2 s) and our
+# standalone instance c1, rounds alternating; then scripts/interop.sh <ver>
+# dropin, whose flood runs c1 only; each with INTEROP_FLOOD (clients,
+# "1 4 8"), INTEROP_FLOOD_ROUNDS (3) rounds of INTEROP_FLOOD_SECS (6) s per
+# client count (tests/interop.sh case_flood). The clients listen too, as
+# DLM nodes do, and count replies on connections the node opens back to
+# them. Prints a table (and flood.csv): median replies/s and CPU per reply
+# of each, and standalone/stock, dropin/stock, standalone/legacy. The
+# drop-in's boot has our standalone module loaded with serial_io=1
+# ("legacy": one ordered socket queue, as before 6.5, but at our worker
+# priority), so every interop case of that boot runs c1 in that mode;
+# ratios against legacy cross boots, the others do not.
 # Then INTEROP_FLOOD_PING (3) rounds per target of ping latency: one client
 # (A) keeps one RCOM_STATUS in flight and times it, alone (idle) and while
 # two more flood the same node (A under SCHED_FIFO, standing for another
@@ -62,20 +64,23 @@ if [ "${INTEROP_FLOOD_PERF:-0}" = 1 ]; then
 fi
 rc=0
 for dlm in stock dropin; do
-	# our standalone module in the same boot, alternating with node 2:
-	# parallel beside stock, serial_io=1 (legacy) beside the drop-in
-	name=standalone params=
-	[ "$dlm" = dropin ] && name=legacy params=serial_io=1
+	# the stock boot: the kernel's dlm.ko as node 2, swapped for our
+	# drop-in between rounds (INTEROP_SWAP_DROPIN), and our standalone
+	# module (parallel) alternating with them; the drop-in's boot: our
+	# standalone module with serial_io=1 (legacy) only
+	name=standalone params= swap=1 node2=1
+	[ "$dlm" = dropin ] && name=legacy params=serial_io=1 swap=0 node2=0
 	INTEROP_FLOOD_STANDALONE=1 INTEROP_STANDALONE_NAME=$name \
-		INTEROP_LOWCOMMS_PARAMS=$params \
+		INTEROP_LOWCOMMS_PARAMS=$params INTEROP_SWAP_DROPIN=$swap \
+		INTEROP_FLOOD_NODE2=$node2 \
 		QEMU_FILES="$out/dlm_flood" QEMU_BINS=$bins DLM_LC_OUT=$out \
 		"$here/interop.sh" "$ver" "$dlm" >"$out/$dlm.out" 2>&1 || rc=1
 	grep -E '^FAIL: ' "$out/$dlm.out"
 done
 
-# median of each (dlm, clients): rate and cpu_us_per_reply; the standalone
-# rounds come from the stock boot (they alternate with stock's there), the
-# legacy ones from the drop-in's
+# median of each (dlm, clients): rate and cpu_us_per_reply; stock, the
+# drop-in and the standalone module come from the stock boot (their rounds
+# alternate there), legacy from the drop-in's
 grep -h '^INFO: flood: dlm=' "$out/stock.out" "$out/dropin.out" >"$out/flood.txt"
 awk '
 function med(key, f,   n, i, j, t, v) {

@@ -21,6 +21,9 @@
 #      malformed packet and no DLM3 expert warning/error, except for
 #      unwrapped 3.2 RCOM PDUs, which Wireshark 4.0 misreads as OPTS (from
 #      stock nodes and from us alike; our own decoder checks those bytes).
+# INTEROP_SWAP_DROPIN=1 (stock, 6.1 and 6.12): the drop-in is built and
+# shipped too, and the flood (INTEROP_FLOOD) swaps it in as node 2 for
+# rounds of its own, in the same boot as the kernel's own dlm.ko.
 # Prints every PASS:/FAIL:/INFO: line; exit status non-zero on any FAIL.
 # Files in $DLM_LC_OUT/interop-<ver>/ (scripts/outdir.sh) (console log in
 # ${DLM_LC_OUT}/interop-<ver>.log).
@@ -66,7 +69,14 @@ fi
 
 # 3. guest (the kernel's dlm.ko stays in /modules for its dependencies)
 files="$helper ${QEMU_FILES:-}"
-if [ "$dlm" = dropin ]; then
+# the drop-in for the dropin boot, or with INTEROP_SWAP_DROPIN=1 for the
+# stock boot's flood to swap in as node 2 (tests/interop.sh, node2_swap)
+swap=${INTEROP_SWAP_DROPIN:-0}
+case "$ver/$dlm/$swap" in
+*/0 | */dropin/1 | 6.12/stock/1 | 6.1/stock/1) ;;
+*) echo "FAIL: $name: INTEROP_SWAP_DROPIN=1 needs 6.1 or 6.12"; exit 1 ;;
+esac
+if [ "$dlm" = dropin ] || [ "$swap" = 1 ]; then
 	kdir=$("$here/debian-kernel.sh" "$ver" dlm | tail -n1) ||
 		{ echo "FAIL: $name.kernel: kernel prep failed"; exit 1; }
 	# shellcheck disable=SC1091
@@ -78,7 +88,11 @@ if [ "$dlm" = dropin ]; then
 		exit 1
 	fi
 	files="$files $work/ko/dlm-ko/$ABI/dlm.ko"
-	export INTEROP_DLM_KO=/extra/dlm.ko
+	if [ "$dlm" = dropin ]; then
+		export INTEROP_DLM_KO=/extra/dlm.ko
+	else
+		export INTEROP_SWAP_KO=/extra/dlm.ko
+	fi
 fi
 QEMU_NAME=$name QEMU_MODULES="dlm ${QEMU_MODULES:-}" \
 	QEMU_BINS="$(command -v tcpdump) ${QEMU_BINS:-}" \

@@ -36,7 +36,10 @@
 #               benchmark of node 2 under RCOM_STATUS floods (case_flood);
 #               with INTEROP_FLOOD_STANDALONE=1 rounds against our c1
 #               alternate with them; with INTEROP_FLOOD_PING (rounds) also
-#               ping latency idle and under a flood (case_flood)
+#               ping latency idle and under a flood (case_flood); with
+#               INTEROP_SWAP_KO node 2 is also our drop-in, in this boot
+#               (node2_swap between rounds); INTEROP_FLOOD_NODE2=0 leaves
+#               node 2 out (c1's rounds only)
 #   unload      stop, rmdir, rmmod dlm_lowcomms (dlm.ko stays), no splat
 #   dlm-unload  only with INTEROP_DLM_KO: the lockspace started (node 2 its
 #               only member) and removed, configfs emptied, rmmod dlm
@@ -52,7 +55,9 @@
 #   INTEROP_LS_ID (its global id, default 1229869140),
 #   INTEROP_LOWCOMMS_PARAMS (insmod parameters for dlm_lowcomms.ko, e.g.
 #   serial_io=1), INTEROP_STANDALONE_NAME (what the flood lines call c1:
-#   standalone, or legacy with serial_io=1)
+#   standalone, or legacy with serial_io=1), INTEROP_SWAP_KO (in a boot of
+#   the kernel's own dlm.ko: our drop-in, which the flood swaps in as node
+#   2 for rounds of its own, "dlm=dropin", and out again)
 # Exit status: number of failed cases.
 
 TAG=${INTEROP_TAG:-interop}
@@ -187,21 +192,24 @@ topology() {
 	return 1
 }
 
-case_stock() {
-	topology || { fail stock-node "topology: $(errtxt)"; return 1; }
-	dmesg_mark
+# node2_config: node 2 in the kernel DLM's configfs (binary sockaddr_storage
+# addresses), a lockspace through /dev/dlm-control (HELPER_PID), its global
+# id set, and the listener on 21064; what failed in $ERR
+node2_config() {
 	C=$SCFG/cluster
-	mkdir "$C" 2>"$ERR" || { fail stock-node "mkdir $C: $(errtxt)"; return 1; }
+	mkdir "$C" 2>"$ERR" || { echo "mkdir $C: $(errtxt)" >"$ERR"; return 1; }
 	for n in 1 2; do
-		mkdir "$C/comms/$n" 2>"$ERR" || { fail stock-node "mkdir comms/$n: $(errtxt)"; return 1; }
-		wr "$C/comms/$n/nodeid" "$n" || { fail stock-node "comms/$n/nodeid: $(errtxt)"; return 1; }
+		mkdir "$C/comms/$n" 2>"$ERR" || { echo "mkdir comms/$n: $(errtxt)" >"$ERR"; return 1; }
+		wr "$C/comms/$n/nodeid" "$n" || { echo "comms/$n/nodeid: $(errtxt)" >"$ERR"; return 1; }
 		write_ss "192.0.2.$n" "$C/comms/$n/addr" ||
-			{ fail stock-node "comms/$n/addr: $(errtxt)"; return 1; }
+			{ echo "comms/$n/addr: $(errtxt)" >"$ERR"; return 1; }
 	done
-	wr "$C/comms/2/local" 1 || { fail stock-node "comms/2/local: $(errtxt)"; return 1; }
-	[ -x "$HELPER" ] || { fail stock-node "no $HELPER"; return 1; }
+	wr "$C/comms/2/local" 1 || { echo "comms/2/local: $(errtxt)" >"$ERR"; return 1; }
+	[ -x "$HELPER" ] || { echo "no $HELPER" >"$ERR"; return 1; }
 	# devtmpfs normally gives us the node; the helper mknods it otherwise
 	grep -q ' /dev devtmpfs' /proc/mounts || mount -t devtmpfs devtmpfs /dev 2>/dev/null
+	# the helper removes its lockspace once this file exists
+	rm -f "$T/ls.remove"
 	"$HELPER" -w "$T/ls.remove" "$LSNAME" >"$T/helper.out" 2>&1 &
 	HELPER_PID=$!
 	ev=/sys/kernel/dlm/$LSNAME/event_done
@@ -211,26 +219,32 @@ case_stock() {
 		sleep 0.1
 		k=$((k + 1))
 	done
-	if [ ! -e "$ev" ]; then
-		fail stock-node "no $ev; helper: $(tr '\n' ' ' <"$T/helper.out")"
-		dmesg_dlm
-		return 1
-	fi
+	[ -e "$ev" ] || { echo "no $ev; helper: $(tr '\n' ' ' <"$T/helper.out")" >"$ERR"; return 1; }
 	# dlm_controld would set the lockspace's global id (a hash of the
 	# name) before starting it; without that it stays 0, which is the
 	# lockspace id our ping uses (see case_ping_ls0).
 	echo "$LSID" >"/sys/kernel/dlm/$LSNAME/id" 2>"$ERR" ||
-		{ fail stock-node "write id: $(errtxt)"; return 1; }
-	echo 0 >"$ev" 2>"$ERR" || { fail stock-node "write $ev: $(errtxt)"; return 1; }
+		{ echo "write id: $(errtxt)" >"$ERR"; return 1; }
+	echo 0 >"$ev" 2>"$ERR" || { echo "write $ev: $(errtxt)" >"$ERR"; return 1; }
 	k=0
 	while ! listening_21064 && [ $k -lt 50 ]; do
 		sleep 0.1
 		k=$((k + 1))
 	done
 	sleep 0.5
+	listening_21064 || { echo "nothing listens on port 21064 in the root netns" >"$ERR"; return 1; }
+}
+
+case_stock() {
+	topology || { fail stock-node "topology: $(errtxt)"; return 1; }
+	dmesg_mark
+	if ! node2_config; then
+		fail stock-node "$(errtxt)"
+		dmesg_dlm
+		return 1
+	fi
 	info "stock-node: helper pid $HELPER_PID $(kill -0 "$HELPER_PID" 2>/dev/null && echo 'blocked in write (expected)' || echo exited): $(tr '\n' ' ' <"$T/helper.out")"
 	dmesg_dlm
-	listening_21064 || { fail stock-node "nothing listens on port 21064 in the root netns"; return 1; }
 	info "stock-node: listening: $(awk '$2 ~ /:5248$/ && $4 == "0A" {print $2}' /proc/net/tcp)"
 	pass stock-node
 }
@@ -489,9 +503,6 @@ flood_setup() {
 			"$IP" -n "f$n" link set v2 up &&
 			"$IP" -n "f$n" route add 192.0.2.2/32 dev v2 src "192.0.2.$n" 2>>"$ERR" ||
 			return 1
-		mkdir "$SCFG/cluster/comms/$n" 2>"$ERR" &&
-			wr "$SCFG/cluster/comms/$n/nodeid" "$n" &&
-			write_ss "192.0.2.$n" "$SCFG/cluster/comms/$n/addr" || return 1
 		if [ "$FLOOD_STANDALONE" = 1 ]; then
 			# a veth of its own to n1: no forwarding hop for c1
 			"$IP" -n n1 link add "wf$n" type veth peer name w1 netns "f$n" 2>"$ERR" &&
@@ -505,6 +516,76 @@ flood_setup() {
 		fi
 		i=$((i + 1))
 	done
+	flood_comms "$1"
+}
+
+# flood_comms K: clients 11..10+K as nodes in node 2's configfs
+flood_comms() {
+	i=1
+	while [ "$i" -le "$1" ]; do
+		n=$((10 + i))
+		mkdir "$SCFG/cluster/comms/$n" 2>"$ERR" &&
+			wr "$SCFG/cluster/comms/$n/nodeid" "$n" &&
+			write_ss "192.0.2.$n" "$SCFG/cluster/comms/$n/addr" || return 1
+		i=$((i + 1))
+	done
+}
+
+# With INTEROP_SWAP_KO (our drop-in, shipped into a boot of the kernel's
+# own dlm.ko), node 2 is measured as both, in this boot: between targets
+# it is taken down (node2_down: its lockspace left, rmmod dlm) and set up
+# again on the other dlm.ko (load_dlm, node2_config, flood_comms). NODE2
+# names the one that runs.
+SWAP_KO=${INTEROP_SWAP_KO:-}
+NODE2=stock
+[ -z "$DLM_KO" ] || NODE2=dropin
+
+# node2_swap WHO: node 2 runs WHO (stock or dropin) afterwards, or $ERR
+# says why not
+node2_swap() {
+	[ "$NODE2" = "$1" ] && return 0
+	step "node 2: $NODE2 to $1"
+	ts=$(now)
+	node2_down || { echo "$NODE2 down: $down_bad" >"$ERR"; NODE2=none; return 1; }
+	NODE2=none
+	keep_ko=$DLM_KO
+	DLM_KO=
+	[ "$1" = dropin ] && DLM_KO=$SWAP_KO
+	load_dlm
+	lrc=$?
+	DLM_KO=$keep_ko
+	[ $lrc -eq 0 ] || { echo "load $1: $(errtxt)" >"$ERR"; return 1; }
+	node2_config || { echo "$1 up: $(errtxt)" >"$ERR"; return 1; }
+	flood_comms "$FLOOD_MAX" || { echo "$1 comms: $(errtxt)" >"$ERR"; return 1; }
+	NODE2=$1
+	info "flood: node 2 is $1 now (swapped in $(elapsed "$ts") s)"
+}
+
+# on_target WHO: before a round against WHO; node 2 swapped if need be
+on_target() {
+	case $1 in
+	stock | dropin) [ "$NODE2" = "$1" ] && return 0 ;;
+	*) return 0 ;;
+	esac
+	[ -n "$SWAP_KO" ] || { echo "no $1 in this boot" >"$ERR"; return 1; }
+	node2_swap "$1"
+}
+
+# targets_now: $targets with the dlm.ko node 2 runs now first and the
+# other one last, so that a pass over them swaps node 2 once
+targets_now() {
+	first=
+	mid=
+	last=
+	for tg in $targets; do
+		case ${tg%%:*} in
+		"$NODE2") first=$tg ;;
+		stock | dropin) last=$tg ;;
+		*) mid="$mid $tg" ;;
+		esac
+	done
+	# shellcheck disable=SC2086 # split on purpose: one line of words
+	echo $first $mid $last
 }
 
 case_flood() {
@@ -519,32 +600,47 @@ case_flood() {
 	# the pinger and two flooders
 	[ "$pings" -gt 0 ] && [ "$max" -lt 3 ] && max=3
 	[ -x "$tool" ] || { fail flood "no $tool"; return 1; }
+	FLOOD_MAX=$max
 	flood_setup "$max" || { fail flood "setup: $(errtxt)"; return 1; }
 	# stock-stream stopped c1
 	if [ "$FLOOD_STANDALONE" = 1 ] && [ "$(cat "$CFG/c1/control")" != running ]; then
 		wr "$CFG/c1/control" start || { fail flood "c1 start: $(errtxt)"; return 1; }
 	fi
-	who=stock
-	[ -z "$DLM_KO" ] || who=dropin
-	# node 2 (dlm.ko) and, alternating with it, c1 (ours, standalone)
-	targets="$who:192.0.2.2"
+	boot_node2=$NODE2
+	# node 2 (dlm.ko; not with INTEROP_FLOOD_NODE2=0) and, alternating
+	# with it, c1 (ours, standalone), and node 2 as our drop-in with
+	# INTEROP_SWAP_KO
+	targets=
+	[ "${INTEROP_FLOOD_NODE2:-1}" = 0 ] || targets="$NODE2:192.0.2.2"
 	[ "$FLOOD_STANDALONE" = 1 ] &&
 		targets="$targets ${INTEROP_STANDALONE_NAME:-standalone}:192.0.2.1"
+	[ -n "$SWAP_KO" ] && [ "$NODE2" = stock ] && targets="$targets dropin:192.0.2.2"
+	[ -n "$targets" ] || { fail flood "no target"; return 1; }
 	bad=
-	for k in $INTEROP_FLOOD; do
-		r=1
-		while [ "$r" -le "$rounds" ]; do
-			for tg in $targets; do
-				flood_round "$k" "$r" "${tg%%:*}" "${tg#*:}" ||
-					bad="$bad ${tg%%:*} clients=$k round=$r: not run"
+	# fk, fr: the swaps' helpers (wr, until_t, ...) use k and r
+	for fk in $INTEROP_FLOOD; do
+		fr=1
+		while [ "$fr" -le "$rounds" ]; do
+			for tg in $(targets_now); do
+				if ! on_target "${tg%%:*}"; then
+					bad="$bad ${tg%%:*} clients=$fk round=$fr: $(errtxt)"
+					continue
+				fi
+				flood_round "$fk" "$fr" "${tg%%:*}" "${tg#*:}" ||
+					bad="$bad ${tg%%:*} clients=$fk round=$fr: not run"
 			done
-			r=$((r + 1))
+			fr=$((fr + 1))
 		done
 	done
 	# a malformed 3.2 envelope closes the connection; the pings after it
 	# are node 11's too, and show the node takes it back
-	for tg in $targets; do
-		[ "${tg%%:*}" = stock ] || flood_badopts "${tg%%:*}" "${tg#*:}"
+	for tg in $(targets_now); do
+		[ "${tg%%:*}" = stock ] && continue
+		if on_target "${tg%%:*}"; then
+			flood_badopts "${tg%%:*}" "${tg#*:}"
+		else
+			bad="$bad ${tg%%:*} badopts: $(errtxt)"
+		fi
 	done
 	# how our instance sent: socket calls, and send runs its receive
 	# workers did themselves after delivering (tx_inline)
@@ -553,22 +649,32 @@ case_flood() {
 			awk '$1 == "tx_calls" { c += $2 } $1 == "tx_inline" { i += $2 }
 			END { printf "tx_calls=%d tx_inline=%d", c, i }')"
 	fi
-	r=1
-	while [ "$r" -le "$pings" ]; do
-		for tg in $targets; do
+	fr=1
+	while [ "$fr" -le "$pings" ]; do
+		for tg in $(targets_now); do
+			if ! on_target "${tg%%:*}"; then
+				bad="$bad ping ${tg%%:*} round $fr: $(errtxt)"
+				continue
+			fi
 			for load in idle flood; do
-				flood_ping "$r" "${tg%%:*}" "${tg#*:}" "$load"
+				flood_ping "$fr" "${tg%%:*}" "${tg#*:}" "$load"
 			done
 		done
-		r=$((r + 1))
+		fr=$((fr + 1))
 	done
 	# where the CPU goes: one more round per target at the most clients,
 	# under perf, not counted in the rounds above (perf costs CPU too)
 	if [ "${INTEROP_FLOOD_PERF:-0}" = 1 ]; then
-		for tg in $targets; do
-			flood_perf "$max" "${tg%%:*}" "${tg#*:}"
+		for tg in $(targets_now); do
+			if on_target "${tg%%:*}"; then
+				flood_perf "$max" "${tg%%:*}" "${tg#*:}"
+			else
+				bad="$bad perf ${tg%%:*}: $(errtxt)"
+			fi
 		done
 	fi
+	# the cases after this one expect the dlm.ko the boot began with
+	on_target "$boot_node2" || bad="$bad back to $boot_node2: $(errtxt)"
 	[ -z "$bad" ] && pass flood || fail flood "$bad"
 }
 
@@ -774,41 +880,49 @@ until_t() {
 	return 1
 }
 
-case_dlm_unload() {
-	bad=
+# node2_down: dlm_controld's part to the end (above) and rmmod dlm; what
+# failed is appended to $down_bad, which is empty on success
+node2_down() {
+	down_bad=
 	S=$SCFG/cluster/spaces/$LSNAME
 	ls_sys=/sys/kernel/dlm/$LSNAME
 	if ! { mkdir "$S" && mkdir "$S/nodes/2"; } 2>"$ERR" ||
 	   ! wr "$S/nodes/2/nodeid" 2 || ! wr "$S/nodes/2/weight" 1 ||
 	   ! wr "$ls_sys/control" 1; then
-		fail dlm-unload "members and start: $(errtxt)"
+		down_bad="members and start: $(errtxt)"
 		return 1
 	fi
 	until_t 60 grep -q ' created' "$T/helper.out" ||
-		bad="$bad join never completed: $(tr '\n' ' ' <"$T/helper.out")"
+		down_bad="$down_bad join never completed: $(tr '\n' ' ' <"$T/helper.out")"
 	# as dlm_controld does for a leave: stop the lockspace (which frees
 	# its slots; release does not), and the event_done the leave will
 	# wait for, ahead of it
-	wr "$ls_sys/control" 0 || bad="$bad stop: $(errtxt)"
+	wr "$ls_sys/control" 0 || down_bad="$down_bad stop: $(errtxt)"
 	# the other nodes left the cluster (our instances are gone): their
 	# comms go first, as dlm_controld removes departed nodes, or 6.1's
 	# leave waits up to 3 minutes for a FIN from each
 	for c in "$SCFG"/cluster/comms/*; do
 		[ -d "$c" ] && [ "${c##*/}" != 2 ] && rmdir "$c"
 	done
-	wr "$ls_sys/event_done" 0 || bad="$bad event_done: $(errtxt)"
+	wr "$ls_sys/event_done" 0 || down_bad="$down_bad event_done: $(errtxt)"
 	: >"$T/ls.remove"
 	until_t 60 sh -c "! kill -0 $HELPER_PID 2>/dev/null" ||
-		bad="$bad the lockspace's removal did not return"
+		down_bad="$down_bad the lockspace's removal did not return"
 	grep -q 'lockspace removed' "$T/helper.out" ||
-		bad="$bad remove: $(tr '\n' ' ' <"$T/helper.out")"
-	[ -d "$ls_sys" ] && bad="$bad $ls_sys still there"
+		down_bad="$down_bad remove: $(tr '\n' ' ' <"$T/helper.out")"
+	[ -d "$ls_sys" ] && down_bad="$down_bad $ls_sys still there"
 	rmdir "$S/nodes/2" "$S" 2>/dev/null
 	for c in "$SCFG"/cluster/comms/*; do
 		[ -d "$c" ] && rmdir "$c"
 	done
-	rmdir "$SCFG/cluster" 2>"$ERR" || bad="$bad rmdir cluster: $(errtxt)"
-	rmmod dlm 2>"$ERR" || bad="$bad rmmod dlm: $(errtxt)"
+	rmdir "$SCFG/cluster" 2>"$ERR" || down_bad="$down_bad rmdir cluster: $(errtxt)"
+	rmmod dlm 2>"$ERR" || down_bad="$down_bad rmmod dlm: $(errtxt)"
+	[ -z "$down_bad" ]
+}
+
+case_dlm_unload() {
+	bad=
+	node2_down || bad=$down_bad
 	s=$(dmesg | grep -E 'WARNING:|BUG:|Call Trace|general protection|Oops|refcount_t:|UBSAN:|KASAN:' | head -n 3)
 	[ -n "$s" ] && bad="$bad splat: $s"
 	[ -z "$bad" ] && pass dlm-unload || fail dlm-unload "$bad"
