@@ -73,8 +73,9 @@ files="$helper ${QEMU_FILES:-}"
 # stock boot's flood to swap in as node 2 (tests/interop.sh, node2_swap)
 swap=${INTEROP_SWAP_DROPIN:-0}
 case "$ver/$dlm/$swap" in
-*/0 | */dropin/1 | 6.12/stock/1 | 6.1/stock/1) ;;
-*) echo "FAIL: $name: INTEROP_SWAP_DROPIN=1 needs 6.1 or 6.12"; exit 1 ;;
+*/0) unset INTEROP_SWAP_KO ;;
+6.12/stock/1 | 6.1/stock/1) ;;
+*) echo "FAIL: $name: INTEROP_SWAP_DROPIN=1 needs a stock boot of 6.1 or 6.12"; exit 1 ;;
 esac
 if [ "$dlm" = dropin ] || [ "$swap" = 1 ]; then
 	kdir=$("$here/debian-kernel.sh" "$ver" dlm | tail -n1) ||

@@ -232,7 +232,10 @@ node2_config() {
 		k=$((k + 1))
 	done
 	sleep 0.5
-	listening_21064 || { echo "nothing listens on port 21064 in the root netns" >"$ERR"; return 1; }
+	listening_21064 || {
+		echo "nothing listens on port 21064 in the root netns; helper: $(tr '\n' ' ' <"$T/helper.out")" >"$ERR"
+		return 1
+	}
 }
 
 case_stock() {
@@ -540,12 +543,26 @@ SWAP_KO=${INTEROP_SWAP_KO:-}
 NODE2=stock
 [ -z "$DLM_KO" ] || NODE2=dropin
 
-# node2_swap WHO: node 2 runs WHO (stock or dropin) afterwards, or $ERR
-# says why not
+# node2_swap WHO: node 2 runs WHO (stock or dropin) afterwards and has
+# answered c1's pings, or $ERR says why not. A swap that failed is said at
+# once and ends the swapping (SWAP_KO emptied): node 2 is left as it is.
 node2_swap() {
 	[ "$NODE2" = "$1" ] && return 0
 	step "node 2: $NODE2 to $1"
 	ts=$(now)
+	if node2_swap_steps "$1"; then
+		info "flood: node 2 is $1 now (swapped in $(elapsed "$ts") s)"
+		return 0
+	fi
+	cp "$ERR" "$T/swap.err"
+	info "flood: swapping node 2 to $1 failed: $(errtxt); no more swaps"
+	dmesg_dlm
+	SWAP_KO=
+	cp "$T/swap.err" "$ERR"
+	return 1
+}
+
+node2_swap_steps() {
 	node2_down || { echo "$NODE2 down: $down_bad" >"$ERR"; NODE2=none; return 1; }
 	NODE2=none
 	keep_ko=$DLM_KO
@@ -557,8 +574,12 @@ node2_swap() {
 	[ $lrc -eq 0 ] || { echo "load $1: $(errtxt)" >"$ERR"; return 1; }
 	node2_config || { echo "$1 up: $(errtxt)" >"$ERR"; return 1; }
 	flood_comms "$FLOOD_MAX" || { echo "$1 comms: $(errtxt)" >"$ERR"; return 1; }
+	# c1 knows node 2: if c1 runs, node 2 must answer it to count as up
+	if [ "$(cat "$CFG/c1/control" 2>/dev/null)" = running ]; then
+		wr "$CFG/c1/comms/2/ping" "3 $PING_TMO" 60 ||
+			{ echo "$1 does not answer c1's pings: $(errtxt)" >"$ERR"; return 1; }
+	fi
 	NODE2=$1
-	info "flood: node 2 is $1 now (swapped in $(elapsed "$ts") s)"
 }
 
 # on_target WHO: before a round against WHO; node 2 swapped if need be
@@ -580,7 +601,7 @@ targets_now() {
 	for tg in $targets; do
 		case ${tg%%:*} in
 		"$NODE2") first=$tg ;;
-		stock | dropin) last=$tg ;;
+		stock | dropin) last="$last $tg" ;;
 		*) mid="$mid $tg" ;;
 		esac
 	done
@@ -614,7 +635,12 @@ case_flood() {
 	[ "${INTEROP_FLOOD_NODE2:-1}" = 0 ] || targets="$NODE2:192.0.2.2"
 	[ "$FLOOD_STANDALONE" = 1 ] &&
 		targets="$targets ${INTEROP_STANDALONE_NAME:-standalone}:192.0.2.1"
-	[ -n "$SWAP_KO" ] && [ "$NODE2" = stock ] && targets="$targets dropin:192.0.2.2"
+	if [ -n "$SWAP_KO" ] && [ -n "$DLM_KO" ]; then
+		info "flood: INTEROP_SWAP_KO ignored: node 2 is already $DLM_KO"
+		SWAP_KO=
+	fi
+	[ -n "$SWAP_KO" ] && [ "${INTEROP_FLOOD_NODE2:-1}" != 0 ] &&
+		targets="$targets dropin:192.0.2.2"
 	[ -n "$targets" ] || { fail flood "no target"; return 1; }
 	bad=
 	# fk, fr: the swaps' helpers (wr, until_t, ...) use k and r
@@ -881,7 +907,7 @@ until_t() {
 }
 
 # node2_down: dlm_controld's part to the end (above) and rmmod dlm; what
-# failed is appended to $down_bad, which is empty on success
+# failed is in $down_bad, empty on success
 node2_down() {
 	down_bad=
 	S=$SCFG/cluster/spaces/$LSNAME
@@ -898,9 +924,10 @@ node2_down() {
 	# its slots; release does not), and the event_done the leave will
 	# wait for, ahead of it
 	wr "$ls_sys/control" 0 || down_bad="$down_bad stop: $(errtxt)"
-	# the other nodes left the cluster (our instances are gone): their
-	# comms go first, as dlm_controld removes departed nodes, or 6.1's
-	# leave waits up to 3 minutes for a FIN from each
+	# the other nodes count as gone (after case_unload they are; in a
+	# swap our instances stay, but node 2's lockspace has no other
+	# member): their comms go first, as dlm_controld removes departed
+	# nodes, or 6.1's leave waits up to 3 minutes for a FIN from each
 	for c in "$SCFG"/cluster/comms/*; do
 		[ -d "$c" ] && [ "${c##*/}" != 2 ] && rmdir "$c"
 	done
