@@ -562,9 +562,16 @@ node2_swap() {
 	return 1
 }
 
+# A cluster's other nodes see a node that restarts leave and join again
+# (dlm_controld tells their DLMs): so does c1, by node 2 removed from its
+# configfs and added again. A node keeps its peers' sequence state until
+# then (Documentation/reliability.md), and 6.1 and 6.12 number their
+# not-ready reply to c1's pings: without it the new node 2's numbers would
+# read as duplicates of the old one's.
 node2_swap_steps() {
 	node2_down || { echo "$NODE2 down: $down_bad" >"$ERR"; NODE2=none; return 1; }
 	NODE2=none
+	rmdir "$CFG/c1/comms/2" 2>"$ERR" || { echo "c1 forgets node 2: $(errtxt)" >"$ERR"; return 1; }
 	keep_ko=$DLM_KO
 	DLM_KO=
 	[ "$1" = dropin ] && DLM_KO=$SWAP_KO
@@ -574,10 +581,14 @@ node2_swap_steps() {
 	[ $lrc -eq 0 ] || { echo "load $1: $(errtxt)" >"$ERR"; return 1; }
 	node2_config || { echo "$1 up: $(errtxt)" >"$ERR"; return 1; }
 	flood_comms "$FLOOD_MAX" || { echo "$1 comms: $(errtxt)" >"$ERR"; return 1; }
+	mkdir "$CFG/c1/comms/2" 2>"$ERR" && wr "$CFG/c1/comms/2/addr" 192.0.2.2 ||
+		{ echo "c1 adds node 2: $(errtxt)" >"$ERR"; return 1; }
 	# c1 knows node 2: if c1 runs, node 2 must answer it to count as up
 	if [ "$(cat "$CFG/c1/control" 2>/dev/null)" = running ]; then
-		wr "$CFG/c1/comms/2/ping" "3 $PING_TMO" 60 ||
-			{ echo "$1 does not answer c1's pings: $(errtxt)" >"$ERR"; return 1; }
+		wr "$CFG/c1/comms/2/ping" "3 $PING_TMO" 60 || {
+			echo "$1 does not answer c1's pings: $(errtxt); c1/comms/2/status: $(tr '\n' ' ' <"$CFG/c1/comms/2/status")" >"$ERR"
+			return 1
+		}
 	fi
 	NODE2=$1
 }
