@@ -786,6 +786,7 @@ int dlm_lc_node_get_stats(struct dlm_lc_cluster *cl, int nodeid,
 	st->drops = atomic64_read(&conn->drops);
 	st->broken = atomic64_read(&conn->broken);
 	st->connect_fail = atomic64_read(&conn->connect_fail);
+	st->dial_waits = atomic64_read(&conn->dial_waits);
 	st->send_backoffs = atomic64_read(&conn->send_backoffs);
 	st->tx_calls = atomic64_read(&conn->tx_calls);
 	st->tx_ranges = atomic64_read(&conn->tx_ranges);

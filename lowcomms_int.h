@@ -61,6 +61,7 @@ enum {
 	CF_DONE_HOLD,		/* rwork in deliver_done: its send may wait */
 	CF_HELD,		/* hold_work armed for what deliver_done wrote */
 	CF_NO_HOLD,		/* graceful stop or removal: nothing is held */
+	CF_DIAL_WAITED,		/* waited for the peer's dial: dial next */
 #ifdef DLM_LC_TEST_HOOKS
 	CF_TEST_CANCELLED,	/* test build: the stop's cancels are done */
 #endif
@@ -181,6 +182,7 @@ struct dlm_lc_conn {
 	atomic64_t drops;
 	atomic64_t broken;
 	atomic64_t connect_fail;
+	atomic64_t dial_waits;
 	atomic64_t send_backoffs;	/* short of memory: waited a tick */
 	atomic64_t tx_calls;	/* socket calls that took queued bytes */
 	atomic64_t tx_ranges;	/* page ranges handed in them */
@@ -286,6 +288,7 @@ extern struct workqueue_struct *dlm_lc_io_wq;
 extern struct workqueue_struct *dlm_lc_process_wq;
 /* benchmark baseline (module parameter serial_io): one ordered dlm_io */
 extern bool dlm_lc_serial_io;
+extern unsigned int dlm_lc_dial_wait_ms;
 
 /* lowcomms.c */
 struct dlm_lc_conn *dlm_lc_conn_find(struct dlm_lc_cluster *cl, int nodeid);

@@ -38,6 +38,29 @@ module_param_cb(send_pages, &send_pages_ops, &send_pages_max, 0644);
 MODULE_PARM_DESC(send_pages, "most pages per sendmsg, 1-"
 		 __stringify(SEND_PAGES_MAX) " (1: one page per call, as upstream)");
 
+/*
+ * How long the node with the lower id waits for its peer's connect before
+ * it dials itself (see dial_wait()); 0 dials at once, as stock does.
+ */
+#define DIAL_WAIT_MAX_MS	1000
+
+unsigned int dlm_lc_dial_wait_ms = 20;
+EXPORT_SYMBOL_IF_KUNIT(dlm_lc_dial_wait_ms);
+
+static int dial_wait_set(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 0, DIAL_WAIT_MAX_MS);
+}
+
+static const struct kernel_param_ops dial_wait_ops = {
+	.set = dial_wait_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(dial_wait_ms, &dial_wait_ops, &dlm_lc_dial_wait_ms, 0644);
+MODULE_PARM_DESC(dial_wait_ms, "ms the lower node id waits for its peer to dial before it dials, 0-"
+		 __stringify(DIAL_WAIT_MAX_MS) " (0: at once, as stock)");
+
 /* Returns the bytes the socket took, or an error if it took none. */
 static int send_bvecs(struct socket *sock, struct bio_vec *bv,
 		      unsigned int n, size_t len)
@@ -412,6 +435,37 @@ static bool retry_pending(struct dlm_lc_conn *conn)
 	return pending;
 }
 
+/*
+ * Two nodes that dial each other at once keep two sockets, each sending on
+ * its own and acknowledging the other's data with bare TCP ACKs: a round
+ * trip costs more packets and wake-ups than on one socket. So the node
+ * with the lower id lets its peer dial first: once per socket it needs, it
+ * waits up to dial_wait_ms, and a connect from the peer that arrives
+ * meanwhile becomes our main socket (accept_install()) and ends the wait
+ * (accept_kick_send() runs the retry at once). A peer with nothing to send
+ * (a stock node dials only for that) costs the wait, then we dial as
+ * before. SEND_PENDING stays set for the retry, as for a backoff.
+ */
+static bool dial_wait(struct dlm_lc_conn *conn)
+{
+	unsigned int ms = READ_ONCE(dlm_lc_dial_wait_ms);
+	bool wait = false;
+
+	if (!ms || conn->cl->local_nodeid > conn->nodeid)
+		return false;
+	spin_lock_bh(&conn->wq.lock);
+	if (!test_bit(CF_STOP_IO, &conn->flags) &&
+	    !test_and_set_bit(CF_DIAL_WAITED, &conn->flags)) {
+		set_bit(CF_SEND_PENDING, &conn->flags);
+		wait = queue_delayed_work(dlm_lc_io_wq, &conn->retry_work,
+					  msecs_to_jiffies(ms));
+	}
+	spin_unlock_bh(&conn->wq.lock);
+	if (wait)
+		atomic64_inc(&conn->dial_waits);
+	return wait;
+}
+
 static bool queue_empty_clear_pending(struct dlm_lc_conn *conn)
 {
 	bool empty;
@@ -470,7 +524,7 @@ static void send_run(struct dlm_lc_conn *conn)
 		 * for it), or connects would go out at round-trip rate. An
 		 * accept runs the retry at once.
 		 */
-		if (retry_pending(conn))
+		if (retry_pending(conn) || dial_wait(conn))
 			return;
 		dlm_lc_test_connect_delay();
 		ret = dlm_lc_conn_connect(conn);

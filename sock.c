@@ -316,6 +316,8 @@ static void conn_install_locked(struct dlm_lc_conn *conn, struct socket *sock)
 	if (conn->had_socket)
 		atomic64_inc(&conn->reconnects);
 	conn->had_socket = true;
+	/* the next socket we need may wait for the peer's dial again */
+	clear_bit(CF_DIAL_WAITED, &conn->flags);
 }
 
 /*
@@ -972,6 +974,7 @@ static void stop_io_one(struct dlm_lc_conn *conn)
 	clear_bit(CF_DONE_HOLD, &conn->flags);
 	clear_bit(CF_HELD, &conn->flags);
 	clear_bit(CF_NO_HOLD, &conn->flags);
+	clear_bit(CF_DIAL_WAITED, &conn->flags);
 }
 
 /*

@@ -98,6 +98,7 @@ int cluster_init(struct kunit *test)
 	if (!c)
 		return -ENOMEM;
 	test->priv = c;
+	c->dial_wait_ms = READ_ONCE(dlm_lc_dial_wait_ms);
 	return lo_up();
 }
 
@@ -120,6 +121,7 @@ void cluster_exit(struct kunit *test)
 	dlm_lc_test_owed_guard_ms = 0;
 	dlm_lc_test_drained_delay_ms = 0;
 	dlm_lc_test_inline_send_delay_ms = 0;
+	WRITE_ONCE(dlm_lc_dial_wait_ms, c->dial_wait_ms);
 	if (READ_ONCE(dlm_lc_test_inline_send_gate)) {
 		WRITE_ONCE(dlm_lc_test_inline_send_gate, NULL);
 		complete_all(&c->send_gate);
@@ -398,6 +400,70 @@ static struct dlm_lc_cluster_stats cstats(struct dlm_lc_cluster *cl)
 
 	dlm_lc_cluster_get_stats(cl, &st);
 	return st;
+}
+
+static u64 node_dial_waits(struct dlm_lc_cluster *cl, int nodeid)
+{
+	struct dlm_lc_node_stats ns;
+
+	return dlm_lc_node_get_stats(cl, nodeid, &ns) ? 0 : ns.dial_waits;
+}
+
+/*
+ * A (node 1, the lower id) has a message for B and no socket: it waits
+ * for B's dial. B's message dials at once, and A sends on the socket it
+ * accepted: one connection, none dialled by A. The wait is long, so a
+ * message of A's that came only from its own dial after the wait would
+ * show as an accept on B.
+ */
+static void cluster_dial_wait_takes_peer_socket(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+
+	WRITE_ONCE(dlm_lc_dial_wait_ms, 1000);
+	pair_start(test, "127.0.0.1", "127.0.0.2");
+
+	KUNIT_ASSERT_EQ(test, send_msg(c->a, 2, 64, 1), 0);
+	KUNIT_ASSERT_TRUE(test, wait_for(node_dial_waits(c->a, 2) == 1));
+	KUNIT_ASSERT_EQ(test, send_msg(c->b, 1, 80, 2), 0);
+	KUNIT_ASSERT_TRUE(test, wait_for(sink_count(&c->sink_b) == 1 &&
+					 sink_count(&c->sink_a) == 1));
+	expect_last(test, &c->sink_b, 1, 64, 1);
+	expect_last(test, &c->sink_a, 2, 80, 2);
+	KUNIT_EXPECT_EQ(test, cstats(c->a).accepted, 1ULL);
+	KUNIT_EXPECT_EQ(test, cstats(c->b).accepted, 0ULL);
+	KUNIT_EXPECT_EQ(test, node_dial_waits(c->b, 1), 0ULL);
+	/* past the wait: A must not have dialled a second socket */
+	msleep(1200);
+	KUNIT_EXPECT_EQ(test, cstats(c->b).accepted, 0ULL);
+	KUNIT_EXPECT_EQ(test, node_dial_waits(c->a, 2), 1ULL);
+}
+
+/*
+ * A peer that never dials (B has nothing to send) costs one wait per
+ * socket A needs; then A dials, and nothing is lost.
+ */
+static void cluster_dial_wait_silent_peer(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+	int round;
+
+	WRITE_ONCE(dlm_lc_dial_wait_ms, 100);
+	pair_start(test, "127.0.0.1", "127.0.0.2");
+
+	for (round = 1; round <= 3; round++) {
+		KUNIT_ASSERT_EQ(test, send_msg(c->a, 2, 64, round), 0);
+		KUNIT_ASSERT_TRUE(test,
+				  wait_for(sink_count(&c->sink_b) == round));
+		expect_last(test, &c->sink_b, 1, 64, round);
+		KUNIT_EXPECT_EQ(test, node_dial_waits(c->a, 2), (u64)round);
+		KUNIT_EXPECT_EQ(test, cstats(c->b).accepted, (u64)round);
+		KUNIT_ASSERT_EQ(test, dlm_lc_node_close(c->a, 2), 0);
+	}
+	/* the higher id dials at once */
+	KUNIT_ASSERT_EQ(test, send_msg(c->b, 1, 64, 9), 0);
+	KUNIT_ASSERT_TRUE(test, wait_for(sink_count(&c->sink_a) == 1));
+	KUNIT_EXPECT_EQ(test, node_dial_waits(c->b, 1), 0ULL);
 }
 
 static void cluster_refuses_unconfigured(struct kunit *test)
@@ -1993,6 +2059,8 @@ static struct kunit_case cluster_cases[] = {
 	KUNIT_CASE(cluster_inline_run_meets_swork),
 	KUNIT_CASE(cluster_bulk_both_ways),
 	KUNIT_CASE(cluster_crossed_connects),
+	KUNIT_CASE(cluster_dial_wait_takes_peer_socket),
+	KUNIT_CASE(cluster_dial_wait_silent_peer),
 	KUNIT_CASE(cluster_crossed_sibling),
 	KUNIT_CASE(cluster_stop_waits_second_socket_send),
 	KUNIT_CASE(cluster_sibling_outlives_main_eof),

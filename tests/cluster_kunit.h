@@ -47,6 +47,8 @@ struct ctx {
 	struct task_struct *sender;
 	/* dlm_lc_test_inline_send_gate, while a case holds send runs */
 	struct completion send_gate;
+	/* the module's dial_wait_ms, given back by the exit */
+	unsigned int dial_wait_ms;
 };
 
 /* Poll, bounded: liveness only, never a performance assertion. */
