@@ -787,6 +787,7 @@ int dlm_lc_node_get_stats(struct dlm_lc_cluster *cl, int nodeid,
 	st->broken = atomic64_read(&conn->broken);
 	st->connect_fail = atomic64_read(&conn->connect_fail);
 	st->dial_waits = atomic64_read(&conn->dial_waits);
+	st->dial_wait_hits = atomic64_read(&conn->dial_wait_hits);
 	st->send_backoffs = atomic64_read(&conn->send_backoffs);
 	st->tx_calls = atomic64_read(&conn->tx_calls);
 	st->tx_ranges = atomic64_read(&conn->tx_ranges);

@@ -44,7 +44,8 @@ struct dlm_lc_node_stats {
 	u64 drops;		/* queued bytes discarded: on close, by discard */
 	u64 broken;		/* streams closed for bad framing */
 	u64 connect_fail;
-	u64 dial_waits;
+	u64 dial_waits;		/* connects held for the peer's dial */
+	u64 dial_wait_hits;	/* ... that its dial answered */
 	u64 send_backoffs;	/* no socket memory: the sender waited a tick */
 	u64 tx_calls;		/* socket calls that took queued bytes */
 	u64 tx_ranges;		/* page ranges handed to those calls */

@@ -62,6 +62,7 @@ enum {
 	CF_HELD,		/* hold_work armed for what deliver_done wrote */
 	CF_NO_HOLD,		/* graceful stop or removal: nothing is held */
 	CF_DIAL_WAITED,		/* waited for the peer's dial: dial next */
+	CF_DIAL_WAITING,	/* retry_work is that wait */
 #ifdef DLM_LC_TEST_HOOKS
 	CF_TEST_CANCELLED,	/* test build: the stop's cancels are done */
 #endif
@@ -183,6 +184,7 @@ struct dlm_lc_conn {
 	atomic64_t broken;
 	atomic64_t connect_fail;
 	atomic64_t dial_waits;
+	atomic64_t dial_wait_hits;
 	atomic64_t send_backoffs;	/* short of memory: waited a tick */
 	atomic64_t tx_calls;	/* socket calls that took queued bytes */
 	atomic64_t tx_ranges;	/* page ranges handed in them */

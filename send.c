@@ -42,7 +42,7 @@ MODULE_PARM_DESC(send_pages, "most pages per sendmsg, 1-"
  * How long the node with the lower id waits for its peer's connect before
  * it dials itself (see dial_wait()); 0 dials at once, as stock does.
  */
-#define DIAL_WAIT_MAX_MS	1000
+#define DIAL_WAIT_MAX_MS	5000
 
 unsigned int dlm_lc_dial_wait_ms = 20;
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_dial_wait_ms);
@@ -58,8 +58,8 @@ static const struct kernel_param_ops dial_wait_ops = {
 };
 
 module_param_cb(dial_wait_ms, &dial_wait_ops, &dlm_lc_dial_wait_ms, 0644);
-MODULE_PARM_DESC(dial_wait_ms, "ms the lower node id waits for its peer to dial before it dials, 0-"
-		 __stringify(DIAL_WAIT_MAX_MS) " (0: at once, as stock)");
+MODULE_PARM_DESC(dial_wait_ms, "ms the lower node id waits for its peer to dial, 0-"
+		 __stringify(DIAL_WAIT_MAX_MS) " (0: dial at once, as stock)");
 
 /* Returns the bytes the socket took, or an error if it took none. */
 static int send_bvecs(struct socket *sock, struct bio_vec *bv,
@@ -425,45 +425,64 @@ static bool upper_has_unacked(struct dlm_lc_conn *conn)
 	return up->has_unacked && up->has_unacked(conn->cl, conn->nodeid);
 }
 
-static bool retry_pending(struct dlm_lc_conn *conn)
-{
-	bool pending;
-
-	spin_lock_bh(&conn->wq.lock);
-	pending = delayed_work_pending(&conn->retry_work);
-	spin_unlock_bh(&conn->wq.lock);
-	return pending;
-}
-
 /*
  * Two nodes that dial each other at once keep two sockets, each sending on
  * its own and acknowledging the other's data with bare TCP ACKs: a round
  * trip costs more packets and wake-ups than on one socket. So the node
- * with the lower id lets its peer dial first: once per socket it needs, it
- * waits up to dial_wait_ms, and a connect from the peer that arrives
- * meanwhile becomes our main socket (accept_install()) and ends the wait
- * (accept_kick_send() runs the retry at once). A peer with nothing to send
- * (a stock node dials only for that) costs the wait, then we dial as
- * before. SEND_PENDING stays set for the retry, as for a backoff.
+ * with the lower id lets its peer dial first: once per established socket
+ * it needs, it waits up to dial_wait_ms, and a connect from the peer that
+ * arrives meanwhile becomes our main socket (accept_install()) and ends
+ * the wait (accept_kick_send() runs the retry at once). A peer that does
+ * not dial (a stock node dials when it has a message for us or when we
+ * join its lockspace; a stock node with the lower id dials at once, so
+ * against it crossing stays possible) costs the wait, then we dial as
+ * before. Not where waiting cannot help: our crossed sibling holds the
+ * peer's own socket, or a graceful stop or removal wants the queue out.
  */
-static bool dial_wait(struct dlm_lc_conn *conn)
+static bool dial_wait_applies(struct dlm_lc_conn *conn)
+{
+	struct dlm_lc_conn *other = READ_ONCE(conn->other);
+
+	lockdep_assert_held(&conn->wq.lock);
+	if (conn->cl->local_nodeid > conn->nodeid ||
+	    test_bit(CF_DIAL_WAITED, &conn->flags) ||
+	    test_bit(CF_NO_HOLD, &conn->flags) ||
+	    test_bit(CF_REMOVED, &conn->flags) ||
+	    test_bit(CF_SHUTDOWN, &conn->flags) ||
+	    test_bit(CF_STOP_IO, &conn->flags) || READ_ONCE(conn->sock))
+		return false;
+	/* a hint only: the peer's socket to us is live, it will not dial */
+	return !other || !READ_ONCE(other->sock) ||
+	       test_bit(CF_LEFT, &other->flags);
+}
+
+/*
+ * Does the next connect belong to a retry: a backoff after a failure (or
+ * connects would go out at round-trip rate), or a wait for the peer's
+ * dial that this call may start? SEND_PENDING stays set for the retry.
+ */
+static bool connect_deferred(struct dlm_lc_conn *conn)
 {
 	unsigned int ms = READ_ONCE(dlm_lc_dial_wait_ms);
-	bool wait = false;
+	bool deferred, wait = false;
 
-	if (!ms || conn->cl->local_nodeid > conn->nodeid)
-		return false;
 	spin_lock_bh(&conn->wq.lock);
-	if (!test_bit(CF_STOP_IO, &conn->flags) &&
-	    !test_and_set_bit(CF_DIAL_WAITED, &conn->flags)) {
+	deferred = delayed_work_pending(&conn->retry_work);
+	if (!deferred && ms && dial_wait_applies(conn)) {
+		/* the retry owns SEND_PENDING: no hold may give it up */
+		clear_bit(CF_DONE_HOLD, &conn->flags);
 		set_bit(CF_SEND_PENDING, &conn->flags);
+		set_bit(CF_DIAL_WAITED, &conn->flags);
+		set_bit(CF_DIAL_WAITING, &conn->flags);
+		/* not pending, and queued only under this lock */
 		wait = queue_delayed_work(dlm_lc_io_wq, &conn->retry_work,
 					  msecs_to_jiffies(ms));
+		deferred = true;
 	}
 	spin_unlock_bh(&conn->wq.lock);
 	if (wait)
 		atomic64_inc(&conn->dial_waits);
-	return wait;
+	return deferred;
 }
 
 static bool queue_empty_clear_pending(struct dlm_lc_conn *conn)
@@ -476,6 +495,9 @@ static bool queue_empty_clear_pending(struct dlm_lc_conn *conn)
 	if (empty) {
 		clear_bit(CF_SEND_PENDING, &conn->flags);
 		held_sent_locked(conn);
+		/* the need ended with no socket: the next one may wait */
+		if (!READ_ONCE(conn->sock))
+			clear_bit(CF_DIAL_WAITED, &conn->flags);
 	}
 	spin_unlock_bh(&conn->wq.lock);
 	return empty;
@@ -519,12 +541,11 @@ static void send_run(struct dlm_lc_conn *conn)
 		    queue_empty_clear_pending(conn))
 			return;
 		/*
-		 * The other worker closed a failed socket and scheduled the
-		 * retry: that owns the next connect (SEND_PENDING stays set
-		 * for it), or connects would go out at round-trip rate. An
-		 * accept runs the retry at once.
+		 * A retry owns the next connect: a backoff (the other worker
+		 * may have closed a failed socket and scheduled it) or a wait
+		 * for the peer's dial. An accept runs it at once.
 		 */
-		if (retry_pending(conn) || dial_wait(conn))
+		if (connect_deferred(conn))
 			return;
 		dlm_lc_test_connect_delay();
 		ret = dlm_lc_conn_connect(conn);
@@ -876,15 +897,31 @@ void dlm_lc_hold_work(struct work_struct *work)
  * done_end() arms: a hold armed before is seen here, one later sees the
  * mark. The drain that follows waits for what it sends (queued counts
  * it): a hold must not outlive the drain, for after SHUT_WR hold_work
- * sends nothing and the stop cancels it.
+ * sends nothing and the stop cancels it. A connect waiting for the
+ * peer's dial is made now, since the drain takes a conn without a
+ * socket as drained. Not from a dlm_io work (it flushes one).
  */
 void dlm_lc_send_end_holds(struct dlm_lc_conn *conn)
 {
+	bool dial = false;
+
 	spin_lock_bh(&conn->wq.lock);
 	set_bit(CF_NO_HOLD, &conn->flags);
 	if (test_bit(CF_HELD, &conn->flags))
 		mod_delayed_work(dlm_lc_io_wq, &conn->hold_work, 0);
+	/* nor does a connect wait for the peer's dial (not a backoff's) */
+	if (test_bit(CF_DIAL_WAITING, &conn->flags) &&
+	    !test_bit(CF_STOP_IO, &conn->flags) &&
+	    delayed_work_pending(&conn->retry_work)) {
+		mod_delayed_work(dlm_lc_io_wq, &conn->retry_work, 0);
+		dial = true;
+	}
 	spin_unlock_bh(&conn->wq.lock);
+	/* the drain finds no socket as drained: dial before it looks */
+	if (dial) {
+		flush_delayed_work(&conn->retry_work);
+		flush_work(&conn->swork);
+	}
 }
 
 void dlm_lc_retry_work(struct work_struct *work)
@@ -894,6 +931,7 @@ void dlm_lc_retry_work(struct work_struct *work)
 						 retry_work);
 
 	dlm_lc_test_work_late(conn);
+	clear_bit(CF_DIAL_WAITING, &conn->flags);
 	if (!test_bit(CF_STOP_IO, &conn->flags))
 		queue_work(dlm_lc_io_wq, &conn->swork);
 }

@@ -203,6 +203,7 @@ static void conn_state_change(struct sock *sk)
 	case TCP_ESTABLISHED:
 		clear_bit(CF_CONNECTING, &conn->flags);
 		set_bit(CF_CONNECTED, &conn->flags);
+		clear_bit(CF_DIAL_WAITED, &conn->flags);
 		atomic_set(&conn->backoff_ms, 0);
 		wake_sender(conn);
 		break;
@@ -311,13 +312,14 @@ static void conn_install_locked(struct dlm_lc_conn *conn, struct socket *sock)
 	conn->sock = sock;
 	WRITE_ONCE(conn->sock_gen, atomic64_inc_return(&dlm_lc_sock_gen));
 	sock_hook(conn, sock);
-	if (READ_ONCE(sock->sk->sk_state) == TCP_ESTABLISHED)
+	if (READ_ONCE(sock->sk->sk_state) == TCP_ESTABLISHED) {
 		set_bit(CF_CONNECTED, &conn->flags);
+		/* the next socket we need may wait for the peer's dial */
+		clear_bit(CF_DIAL_WAITED, &conn->flags);
+	}
 	if (conn->had_socket)
 		atomic64_inc(&conn->reconnects);
 	conn->had_socket = true;
-	/* the next socket we need may wait for the peer's dial again */
-	clear_bit(CF_DIAL_WAITED, &conn->flags);
 }
 
 /*
@@ -663,6 +665,9 @@ static struct dlm_lc_conn *accept_install(struct dlm_lc_conn *conn,
 		goto out_unlock;
 
 	if (!conn->sock) {
+		/* the peer's dial we waited for (dial_wait_applies()) */
+		if (test_bit(CF_DIAL_WAITED, &conn->flags))
+			atomic64_inc(&conn->dial_wait_hits);
 		conn_install_locked(conn, sock);
 		ret = 0;
 		goto out_unlock;
@@ -720,13 +725,16 @@ static void child_unhook(struct dlm_lc_cluster *cl, struct socket *sock)
 	write_unlock_bh(&sock->sk->sk_callback_lock);
 }
 
-/* A new main socket: what was owed to the old one (retry) goes out now. */
+/*
+ * A new main socket: what was owed to the old one, or waited for the
+ * peer's dial (retry), goes out now.
+ */
 static void accept_kick_send(struct dlm_lc_conn *conn)
 {
 	spin_lock_bh(&conn->wq.lock);
 	atomic_set(&conn->backoff_ms, 0);
 	if (test_bit(CF_SEND_PENDING, &conn->flags)) {
-		/* a connect retry holds the bit: run it at once */
+		/* a connect retry or dial wait holds the bit: run it now */
 		if (!test_bit(CF_STOP_IO, &conn->flags))
 			mod_delayed_work(dlm_lc_io_wq, &conn->retry_work, 0);
 	} else {
@@ -975,6 +983,7 @@ static void stop_io_one(struct dlm_lc_conn *conn)
 	clear_bit(CF_HELD, &conn->flags);
 	clear_bit(CF_NO_HOLD, &conn->flags);
 	clear_bit(CF_DIAL_WAITED, &conn->flags);
+	clear_bit(CF_DIAL_WAITING, &conn->flags);
 }
 
 /*

@@ -317,6 +317,8 @@ static void cluster_crossed_connects(struct kunit *test)
 	struct ctx *c = test->priv;
 	int round;
 
+	/* both dial at once: no wait for the peer's dial */
+	WRITE_ONCE(dlm_lc_dial_wait_ms, 0);
 	pair_start(test, "127.0.0.1", "127.0.0.2");
 
 	for (round = 1; round <= 10; round++) {
@@ -402,68 +404,91 @@ static struct dlm_lc_cluster_stats cstats(struct dlm_lc_cluster *cl)
 	return st;
 }
 
-static u64 node_dial_waits(struct dlm_lc_cluster *cl, int nodeid)
+static struct dlm_lc_node_stats nstats(struct dlm_lc_cluster *cl, int nodeid)
 {
-	struct dlm_lc_node_stats ns;
+	struct dlm_lc_node_stats ns = {};
 
-	return dlm_lc_node_get_stats(cl, nodeid, &ns) ? 0 : ns.dial_waits;
+	dlm_lc_node_get_stats(cl, nodeid, &ns);
+	return ns;
 }
 
 /*
  * A (node 1, the lower id) has a message for B and no socket: it waits
  * for B's dial. B's message dials at once, and A sends on the socket it
- * accepted: one connection, none dialled by A. The wait is long, so a
- * message of A's that came only from its own dial after the wait would
- * show as an accept on B.
+ * accepted: one connection, none dialled by A. The wait is 5 s and the
+ * messages must arrive within half of it: only the accept can have ended
+ * the wait.
  */
 static void cluster_dial_wait_takes_peer_socket(struct kunit *test)
 {
 	struct ctx *c = test->priv;
 
-	WRITE_ONCE(dlm_lc_dial_wait_ms, 1000);
+	WRITE_ONCE(dlm_lc_dial_wait_ms, 5000);
 	pair_start(test, "127.0.0.1", "127.0.0.2");
 
 	KUNIT_ASSERT_EQ(test, send_msg(c->a, 2, 64, 1), 0);
-	KUNIT_ASSERT_TRUE(test, wait_for(node_dial_waits(c->a, 2) == 1));
+	KUNIT_ASSERT_TRUE(test, wait_for(nstats(c->a, 2).dial_waits == 1));
 	KUNIT_ASSERT_EQ(test, send_msg(c->b, 1, 80, 2), 0);
-	KUNIT_ASSERT_TRUE(test, wait_for(sink_count(&c->sink_b) == 1 &&
-					 sink_count(&c->sink_a) == 1));
+	KUNIT_ASSERT_TRUE(test, wait_for_ms(sink_count(&c->sink_b) == 1 &&
+					    sink_count(&c->sink_a) == 1,
+					    2500));
 	expect_last(test, &c->sink_b, 1, 64, 1);
 	expect_last(test, &c->sink_a, 2, 80, 2);
+	KUNIT_EXPECT_EQ(test, nstats(c->a, 2).dial_wait_hits, 1ULL);
 	KUNIT_EXPECT_EQ(test, cstats(c->a).accepted, 1ULL);
 	KUNIT_EXPECT_EQ(test, cstats(c->b).accepted, 0ULL);
-	KUNIT_EXPECT_EQ(test, node_dial_waits(c->b, 1), 0ULL);
-	/* past the wait: A must not have dialled a second socket */
-	msleep(1200);
-	KUNIT_EXPECT_EQ(test, cstats(c->b).accepted, 0ULL);
-	KUNIT_EXPECT_EQ(test, node_dial_waits(c->a, 2), 1ULL);
 }
 
 /*
  * A peer that never dials (B has nothing to send) costs one wait per
- * socket A needs; then A dials, and nothing is lost.
+ * socket A needs; then A dials, and nothing is lost. B, the higher id,
+ * dials at once.
  */
 static void cluster_dial_wait_silent_peer(struct kunit *test)
 {
 	struct ctx *c = test->priv;
+	unsigned long t0;
 	int round;
 
 	WRITE_ONCE(dlm_lc_dial_wait_ms, 100);
 	pair_start(test, "127.0.0.1", "127.0.0.2");
 
 	for (round = 1; round <= 3; round++) {
+		t0 = jiffies;
 		KUNIT_ASSERT_EQ(test, send_msg(c->a, 2, 64, round), 0);
 		KUNIT_ASSERT_TRUE(test,
 				  wait_for(sink_count(&c->sink_b) == round));
+		/* a lower bound: the dial cannot come before the wait ends */
+		KUNIT_EXPECT_GE(test, jiffies - t0, msecs_to_jiffies(100));
 		expect_last(test, &c->sink_b, 1, 64, round);
-		KUNIT_EXPECT_EQ(test, node_dial_waits(c->a, 2), (u64)round);
+		KUNIT_EXPECT_EQ(test, nstats(c->a, 2).dial_waits, (u64)round);
+		KUNIT_EXPECT_EQ(test, nstats(c->a, 2).dial_wait_hits, 0ULL);
 		KUNIT_EXPECT_EQ(test, cstats(c->b).accepted, (u64)round);
 		KUNIT_ASSERT_EQ(test, dlm_lc_node_close(c->a, 2), 0);
 	}
-	/* the higher id dials at once */
 	KUNIT_ASSERT_EQ(test, send_msg(c->b, 1, 64, 9), 0);
 	KUNIT_ASSERT_TRUE(test, wait_for(sink_count(&c->sink_a) == 1));
-	KUNIT_EXPECT_EQ(test, node_dial_waits(c->b, 1), 0ULL);
+	KUNIT_EXPECT_EQ(test, nstats(c->b, 1).dial_waits, 0ULL);
+}
+
+/*
+ * A graceful removal of B from A while A waits for B's dial: the drain
+ * takes a node without a socket as drained, so the removal must dial
+ * first, or A's message is dropped with the node.
+ */
+static void cluster_dial_wait_ends_at_removal(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+
+	WRITE_ONCE(dlm_lc_dial_wait_ms, 5000);
+	pair_start(test, "127.0.0.1", "127.0.0.2");
+
+	KUNIT_ASSERT_EQ(test, send_msg(c->a, 2, 64, 7), 0);
+	KUNIT_ASSERT_TRUE(test, wait_for(nstats(c->a, 2).dial_waits == 1));
+	KUNIT_ASSERT_EQ(test, dlm_lc_node_remove(c->a, 2), 0);
+	KUNIT_ASSERT_TRUE(test, wait_for_ms(sink_count(&c->sink_b) == 1,
+					    2500));
+	expect_last(test, &c->sink_b, 1, 64, 7);
 }
 
 static void cluster_refuses_unconfigured(struct kunit *test)
@@ -2061,6 +2086,7 @@ static struct kunit_case cluster_cases[] = {
 	KUNIT_CASE(cluster_crossed_connects),
 	KUNIT_CASE(cluster_dial_wait_takes_peer_socket),
 	KUNIT_CASE(cluster_dial_wait_silent_peer),
+	KUNIT_CASE(cluster_dial_wait_ends_at_removal),
 	KUNIT_CASE(cluster_crossed_sibling),
 	KUNIT_CASE(cluster_stop_waits_second_socket_send),
 	KUNIT_CASE(cluster_sibling_outlives_main_eof),
