@@ -508,6 +508,12 @@ case_bad_values() {
 		wr "$sp" "$v" 5 && bad="$bad send_pages='$v' accepted"
 	done
 	[ "$(cat "$sp")" = "$was" ] || bad="$bad send_pages now $(cat "$sp")"
+	dw=/sys/module/dlm_lowcomms/parameters/dial_wait_ms
+	was=$(cat "$dw")
+	for v in 5001 abc -1 ""; do
+		wr "$dw" "$v" 5 && bad="$bad dial_wait_ms='$v' accepted"
+	done
+	[ "$(cat "$dw")" = "$was" ] || bad="$bad dial_wait_ms now $(cat "$dw")"
 	[ "$(cat "$f/control")" = running ] || bad="$bad c1 no longer running"
 	[ -z "$bad" ] && pass bad-values || fail bad-values "$bad"
 }

@@ -1753,7 +1753,10 @@ static void cluster_accept_runs_owed_retry(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, dlm_lc_shim_set_version(c->b, 0x00030001), 0);
 	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->a), 0);
 	KUNIT_ASSERT_EQ(test, send_msg(c->a, 2, 100, 1), 0);
-	/* 50 + 100 + ... + 1600 ms of refused connects: the next wait is 3 s */
+	/*
+	 * a 20 ms dial wait, then 50 + 100 + ... + 1600 ms of refused
+	 * connects: the next wait is 3 s
+	 */
 	KUNIT_ASSERT_TRUE(test, wait_for(connect_fails(c->a, 2) >= 7));
 
 	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->b), 0);
