@@ -474,7 +474,10 @@ static bool connect_deferred(struct dlm_lc_conn *conn)
 		set_bit(CF_SEND_PENDING, &conn->flags);
 		set_bit(CF_DIAL_WAITED, &conn->flags);
 		set_bit(CF_DIAL_WAITING, &conn->flags);
-		/* not pending, and queued only under this lock */
+		/*
+		 * Not pending: others queue it under this lock, or in a
+		 * send run (short of memory), and this run is the only one.
+		 */
 		wait = queue_delayed_work(dlm_lc_io_wq, &conn->retry_work,
 					  msecs_to_jiffies(ms));
 		deferred = true;
