@@ -40,7 +40,7 @@ MODULE_PARM_DESC(send_pages, "most pages per sendmsg, 1-"
 
 /*
  * How long the node with the lower id waits for its peer's connect before
- * it dials itself (see dial_wait()); 0 dials at once, as stock does.
+ * it dials itself (connect_deferred()); 0 dials at once, as stock does.
  */
 #define DIAL_WAIT_MAX_MS	5000
 

@@ -412,6 +412,17 @@ static struct dlm_lc_node_stats nstats(struct dlm_lc_cluster *cl, int nodeid)
 	return ns;
 }
 
+/* A pair whose A has a 64-byte message (@seed) for B and waits 5 s for B */
+static void a_waits_for_b(struct kunit *test, u8 seed)
+{
+	struct ctx *c = test->priv;
+
+	WRITE_ONCE(dlm_lc_dial_wait_ms, 5000);
+	pair_start(test, "127.0.0.1", "127.0.0.2");
+	KUNIT_ASSERT_EQ(test, send_msg(c->a, 2, 64, seed), 0);
+	KUNIT_ASSERT_TRUE(test, wait_for(nstats(c->a, 2).dial_waits == 1));
+}
+
 /*
  * A (node 1, the lower id) has a message for B and no socket: it waits
  * for B's dial. B's message dials at once, and A sends on the socket it
@@ -423,11 +434,7 @@ static void cluster_dial_wait_takes_peer_socket(struct kunit *test)
 {
 	struct ctx *c = test->priv;
 
-	WRITE_ONCE(dlm_lc_dial_wait_ms, 5000);
-	pair_start(test, "127.0.0.1", "127.0.0.2");
-
-	KUNIT_ASSERT_EQ(test, send_msg(c->a, 2, 64, 1), 0);
-	KUNIT_ASSERT_TRUE(test, wait_for(nstats(c->a, 2).dial_waits == 1));
+	a_waits_for_b(test, 1);
 	KUNIT_ASSERT_EQ(test, send_msg(c->b, 1, 80, 2), 0);
 	KUNIT_ASSERT_TRUE(test, wait_for_ms(sink_count(&c->sink_b) == 1 &&
 					    sink_count(&c->sink_a) == 1,
@@ -480,11 +487,7 @@ static void cluster_dial_wait_ends_at_removal(struct kunit *test)
 {
 	struct ctx *c = test->priv;
 
-	WRITE_ONCE(dlm_lc_dial_wait_ms, 5000);
-	pair_start(test, "127.0.0.1", "127.0.0.2");
-
-	KUNIT_ASSERT_EQ(test, send_msg(c->a, 2, 64, 7), 0);
-	KUNIT_ASSERT_TRUE(test, wait_for(nstats(c->a, 2).dial_waits == 1));
+	a_waits_for_b(test, 7);
 	KUNIT_ASSERT_EQ(test, dlm_lc_node_remove(c->a, 2), 0);
 	KUNIT_ASSERT_TRUE(test, wait_for_ms(sink_count(&c->sink_b) == 1,
 					    2500));
