@@ -901,8 +901,9 @@ void dlm_lc_hold_work(struct work_struct *work)
  * mark. The drain that follows waits for what it sends (queued counts
  * it): a hold must not outlive the drain, for after SHUT_WR hold_work
  * sends nothing and the stop cancels it. A connect waiting for the
- * peer's dial is made now, since the drain takes a conn without a
- * socket as drained. Not from a dlm_io work (it flushes one).
+ * peer's dial, or one already due, is made now, since the drain takes a
+ * conn without a socket as drained. Not from a dlm_io work (it flushes
+ * them).
  */
 void dlm_lc_send_end_holds(struct dlm_lc_conn *conn)
 {
@@ -920,11 +921,18 @@ void dlm_lc_send_end_holds(struct dlm_lc_conn *conn)
 		dial = true;
 	}
 	spin_unlock_bh(&conn->wq.lock);
-	/* the drain finds no socket as drained: dial before it looks */
-	if (dial) {
+	/*
+	 * The drain finds no socket as drained: a connect that is due (the
+	 * wait's, a retry that is running, a kicked send worker's) is made
+	 * before it looks. The connect does not block; a backoff's timer
+	 * is left to run out.
+	 */
+	if (dial)
 		flush_delayed_work(&conn->retry_work);
+	else if (!READ_ONCE(conn->sock))
+		flush_work(&conn->retry_work.work);
+	if (dial || !READ_ONCE(conn->sock))
 		flush_work(&conn->swork);
-	}
 }
 
 void dlm_lc_retry_work(struct work_struct *work)

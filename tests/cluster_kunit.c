@@ -494,6 +494,42 @@ static void cluster_dial_wait_ends_at_removal(struct kunit *test)
 	expect_last(test, &c->sink_b, 1, 64, 7);
 }
 
+/*
+ * A graceful end while A's send worker is about to make its connect (it
+ * was kicked by a message and sleeps in the test's connect delay, after
+ * the dial wait, which is off here): the drain takes a node without a
+ * socket as drained, so the end must let that connect happen first, or
+ * A's message is dropped. @stop: a cluster stop, else B's removal.
+ */
+static void connect_under_way_at_end(struct kunit *test, bool stop)
+{
+	struct ctx *c = test->priv;
+
+	WRITE_ONCE(dlm_lc_dial_wait_ms, 0);
+	pair_start(test, "127.0.0.1", "127.0.0.2");
+	dlm_lc_test_connect_delay_ms = 300;
+	KUNIT_ASSERT_EQ(test, send_msg(c->a, 2, 64, 11), 0);
+	/* the worker may be queued or in the delay: both must connect */
+	msleep(50);
+	KUNIT_EXPECT_EQ(test, cstats(c->b).accepted, 0ULL);
+	if (stop)
+		dlm_lc_cluster_stop(c->a);
+	else
+		KUNIT_ASSERT_EQ(test, dlm_lc_node_remove(c->a, 2), 0);
+	KUNIT_ASSERT_TRUE(test, wait_for(sink_count(&c->sink_b) == 1));
+	expect_last(test, &c->sink_b, 1, 64, 11);
+}
+
+static void cluster_removal_waits_for_connect(struct kunit *test)
+{
+	connect_under_way_at_end(test, false);
+}
+
+static void cluster_stop_waits_for_connect(struct kunit *test)
+{
+	connect_under_way_at_end(test, true);
+}
+
 static void cluster_refuses_unconfigured(struct kunit *test)
 {
 	struct ctx *c = test->priv;
@@ -2093,6 +2129,8 @@ static struct kunit_case cluster_cases[] = {
 	KUNIT_CASE(cluster_dial_wait_takes_peer_socket),
 	KUNIT_CASE(cluster_dial_wait_silent_peer),
 	KUNIT_CASE(cluster_dial_wait_ends_at_removal),
+	KUNIT_CASE(cluster_removal_waits_for_connect),
+	KUNIT_CASE(cluster_stop_waits_for_connect),
 	KUNIT_CASE(cluster_crossed_sibling),
 	KUNIT_CASE(cluster_stop_waits_second_socket_send),
 	KUNIT_CASE(cluster_sibling_outlives_main_eof),
