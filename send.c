@@ -924,15 +924,18 @@ void dlm_lc_send_end_holds(struct dlm_lc_conn *conn)
 	/*
 	 * The drain finds no socket as drained: a connect that is due (the
 	 * wait's, a retry that is running, a kicked send worker's) is made
-	 * before it looks. The connect does not block; a backoff's timer
-	 * is left to run out.
+	 * before it looks. The connect does not wait for the peer; a
+	 * backoff's timer is left to run out.
 	 */
-	if (dial)
+	if (dial) {
 		flush_delayed_work(&conn->retry_work);
-	else if (!READ_ONCE(conn->sock))
+	} else {
+		if (READ_ONCE(conn->sock))
+			return;
+		/* waits for a running retry only, never for a timer */
 		flush_work(&conn->retry_work.work);
-	if (dial || !READ_ONCE(conn->sock))
-		flush_work(&conn->swork);
+	}
+	flush_work(&conn->swork);
 }
 
 void dlm_lc_retry_work(struct work_struct *work)
@@ -943,6 +946,7 @@ void dlm_lc_retry_work(struct work_struct *work)
 
 	dlm_lc_test_work_late(conn);
 	clear_bit(CF_DIAL_WAITING, &conn->flags);
+	dlm_lc_test_retry_delay();
 	if (!test_bit(CF_STOP_IO, &conn->flags))
 		queue_work(dlm_lc_io_wq, &conn->swork);
 }

@@ -24,6 +24,8 @@ unsigned int dlm_lc_test_connect_delay_ms;
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_test_connect_delay_ms);
 module_param_named(test_connect_delay_ms, dlm_lc_test_connect_delay_ms,
 		   uint, 0644);
+unsigned int dlm_lc_test_retry_delay_ms;
+EXPORT_SYMBOL_IF_KUNIT(dlm_lc_test_retry_delay_ms);
 unsigned int dlm_lc_test_listen_delay_ms;
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_test_listen_delay_ms);
 unsigned int dlm_lc_test_set_delay_ms;

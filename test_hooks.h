@@ -21,6 +21,8 @@ struct dlm_lc_conn;
 extern unsigned int dlm_lc_test_callback_delay_us;
 /* milliseconds the send worker waits before it connects */
 extern unsigned int dlm_lc_test_connect_delay_ms;
+/* retry_work, between its DIAL_WAITING clear and queueing swork */
+extern unsigned int dlm_lc_test_retry_delay_ms;
 /* milliseconds between listen() and the listener's callback install */
 extern unsigned int dlm_lc_test_listen_delay_ms;
 /* milliseconds a setting waits between its "stopped?" test and its write */
@@ -80,6 +82,11 @@ static inline void dlm_lc_test_sleep(const unsigned int *knob_ms)
 static inline void dlm_lc_test_connect_delay(void)
 {
 	dlm_lc_test_sleep(&dlm_lc_test_connect_delay_ms);
+}
+
+static inline void dlm_lc_test_retry_delay(void)
+{
+	dlm_lc_test_sleep(&dlm_lc_test_retry_delay_ms);
 }
 
 static inline void dlm_lc_test_listen_delay(void)
@@ -160,6 +167,7 @@ void dlm_lc_test_work_late(struct dlm_lc_conn *conn);
 #else
 static inline void dlm_lc_test_callback_delay(void) {}
 static inline void dlm_lc_test_connect_delay(void) {}
+static inline void dlm_lc_test_retry_delay(void) {}
 static inline void dlm_lc_test_listen_delay(void) {}
 static inline void dlm_lc_test_set_delay(void) {}
 static inline void dlm_lc_test_recv_delay(bool sibling) {}

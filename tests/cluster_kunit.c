@@ -111,6 +111,7 @@ void cluster_exit(struct kunit *test)
 		kthread_stop(c->sender);
 	dlm_lc_test_callback_delay_us = 0;
 	dlm_lc_test_connect_delay_ms = 0;
+	dlm_lc_test_retry_delay_ms = 0;
 	dlm_lc_test_listen_delay_ms = 0;
 	dlm_lc_test_set_delay_ms = 0;
 	dlm_lc_test_forget_hold_ms = 0;
@@ -495,22 +496,27 @@ static void cluster_dial_wait_ends_at_removal(struct kunit *test)
 }
 
 /*
- * A graceful end while A's send worker is about to make its connect (it
- * was kicked by a message and sleeps in the test's connect delay, after
- * the dial wait, which is off here): the drain takes a node without a
- * socket as drained, so the end must let that connect happen first, or
- * A's message is dropped. @stop: a cluster stop, else B's removal.
+ * A graceful end while A's connect is due but not made: the drain takes a
+ * node without a socket as drained, so the end must let that connect
+ * happen first, or A's message is dropped. @retry: the dial wait (50 ms)
+ * ran out and its retry is running (held by the test's retry delay), else
+ * the wait is off and the send worker itself is held before its connect.
+ * @stop: a cluster stop, else B's removal. The hold (1 s) outlasts the
+ * 100 ms before the end by far, so the end always meets it.
  */
-static void connect_under_way_at_end(struct kunit *test, bool stop)
+static void connect_due_at_end(struct kunit *test, bool retry, bool stop)
 {
 	struct ctx *c = test->priv;
 
-	WRITE_ONCE(dlm_lc_dial_wait_ms, 0);
+	WRITE_ONCE(dlm_lc_dial_wait_ms, retry ? 50 : 0);
 	pair_start(test, "127.0.0.1", "127.0.0.2");
-	dlm_lc_test_connect_delay_ms = 300;
+	if (retry)
+		dlm_lc_test_retry_delay_ms = 1000;
+	else
+		dlm_lc_test_connect_delay_ms = 1000;
 	KUNIT_ASSERT_EQ(test, send_msg(c->a, 2, 64, 11), 0);
-	/* the worker may be queued or in the delay: both must connect */
-	msleep(50);
+	msleep(100);
+	KUNIT_EXPECT_EQ(test, nstats(c->a, 2).dial_waits, retry ? 1ULL : 0ULL);
 	KUNIT_EXPECT_EQ(test, cstats(c->b).accepted, 0ULL);
 	if (stop)
 		dlm_lc_cluster_stop(c->a);
@@ -522,12 +528,22 @@ static void connect_under_way_at_end(struct kunit *test, bool stop)
 
 static void cluster_removal_waits_for_connect(struct kunit *test)
 {
-	connect_under_way_at_end(test, false);
+	connect_due_at_end(test, false, false);
 }
 
 static void cluster_stop_waits_for_connect(struct kunit *test)
 {
-	connect_under_way_at_end(test, true);
+	connect_due_at_end(test, false, true);
+}
+
+static void cluster_removal_waits_for_retry(struct kunit *test)
+{
+	connect_due_at_end(test, true, false);
+}
+
+static void cluster_stop_waits_for_retry(struct kunit *test)
+{
+	connect_due_at_end(test, true, true);
 }
 
 static void cluster_refuses_unconfigured(struct kunit *test)
@@ -2131,6 +2147,8 @@ static struct kunit_case cluster_cases[] = {
 	KUNIT_CASE(cluster_dial_wait_ends_at_removal),
 	KUNIT_CASE(cluster_removal_waits_for_connect),
 	KUNIT_CASE(cluster_stop_waits_for_connect),
+	KUNIT_CASE(cluster_removal_waits_for_retry),
+	KUNIT_CASE(cluster_stop_waits_for_retry),
 	KUNIT_CASE(cluster_crossed_sibling),
 	KUNIT_CASE(cluster_stop_waits_second_socket_send),
 	KUNIT_CASE(cluster_sibling_outlives_main_eof),
