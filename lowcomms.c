@@ -778,6 +778,7 @@ int dlm_lc_node_get_stats(struct dlm_lc_cluster *cl, int nodeid,
 		return -ENOENT;
 	}
 	st->connected = conn_connected(conn);
+	st->connecting = test_bit(CF_CONNECTING, &conn->flags);
 	st->tx_bytes = atomic64_read(&conn->tx_bytes);
 	st->rx_bytes = atomic64_read(&conn->rx_bytes);
 	st->tx_msgs = atomic64_read(&conn->tx_msgs);

@@ -31,6 +31,8 @@
 # round's writers may take before they are stopped and the round fails,
 # default 180: the suite must end, with its diagnostics, well inside the
 # guest's time limit).
+# After the rounds, case fin-connect: a graceful removal whose connect is
+# still under way sends the 3.2 FIN once it is up.
 # Output: PASS/FAIL per round "faults.<kind>.<n>", then checks, and last
 # "faults: <F> injected, <S> sent, <D> delivered, <L> lost, <U> duplicated"
 # plus "FAULTS-TOTAL: F S D L U" for scripts to add up.
@@ -340,6 +342,40 @@ round() {
 	[ -z "$bad" ] && pass "$name" || fail "$name" "$bad"
 }
 
+# A graceful removal of node 2 from instance 1 while 1 has a message for
+# 2 and no socket: the removal makes the due connect (the drain takes a
+# node without a socket as drained), and the 3.2 FIN must wait for that
+# connect to come up rather than being skipped. netem's 200 ms on link
+# 1-2 keeps the connect in SYN_SENT long enough (on plain loopback the
+# handshake ends inside connect()). Node 2 is added back afterwards.
+case_fin_connect() {
+	bad=
+	d=$CFG/c1/comms/2
+	wr "$d/close" 1 || bad="$bad close: $(errtxt)"
+	t=$(now)
+	until [ "$(cst 1 2 connected)" = 0 ] && [ "$(cst 2 1 connected)" = 0 ]; do
+		older_than "$t" 20 && { bad="$bad still connected after 20s"; break; }
+		sleep 0.2
+	done
+	netem 1 2 delay 200ms || bad="$bad netem: $(errtxt)"
+	fin0=$(cst 2 1 fin_rx)
+	rx0=$(cst 2 1 bulk_rx_msgs)
+	wr "$d/bulk" "1 $SIZE" 30 || bad="$bad bulk: $(errtxt)"
+	rmdir "$d" 2>"$ERR" || bad="$bad rmdir $d: $(errtxt)"
+	t=$(now)
+	until [ "$(cst 2 1 bulk_rx_msgs)" = $((rx0 + 1)) ] && [ "$(cst 2 1 fin_rx)" = $((fin0 + 1)) ]; do
+		older_than "$t" 20 && break
+		sleep 0.2
+	done
+	[ "$(cst 2 1 bulk_rx_msgs)" = $((rx0 + 1)) ] ||
+		bad="$bad message: $(cst 2 1 bulk_rx_msgs) received, $((rx0 + 1)) expected"
+	[ "$(cst 2 1 fin_rx)" = $((fin0 + 1)) ] ||
+		bad="$bad FIN: fin_rx $(cst 2 1 fin_rx), $((fin0 + 1)) expected"
+	netem_off 1 2
+	mkdir "$d" 2>"$ERR" && wr "$d/addr" 192.0.2.2 || bad="$bad re-add: $(errtxt)"
+	[ -z "$bad" ] && pass fin-connect || fail fin-connect "$bad"
+}
+
 kernel_reports() {
 	dmesg 2>/dev/null | grep -E 'WARNING:|BUG:|KASAN|circular locking|possible recursive|lockdep|Oops|refcount_t' |
 		grep -v 'KASAN: ' | head -5
@@ -382,6 +418,7 @@ if case_load && case_topology && case_configure; then
 			round "$kind" "$n"
 		done
 	done
+	case_fin_connect
 	memory_table
 	rep=$(kernel_reports)
 	[ -z "$rep" ] && pass kernel-log || fail kernel-log "$(echo "$rep" | tr '\n' '|')"
