@@ -612,7 +612,6 @@ static ssize_t cfs_node_status_emit(const struct dlm_lc_node_stats *ns,
 {
 	const struct dlm_lc_cfs_stat lines[] = {
 		{ "connected", ns->connected },
-		{ "connecting", ns->connecting },
 		{ "tx_bytes", ns->tx_bytes },
 		{ "rx_bytes", ns->rx_bytes },
 		{ "tx_msgs", ns->tx_msgs },

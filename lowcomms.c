@@ -174,6 +174,27 @@ static void conn_drain_wait(struct dlm_lc_conn *conn, unsigned long end)
 }
 
 /*
+ * The upper layer's FIN exchange goes only to connected nodes: give the
+ * connects dlm_lc_send_end_holds() made (END_DIAL) until @until to come
+ * up. One short bound for all, so that a peer that does not answer does
+ * not take the deadline from the others.
+ */
+static void conn_end_dial_wait(struct dlm_lc_conn *conn, unsigned long until)
+{
+	long left = max_t(long, (long)(until - jiffies), 1);
+
+	wait_event_timeout(conn->wait, !test_bit(CF_END_DIAL, &conn->flags),
+			   left);
+}
+
+static unsigned long end_dial_until(unsigned long end)
+{
+	unsigned long until = jiffies + DLM_LC_END_DIAL_TIMEOUT;
+
+	return time_before(end, until) ? end : until;
+}
+
+/*
  * Graceful: let queued data go out, SHUT_WR, wait for every peer's EOF,
  * all within one deadline. Then stop the workers and release the sockets.
  */
@@ -181,6 +202,7 @@ static void cluster_stop_locked(struct dlm_lc_cluster *cl, bool graceful)
 {
 	unsigned long end = jiffies + DLM_LC_SHUTDOWN_TIMEOUT;
 	struct dlm_lc_conn *conn;
+	unsigned long until;
 	int bkt;
 
 	lockdep_assert_held(&cl->lock);
@@ -193,6 +215,9 @@ static void cluster_stop_locked(struct dlm_lc_cluster *cl, bool graceful)
 		/* what an ACK hold keeps goes before the drain's end */
 		for_each_conn(cl, conn, bkt)
 			dlm_lc_send_end_holds(conn);
+		until = end_dial_until(end);
+		for_each_conn(cl, conn, bkt)
+			conn_end_dial_wait(conn, until);
 		/* FIN to 3.2 peers once they have acked what we sent */
 		if (cl->upper->stop)
 			cl->upper->stop(cl, end);
@@ -628,6 +653,7 @@ static int node_remove(struct dlm_lc_cluster *cl, int nodeid, bool graceful)
 	} else if (cl->running && graceful) {
 		/* no ACK waits for company through the upper's FIN exchange */
 		dlm_lc_send_end_holds(conn);
+		conn_end_dial_wait(conn, end_dial_until(end));
 		if (cl->upper->node_fin)
 			cl->upper->node_fin(cl, nodeid, end);
 	}
@@ -778,7 +804,6 @@ int dlm_lc_node_get_stats(struct dlm_lc_cluster *cl, int nodeid,
 		return -ENOENT;
 	}
 	st->connected = conn_connected(conn);
-	st->connecting = test_bit(CF_CONNECTING, &conn->flags);
 	st->tx_bytes = atomic64_read(&conn->tx_bytes);
 	st->rx_bytes = atomic64_read(&conn->rx_bytes);
 	st->tx_msgs = atomic64_read(&conn->tx_msgs);

@@ -36,7 +36,6 @@ enum dlm_lc_proto {
 /* Per-node counters, a snapshot for status files. */
 struct dlm_lc_node_stats {
 	bool connected;
-	bool connecting;	/* our connect is made, not yet established */
 	u64 tx_bytes;
 	u64 rx_bytes;
 	u64 tx_msgs;

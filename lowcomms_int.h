@@ -28,6 +28,8 @@
 /* bytes received but not yet processed before receive backs off */
 #define DLM_LC_PROCESS_LIMIT	(8 * 1024 * 1024)
 #define DLM_LC_SHUTDOWN_TIMEOUT	(5 * HZ)
+/* of that, what the connects a graceful end makes get to come up */
+#define DLM_LC_END_DIAL_TIMEOUT	HZ
 #define DLM_LC_BACKOFF_MIN_MS	50
 #define DLM_LC_BACKOFF_MAX_MS	3000
 #define DLM_LC_DEFAULT_BUFSIZE	(32 * 1024)
@@ -63,6 +65,7 @@ enum {
 	CF_NO_HOLD,		/* graceful stop or removal: nothing is held */
 	CF_DIAL_WAITED,		/* waited for the peer's dial: dial next */
 	CF_DIAL_WAITING,	/* retry_work is that wait */
+	CF_END_DIAL,		/* our connect, made under NO_HOLD, not up yet */
 #ifdef DLM_LC_TEST_HOOKS
 	CF_TEST_CANCELLED,	/* test build: the stop's cancels are done */
 #endif

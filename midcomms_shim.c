@@ -912,25 +912,6 @@ static bool node_connected(struct dlm_lc_cluster *cl, int nodeid)
 	return !dlm_lc_node_get_stats(cl, nodeid, &ns) && ns.connected;
 }
 
-/*
- * Connected, or so before @end? A stop or removal makes a connect that
- * was due just before the FIN exchange, and it is still in SYN_SENT.
- */
-static bool node_comes_up(struct dlm_lc_cluster *cl, int nodeid,
-			  unsigned long end)
-{
-	struct dlm_lc_node_stats ns;
-
-	while (!dlm_lc_node_get_stats(cl, nodeid, &ns)) {
-		if (ns.connected)
-			return true;
-		if (!ns.connecting || !time_before(jiffies, end))
-			break;
-		schedule_timeout_uninterruptible(HZ / 50);
-	}
-	return false;
-}
-
 /* Wait until the peer has acked everything, left us, or time is up. */
 static void wait_all_acked(struct dlm_lc_cluster *cl, struct shim_node *n,
 			   unsigned long end)
@@ -955,7 +936,7 @@ static bool speaks_3_2(struct dlm_lc_shim *shim, struct shim_node *n)
 static void node_fin(struct dlm_lc_shim *shim, struct shim_node *n,
 		     unsigned long end)
 {
-	if (!speaks_3_2(shim, n) || !node_comes_up(shim->cl, n->nodeid, end))
+	if (!speaks_3_2(shim, n) || !node_connected(shim->cl, n->nodeid))
 		return;
 	/* a receive-only stock peer leaves a tail unacked: ask for its ACK */
 	dlm_lc_rel_probe_now(&n->rel);

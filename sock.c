@@ -205,6 +205,7 @@ static void conn_state_change(struct sock *sk)
 	case TCP_ESTABLISHED:
 		clear_bit(CF_CONNECTING, &conn->flags);
 		set_bit(CF_CONNECTED, &conn->flags);
+		clear_bit(CF_END_DIAL, &conn->flags);
 		clear_bit(CF_DIAL_WAITED, &conn->flags);
 		atomic_set(&conn->backoff_ms, 0);
 		wake_sender(conn);
@@ -212,6 +213,7 @@ static void conn_state_change(struct sock *sk)
 	case TCP_CLOSE_WAIT:
 	case TCP_CLOSE:
 		clear_bit(CF_CONNECTED, &conn->flags);
+		clear_bit(CF_END_DIAL, &conn->flags);
 		/* let both workers find the EOF or error */
 		wake_sender(conn);
 		kick_recv(conn);
@@ -338,6 +340,7 @@ static struct socket *conn_detach_locked(struct dlm_lc_conn *conn)
 	sock_unhook(conn, sock);
 	clear_bit(CF_CONNECTED, &conn->flags);
 	clear_bit(CF_CONNECTING, &conn->flags);
+	clear_bit(CF_END_DIAL, &conn->flags);
 	conn->sock = NULL;
 	kfree(conn->rs_buf);
 	conn->rs_buf = NULL;
@@ -554,6 +557,9 @@ int dlm_lc_conn_connect(struct dlm_lc_conn *conn)
 
 	/* before the connect: ESTABLISHED can come at once and clears it */
 	set_bit(CF_CONNECTING, &conn->flags);
+	/* a graceful end waits for this one before the upper's FIN */
+	if (test_bit(CF_NO_HOLD, &conn->flags))
+		set_bit(CF_END_DIAL, &conn->flags);
 	ret = kernel_connect(sock, dlm_lc_sa(&peer), plen, O_NONBLOCK);
 	if (ret == -EINPROGRESS)
 		ret = 0;
@@ -986,6 +992,7 @@ static void stop_io_one(struct dlm_lc_conn *conn)
 	clear_bit(CF_NO_HOLD, &conn->flags);
 	clear_bit(CF_DIAL_WAITED, &conn->flags);
 	clear_bit(CF_DIAL_WAITING, &conn->flags);
+	clear_bit(CF_END_DIAL, &conn->flags);
 }
 
 /*

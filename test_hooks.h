@@ -21,7 +21,7 @@ struct dlm_lc_conn;
 extern unsigned int dlm_lc_test_callback_delay_us;
 /* milliseconds the send worker waits before it connects */
 extern unsigned int dlm_lc_test_connect_delay_ms;
-/* retry_work, between its DIAL_WAITING clear and queueing swork */
+/* ms retry_work sleeps between its DIAL_WAITING clear and queueing swork */
 extern unsigned int dlm_lc_test_retry_delay_ms;
 /* milliseconds between listen() and the listener's callback install */
 extern unsigned int dlm_lc_test_listen_delay_ms;

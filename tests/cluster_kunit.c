@@ -495,6 +495,19 @@ static void cluster_dial_wait_ends_at_removal(struct kunit *test)
 	expect_last(test, &c->sink_b, 1, 64, 7);
 }
 
+static bool dial_waiting(struct dlm_lc_cluster *cl, int nodeid)
+{
+	struct dlm_lc_conn *conn;
+	bool ret = false;
+
+	mutex_lock(&cl->lock);
+	conn = dlm_lc_conn_find(cl, nodeid);
+	if (conn)
+		ret = test_bit(CF_DIAL_WAITING, &conn->flags);
+	mutex_unlock(&cl->lock);
+	return ret;
+}
+
 /*
  * A graceful end while A's connect is due but not made: the drain takes a
  * node without a socket as drained, so the end must let that connect
@@ -502,11 +515,14 @@ static void cluster_dial_wait_ends_at_removal(struct kunit *test)
  * ran out and its retry is running (held by the test's retry delay), else
  * the wait is off and the send worker itself is held before its connect.
  * @stop: a cluster stop, else B's removal. The hold (1 s) outlasts the
- * 100 ms before the end by far, so the end always meets it.
+ * 100 ms before the end by far, so the end always meets it; with @retry
+ * the end comes only once the wait has ended (DIAL_WAITING is cleared
+ * as the retry starts), so it meets the retry, not the wait.
  */
 static void connect_due_at_end(struct kunit *test, bool retry, bool stop)
 {
 	struct ctx *c = test->priv;
+	unsigned long t0;
 
 	WRITE_ONCE(dlm_lc_dial_wait_ms, retry ? 50 : 0);
 	pair_start(test, "127.0.0.1", "127.0.0.2");
@@ -514,8 +530,15 @@ static void connect_due_at_end(struct kunit *test, bool retry, bool stop)
 		dlm_lc_test_retry_delay_ms = 1000;
 	else
 		dlm_lc_test_connect_delay_ms = 1000;
+	t0 = jiffies;
 	KUNIT_ASSERT_EQ(test, send_msg(c->a, 2, 64, 11), 0);
 	msleep(100);
+	if (retry)
+		KUNIT_ASSERT_TRUE(test,
+				  wait_for(nstats(c->a, 2).dial_waits == 1 &&
+					   !dial_waiting(c->a, 2)));
+	/* the hold is still on: the end below meets it */
+	KUNIT_ASSERT_LT(test, jiffies - t0, msecs_to_jiffies(800));
 	KUNIT_EXPECT_EQ(test, nstats(c->a, 2).dial_waits, retry ? 1ULL : 0ULL);
 	KUNIT_EXPECT_EQ(test, cstats(c->b).accepted, 0ULL);
 	if (stop)

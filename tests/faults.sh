@@ -343,36 +343,47 @@ round() {
 }
 
 # A graceful removal of node 2 from instance 1 while 1 has a message for
-# 2 and no socket: the removal makes the due connect (the drain takes a
-# node without a socket as drained), and the 3.2 FIN must wait for that
-# connect to come up rather than being skipped. netem's 200 ms on link
-# 1-2 keeps the connect in SYN_SENT long enough (on plain loopback the
-# handshake ends inside connect()). Node 2 is added back afterwards.
+# 2 and waits for 2's dial (dial_wait_ms 5000; 1 is the lower id): the
+# removal makes that connect (the drain takes a node without a socket as
+# drained), and the 3.2 FIN must wait for it to come up instead of being
+# skipped for a node that is not connected yet. netem's 200 ms on link
+# 1-2 keeps it in SYN_SENT (on plain loopback the handshake ends inside
+# connect()). Node 2 is added back afterwards. Names: fc_ only.
 case_fin_connect() {
 	bad=
-	d=$CFG/c1/comms/2
-	wr "$d/close" 1 || bad="$bad close: $(errtxt)"
-	t=$(now)
+	fc_d=$CFG/c1/comms/2
+	fc_p=/sys/module/dlm_lowcomms/parameters/dial_wait_ms
+	fc_w=$(cat "$fc_p")
+	wr "$fc_d/close" 1 || bad="$bad close: $(errtxt)"
+	fc_t=$(now)
 	until [ "$(cst 1 2 connected)" = 0 ] && [ "$(cst 2 1 connected)" = 0 ]; do
-		older_than "$t" 20 && { bad="$bad still connected after 20s"; break; }
+		older_than "$fc_t" 20 && { bad="$bad still connected after 20s"; break; }
 		sleep 0.2
 	done
 	netem 1 2 delay 200ms || bad="$bad netem: $(errtxt)"
-	fin0=$(cst 2 1 fin_rx)
-	rx0=$(cst 2 1 bulk_rx_msgs)
-	wr "$d/bulk" "1 $SIZE" 30 || bad="$bad bulk: $(errtxt)"
-	rmdir "$d" 2>"$ERR" || bad="$bad rmdir $d: $(errtxt)"
-	t=$(now)
-	until [ "$(cst 2 1 bulk_rx_msgs)" = $((rx0 + 1)) ] && [ "$(cst 2 1 fin_rx)" = $((fin0 + 1)) ]; do
-		older_than "$t" 20 && break
+	echo 5000 >"$fc_p" || bad="$bad dial_wait_ms not set"
+	fc_f=$(cst 2 1 fin_rx)
+	fc_r=$(cst 2 1 bulk_rx_msgs)
+	fc_n=$(cst 1 2 dial_waits)
+	wr "$fc_d/bulk" "1 $SIZE" 30 || bad="$bad bulk: $(errtxt)"
+	fc_t=$(now)
+	until [ "$(cst 1 2 dial_waits)" = $((fc_n + 1)) ]; do
+		older_than "$fc_t" 4 && { bad="$bad no dial wait began"; break; }
+		sleep 0.1
+	done
+	rmdir "$fc_d" 2>"$ERR" || bad="$bad rmdir $fc_d: $(errtxt)"
+	echo "$fc_w" >"$fc_p" || bad="$bad dial_wait_ms not restored"
+	fc_t=$(now)
+	until [ "$(cst 2 1 bulk_rx_msgs)" = $((fc_r + 1)) ] && [ "$(cst 2 1 fin_rx)" = $((fc_f + 1)) ]; do
+		older_than "$fc_t" 20 && break
 		sleep 0.2
 	done
-	[ "$(cst 2 1 bulk_rx_msgs)" = $((rx0 + 1)) ] ||
-		bad="$bad message: $(cst 2 1 bulk_rx_msgs) received, $((rx0 + 1)) expected"
-	[ "$(cst 2 1 fin_rx)" = $((fin0 + 1)) ] ||
-		bad="$bad FIN: fin_rx $(cst 2 1 fin_rx), $((fin0 + 1)) expected"
+	[ "$(cst 2 1 bulk_rx_msgs)" = $((fc_r + 1)) ] ||
+		bad="$bad message: $(cst 2 1 bulk_rx_msgs) received, $((fc_r + 1)) expected"
+	[ "$(cst 2 1 fin_rx)" = $((fc_f + 1)) ] ||
+		bad="$bad FIN: fin_rx $(cst 2 1 fin_rx), $((fc_f + 1)) expected"
 	netem_off 1 2
-	mkdir "$d" 2>"$ERR" && wr "$d/addr" 192.0.2.2 || bad="$bad re-add: $(errtxt)"
+	mkdir "$fc_d" 2>"$ERR" && wr "$fc_d/addr" 192.0.2.2 || bad="$bad re-add: $(errtxt)"
 	[ -z "$bad" ] && pass fin-connect || fail fin-connect "$bad"
 }
 
@@ -418,8 +429,8 @@ if case_load && case_topology && case_configure; then
 			round "$kind" "$n"
 		done
 	done
-	case_fin_connect
 	memory_table
+	case_fin_connect
 	rep=$(kernel_reports)
 	[ -z "$rep" ] && pass kernel-log || fail kernel-log "$(echo "$rep" | tr '\n' '|')"
 fi
