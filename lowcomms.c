@@ -175,9 +175,10 @@ static void conn_drain_wait(struct dlm_lc_conn *conn, unsigned long end)
 
 /*
  * The upper layer's FIN exchange goes only to connected nodes: give the
- * connects dlm_lc_send_end_holds() made (END_DIAL) until @until to come
- * up. One short bound for all, so that a peer that does not answer does
- * not take the deadline from the others.
+ * connects made since the end began (END_DIAL: dlm_lc_send_end_holds()'s,
+ * or a backoff's that fired meanwhile) until @until to come up. One short
+ * bound for all, so that this wait for a peer that does not answer is
+ * not paid once per peer.
  */
 static void conn_end_dial_wait(struct dlm_lc_conn *conn, unsigned long until)
 {
@@ -215,12 +216,13 @@ static void cluster_stop_locked(struct dlm_lc_cluster *cl, bool graceful)
 		/* what an ACK hold keeps goes before the drain's end */
 		for_each_conn(cl, conn, bkt)
 			dlm_lc_send_end_holds(conn);
-		until = end_dial_until(end);
-		for_each_conn(cl, conn, bkt)
-			conn_end_dial_wait(conn, until);
 		/* FIN to 3.2 peers once they have acked what we sent */
-		if (cl->upper->stop)
+		if (cl->upper->stop) {
+			until = end_dial_until(end);
+			for_each_conn(cl, conn, bkt)
+				conn_end_dial_wait(conn, until);
 			cl->upper->stop(cl, end);
+		}
 		for_each_conn(cl, conn, bkt)
 			conn_drain_wait(conn, end);
 		dlm_lc_test_drained_delay();
@@ -653,9 +655,10 @@ static int node_remove(struct dlm_lc_cluster *cl, int nodeid, bool graceful)
 	} else if (cl->running && graceful) {
 		/* no ACK waits for company through the upper's FIN exchange */
 		dlm_lc_send_end_holds(conn);
-		conn_end_dial_wait(conn, end_dial_until(end));
-		if (cl->upper->node_fin)
+		if (cl->upper->node_fin) {
+			conn_end_dial_wait(conn, end_dial_until(end));
 			cl->upper->node_fin(cl, nodeid, end);
+		}
 	}
 	conn_remove(cl, conn, graceful, graceful ? end : jiffies);
 	/* its messages are gone from its lane: nothing recreates it */

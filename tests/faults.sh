@@ -346,7 +346,7 @@ round() {
 # 2 and waits for 2's dial (dial_wait_ms 5000; 1 is the lower id): the
 # removal makes that connect (the drain takes a node without a socket as
 # drained), and the 3.2 FIN must wait for it to come up instead of being
-# skipped for a node that is not connected yet. netem's 200 ms on link
+# skipped for a node that is not connected yet. netem's 100 ms on link
 # 1-2 keeps it in SYN_SENT (on plain loopback the handshake ends inside
 # connect()). Node 2 is added back afterwards. Names: fc_ only.
 case_fin_connect() {
@@ -360,7 +360,7 @@ case_fin_connect() {
 		older_than "$fc_t" 20 && { bad="$bad still connected after 20s"; break; }
 		sleep 0.2
 	done
-	netem 1 2 delay 200ms || bad="$bad netem: $(errtxt)"
+	netem 1 2 delay 100ms || bad="$bad netem: $(errtxt)"
 	echo 5000 >"$fc_p" || bad="$bad dial_wait_ms not set"
 	fc_f=$(cst 2 1 fin_rx)
 	fc_r=$(cst 2 1 bulk_rx_msgs)
