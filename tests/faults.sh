@@ -31,8 +31,8 @@
 # round's writers may take before they are stopped and the round fails,
 # default 180: the suite must end, with its diagnostics, well inside the
 # guest's time limit).
-# After the rounds, case fin-connect: a graceful removal whose connect is
-# still under way sends the 3.2 FIN once it is up.
+# After the rounds, case fin-connect: a graceful removal that makes a due
+# connect itself sends the 3.2 FIN once that connect is up.
 # Output: PASS/FAIL per round "faults.<kind>.<n>", then checks, and last
 # "faults: <F> injected, <S> sent, <D> delivered, <L> lost, <U> duplicated"
 # plus "FAULTS-TOTAL: F S D L U" for scripts to add up.
