@@ -199,8 +199,11 @@ static void shim_forget(struct dlm_lc_cluster *cl, int nodeid)
 	struct shim_node *n;
 
 	n = xa_erase(&shim_of(cl)->nodes, nodeid);
-	if (n)
+	if (n) {
+		/* a writer still holding it waits for nothing now */
+		dlm_lc_rel_forget(&n->rel);
 		shim_node_put(n);
+	}
 }
 
 int dlm_lc_shim_register(struct dlm_lc_cluster *cl, u8 cmd, dlm_lc_rx_fn fn,
@@ -727,9 +730,14 @@ int dlm_lc_shim_send(struct dlm_lc_cluster *cl, int nodeid, const void *buf,
 	default:
 		return -EINVAL;
 	}
-	n = shim_node_get(shim, nodeid, true);
+	/*
+	 * A peer's state is made (allocated, its version asked for) only by
+	 * a caller that may sleep; one that may not learns the version is
+	 * not known yet.
+	 */
+	n = shim_node_get(shim, nodeid, gfpflags_allow_blocking(gfp));
 	if (!n)
-		return -ENOMEM;
+		return gfpflags_allow_blocking(gfp) ? -ENOMEM : -EAGAIN;
 	ret = tx_version(shim, n, gfp, &version);
 	if (!ret)
 		ret = dlm_lc_rel_alloc(&n->rel, len,
@@ -929,6 +937,31 @@ static bool speaks_3_2(struct dlm_lc_shim *shim, struct shim_node *n)
 }
 
 /*
+ * A stock node with no lockspace of ours answers our FIN with its own at
+ * once, and starts its numbers again when it has our ACK of it: wait this
+ * long (within the stop's deadline, once for all nodes) to take it and
+ * build that ACK, which the drain then writes. Our nodes answer none.
+ */
+#define FIN_ANSWER_WAIT		(HZ / 20)
+
+static void fin_answer_wait(struct dlm_lc_cluster *cl, struct shim_node *n,
+			    unsigned long until)
+{
+	while (!dlm_lc_rel_fin_answered(&n->rel) &&
+	       node_connected(cl, n->nodeid) && time_before(jiffies, until))
+		wait_event_timeout(n->rel.wait,
+				   dlm_lc_rel_fin_answered(&n->rel),
+				   max_t(long, (long)(until - jiffies), 1));
+}
+
+static unsigned long fin_answer_until(unsigned long end)
+{
+	unsigned long until = jiffies + FIN_ANSWER_WAIT;
+
+	return time_before(end, until) ? end : until;
+}
+
+/*
  * Stop as a 3.2 node does: deliver nothing more and ACK what was
  * delivered; wait (until @end) for our messages to be acked; send FIN and
  * wait for its ACK. Messages still unacked stay for the next start.
@@ -948,13 +981,16 @@ static void node_fin(struct dlm_lc_shim *shim, struct shim_node *n,
 static void shim_stop(struct dlm_lc_cluster *cl, unsigned long end)
 {
 	struct dlm_lc_shim *shim = shim_of(cl);
+	unsigned long idx, until;
 	struct shim_node *n;
-	unsigned long idx;
 
 	for_each_shim_node(shim, n, idx)
 		dlm_lc_rel_close_begin(&n->rel);
 	for_each_shim_node(shim, n, idx)
 		node_fin(shim, n, end);
+	until = fin_answer_until(end);
+	for_each_shim_node(shim, n, idx)
+		fin_answer_wait(cl, n, until);
 }
 
 static void shim_start(struct dlm_lc_cluster *cl)
@@ -978,6 +1014,7 @@ static void shim_node_fin(struct dlm_lc_cluster *cl, int nodeid,
 		return;
 	dlm_lc_rel_close_begin(&n->rel);
 	node_fin(shim, n, end);
+	fin_answer_wait(cl, n, fin_answer_until(end));
 	shim_node_put(n);
 }
 

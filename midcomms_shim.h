@@ -96,11 +96,15 @@ int dlm_lc_ping_get_stats(struct dlm_lc_cluster *cl, int nodeid,
  * Send one message built by the caller, header included. To a 3.2 peer it
  * goes numbered, inside OPTS (so it must leave 24 bytes of the 4096), and
  * is kept until acknowledged. Fails with -EAGAIN if @gfp may not block and
- * the peer's version is not known yet, -ENOBUFS if the unacknowledged
- * backlog is full (after waiting, if @gfp allows), -EINVAL if @len is
- * below a header, above 4096 or not the header's length field, or if the
- * command is not DLM_MSG or DLM_RCOM (the only ones a receiver takes
- * inside OPTS), -EMSGSIZE if it leaves no room for OPTS to a 3.2 peer.
+ * we have no state for the peer yet (nothing came from it and no send that
+ * may sleep went to it) or its version is not known, -ENOBUFS if the
+ * unacknowledged backlog is full (after waiting, if @gfp allows), -ENOENT
+ * if the node is being removed, -ESHUTDOWN if we sent the peer FIN and
+ * have not started again (after waiting up to 30 s for the start, if @gfp
+ * allows), -EINVAL if @len is below a header, above 4096 or not the
+ * header's length field, or if the command is not DLM_MSG or DLM_RCOM (the
+ * only ones a receiver takes inside OPTS), -EMSGSIZE if it leaves no room
+ * for OPTS to a 3.2 peer.
  */
 int dlm_lc_shim_send(struct dlm_lc_cluster *cl, int nodeid, const void *buf,
 		     size_t len, gfp_t gfp);

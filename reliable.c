@@ -4,7 +4,10 @@
  * ACKs, messages kept for resending, duplicate and gap detection, FIN.
  *
  * Sequence spaces: each side numbers its messages under a random space id
- * (carried in the OPTS pad word) and never renumbers: numbers only grow.
+ * (carried in the OPTS pad word) and never renumbers: numbers only grow,
+ * except that at the start after a stop whose FIN exchange went through
+ * both ways, both ends start again from 0 (ours in a new space), as
+ * stock's node reset does.
  * A receiver that sees a new space id starts over at the number it
  * carries: the sender's state was reset (node removed and added again,
  * module reloaded), so nothing before that number can still arrive. A
@@ -25,8 +28,13 @@
  * read on a socket is the peer's position in the space that this socket's
  * life of ours sends: it can free only what the peer has delivered. A
  * stock peer keeps no space ids; its sequence state is reset with cluster
- * membership, as ours is when a node is removed, and its ACKs pass the
- * same window check. The pad byte is not used (stock leaves it 0).
+ * membership, as ours is when a node is removed, and after a FIN
+ * exchange, as ours is then (at our start: the old sockets are gone, so
+ * no old-space ACK is under way; but if our ACK of its FIN was built and
+ * then lost with its socket, its later answers to our new messages are
+ * old-space ACKs, refused only while fewer messages are out). Its ACKs
+ * pass the same window check. The pad byte is not used (stock leaves
+ * it 0).
  *
  * Why a gap cannot stay open: a receiver acknowledges only what it has
  * delivered, so the oldest unacked message is never after its next
@@ -201,6 +209,38 @@ static void unacked_drop_locked(struct dlm_lc_rel *r, struct list_head *done)
 	r->st.tx_acked = r->st.tx_next;
 }
 
+/*
+ * Both FINs went through in this stop: ours is acknowledged, with nothing
+ * numbered after it, and the peer's is taken and its ACK was built while
+ * the socket was up (the drain writes it). A stock peer then started its
+ * numbers again both ways (its node reset: from 0, no space id); so do we,
+ * at the start, once the old sockets are gone.
+ */
+static bool fin_done_locked(struct dlm_lc_rel *r)
+{
+	lockdep_assert_held(&r->lock);
+	return r->fin_numbered && seq_before(r->fin_seq, r->st.tx_acked) &&
+	       list_empty(&r->unacked) && r->st.peer_closed &&
+	       r->rx_synced && r->rx_acked == r->st.rx_next;
+}
+
+/* A new space of ours from 0; the peer's next message opens its next. */
+static void fin_reset_locked(struct dlm_lc_rel *r)
+{
+	lockdep_assert_held(&r->lock);
+	r->tx_sid = get_random_u32() | 1;
+	r->st.tx_next = 0;
+	r->st.tx_acked = 0;
+	r->rx_synced = false;
+	/*
+	 * A stock peer (space id 0) numbers from 0 after its reset; a FIN of
+	 * its old space sent again (our ACK of it lost) must not become our
+	 * starting point: its new messages would then look like duplicates.
+	 */
+	r->rx_from_zero = true;
+	r->st.fin_resets++;
+}
+
 void dlm_lc_rel_seen_version(struct dlm_lc_rel *r, u32 version)
 {
 	struct dlm_lc_rel_msg *m, *tmp;
@@ -291,6 +331,7 @@ static void ack_arm_locked(struct dlm_lc_rel *r, unsigned long delay)
 int dlm_lc_rel_fill_ack(struct dlm_lc_rel *r, u64 gen, void *buf, int max)
 {
 	struct dlm_lc_hdr *hdr = buf;
+	bool wake;
 	u32 seq;
 
 	if (max < DLM_LC_HDR_LEN)
@@ -306,7 +347,11 @@ int dlm_lc_rel_fill_ack(struct dlm_lc_rel *r, u64 gen, void *buf, int max)
 	r->rx_acked = seq;
 	r->ack_now = false;
 	r->st.acks_tx++;
+	wake = r->closing && wq_has_sleeper(&r->wait);
 	spin_unlock_bh(&r->lock);
+	/* a stop waits for the ACK of the peer's FIN */
+	if (wake)
+		wake_up_all(&r->wait);
 
 	memset(hdr, 0, DLM_LC_HDR_LEN);
 	hdr->version = cpu_to_le32(DLM_LC_VERSION_3_2);
@@ -410,8 +455,13 @@ bool dlm_lc_rel_rx(struct dlm_lc_rel *r, const void *buf, u8 inner_cmd,
 	u64 kgen;
 
 	spin_lock_bh(&r->lock);
+	if (!r->rx_synced && r->rx_from_zero && !sid && seq) {
+		r->st.rx_future++;
+		goto out_unlock;
+	}
 	if (!r->rx_synced || sid != r->rx_sid) {
 		/* a new sequence space: the sender starts over at @seq */
+		r->rx_from_zero = false;
 		if (r->rx_synced)
 			r->st.resyncs++;
 		r->rx_sid = sid;
@@ -425,20 +475,20 @@ bool dlm_lc_rel_rx(struct dlm_lc_rel *r, const void *buf, u8 inner_cmd,
 		r->ack_kicked = false;
 	}
 
-	if (seq == r->st.rx_next) {
+	if (seq == r->st.rx_next && inner_cmd == DLM_LC_CMD_FIN) {
+		/* taken even while we stop: it is the peer's half of the close */
+		r->st.rx_next++;
+		r->st.fin_rx++;
+		r->st.peer_closed = 1;
+		r->ack_now = true;
+		kick = ack_want_locked(r, &kgen);
+	} else if (seq == r->st.rx_next) {
 		if (r->closing) {
 			/* not acknowledged: the sender keeps it */
 			r->st.rx_discarded++;
 			goto out_unlock;
 		}
 		r->st.rx_next++;
-		if (inner_cmd == DLM_LC_CMD_FIN) {
-			r->st.fin_rx++;
-			r->st.peer_closed = 1;
-			r->ack_now = true;
-			kick = ack_want_locked(r, &kgen);
-			goto out_unlock;
-		}
 		r->st.rx_msgs++;
 		r->st.peer_closed = 0;
 		deliver = true;
@@ -504,9 +554,59 @@ static int backlog_reserve(struct dlm_lc_rel *r, unsigned int len, gfp_t gfp)
 	return t ? 0 : -ENOBUFS;
 }
 
+static bool tx_closed(struct dlm_lc_rel *r)
+{
+	bool closed;
+
+	spin_lock_bh(&r->lock);
+	closed = r->closing && r->fin_pending && !r->forgotten;
+	spin_unlock_bh(&r->lock);
+	return closed;
+}
+
+/*
+ * As stock: nothing is numbered after our FIN until we start again (the
+ * peer may start its numbers again). A writer that may sleep waits for
+ * the start, as long as for backlog room. One let through is counted
+ * until it is numbered: the FIN is numbered only when none is.
+ */
+static int fin_wait(struct dlm_lc_rel *r, gfp_t gfp, bool fin)
+{
+	long t = 30 * HZ;
+
+	for (;;) {
+		spin_lock_bh(&r->lock);
+		if (r->forgotten) {
+			spin_unlock_bh(&r->lock);
+			return -ENOENT;
+		}
+		if (fin || !(r->closing && r->fin_pending)) {
+			r->writers++;
+			spin_unlock_bh(&r->lock);
+			return 0;
+		}
+		spin_unlock_bh(&r->lock);
+		if (!gfpflags_allow_blocking(gfp))
+			return -ESHUTDOWN;
+		t = wait_event_killable_timeout(r->wait, !tx_closed(r), t);
+		if (t < 0)
+			return t;
+		if (!t)
+			return -ESHUTDOWN;
+	}
+}
+
+static void fin_wait_done(struct dlm_lc_rel *r)
+{
+	spin_lock_bh(&r->lock);
+	r->writers--;
+	spin_unlock_bh(&r->lock);
+}
+
 struct rel_cb_data {
 	struct dlm_lc_rel *r;
 	struct dlm_lc_rel_msg *m;
+	bool fin;
 };
 
 /*
@@ -537,6 +637,10 @@ static void rel_number(char *buf, int len, void *data)
 	}
 	m->seq = r->st.tx_next++;
 	m->sid = r->tx_sid;
+	if (d->fin) {
+		r->fin_numbered = true;
+		r->fin_seq = m->seq;
+	}
 	m->page = virt_to_page(buf);
 	m->offset = offset_in_page(buf);
 	get_page(m->page);
@@ -564,10 +668,10 @@ static void rel_number(char *buf, int len, void *data)
 		wake_up_all(&r->wait);
 }
 
-int dlm_lc_rel_alloc(struct dlm_lc_rel *r, int len, bool wrap, gfp_t gfp,
-		     struct dlm_lc_rel_tx *tx)
+static int rel_alloc(struct dlm_lc_rel *r, int len, bool wrap, gfp_t gfp,
+		     struct dlm_lc_rel_tx *tx, bool fin)
 {
-	struct rel_cb_data d = { .r = r };
+	struct rel_cb_data d = { .r = r, .fin = fin };
 	unsigned int wire = len, mem;
 	int ret;
 
@@ -582,11 +686,14 @@ int dlm_lc_rel_alloc(struct dlm_lc_rel *r, int len, bool wrap, gfp_t gfp,
 	wire += DLM_LC_OPTS_LEN;
 	if (len < DLM_LC_HDR_LEN || wire > DLM_LC_MAX_MSG)
 		return -EMSGSIZE;
+	ret = fin_wait(r, gfp, fin);
+	if (ret)
+		return ret;
 	/* until the numbering knows whether it pins a page of its own */
 	mem = msg_meta_mem() + wire;
 	ret = backlog_reserve(r, mem, gfp);
 	if (ret)
-		return ret;
+		goto out_done;
 	d.m = kzalloc(sizeof(*d.m), gfp);
 	if (!d.m) {
 		ret = -ENOMEM;
@@ -598,6 +705,8 @@ int dlm_lc_rel_alloc(struct dlm_lc_rel *r, int len, bool wrap, gfp_t gfp,
 			       &tx->msg);
 	if (ret)
 		goto out_free;
+	/* numbered (rel_number() ran under the write-queue lock) */
+	fin_wait_done(r);
 	tx->copy = d.m;
 	tx->buf = tx->msg.buf + DLM_LC_OPTS_LEN;
 	return 0;
@@ -606,7 +715,15 @@ out_free:
 	kfree(d.m);
 out_unreserve:
 	backlog_unreserve(r, mem);
+out_done:
+	fin_wait_done(r);
 	return ret;
+}
+
+int dlm_lc_rel_alloc(struct dlm_lc_rel *r, int len, bool wrap, gfp_t gfp,
+		     struct dlm_lc_rel_tx *tx)
+{
+	return rel_alloc(r, len, wrap, gfp, tx, false);
 }
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_rel_alloc);
 
@@ -735,11 +852,24 @@ int dlm_lc_rel_send_fin(struct dlm_lc_rel *r)
 	struct dlm_lc_hdr *hdr;
 	int ret;
 
-	/* never waits: a stop has a deadline, and a full backlog skips FIN */
-	ret = dlm_lc_rel_alloc(r, DLM_LC_HDR_LEN, true,
-			       GFP_NOWAIT | __GFP_NOWARN, &tx);
+	/* a writer on its way to a number would come after the FIN: skip */
+	spin_lock_bh(&r->lock);
+	ret = r->writers || r->fin_pending ? -EBUSY : 0;
+	if (!ret)
+		r->fin_pending = true;
+	spin_unlock_bh(&r->lock);
 	if (ret)
 		return ret;
+	/* never waits: a stop has a deadline, and a full backlog skips FIN */
+	ret = rel_alloc(r, DLM_LC_HDR_LEN, true, GFP_NOWAIT | __GFP_NOWARN,
+			&tx, true);
+	if (ret) {
+		spin_lock_bh(&r->lock);
+		r->fin_pending = false;
+		spin_unlock_bh(&r->lock);
+		wake_up_all(&r->wait);
+		return ret;
+	}
 	hdr = (struct dlm_lc_hdr *)tx.buf;
 	memset(hdr, 0, sizeof(*hdr));
 	hdr->version = cpu_to_le32(DLM_LC_VERSION_3_2);
@@ -756,8 +886,35 @@ int dlm_lc_rel_send_fin(struct dlm_lc_rel *r)
 void dlm_lc_rel_open(struct dlm_lc_rel *r)
 {
 	spin_lock_bh(&r->lock);
+	if (fin_done_locked(r))
+		fin_reset_locked(r);
 	r->closing = false;
+	r->fin_pending = false;
+	r->fin_numbered = false;
 	spin_unlock_bh(&r->lock);
+	/* writers that waited since our FIN */
+	wake_up_all(&r->wait);
+}
+
+void dlm_lc_rel_forget(struct dlm_lc_rel *r)
+{
+	spin_lock_bh(&r->lock);
+	r->forgotten = true;
+	spin_unlock_bh(&r->lock);
+	wake_up_all(&r->wait);
+}
+
+bool dlm_lc_rel_fin_answered(struct dlm_lc_rel *r)
+{
+	bool ret;
+
+	spin_lock_bh(&r->lock);
+	/* no FIN of ours acknowledged: no answer to wait for */
+	ret = !r->fin_numbered || !seq_before(r->fin_seq, r->st.tx_acked) ||
+	      (r->st.peer_closed && r->rx_synced &&
+	       r->rx_acked == r->st.rx_next);
+	spin_unlock_bh(&r->lock);
+	return ret;
 }
 
 void dlm_lc_rel_get_stats(struct dlm_lc_rel *r, struct dlm_lc_rel_stats *st)

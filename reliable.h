@@ -57,6 +57,7 @@ struct dlm_lc_rel_stats {
 	u64 acks_stale;		/* outside [tx_acked, tx_next]: ignored */
 	u64 fin_tx;
 	u64 fin_rx;
+	u64 fin_resets;		/* both FINs through: numbers start again */
 	u64 abandoned;		/* unacked messages freed with the node */
 	u64 backlog_waits;	/* senders that waited for the backlog */
 	u64 probes;		/* idle tails sent again to get an ACK */
@@ -77,6 +78,13 @@ struct dlm_lc_rel {
 	u32 probe_acked;		/* tx_acked at the last probe tick */
 	bool dead;			/* being freed: no new ack work */
 	bool closing;			/* we stop: deliver no more */
+	/* this stop's FIN: once pending, writers wait for the start */
+	bool fin_pending;
+	bool fin_numbered;		/* it has a number: fin_seq */
+	u32 fin_seq;
+	unsigned int writers;		/* past fin_wait(), not yet numbered */
+	bool forgotten;			/* node removed: writers give up */
+	bool rx_from_zero;		/* after a FIN reset: a stock peer's 0 */
 	bool ack_now;			/* an ACK is owed even if rx_next is */
 	bool ack_kicked;		/* transport asked, not yet written */
 
@@ -147,6 +155,10 @@ void dlm_lc_rel_probe_now(struct dlm_lc_rel *r);
 void dlm_lc_rel_close_begin(struct dlm_lc_rel *r);
 int dlm_lc_rel_send_fin(struct dlm_lc_rel *r);
 void dlm_lc_rel_open(struct dlm_lc_rel *r);
+/* The node is being removed: writers waiting for a start give up. */
+void dlm_lc_rel_forget(struct dlm_lc_rel *r);
+/* Whether a stop need not wait longer for the peer's answer to our FIN. */
+bool dlm_lc_rel_fin_answered(struct dlm_lc_rel *r);
 
 void dlm_lc_rel_get_stats(struct dlm_lc_rel *r, struct dlm_lc_rel_stats *st);
 

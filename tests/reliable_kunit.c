@@ -36,6 +36,8 @@ REL_FIELD(rx_future)
 REL_FIELD(resyncs)
 REL_FIELD(fin_tx)
 REL_FIELD(fin_rx)
+REL_FIELD(fin_resets)
+REL_FIELD(tx_next)
 REL_FIELD(peer_closed)
 REL_FIELD(unacked_msgs)
 REL_FIELD(abandoned)
@@ -923,9 +925,196 @@ static void rel_refused_content_keeps_number(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, st.rx_dups, 0ULL);
 }
 
+/*
+ * A FIN that comes while we stop is the peer's half of the close: taken
+ * and acknowledged, where any other message is left for the sender to
+ * send again. (A stock node sends it as soon as it has our FIN, and
+ * waits for its ACK, in LAST_ACK, until then.)
+ */
+static void rel_fin_taken_while_closing(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+	struct dlm_lc_rel_stats st;
+	u8 buf[128];
+	int len;
+
+	c->a = instance(test, "kunit-a", 1, "127.0.0.1", "127.0.0.2",
+			&c->sink_a);
+	len = opts_frame(buf, 2, 0, 0, DLM_LC_CMD_MSG, 1);
+	dlm_lc_shim_deliver(c->a, 2, 0, buf, len);
+	KUNIT_ASSERT_EQ(test, sink_count(&c->sink_a), 1);
+	/* a graceful stop marks every peer closing (no FIN: none connected) */
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->a), 0);
+	dlm_lc_cluster_stop(c->a);
+
+	len = opts_frame(buf, 2, 0, 1, DLM_LC_CMD_FIN, 0);
+	dlm_lc_shim_deliver(c->a, 2, 0, buf, len);
+	len = opts_frame(buf, 2, 0, 2, DLM_LC_CMD_MSG, 2);
+	dlm_lc_shim_deliver(c->a, 2, 0, buf, len);
+	KUNIT_EXPECT_EQ(test, sink_count(&c->sink_a), 1);
+	dlm_lc_shim_rel_stats(c->a, 2, &st);
+	KUNIT_EXPECT_EQ(test, st.fin_rx, 1ULL);
+	KUNIT_EXPECT_EQ(test, st.peer_closed, 1U);
+	KUNIT_EXPECT_EQ(test, st.rx_discarded, 1ULL);
+	KUNIT_EXPECT_EQ(test, st.rx_next, 2U);
+}
+
+/*
+ * A handler's reply (under rcu_read_lock(), GFP_NOWAIT) to a node we have
+ * no state for yet: no allocation that may sleep, -EAGAIN (the debug
+ * kernel's might_sleep check judges the first part).
+ */
+static void rel_nowait_send_makes_no_state(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+	u8 buf[64] = {};
+	struct dlm_lc_hdr *hdr = (struct dlm_lc_hdr *)buf;
+	int ret;
+
+	c->a = instance(test, "kunit-a", 1, "127.0.0.1", "127.0.0.2",
+			&c->sink_a);
+	hdr->version = cpu_to_le32(DLM_LC_VERSION_3_2);
+	hdr->nodeid = cpu_to_le32(1);
+	hdr->length = cpu_to_le16(sizeof(buf));
+	hdr->cmd = DLM_LC_CMD_MSG;
+	rcu_read_lock();
+	ret = dlm_lc_shim_send(c->a, 2, buf, sizeof(buf), GFP_NOWAIT);
+	rcu_read_unlock();
+	KUNIT_EXPECT_EQ(test, ret, -EAGAIN);
+}
+
+struct stopper {
+	struct work_struct work;
+	struct dlm_lc_cluster *cl;
+};
+
+static void stopper_fn(struct work_struct *work)
+{
+	dlm_lc_cluster_stop(container_of(work, struct stopper, work)->cl);
+}
+
+/*
+ * Both nodes stop at once: each takes the other's FIN while it stops,
+ * so both FINs are acknowledged and both ends start their numbers again
+ * at their start, as a stock node does (midcomms_node_reset). Messages
+ * then go both ways, numbered from 0.
+ */
+static void rel_both_stop_start_again(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+	struct stopper s;
+
+	pair_start(test, "127.0.0.1", "127.0.0.2");
+	KUNIT_ASSERT_EQ(test, send_small(c->a, 2, 1), 0);
+	KUNIT_ASSERT_EQ(test, send_small(c->b, 1, 1), 0);
+	KUNIT_ASSERT_TRUE(test, wait_for(sink_count(&c->sink_b) == 1));
+	KUNIT_ASSERT_TRUE(test, wait_for(sink_count(&c->sink_a) == 1));
+	KUNIT_ASSERT_TRUE(test, wait_for(!rel_unacked_msgs(c->a, 2) &&
+					 !rel_unacked_msgs(c->b, 1)));
+
+	s.cl = c->b;
+	INIT_WORK_ONSTACK(&s.work, stopper_fn);
+	schedule_work(&s.work);
+	dlm_lc_cluster_stop(c->a);
+	flush_work(&s.work);
+	destroy_work_on_stack(&s.work);
+
+	KUNIT_EXPECT_EQ(test, rel_fin_tx(c->a, 2), 1ULL);
+	KUNIT_EXPECT_EQ(test, rel_fin_tx(c->b, 1), 1ULL);
+	KUNIT_EXPECT_EQ(test, rel_fin_rx(c->a, 2), 1ULL);
+	KUNIT_EXPECT_EQ(test, rel_fin_rx(c->b, 1), 1ULL);
+
+	/* the numbers start again with the instance */
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->a), 0);
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->b), 0);
+	KUNIT_EXPECT_EQ(test, rel_fin_resets(c->a, 2), 1ULL);
+	KUNIT_EXPECT_EQ(test, rel_fin_resets(c->b, 1), 1ULL);
+	KUNIT_ASSERT_EQ(test, send_small(c->a, 2, 2), 0);
+	KUNIT_ASSERT_EQ(test, send_small(c->b, 1, 3), 0);
+	KUNIT_EXPECT_TRUE(test, wait_for(sink_count(&c->sink_b) == 2));
+	KUNIT_EXPECT_TRUE(test, wait_for(sink_count(&c->sink_a) == 2));
+	KUNIT_EXPECT_EQ(test, c->sink_b.last[DLM_LC_HDR_LEN], 2);
+	KUNIT_EXPECT_EQ(test, c->sink_a.last[DLM_LC_HDR_LEN], 3);
+	/* the message after the restart is number 0 of a new space */
+	KUNIT_EXPECT_EQ(test, rel_tx_next(c->a, 2), 1ULL);
+	KUNIT_EXPECT_EQ(test, rel_tx_next(c->b, 1), 1ULL);
+	KUNIT_EXPECT_TRUE(test, wait_for(!rel_unacked_msgs(c->a, 2) &&
+					 !rel_unacked_msgs(c->b, 1)));
+}
+
+/*
+ * A stop whose FIN the peer only acknowledges (it keeps running, as our
+ * nodes and stock nodes with a lockspace do) leaves nothing behind: the
+ * next stop says FIN again, and nothing started again in between.
+ */
+static void rel_second_stop_sends_fin(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+
+	pair_start(test, "127.0.0.1", "127.0.0.2");
+	KUNIT_ASSERT_EQ(test, send_small(c->a, 2, 1), 0);
+	KUNIT_ASSERT_TRUE(test, wait_for(sink_count(&c->sink_b) == 1));
+	KUNIT_ASSERT_TRUE(test, wait_for(!rel_unacked_msgs(c->a, 2)));
+	dlm_lc_cluster_stop(c->a);
+	KUNIT_EXPECT_EQ(test, rel_fin_tx(c->a, 2), 1ULL);
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->a), 0);
+	KUNIT_ASSERT_TRUE(test, wait_for(rel_fin_rx(c->b, 1) == 1));
+	KUNIT_ASSERT_EQ(test, dlm_lc_ping(c->a, 2, 1, 5000), 0);
+
+	dlm_lc_cluster_stop(c->a);
+	KUNIT_EXPECT_EQ(test, rel_fin_tx(c->a, 2), 2ULL);
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->a), 0);
+	KUNIT_EXPECT_EQ(test, rel_fin_resets(c->a, 2), 0ULL);
+	/* B saw two FINs; the numbers went on: the next message arrives */
+	KUNIT_EXPECT_TRUE(test, wait_for(rel_fin_rx(c->b, 1) == 2));
+	KUNIT_ASSERT_EQ(test, send_small(c->a, 2, 2), 0);
+	KUNIT_EXPECT_TRUE(test, wait_for(sink_count(&c->sink_b) == 2));
+	KUNIT_EXPECT_EQ(test, rel_resyncs(c->b, 1), 0ULL);
+}
+
+/*
+ * After our FIN nothing is numbered until we start again: a send that may
+ * not sleep fails at once (one that may waits for the start); after the
+ * start it goes.
+ */
+static void rel_nothing_numbered_after_fin(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+	u8 buf[64] = {};
+	struct dlm_lc_hdr *hdr = (struct dlm_lc_hdr *)buf;
+	u64 msgs;
+
+	pair_start(test, "127.0.0.1", "127.0.0.2");
+	KUNIT_ASSERT_EQ(test, send_small(c->a, 2, 1), 0);
+	KUNIT_ASSERT_TRUE(test, wait_for(!rel_unacked_msgs(c->a, 2)));
+	dlm_lc_cluster_stop(c->a);
+	KUNIT_ASSERT_EQ(test, rel_fin_tx(c->a, 2), 1ULL);
+	msgs = rel_tx_msgs(c->a, 2);
+
+	hdr->version = cpu_to_le32(DLM_LC_VERSION_3_2);
+	hdr->nodeid = cpu_to_le32(1);
+	hdr->length = cpu_to_le16(sizeof(buf));
+	hdr->cmd = DLM_LC_CMD_MSG;
+	KUNIT_EXPECT_EQ(test, dlm_lc_shim_send(c->a, 2, buf, sizeof(buf),
+					       GFP_NOWAIT), -ESHUTDOWN);
+	KUNIT_EXPECT_EQ(test, rel_tx_msgs(c->a, 2), msgs);
+
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->a), 0);
+	buf[DLM_LC_HDR_LEN] = 2;
+	KUNIT_EXPECT_EQ(test, dlm_lc_shim_send(c->a, 2, buf, sizeof(buf),
+					       GFP_NOWAIT), 0);
+	KUNIT_EXPECT_TRUE(test, wait_for(sink_count(&c->sink_b) == 2));
+	KUNIT_EXPECT_EQ(test, c->sink_b.last[DLM_LC_HDR_LEN], 2);
+}
+
 static struct kunit_case reliable_cases[] = {
 	KUNIT_CASE(rel_sequence_rules),
 	KUNIT_CASE(rel_refused_content_keeps_number),
+	KUNIT_CASE(rel_fin_taken_while_closing),
+	KUNIT_CASE(rel_nowait_send_makes_no_state),
+	KUNIT_CASE(rel_both_stop_start_again),
+	KUNIT_CASE(rel_second_stop_sends_fin),
+	KUNIT_CASE(rel_nothing_numbered_after_fin),
 	KUNIT_CASE(rel_close_storm_exactly_once),
 	KUNIT_CASE(rel_resend_short_of_memory),
 	KUNIT_CASE(rel_peer_restarts_exactly_once),
