@@ -31,7 +31,11 @@
 #   stock-stream c1 -> stock node 2: INTEROP_STREAM (100000) numbered bulk
 #               messages; the stock node's ACKs (pad byte 0) must free every
 #               copy (unacked_msgs 0, no acks_stale, no ENOBUFS) and the
-#               graceful stop that follows must take under 1 s
+#               graceful stop that follows must take under 1 s and take the
+#               stock node's FIN; started again, c1 numbers from 0
+#               (fin_resets 1) and must ping and stream 1,000 messages to
+#               it, acknowledged, stop again, and leave no WARNING and no
+#               message ahead of what it expects in the stock node's log
 #   flood       only with INTEROP_FLOOD (client counts, e.g. "1 4 8"): a
 #               benchmark of node 2 under RCOM_STATUS floods (case_flood);
 #               with INTEROP_FLOOD_STANDALONE=1 rounds against our c1
