@@ -640,11 +640,13 @@ EXPORT_SYMBOL_DLM_LC(dlm_lc_node_add);
 
 static int node_remove(struct dlm_lc_cluster *cl, int nodeid, bool graceful)
 {
-	unsigned long end = jiffies + DLM_LC_SHUTDOWN_TIMEOUT;
 	struct dlm_lc_conn *conn;
+	unsigned long end;
 	int ret = -ENOENT;
 
 	mutex_lock(&cl->lock);
+	/* from here: a removal queued behind a stop gets its own 5 s */
+	end = jiffies + DLM_LC_SHUTDOWN_TIMEOUT;
 	conn = dlm_lc_conn_find(cl, nodeid);
 	if (!conn)
 		goto out_unlock;

@@ -181,6 +181,7 @@ static void shim_free(struct dlm_lc_shim *shim)
 
 	xa_for_each(&shim->nodes, idx, n) {
 		xa_erase(&shim->nodes, idx);
+		dlm_lc_rel_forget(&n->rel);
 		shim_node_put(n);
 	}
 	xa_destroy(&shim->nodes);

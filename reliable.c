@@ -347,6 +347,10 @@ int dlm_lc_rel_fill_ack(struct dlm_lc_rel *r, u64 gen, void *buf, int max)
 	r->rx_acked = seq;
 	r->ack_now = false;
 	r->st.acks_tx++;
+	if (r->rx_unsync_acked) {
+		r->rx_unsync_acked = false;
+		r->rx_synced = false;
+	}
 	wake = r->closing && wq_has_sleeper(&r->wait);
 	spin_unlock_bh(&r->lock);
 	/* a stop waits for the ACK of the peer's FIN */
@@ -455,13 +459,26 @@ bool dlm_lc_rel_rx(struct dlm_lc_rel *r, const void *buf, u8 inner_cmd,
 	u64 kgen;
 
 	spin_lock_bh(&r->lock);
-	if (!r->rx_synced && r->rx_from_zero && !sid && seq) {
-		r->st.rx_future++;
-		goto out_unlock;
+	if (!r->rx_synced && r->rx_from_zero && !sid) {
+		if (seq) {
+			r->st.rx_future++;
+			goto out_unlock;
+		}
+		/*
+		 * A FIN numbered 0 may be its old one sent again (a stock
+		 * node with no lockspace sends nothing else): take and ACK
+		 * it, then wait for its 0 again; stock starts over after
+		 * our ACK in either case.
+		 */
+		if (inner_cmd == DLM_LC_CMD_FIN)
+			r->rx_unsync_acked = true;
+		else
+			r->rx_from_zero = false;
+	} else if (!r->rx_synced || sid != r->rx_sid) {
+		r->rx_from_zero = false;
 	}
 	if (!r->rx_synced || sid != r->rx_sid) {
 		/* a new sequence space: the sender starts over at @seq */
-		r->rx_from_zero = false;
 		if (r->rx_synced)
 			r->st.resyncs++;
 		r->rx_sid = sid;

@@ -85,6 +85,7 @@ struct dlm_lc_rel {
 	unsigned int writers;		/* past fin_wait(), not yet numbered */
 	bool forgotten;			/* node removed: writers give up */
 	bool rx_from_zero;		/* after a FIN reset: a stock peer's 0 */
+	bool rx_unsync_acked;		/* ... its old FIN: unsync once acked */
 	bool ack_now;			/* an ACK is owed even if rx_next is */
 	bool ack_kicked;		/* transport asked, not yet written */
 
