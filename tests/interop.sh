@@ -913,7 +913,7 @@ flood_perf() {
 	while read -r pct dso _ sym; do
 		info "flood-perf: dlm=$2 clients=$1 $pct $dso $sym"
 	done <"$T/perf-$2.top"
-	# each object's share: the kernel, the modules (dlm.ko, ours), ...
+	# each object's share (the guest's perf counts modules with the kernel)
 	perf report -i "$T/perf-$2.data" --stdio --no-children --sort dso \
 		2>/dev/null | grep -E '^ +[0-9]' | head -n 8 |
 		while read -r pct dso; do
