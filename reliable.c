@@ -210,9 +210,10 @@ static void unacked_drop_locked(struct dlm_lc_rel *r, struct list_head *done)
 }
 
 /*
- * Both FINs went through in this stop: ours is acknowledged, with nothing
- * numbered after it, and the peer's is taken and its ACK was built while
- * the socket was up (the drain writes it). A stock peer then started its
+ * Both FINs went through: ours, in this stop, is acknowledged with nothing
+ * numbered after it, and the peer's (in this stop, or its last word before
+ * it) is taken and its ACK was built while the socket was up (the drain
+ * writes it). A stock peer then started its
  * numbers again both ways (its node reset: from 0, no space id); so do we,
  * at the start, once the old sockets are gone.
  */
