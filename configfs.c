@@ -39,9 +39,8 @@ struct dlm_lc_cfs_node {
 	struct config_item item;
 	/* Safe to use: the cluster's rmdir waits until comms/ is empty. */
 	struct dlm_lc_cluster *cl;
-	struct mutex lock;		/* one nodeid/local update at a time */
+	struct mutex lock;		/* one nodeid update at a time */
 	int nodeid;			/* 0 until set, then fixed */
-	bool local;
 };
 
 struct dlm_lc_cfs_stat {
@@ -208,15 +207,17 @@ int dlm_lc_cfs_parse_ping(const char *buf, size_t len, unsigned int *count,
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_cfs_parse_ping);
 
 int dlm_lc_cfs_parse_bulk(const char *buf, size_t len, unsigned int *count,
-			  unsigned int *size)
+			  unsigned int *size, unsigned int *flags)
 {
-	unsigned int v[2];
+	unsigned int v[3] = {};
 	int n = dlm_lc_cfs_uints(buf, len, v, ARRAY_SIZE(v));
 
-	if (n != 2 || !v[0] || v[1] < DLM_LC_BULK_MIN || v[1] > DLM_LC_MAX_MSG)
+	if (n < 2 || !v[0] || v[1] > DLM_LC_MAX_MSG || v[2] > 1 ||
+	    v[1] < (v[2] ? DLM_LC_BULK_MIN : DLM_LC_MSG_MIN))
 		return -EINVAL;
 	*count = v[0];
 	*size = v[1];
+	*flags = v[2] ? DLM_LC_BULK_SHORT : 0;
 	return 0;
 }
 EXPORT_SYMBOL_IF_KUNIT(dlm_lc_cfs_parse_bulk);
@@ -475,15 +476,22 @@ static ssize_t cfs_node_nodeid_store(struct config_item *item,
 	return dlm_lc_cfs_done(ret, len);
 }
 
+/*
+ * The instance's own node as lowcomms has it, not this file's last write:
+ * making another node local, or removing this one, changes it too.
+ */
 static ssize_t cfs_node_local_show(struct config_item *item, char *page)
 {
-	return sysfs_emit(page, "%d\n", READ_ONCE(to_cfs_node(item)->local));
+	struct dlm_lc_cfs_node *node = to_cfs_node(item);
+	int nodeid = READ_ONCE(node->nodeid);
+
+	return sysfs_emit(page, "%d\n", nodeid &&
+			  dlm_lc_cluster_local_nodeid(node->cl) == nodeid);
 }
 
 static ssize_t cfs_node_local_store(struct config_item *item,
 				    const char *buf, size_t len)
 {
-	struct dlm_lc_cfs_node *node = to_cfs_node(item);
 	struct dlm_lc_cluster *cl;
 	int nodeid = cfs_node_get(item, &cl);
 	bool local;
@@ -492,15 +500,8 @@ static ssize_t cfs_node_local_store(struct config_item *item,
 	if (nodeid < 0)
 		return nodeid;
 	ret = dlm_lc_cfs_parse_bool(buf, len, &local);
-	if (ret)
-		return ret;
-
-	/* Keep what we report in step with what lowcomms accepted. */
-	mutex_lock(&node->lock);
-	ret = dlm_lc_node_set_local(cl, nodeid, local);
 	if (!ret)
-		WRITE_ONCE(node->local, local);
-	mutex_unlock(&node->lock);
+		ret = dlm_lc_node_set_local(cl, nodeid, local);
 	return dlm_lc_cfs_done(ret, len);
 }
 
@@ -702,14 +703,14 @@ static ssize_t cfs_node_bulk_store(struct config_item *item,
 {
 	struct dlm_lc_cluster *cl;
 	int nodeid = cfs_node_get(item, &cl);
-	unsigned int count, size;
+	unsigned int count, size, flags;
 	int ret;
 
 	if (nodeid < 0)
 		return nodeid;
-	ret = dlm_lc_cfs_parse_bulk(buf, len, &count, &size);
+	ret = dlm_lc_cfs_parse_bulk(buf, len, &count, &size, &flags);
 	if (!ret)
-		ret = dlm_lc_bulk_send(cl, nodeid, count, size);
+		ret = dlm_lc_bulk_send(cl, nodeid, count, size, flags);
 	return dlm_lc_cfs_done(ret, len);
 }
 

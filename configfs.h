@@ -28,7 +28,8 @@ int dlm_lc_cfs_parse_bool(const char *buf, size_t len, bool *val);
 int dlm_lc_cfs_parse_version(const char *buf, size_t len, u32 *version);
 int dlm_lc_cfs_parse_ping(const char *buf, size_t len, unsigned int *count,
 			  unsigned int *timeout_ms);
+/* "<count> <size> [<short>]", short 0 or 1: flags DLM_LC_BULK_SHORT */
 int dlm_lc_cfs_parse_bulk(const char *buf, size_t len, unsigned int *count,
-			  unsigned int *size);
+			  unsigned int *size, unsigned int *flags);
 
 #endif /* DLM_LC_CONFIGFS_H */

@@ -653,7 +653,7 @@ static int node_remove(struct dlm_lc_cluster *cl, int nodeid, bool graceful)
 	/* without its own node an instance cannot listen */
 	if (nodeid == cl->local_nodeid) {
 		cluster_stop_locked(cl, graceful);
-		cl->local_nodeid = 0;
+		WRITE_ONCE(cl->local_nodeid, 0);
 	} else if (cl->running && graceful) {
 		/* no ACK waits for company through the upper's FIN exchange */
 		dlm_lc_send_end_holds(conn);
@@ -747,10 +747,11 @@ int dlm_lc_node_set_local(struct dlm_lc_cluster *cl, int nodeid, bool local)
 	if (!dlm_lc_conn_find(cl, nodeid))
 		goto out_unlock;
 	ret = 0;
+	/* read locklessly (dlm_lc_cluster_local_nodeid), written under lock */
 	if (local)
-		cl->local_nodeid = nodeid;
+		WRITE_ONCE(cl->local_nodeid, nodeid);
 	else if (cl->local_nodeid == nodeid)
-		cl->local_nodeid = 0;
+		WRITE_ONCE(cl->local_nodeid, 0);
 out_unlock:
 	mutex_unlock(&cl->lock);
 	return ret;

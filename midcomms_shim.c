@@ -713,12 +713,14 @@ int dlm_lc_shim_send(struct dlm_lc_cluster *cl, int nodeid, const void *buf,
 	struct dlm_lc_shim *shim = shim_of(cl);
 	struct dlm_lc_rel_tx tx;
 	struct shim_node *n;
+	size_t min_len;
 	u32 version;
 	int ret;
 
 	/*
 	 * A receiver frames by the header, and takes only a DLM_MSG or
-	 * DLM_RCOM inside OPTS: anything else would break the stream at
+	 * DLM_RCOM inside OPTS, and a stock one only if it is as long as
+	 * its struct: anything else would break or stall the stream at
 	 * every resend.
 	 */
 	if (len < DLM_LC_HDR_LEN || len > DLM_LC_MAX_MSG ||
@@ -726,11 +728,16 @@ int dlm_lc_shim_send(struct dlm_lc_cluster *cl, int nodeid, const void *buf,
 		return -EINVAL;
 	switch (((const struct dlm_lc_hdr *)buf)->cmd) {
 	case DLM_LC_CMD_MSG:
+		min_len = DLM_LC_MSG_MIN;
+		break;
 	case DLM_LC_CMD_RCOM:
+		min_len = DLM_LC_RCOM_MIN;
 		break;
 	default:
 		return -EINVAL;
 	}
+	if (len < min_len)
+		return -EINVAL;
 	/*
 	 * A peer's state is made (allocated, its version asked for) only by
 	 * a caller that may sleep; one that may not learns the version is
@@ -753,7 +760,7 @@ int dlm_lc_shim_send(struct dlm_lc_cluster *cl, int nodeid, const void *buf,
 EXPORT_SYMBOL_GPL(dlm_lc_shim_send);
 
 int dlm_lc_bulk_send(struct dlm_lc_cluster *cl, int nodeid,
-		     unsigned int count, unsigned int size)
+		     unsigned int count, unsigned int size, unsigned int flags)
 {
 	struct dlm_lc_shim *shim = shim_of(cl);
 	struct dlm_lc_rel_tx tx;
@@ -764,7 +771,8 @@ int dlm_lc_bulk_send(struct dlm_lc_cluster *cl, int nodeid,
 	int ret;
 
 	if (!count || count > 100000000 || size < DLM_LC_BULK_MIN ||
-	    size > DLM_LC_MAX_MSG)
+	    size > DLM_LC_MAX_MSG || (flags & ~DLM_LC_BULK_SHORT) ||
+	    (size < DLM_LC_MSG_MIN && !(flags & DLM_LC_BULK_SHORT)))
 		return -EINVAL;
 	n = shim_node_get(shim, nodeid, true);
 	if (!n)
@@ -779,8 +787,10 @@ int dlm_lc_bulk_send(struct dlm_lc_cluster *cl, int nodeid,
 	len = size;
 	if (version == DLM_LC_VERSION_3_2)
 		len -= OPTS_LEN;
+	/* OPTS leaves less: a stock 3.2 peer would stall (DLM_LC_MSG_MIN) */
 	ret = -EINVAL;
-	if (len < DLM_LC_BULK_MIN)
+	if (len < DLM_LC_BULK_MIN ||
+	    (len < DLM_LC_MSG_MIN && !(flags & DLM_LC_BULK_SHORT)))
 		goto out_unlock;
 
 	if (!n->tx_run)

@@ -17,8 +17,6 @@ struct net;
 
 #define DLM_LC_RCOM_STATUS		1
 #define DLM_LC_RCOM_STATUS_REPLY	5
-/* header + type, result, id, seq, seq_reply */
-#define DLM_LC_RCOM_LEN			(DLM_LC_HDR_LEN + 4 + 4 + 8 + 8 + 8)
 
 struct dlm_lc_rcom {
 	struct dlm_lc_hdr hdr;
@@ -28,6 +26,9 @@ struct dlm_lc_rcom {
 	__le64 seq;
 	__le64 seq_reply;
 } __packed;
+/* header + type, result, id, seq, seq_reply: as short as stock takes */
+#define DLM_LC_RCOM_LEN			DLM_LC_RCOM_MIN
+static_assert(sizeof(struct dlm_lc_rcom) == DLM_LC_RCOM_LEN);
 
 /*
  * The shim's deliver and fill_ack hooks (struct dlm_lc_upper_ops), public
@@ -103,16 +104,26 @@ int dlm_lc_ping_get_stats(struct dlm_lc_cluster *cl, int nodeid,
  * have not started again (after waiting up to 30 s for the start, if @gfp
  * allows), -EINVAL if @len is below a header, above 4096 or not the
  * header's length field, or if the command is not DLM_MSG or DLM_RCOM (the
- * only ones a receiver takes inside OPTS), -EMSGSIZE if it leaves no room
- * for OPTS to a 3.2 peer.
+ * only ones a receiver takes inside OPTS) or the message is shorter than
+ * a stock node takes (DLM_LC_MSG_MIN, DLM_LC_RCOM_MIN), -EMSGSIZE if it
+ * leaves no room for OPTS to a 3.2 peer.
  */
 int dlm_lc_shim_send(struct dlm_lc_cluster *cl, int nodeid, const void *buf,
 		     size_t len, gfp_t gfp);
 
 #define DLM_LC_BULK_MIN		(DLM_LC_HDR_LEN + 24)
-/* Queue @count checked messages of @size bytes (headers included). */
+/* The peer is one of ours: a DLM_MSG may be shorter than stock takes. */
+#define DLM_LC_BULK_SHORT	0x1
+/*
+ * Queue @count checked messages of @size bytes (headers, and OPTS to a
+ * 3.2 peer, included). -EINVAL if @count is 0 or above 100000000, @size
+ * above DLM_LC_MAX_MSG, @flags has an unknown bit, or the DLM_MSG inside
+ * would be shorter than DLM_LC_BULK_MIN, or than DLM_LC_MSG_MIN without
+ * DLM_LC_BULK_SHORT (refused before anything is made or asked when
+ * @size alone says so; to a 3.2 peer once its version is known).
+ */
 int dlm_lc_bulk_send(struct dlm_lc_cluster *cl, int nodeid,
-		     unsigned int count, unsigned int size);
+		     unsigned int count, unsigned int size, unsigned int flags);
 int dlm_lc_bulk_get_stats(struct dlm_lc_cluster *cl, int nodeid,
 			  struct dlm_lc_bulk_stats *st);
 void dlm_lc_shim_reset_stats(struct dlm_lc_cluster *cl, int nodeid);

@@ -209,20 +209,34 @@ static void unacked_drop_locked(struct dlm_lc_rel *r, struct list_head *done)
 	r->st.tx_acked = r->st.tx_next;
 }
 
+/* Our FIN of this stop is acknowledged. */
+static bool our_fin_acked_locked(struct dlm_lc_rel *r)
+{
+	lockdep_assert_held(&r->lock);
+	return r->fin_numbered && seq_before(r->fin_seq, r->st.tx_acked);
+}
+
 /*
- * Both FINs went through: ours, in this stop, is acknowledged with nothing
- * numbered after it, and the peer's (in this stop, or its last word before
- * it) is taken and its ACK was built while the socket was up (the drain
- * writes it). A stock peer then started its
- * numbers again both ways (its node reset: from 0, no space id); so do we,
- * at the start, once the old sockets are gone.
+ * The peer's FIN (in this stop, or its last word before it) is taken and
+ * our ACK of it was built while the socket was up (the drain writes it).
+ */
+static bool peer_fin_acked_locked(struct dlm_lc_rel *r)
+{
+	lockdep_assert_held(&r->lock);
+	return r->st.peer_closed && r->rx_synced &&
+	       r->rx_acked == r->st.rx_next;
+}
+
+/*
+ * Both FINs went through, with nothing of ours numbered after our FIN. A
+ * stock peer then started its numbers again both ways (its node reset:
+ * from 0, no space id); so do we, at the start, once the old sockets are
+ * gone.
  */
 static bool fin_done_locked(struct dlm_lc_rel *r)
 {
-	lockdep_assert_held(&r->lock);
-	return r->fin_numbered && seq_before(r->fin_seq, r->st.tx_acked) &&
-	       list_empty(&r->unacked) && r->st.peer_closed &&
-	       r->rx_synced && r->rx_acked == r->st.rx_next;
+	return our_fin_acked_locked(r) && list_empty(&r->unacked) &&
+	       peer_fin_acked_locked(r);
 }
 
 /* A new space of ours from 0; the peer's next message opens its next. */
@@ -928,9 +942,7 @@ bool dlm_lc_rel_fin_answered(struct dlm_lc_rel *r)
 
 	spin_lock_bh(&r->lock);
 	/* no FIN of ours acknowledged: no answer to wait for */
-	ret = !r->fin_numbered || !seq_before(r->fin_seq, r->st.tx_acked) ||
-	      (r->st.peer_closed && r->rx_synced &&
-	       r->rx_acked == r->st.rx_next);
+	ret = !our_fin_acked_locked(r) || peer_fin_acked_locked(r);
 	spin_unlock_bh(&r->lock);
 	return ret;
 }

@@ -53,6 +53,17 @@ struct dlm_lc_opts {
 static_assert(sizeof(struct dlm_lc_opts) == DLM_LC_OPTS_LEN);
 
 /*
+ * The sizes of stock's struct dlm_message and struct dlm_rcom: the
+ * shortest DLM_MSG and DLM_RCOM a stock 3.2 node takes inside OPTS. It
+ * drops a shorter one before it looks at the number, so everything sent
+ * to it afterwards waits behind a message that is resent and dropped
+ * again, for good. (A 3.1 node drops a short DLM_MSG and reads past a
+ * short DLM_RCOM's end.)
+ */
+#define DLM_LC_MSG_MIN		88
+#define DLM_LC_RCOM_MIN		48
+
+/*
  * Framing check for the receive path (frame.c). Returns the length of the
  * complete message at @buf, 0 if more bytes are needed, or a negative
  * errno if the stream is broken (-EMSGSIZE bad length, or an OPTS

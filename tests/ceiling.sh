@@ -56,7 +56,7 @@ ours() {
 	n=$((BYTES / $1))
 	wr "$CFG/c1/comms/2/reset" 1 && wr "$CFG/c2/comms/1/reset" 1 ||
 		{ bad="$bad reset: $(errtxt)"; return 1; }
-	wr "$CFG/c1/comms/2/bulk" "$n $1" "$TMO" ||
+	wr "$CFG/c1/comms/2/bulk" "$n $1 1" "$TMO" ||
 		{ bad="$bad size $1: bulk: $(errtxt)"; return 1; }
 	t=$(now)
 	until [ "$(cst 2 1 bulk_rx_msgs)" = "$n" ]; do

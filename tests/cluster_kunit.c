@@ -293,8 +293,22 @@ static void cluster_bulk_both_ways(struct kunit *test)
 	dlm_lc_shim_unregister(c->a, DLM_LC_CMD_MSG);
 	dlm_lc_shim_unregister(c->b, DLM_LC_CMD_MSG);
 
-	KUNIT_ASSERT_EQ(test, dlm_lc_bulk_send(c->a, 2, 3000, 700), 0);
-	KUNIT_ASSERT_EQ(test, dlm_lc_bulk_send(c->b, 1, 3000, 64), 0);
+	KUNIT_ASSERT_EQ(test, dlm_lc_bulk_send(c->a, 2, 3000, 700, 0), 0);
+	/*
+	 * 64 B on the wire leaves a 40-byte DLM_MSG inside OPTS, which a
+	 * stock node would drop and wait for: only when the peer is ours.
+	 */
+	KUNIT_EXPECT_EQ(test, dlm_lc_bulk_send(c->b, 1, 3000, 64, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, dlm_lc_bulk_send(c->b, 1, 3000,
+					       DLM_LC_OPTS_LEN +
+					       DLM_LC_MSG_MIN - 1, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, dlm_lc_bulk_send(c->b, 1, 3000, 64, 0x2), -EINVAL);
+	KUNIT_ASSERT_EQ(test, dlm_lc_bulk_send(c->b, 1, 2999, 64,
+					       DLM_LC_BULK_SHORT), 0);
+	/* the shortest a stock node takes needs no flag */
+	KUNIT_ASSERT_EQ(test, dlm_lc_bulk_send(c->b, 1, 1,
+					       DLM_LC_OPTS_LEN + DLM_LC_MSG_MIN,
+					       0), 0);
 	if (!wait_for(bulk_done(c->b, 1, 3000) && bulk_done(c->a, 2, 3000))) {
 		dump_stats(test, c->a, 2);
 		dump_stats(test, c->b, 1);
@@ -942,7 +956,7 @@ static void cluster_close_under_traffic(struct kunit *test)
 	cw.cl = c->a;
 	INIT_DELAYED_WORK_ONSTACK(&cw.work, closer_fn);
 	schedule_delayed_work(&cw.work, 0);
-	KUNIT_EXPECT_EQ(test, dlm_lc_bulk_send(c->a, 2, 20000, 500), 0);
+	KUNIT_EXPECT_EQ(test, dlm_lc_bulk_send(c->a, 2, 20000, 500, 0), 0);
 	flush_delayed_work(&cw.work);
 	while (cw.left > 0)
 		flush_delayed_work(&cw.work);
@@ -958,7 +972,7 @@ static void cluster_close_under_traffic(struct kunit *test)
 
 	dlm_lc_shim_reset_stats(c->a, 2);
 	dlm_lc_shim_reset_stats(c->b, 1);
-	KUNIT_ASSERT_EQ(test, dlm_lc_bulk_send(c->a, 2, 500, 300), 0);
+	KUNIT_ASSERT_EQ(test, dlm_lc_bulk_send(c->a, 2, 500, 300, 0), 0);
 	KUNIT_ASSERT_TRUE(test, wait_for(bulk_done(c->b, 1, 500)));
 	dlm_lc_bulk_get_stats(c->b, 1, &st);
 	KUNIT_EXPECT_EQ(test, st.rx_msgs, 500ULL);

@@ -23,6 +23,7 @@ struct cfs_case {
 	int ret;
 	unsigned int a;		/* the value, or the count of ping/bulk */
 	unsigned int b;		/* timeout_ms of ping, size of bulk */
+	unsigned int c;		/* flags of bulk */
 };
 
 static size_t case_len(const struct cfs_case *c)
@@ -175,14 +176,21 @@ static const struct cfs_case ping_cases[] = {
 KUNIT_ARRAY_PARAM(ping, ping_cases, case_desc);
 
 static const struct cfs_case bulk_cases[] = {
-	{ .in = "10 40", .a = 10, .b = DLM_LC_BULK_MIN },
+	{ .in = "10 88", .a = 10, .b = DLM_LC_MSG_MIN },
+	{ .in = "10 87", .ret = -EINVAL },
+	{ .in = "10 40", .ret = -EINVAL },
+	{ .in = "10 40 1", .a = 10, .b = DLM_LC_BULK_MIN,
+	  .c = DLM_LC_BULK_SHORT },
 	{ .in = "10 4096", .a = 10, .b = DLM_LC_MAX_MSG },
 	{ .in = "1000 1000\n", .a = 1000, .b = 1000 },
-	{ .in = "10 39", .ret = -EINVAL },
+	{ .in = "10 39 1", .ret = -EINVAL },
 	{ .in = "10 4097", .ret = -EINVAL },
 	{ .in = "0 100", .ret = -EINVAL },
 	{ .in = "10", .ret = -EINVAL },
-	{ .in = "10 100 1", .ret = -EINVAL },
+	{ .in = "10 64 1", .a = 10, .b = 64, .c = DLM_LC_BULK_SHORT },
+	{ .in = "10 100 0\n", .a = 10, .b = 100 },
+	{ .in = "10 100 2", .ret = -EINVAL },
+	{ .in = "10 100 1 1", .ret = -EINVAL },
 	{ .in = "10 -100", .ret = -EINVAL },
 	{ .in = "ten 100", .ret = -EINVAL },
 	{ .in = "10 100\0x", .len = 8, .ret = -EINVAL },
@@ -304,14 +312,16 @@ static void cfs_ping_test(struct kunit *test)
 static void cfs_bulk_test(struct kunit *test)
 {
 	const struct cfs_case *c = test->param_value;
-	unsigned int count = UNTOUCHED, size = UNTOUCHED;
+	unsigned int count = UNTOUCHED, size = UNTOUCHED, flags = UNTOUCHED;
 	int ret;
 
-	ret = dlm_lc_cfs_parse_bulk(c->in, case_len(c), &count, &size);
+	ret = dlm_lc_cfs_parse_bulk(c->in, case_len(c), &count, &size,
+				    &flags);
 
 	KUNIT_ASSERT_EQ(test, ret, c->ret);
 	KUNIT_EXPECT_EQ(test, count, ret ? UNTOUCHED : c->a);
 	KUNIT_EXPECT_EQ(test, size, ret ? UNTOUCHED : c->b);
+	KUNIT_EXPECT_EQ(test, flags, ret ? UNTOUCHED : c->c);
 }
 
 /* The spec's ranges, pinned so a change to lowcomms.h is noticed here. */

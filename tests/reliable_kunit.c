@@ -200,7 +200,7 @@ static void stream_through(struct kunit *test, struct closer *cw, int count,
 	dlm_lc_shim_unregister(c->b, DLM_LC_CMD_MSG);
 	INIT_DELAYED_WORK_ONSTACK(&cw->work, closer_fn);
 	schedule_delayed_work(&cw->work, 0);
-	KUNIT_EXPECT_EQ(test, dlm_lc_bulk_send(c->a, 2, count, size), 0);
+	KUNIT_EXPECT_EQ(test, dlm_lc_bulk_send(c->a, 2, count, size, 0), 0);
 	while (cw->left > 0)
 		flush_delayed_work(&cw->work);
 	destroy_delayed_work_on_stack(&cw->work);
@@ -336,7 +336,8 @@ static void rel_backlog_bounded(struct kunit *test)
 static void rel_peer_speaks_3_1(struct kunit *test)
 {
 	struct ctx *c = test->priv;
-	struct dlm_lc_hdr hdr = {};
+	u8 buf[DLM_LC_MSG_MIN] = {};
+	struct dlm_lc_hdr *hdr = (struct dlm_lc_hdr *)buf;
 
 	c->a = instance(test, "kunit-a", 1, "127.0.0.1", "127.0.0.2",
 			&c->sink_a);
@@ -352,28 +353,29 @@ static void rel_peer_speaks_3_1(struct kunit *test)
 						      DLM_LC_VERSION_3_2),
 			-EBUSY);
 
-	hdr.version = cpu_to_le32(DLM_LC_VERSION_3_1);
-	hdr.length = cpu_to_le16(sizeof(hdr));
-	hdr.cmd = DLM_LC_CMD_MSG;
-	hdr.nodeid = cpu_to_le32(1);
+	hdr->version = cpu_to_le32(DLM_LC_VERSION_3_1);
+	hdr->length = cpu_to_le16(sizeof(buf));
+	hdr->cmd = DLM_LC_CMD_MSG;
+	hdr->nodeid = cpu_to_le32(1);
 	/* A asks B's version first (RCOM_STATUS), then sends bare */
-	KUNIT_ASSERT_EQ(test, dlm_lc_shim_send(c->a, 2, &hdr, sizeof(hdr),
+	KUNIT_ASSERT_EQ(test, dlm_lc_shim_send(c->a, 2, buf, sizeof(buf),
 					       GFP_KERNEL), 0);
-	hdr.nodeid = cpu_to_le32(2);
-	KUNIT_ASSERT_EQ(test, dlm_lc_shim_send(c->b, 1, &hdr, sizeof(hdr),
+	hdr->nodeid = cpu_to_le32(2);
+	KUNIT_ASSERT_EQ(test, dlm_lc_shim_send(c->b, 1, buf, sizeof(buf),
 					       GFP_KERNEL), 0);
 	KUNIT_EXPECT_TRUE(test, wait_for(sink_count(&c->sink_b) == 1));
 	KUNIT_EXPECT_TRUE(test, wait_for(sink_count(&c->sink_a) == 1));
 	KUNIT_EXPECT_EQ(test, rel_version(c->a, 2), (u64)DLM_LC_VERSION_3_1);
 	KUNIT_EXPECT_EQ(test, rel_tx_msgs(c->a, 2), 0ULL);
 	KUNIT_EXPECT_EQ(test, rel_tx_msgs(c->b, 1), 0ULL);
-	KUNIT_EXPECT_EQ(test, c->sink_b.last_len, (int)sizeof(hdr));
+	KUNIT_EXPECT_EQ(test, c->sink_b.last_len, (int)sizeof(buf));
 }
 
+/* The shortest DLM_MSG a stock node takes. */
 static int send_small(struct dlm_lc_cluster *cl, int to, u8 seed)
 {
 	struct dlm_lc_hdr *hdr;
-	u8 buf[64];
+	u8 buf[DLM_LC_MSG_MIN];
 
 	memset(buf, seed, sizeof(buf));
 	hdr = (struct dlm_lc_hdr *)buf;
@@ -967,7 +969,7 @@ static void rel_fin_taken_while_closing(struct kunit *test)
 static void rel_nowait_send_makes_no_state(struct kunit *test)
 {
 	struct ctx *c = test->priv;
-	u8 buf[64] = {};
+	u8 buf[DLM_LC_MSG_MIN] = {};
 	struct dlm_lc_hdr *hdr = (struct dlm_lc_hdr *)buf;
 	int ret;
 
@@ -981,6 +983,62 @@ static void rel_nowait_send_makes_no_state(struct kunit *test)
 	ret = dlm_lc_shim_send(c->a, 2, buf, sizeof(buf), GFP_NOWAIT);
 	rcu_read_unlock();
 	KUNIT_EXPECT_EQ(test, ret, -EAGAIN);
+}
+
+/*
+ * A DLM_MSG or DLM_RCOM shorter than its stock struct is refused before
+ * anything is numbered or asked of the peer: a stock 3.2 node would drop
+ * it without taking its number and wait for it for ever.
+ */
+static void rel_short_message_refused(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+	u8 buf[DLM_LC_MSG_MIN] = {};
+	struct dlm_lc_hdr *hdr = (struct dlm_lc_hdr *)buf;
+	static const struct {
+		u8 cmd;
+		u16 len;
+	} cases[] = {
+		{ DLM_LC_CMD_MSG, DLM_LC_MSG_MIN - 1 },
+		{ DLM_LC_CMD_MSG, DLM_LC_HDR_LEN },
+		{ DLM_LC_CMD_RCOM, DLM_LC_RCOM_MIN - 1 },
+		{ DLM_LC_CMD_RCOM, DLM_LC_HDR_LEN },
+	};
+	unsigned int i;
+
+	/* B is not up: a refusal that asked its version would time out */
+	c->a = instance(test, "kunit-a", 1, "127.0.0.1", "127.0.0.2",
+			&c->sink_a);
+	c->b = instance(test, "kunit-b", 2, "127.0.0.1", "127.0.0.2",
+			&c->sink_b);
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->a), 0);
+	hdr->version = cpu_to_le32(DLM_LC_VERSION_3_2);
+	hdr->nodeid = cpu_to_le32(1);
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		hdr->cmd = cases[i].cmd;
+		hdr->length = cpu_to_le16(cases[i].len);
+		KUNIT_EXPECT_EQ_MSG(test, dlm_lc_shim_send(c->a, 2, buf,
+							   cases[i].len,
+							   GFP_KERNEL),
+				    -EINVAL, "cmd %u len %u",
+				    cases[i].cmd, cases[i].len);
+	}
+	KUNIT_EXPECT_EQ(test, rel_version(c->a, 2), 0ULL);
+
+	/* the shortest of each that stock takes goes, numbered */
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->b), 0);
+	hdr->cmd = DLM_LC_CMD_MSG;
+	hdr->length = cpu_to_le16(DLM_LC_MSG_MIN);
+	KUNIT_EXPECT_EQ(test, dlm_lc_shim_send(c->a, 2, buf, DLM_LC_MSG_MIN,
+					       GFP_KERNEL), 0);
+	hdr->cmd = DLM_LC_CMD_RCOM;
+	hdr->length = cpu_to_le16(DLM_LC_RCOM_MIN);
+	KUNIT_EXPECT_EQ(test, dlm_lc_shim_send(c->a, 2, buf, DLM_LC_RCOM_MIN,
+					       GFP_KERNEL), 0);
+	KUNIT_EXPECT_TRUE(test, wait_for(sink_count(&c->sink_b) == 1));
+	KUNIT_EXPECT_EQ(test, c->sink_b.last_len, DLM_LC_MSG_MIN);
+	KUNIT_EXPECT_EQ(test, rel_tx_msgs(c->a, 2), 2ULL);
+	KUNIT_EXPECT_TRUE(test, wait_for(!rel_unacked_msgs(c->a, 2)));
 }
 
 struct stopper {
@@ -1080,7 +1138,7 @@ static void rel_second_stop_sends_fin(struct kunit *test)
 static void rel_nothing_numbered_after_fin(struct kunit *test)
 {
 	struct ctx *c = test->priv;
-	u8 buf[64] = {};
+	u8 buf[DLM_LC_MSG_MIN] = {};
 	struct dlm_lc_hdr *hdr = (struct dlm_lc_hdr *)buf;
 	u64 msgs;
 
@@ -1112,6 +1170,7 @@ static struct kunit_case reliable_cases[] = {
 	KUNIT_CASE(rel_refused_content_keeps_number),
 	KUNIT_CASE(rel_fin_taken_while_closing),
 	KUNIT_CASE(rel_nowait_send_makes_no_state),
+	KUNIT_CASE(rel_short_message_refused),
 	KUNIT_CASE(rel_both_stop_start_again),
 	KUNIT_CASE(rel_second_stop_sends_fin),
 	KUNIT_CASE(rel_nothing_numbered_after_fin),

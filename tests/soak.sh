@@ -87,7 +87,7 @@ writer() {
 		2) sz=1024 ;;
 		*) sz=4000 ;;
 		esac
-		if ! wr "$CFG/c$i/comms/$j/bulk" "$CHUNK $sz" 120; then
+		if ! wr "$CFG/c$i/comms/$j/bulk" "$CHUNK $sz 1" 120; then
 			mv "$ERR" "$ERR.failed"
 			return 1
 		fi
