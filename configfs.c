@@ -747,8 +747,7 @@ static ssize_t cfs_node_reset_store(struct config_item *item,
 
 	if (nodeid < 0)
 		return nodeid;
-	dlm_lc_shim_reset_stats(cl, nodeid);
-	return len;
+	return dlm_lc_cfs_done(dlm_lc_shim_reset_stats(cl, nodeid), len);
 }
 
 CONFIGFS_ATTR(cfs_node_, nodeid);

@@ -843,15 +843,22 @@ int dlm_lc_bulk_get_stats(struct dlm_lc_cluster *cl, int nodeid,
 }
 EXPORT_SYMBOL_GPL(dlm_lc_bulk_get_stats);
 
-void dlm_lc_shim_reset_stats(struct dlm_lc_cluster *cl, int nodeid)
+int dlm_lc_shim_reset_stats(struct dlm_lc_cluster *cl, int nodeid)
 {
 	struct shim_node *n;
+	int ret;
 
 	n = shim_node_get(shim_of(cl), nodeid, false);
 	if (!n)
-		return;
-	/* a fresh tx run makes the receiver restart at sequence 0 */
-	mutex_lock(&n->bulk_mutex);
+		return 0;
+	/*
+	 * A fresh tx run makes the receiver restart at sequence 0. A bulk
+	 * run may hold the mutex for as long as its peer leaves the backlog
+	 * full: let the reset be killed meanwhile.
+	 */
+	ret = mutex_lock_killable(&n->bulk_mutex);
+	if (ret)
+		goto out_put;
 	spin_lock(&n->lock);
 	memset(&n->ping, 0, sizeof(n->ping));
 	memset(&n->bulk, 0, sizeof(n->bulk));
@@ -862,7 +869,9 @@ void dlm_lc_shim_reset_stats(struct dlm_lc_cluster *cl, int nodeid)
 	n->rx_first = 0;
 	spin_unlock(&n->lock);
 	mutex_unlock(&n->bulk_mutex);
+out_put:
 	shim_node_put(n);
+	return ret;
 }
 EXPORT_SYMBOL_GPL(dlm_lc_shim_reset_stats);
 

@@ -126,7 +126,8 @@ int dlm_lc_bulk_send(struct dlm_lc_cluster *cl, int nodeid,
 		     unsigned int count, unsigned int size, unsigned int flags);
 int dlm_lc_bulk_get_stats(struct dlm_lc_cluster *cl, int nodeid,
 			  struct dlm_lc_bulk_stats *st);
-void dlm_lc_shim_reset_stats(struct dlm_lc_cluster *cl, int nodeid);
+/* Waits for a bulk run to the node to end; -EINTR if killed meanwhile. */
+int dlm_lc_shim_reset_stats(struct dlm_lc_cluster *cl, int nodeid);
 
 /* protocol version we speak: DLM_LC_VERSION_3_2 (default) or _3_1 */
 int dlm_lc_shim_set_version(struct dlm_lc_cluster *cl, u32 version);

@@ -444,7 +444,7 @@ static bool dial_wait_applies(struct dlm_lc_conn *conn)
 	struct dlm_lc_conn *other = READ_ONCE(conn->other);
 
 	lockdep_assert_held(&conn->wq.lock);
-	if (conn->cl->local_nodeid > conn->nodeid ||
+	if (READ_ONCE(conn->cl->local_nodeid) > conn->nodeid ||
 	    test_bit(CF_DIAL_WAITED, &conn->flags) ||
 	    test_bit(CF_NO_HOLD, &conn->flags) ||
 	    test_bit(CF_REMOVED, &conn->flags) ||

@@ -766,7 +766,7 @@ static void accept_one(struct dlm_lc_cluster *cl, struct socket *sock)
 
 	idx = srcu_read_lock(&cl->srcu);
 	conn = dlm_lc_conn_find_addr(cl, &peer);
-	if (!conn || conn->nodeid == cl->local_nodeid) {
+	if (!conn || conn->nodeid == READ_ONCE(cl->local_nodeid)) {
 		srcu_read_unlock(&cl->srcu, idx);
 		atomic64_inc(&cl->refused);
 		net_info_ratelimited("%s: refused connection from unconfigured address %pISc\n",

@@ -3,6 +3,7 @@
 # DEBUG_OBJECTS, kmemleak), then a kmemleak scan.
 # usage: scripts/uml-test.sh cluster|stress|faults [module source dir]
 #   cluster: tests/cluster.sh, the 3-node cluster (uml.cluster.*)   env: MSGS
+#            CLUSTER_VERSION
 #   stress:  tests/stress.sh, configfs races under traffic (uml.stress.*)
 #   faults:  tests/faults.sh, faults under checked traffic (uml.faults.*)
 #            env: FAULT_MSGS FAULT_REPEAT FAULT_KINDS FAULT_WRITERS_TIMEOUT SIZE
@@ -52,7 +53,7 @@ fi
 env=
 for v in FAULT_MSGS FAULT_REPEAT FAULT_KINDS FAULT_WRITERS_TIMEOUT SIZE TEARDOWN_CYCLES TEARDOWN_CASES TEARDOWN_DEBUG \
 	 TEARDOWN_RELOADS TEARDOWN_NS TEARDOWN_SECS TEARDOWN_CB_US TEARDOWN_CONNECT_MS \
-	 INTEROP_STREAM INTEROP_PINGS; do
+	 INTEROP_STREAM INTEROP_PINGS CLUSTER_VERSION; do
 	[ -n "${!v:-}" ] && env="$env $v=${!v// /,}"
 done
 UML_ENV=$env UML_TAG=uml-$MODE UML_LOG=$OUT/uml-$MODE.log \

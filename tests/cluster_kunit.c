@@ -970,8 +970,8 @@ static void cluster_close_under_traffic(struct kunit *test)
 		   st.rx_msgs, st.rx_seq_err, ns.reconnects, ns.drops);
 	KUNIT_EXPECT_GE(test, ns.reconnects, 1ULL);
 
-	dlm_lc_shim_reset_stats(c->a, 2);
-	dlm_lc_shim_reset_stats(c->b, 1);
+	KUNIT_ASSERT_EQ(test, dlm_lc_shim_reset_stats(c->a, 2), 0);
+	KUNIT_ASSERT_EQ(test, dlm_lc_shim_reset_stats(c->b, 1), 0);
 	KUNIT_ASSERT_EQ(test, dlm_lc_bulk_send(c->a, 2, 500, 300, 0), 0);
 	KUNIT_ASSERT_TRUE(test, wait_for(bulk_done(c->b, 1, 500)));
 	dlm_lc_bulk_get_stats(c->b, 1, &st);
