@@ -39,7 +39,8 @@
 #             (default: the directory of dlm_lowcomms.ko)
 # Output: one "PASS: cluster.<case>" or "FAIL: cluster.<case>: reason" line
 # per case (load topology configure ping bulk io-priority close-reconnect
-# bad-values port-taken remove-under-traffic netns-gone teardown),
+# bad-values reset-killable (3.2 only) port-taken remove-under-traffic
+# netns-gone teardown),
 # "INFO:" lines with numbers, and "TAINTED: <n>" after rmmod.
 # Exit status: number of failed cases.
 
@@ -550,31 +551,41 @@ gone() {
 case_reset_kill() {
 	f=$CFG/c1/comms/2
 	bad=
+	w0=$(cst 1 2 backlog_waits)
 	wr "$CFG/c2/control" stop 30 || { fail reset-killable "stop c2: $(errtxt)"; return 1; }
 	# more than the 4 MiB backlog to a stopped node: the bulk write waits
 	sh -c 'echo "$1" > "$2"' w "$((5 * 1048576 / SIZE)) $SIZE" "$f/bulk" 2>/dev/null &
 	bpid=$!
 	k=0
-	until [ "$(cst 1 2 backlog_waits)" -gt 0 ] 2>/dev/null || [ $k -ge 100 ]; do
+	until [ "$(cst 1 2 backlog_waits)" -gt "${w0:-0}" ] 2>/dev/null || [ $k -ge 100 ]; do
 		sleep 0.1
 		k=$((k + 1))
 	done
-	[ "$(cst 1 2 backlog_waits)" -gt 0 ] 2>/dev/null || bad="$bad bulk never waited for the backlog"
+	[ "$(cst 1 2 backlog_waits)" -gt "${w0:-0}" ] 2>/dev/null ||
+		bad="$bad bulk never waited for the backlog"
 	sh -c 'echo 1 > "$1"' w "$f/reset" 2>/dev/null &
 	rpid=$!
-	sleep 0.5
+	# the reset must be asleep in the kernel, behind the bulk, when killed
+	k=0
+	until [ "$(cut -d' ' -f3 "/proc/$rpid/stat" 2>/dev/null)" = D ] || [ $k -ge 30 ]; do
+		sleep 0.1
+		k=$((k + 1))
+	done
+	pst=$(cut -d' ' -f3 "/proc/$rpid/stat" 2>/dev/null)
+	[ "$pst" = D ] || bad="$bad reset not waiting in the kernel (state '${pst:-gone}')"
+	kill -0 "$bpid" 2>/dev/null || bad="$bad bulk ended before the kill"
 	kill -9 "$rpid" 2>/dev/null
 	gone "$rpid" || bad="$bad reset still there 3 s after SIGKILL (behind the bulk)"
 	kill -9 "$bpid" 2>/dev/null
 	gone "$bpid" || bad="$bad bulk still there 3 s after SIGKILL"
-	wait "$rpid" "$bpid" 2>/dev/null
 	wr "$CFG/c2/control" start 30 || bad="$bad start c2: $(errtxt)"
 	k=0
-	until [ "$(cst 1 2 unacked_msgs)" = 0 ] || [ $k -ge 600 ]; do
+	until [ "$(cst 1 2 unacked_msgs)" = 0 ] || [ $k -ge $((BULK_TIMEOUT * 10)) ]; do
 		sleep 0.1
 		k=$((k + 1))
 	done
-	[ "$(cst 1 2 unacked_msgs)" = 0 ] || bad="$bad c1->2 unacked $(cst 1 2 unacked_msgs) after 60 s"
+	[ "$(cst 1 2 unacked_msgs)" = 0 ] ||
+		bad="$bad c1->2 unacked $(cst 1 2 unacked_msgs) after ${BULK_TIMEOUT}s"
 	wr "$f/reset" 1 10 || bad="$bad reset after: $(errtxt)"
 	wr "$f/ping" "3 2000" 30 || bad="$bad ping after: $(errtxt)"
 	[ -z "$bad" ] && pass reset-killable || fail reset-killable "$bad"
