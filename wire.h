@@ -57,8 +57,8 @@ static_assert(sizeof(struct dlm_lc_opts) == DLM_LC_OPTS_LEN);
  * shortest DLM_MSG and DLM_RCOM a stock 3.2 node takes inside OPTS. It
  * drops a shorter one before it looks at the number, so everything sent
  * to it afterwards waits behind a message that is resent and dropped
- * again, for good. (A 3.1 node drops a short DLM_MSG and reads past a
- * short DLM_RCOM's end.)
+ * again, for good. (A 3.1 node drops a short DLM_MSG and does not check
+ * a DLM_RCOM's length.)
  */
 #define DLM_LC_MSG_MIN		88
 #define DLM_LC_RCOM_MIN		48

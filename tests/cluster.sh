@@ -536,17 +536,12 @@ case_bad_values() {
 }
 
 # --- reset-killable: a reset waiting behind a stuck bulk dies with SIGKILL ---
-# gone PID: waits up to 3 s for PID to exit; false if it is still there
-gone() {
-	k=0
-	while kill -0 "$1" 2>/dev/null; do
-		[ $k -ge 30 ] && return 1
-		sleep 0.1
-		k=$((k + 1))
-	done
-	wait "$1" 2>/dev/null
-	return 0
-}
+# predicates for until_t
+bulk_waited() { [ "$(cst 1 2 backlog_waits)" -gt "${w0:-0}" ] 2>/dev/null; }
+task_state() { cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null; }
+in_kernel_sleep() { [ "$(task_state "$1")" = D ]; }
+exited() { ! kill -0 "$1" 2>/dev/null; }
+all_acked_1_2() { [ "$(cst 1 2 unacked_msgs)" = 0 ]; }
 
 case_reset_kill() {
 	f=$CFG/c1/comms/2
@@ -556,35 +551,20 @@ case_reset_kill() {
 	# more than the 4 MiB backlog to a stopped node: the bulk write waits
 	sh -c 'echo "$1" > "$2"' w "$((5 * 1048576 / SIZE)) $SIZE" "$f/bulk" 2>/dev/null &
 	bpid=$!
-	k=0
-	until [ "$(cst 1 2 backlog_waits)" -gt "${w0:-0}" ] 2>/dev/null || [ $k -ge 100 ]; do
-		sleep 0.1
-		k=$((k + 1))
-	done
-	[ "$(cst 1 2 backlog_waits)" -gt "${w0:-0}" ] 2>/dev/null ||
-		bad="$bad bulk never waited for the backlog"
+	until_t 10 bulk_waited || bad="$bad bulk never waited for the backlog"
 	sh -c 'echo 1 > "$1"' w "$f/reset" 2>/dev/null &
 	rpid=$!
 	# the reset must be asleep in the kernel, behind the bulk, when killed
-	k=0
-	until [ "$(cut -d' ' -f3 "/proc/$rpid/stat" 2>/dev/null)" = D ] || [ $k -ge 30 ]; do
-		sleep 0.1
-		k=$((k + 1))
-	done
-	pst=$(cut -d' ' -f3 "/proc/$rpid/stat" 2>/dev/null)
-	[ "$pst" = D ] || bad="$bad reset not waiting in the kernel (state '${pst:-gone}')"
+	until_t 3 in_kernel_sleep "$rpid" ||
+		bad="$bad reset not waiting in the kernel (state '$(task_state "$rpid")')"
 	kill -0 "$bpid" 2>/dev/null || bad="$bad bulk ended before the kill"
 	kill -9 "$rpid" 2>/dev/null
-	gone "$rpid" || bad="$bad reset still there 3 s after SIGKILL (behind the bulk)"
+	until_t 3 exited "$rpid" || bad="$bad reset still there 3 s after SIGKILL (behind the bulk)"
 	kill -9 "$bpid" 2>/dev/null
-	gone "$bpid" || bad="$bad bulk still there 3 s after SIGKILL"
+	until_t 3 exited "$bpid" || bad="$bad bulk still there 3 s after SIGKILL"
+	wait "$rpid" "$bpid" 2>/dev/null
 	wr "$CFG/c2/control" start 30 || bad="$bad start c2: $(errtxt)"
-	k=0
-	until [ "$(cst 1 2 unacked_msgs)" = 0 ] || [ $k -ge $((BULK_TIMEOUT * 10)) ]; do
-		sleep 0.1
-		k=$((k + 1))
-	done
-	[ "$(cst 1 2 unacked_msgs)" = 0 ] ||
+	until_t "$BULK_TIMEOUT" all_acked_1_2 ||
 		bad="$bad c1->2 unacked $(cst 1 2 unacked_msgs) after ${BULK_TIMEOUT}s"
 	wr "$f/reset" 1 10 || bad="$bad reset after: $(errtxt)"
 	wr "$f/ping" "3 2000" 30 || bad="$bad ping after: $(errtxt)"

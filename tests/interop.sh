@@ -945,18 +945,6 @@ case_unload() {
 # the lockspace is removed (the last one: the transport stops), the
 # configuration undone and dlm.ko unloaded; the caller's kmemleak scan
 # follows.
-# until SECS CMD...: poll CMD, 0.1 s apart, at most SECS seconds
-until_t() {
-	k=$(($1 * 10))
-	shift
-	while [ $k -gt 0 ]; do
-		"$@" && return 0
-		sleep 0.1
-		k=$((k - 1))
-	done
-	return 1
-}
-
 # node2_down: dlm_controld's part to the end (above) and rmmod dlm; what
 # failed is in $down_bad, empty on success
 node2_down() {

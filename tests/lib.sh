@@ -55,6 +55,18 @@ wr() {
 	[ -s "$ERR" ] || echo "exit $r (timeout?)" >"$ERR"
 	return $r
 }
+# until_t SECS CMD...: poll CMD, 0.1 s apart, at most SECS seconds
+until_t() {
+	k=$(($1 * 10))
+	shift
+	while [ $k -gt 0 ]; do
+		"$@" && return 0
+		sleep 0.1
+		k=$((k - 1))
+	done
+	return 1
+}
+
 errtxt() { tr '\n' ' ' <"$ERR" | sed 's/ *$//'; }
 
 # st FILE KEY: value of a "key value" line
