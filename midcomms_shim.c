@@ -710,12 +710,13 @@ static int tx_version(struct dlm_lc_shim *shim, struct shim_node *n,
 int dlm_lc_shim_send(struct dlm_lc_cluster *cl, int nodeid, const void *buf,
 		     size_t len, gfp_t gfp)
 {
+	const struct dlm_lc_hdr *hdr = buf;
 	struct dlm_lc_shim *shim = shim_of(cl);
 	struct dlm_lc_rel_tx tx;
 	struct shim_node *n;
 	size_t min_len;
 	u32 version;
-	int ret;
+	int local, ret;
 
 	/*
 	 * A receiver frames by the header, and takes only a DLM_MSG or
@@ -724,9 +725,9 @@ int dlm_lc_shim_send(struct dlm_lc_cluster *cl, int nodeid, const void *buf,
 	 * every resend.
 	 */
 	if (len < DLM_LC_HDR_LEN || len > DLM_LC_MAX_MSG ||
-	    le16_to_cpu(((const struct dlm_lc_hdr *)buf)->length) != len)
+	    le16_to_cpu(hdr->length) != len)
 		return -EINVAL;
-	switch (((const struct dlm_lc_hdr *)buf)->cmd) {
+	switch (hdr->cmd) {
 	case DLM_LC_CMD_MSG:
 		min_len = DLM_LC_MSG_MIN;
 		break;
@@ -737,6 +738,18 @@ int dlm_lc_shim_send(struct dlm_lc_cluster *cl, int nodeid, const void *buf,
 		return -EINVAL;
 	}
 	if (len < min_len)
+		return -EINVAL;
+	/*
+	 * A stock receiver skips a message whose header does not name the
+	 * connection's node, and a major version other than 3 closes the
+	 * stream at ours. The minor is ours to set, below.
+	 */
+	local = dlm_lc_cluster_local_nodeid(cl);
+	if (!local)
+		return -EADDRNOTAVAIL;
+	if (le32_to_cpu(hdr->nodeid) != local ||
+	    (le32_to_cpu(hdr->version) & DLM_LC_VERSION_MAJOR) !=
+	    (DLM_LC_VERSION_3_2 & DLM_LC_VERSION_MAJOR))
 		return -EINVAL;
 	/*
 	 * A peer's state is made (allocated, its version asked for) only by
@@ -752,6 +765,11 @@ int dlm_lc_shim_send(struct dlm_lc_cluster *cl, int nodeid, const void *buf,
 				       version == DLM_LC_VERSION_3_2, gfp, &tx);
 	if (!ret) {
 		memcpy(tx.buf, buf, len);
+		/*
+		 * A stock node that took us for 3.1 drops a bare message
+		 * marked 3.2; an old 3.1 one checks only the major.
+		 */
+		((struct dlm_lc_hdr *)tx.buf)->version = cpu_to_le32(version);
 		dlm_lc_rel_commit(&n->rel, &tx);
 	}
 	shim_node_put(n);

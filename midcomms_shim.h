@@ -96,14 +96,17 @@ int dlm_lc_ping_get_stats(struct dlm_lc_cluster *cl, int nodeid,
 /*
  * Send one message built by the caller, header included. To a 3.2 peer it
  * goes numbered, inside OPTS (so it must leave 24 bytes of the 4096), and
- * is kept until acknowledged. Fails with -EAGAIN if @gfp may not block and
+ * is kept until acknowledged. The header's version is set to the one the
+ * message goes at (3.1 bare, 3.2 inside OPTS). Fails with -EADDRNOTAVAIL
+ * if the instance has no local node, -EAGAIN if @gfp may not block and
  * we have no state for the peer yet (nothing came from it and no send that
  * may sleep went to it) or its version is not known, -ENOBUFS if the
  * unacknowledged backlog is full (after waiting, if @gfp allows), -ENOENT
  * if the node is being removed, -ESHUTDOWN if we sent the peer FIN and
  * have not started again (after waiting up to 30 s for the start, if @gfp
  * allows), -EINVAL if @len is below a header, above 4096 or not the
- * header's length field, or if the command is not DLM_MSG or DLM_RCOM (the
+ * header's length field, if the header's node is not the local one or its
+ * major version is not 3, or if the command is not DLM_MSG or DLM_RCOM (the
  * only ones a receiver takes inside OPTS) or the message is shorter than
  * a stock node takes (DLM_LC_MSG_MIN, DLM_LC_RCOM_MIN), -EMSGSIZE if it
  * leaves no room for OPTS to a 3.2 peer.

@@ -332,6 +332,16 @@ static void rel_backlog_bounded(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, sink_count(&c->sink_b), sent);
 }
 
+static u32 sink_last_version(struct sink *s)
+{
+	u32 version;
+
+	spin_lock(&s->lock);
+	version = le32_to_cpu(((struct dlm_lc_hdr *)s->last)->version);
+	spin_unlock(&s->lock);
+	return version;
+}
+
 /* B speaks only 3.1: no numbers either way, both still deliver. */
 static void rel_peer_speaks_3_1(struct kunit *test)
 {
@@ -353,7 +363,8 @@ static void rel_peer_speaks_3_1(struct kunit *test)
 						      DLM_LC_VERSION_3_2),
 			-EBUSY);
 
-	hdr->version = cpu_to_le32(DLM_LC_VERSION_3_1);
+	/* as a stock DLM marks all it builds; sent bare, it must say 3.1 */
+	hdr->version = cpu_to_le32(DLM_LC_VERSION_3_2);
 	hdr->length = cpu_to_le16(sizeof(buf));
 	hdr->cmd = DLM_LC_CMD_MSG;
 	hdr->nodeid = cpu_to_le32(1);
@@ -369,6 +380,10 @@ static void rel_peer_speaks_3_1(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, rel_tx_msgs(c->a, 2), 0ULL);
 	KUNIT_EXPECT_EQ(test, rel_tx_msgs(c->b, 1), 0ULL);
 	KUNIT_EXPECT_EQ(test, c->sink_b.last_len, (int)sizeof(buf));
+	KUNIT_EXPECT_EQ(test, sink_last_version(&c->sink_b),
+			(u32)DLM_LC_VERSION_3_1);
+	KUNIT_EXPECT_EQ(test, sink_last_version(&c->sink_a),
+			(u32)DLM_LC_VERSION_3_1);
 }
 
 /* The shortest DLM_MSG a stock node takes. */
@@ -1041,6 +1056,73 @@ static void rel_short_message_refused(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, wait_for(!rel_unacked_msgs(c->a, 2)));
 }
 
+/*
+ * A header that does not name us, or has a major other than 3, is
+ * refused before anything is asked of the peer: a stock receiver skips
+ * the first (lock.c checks h_nodeid against the connection) and ours
+ * closes the stream on the second. The minor is set to the version the
+ * message goes at, whatever the caller wrote.
+ */
+static void rel_header_checked(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+	u8 buf[DLM_LC_MSG_MIN] = {};
+	struct dlm_lc_hdr *hdr = (struct dlm_lc_hdr *)buf;
+	static const struct {
+		u32 nodeid;
+		u32 version;
+	} cases[] = {
+		{ 2, DLM_LC_VERSION_3_2 },
+		{ 0, DLM_LC_VERSION_3_2 },
+		{ 0xffffffff, DLM_LC_VERSION_3_2 },
+		{ 1, 0x00040002 },
+		{ 1, 0x00020001 },
+		{ 1, 0 },
+	};
+	unsigned int i;
+
+	c->a = instance(test, "kunit-a", 1, "127.0.0.1", "127.0.0.2",
+			&c->sink_a);
+	c->b = instance(test, "kunit-b", 2, "127.0.0.1", "127.0.0.2",
+			&c->sink_b);
+	hdr->length = cpu_to_le16(sizeof(buf));
+	hdr->cmd = DLM_LC_CMD_MSG;
+
+	/* no local node: the header cannot name us */
+	hdr->version = cpu_to_le32(DLM_LC_VERSION_3_2);
+	hdr->nodeid = 0;
+	KUNIT_ASSERT_EQ(test, dlm_lc_node_set_local(c->a, 1, false), 0);
+	KUNIT_EXPECT_EQ(test, dlm_lc_shim_send(c->a, 2, buf, sizeof(buf),
+					       GFP_KERNEL), -EADDRNOTAVAIL);
+	KUNIT_ASSERT_EQ(test, dlm_lc_node_set_local(c->a, 1, true), 0);
+
+	/* B is not up: a refusal that asked its version would time out */
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->a), 0);
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		hdr->nodeid = cpu_to_le32(cases[i].nodeid);
+		hdr->version = cpu_to_le32(cases[i].version);
+		KUNIT_EXPECT_EQ_MSG(test, dlm_lc_shim_send(c->a, 2, buf,
+							   sizeof(buf),
+							   GFP_KERNEL),
+				    -EINVAL, "nodeid %u version 0x%08x",
+				    cases[i].nodeid, cases[i].version);
+	}
+	KUNIT_EXPECT_EQ(test, rel_version(c->a, 2), 0ULL);
+	KUNIT_EXPECT_EQ(test, sink_count(&c->sink_b), 0);
+
+	/* inside OPTS to a 3.2 peer the header says 3.2 */
+	KUNIT_ASSERT_EQ(test, dlm_lc_cluster_start(c->b), 0);
+	hdr->nodeid = cpu_to_le32(1);
+	hdr->version = cpu_to_le32(0x0003abcd);
+	KUNIT_EXPECT_EQ(test, dlm_lc_shim_send(c->a, 2, buf, sizeof(buf),
+					       GFP_KERNEL), 0);
+	KUNIT_EXPECT_TRUE(test, wait_for(sink_count(&c->sink_b) == 1));
+	KUNIT_EXPECT_EQ(test, sink_last_version(&c->sink_b),
+			(u32)DLM_LC_VERSION_3_2);
+	KUNIT_EXPECT_EQ(test, c->sink_b.from, 1);
+	KUNIT_EXPECT_EQ(test, rel_tx_msgs(c->a, 2), 1ULL);
+}
+
 struct stopper {
 	struct work_struct work;
 	struct dlm_lc_cluster *cl;
@@ -1171,6 +1253,7 @@ static struct kunit_case reliable_cases[] = {
 	KUNIT_CASE(rel_fin_taken_while_closing),
 	KUNIT_CASE(rel_nowait_send_makes_no_state),
 	KUNIT_CASE(rel_short_message_refused),
+	KUNIT_CASE(rel_header_checked),
 	KUNIT_CASE(rel_both_stop_start_again),
 	KUNIT_CASE(rel_second_stop_sends_fin),
 	KUNIT_CASE(rel_nothing_numbered_after_fin),
