@@ -740,9 +740,10 @@ int dlm_lc_shim_send(struct dlm_lc_cluster *cl, int nodeid, const void *buf,
 	if (len < min_len)
 		return -EINVAL;
 	/*
-	 * A stock receiver skips a message whose header does not name the
-	 * connection's node, and a major version other than 3 closes the
-	 * stream at ours. The minor is ours to set, below.
+	 * A header that does not name us closes the stream at our receiver
+	 * (bare, under 3.1) and is skipped by stock's lock layer. A major
+	 * other than 3 is not a DLM header at all; the version sent is ours
+	 * to set, below.
 	 */
 	local = dlm_lc_cluster_local_nodeid(cl);
 	if (!local)

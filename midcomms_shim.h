@@ -96,8 +96,8 @@ int dlm_lc_ping_get_stats(struct dlm_lc_cluster *cl, int nodeid,
 /*
  * Send one message built by the caller, header included. To a 3.2 peer it
  * goes numbered, inside OPTS (so it must leave 24 bytes of the 4096), and
- * is kept until acknowledged. The header's version is set to the one the
- * message goes at (3.1 bare, 3.2 inside OPTS). Fails with -EADDRNOTAVAIL
+ * is kept until acknowledged. The copy sent carries the version it goes
+ * at (3.1 bare, 3.2 inside OPTS) whatever minor the caller wrote. Fails with -EADDRNOTAVAIL
  * if the instance has no local node, -EAGAIN if @gfp may not block and
  * we have no state for the peer yet (nothing came from it and no send that
  * may sleep went to it) or its version is not known, -ENOBUFS if the
