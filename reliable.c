@@ -877,6 +877,7 @@ void dlm_lc_rel_close_begin(struct dlm_lc_rel *r)
 	if (kick)
 		ack_kick(r, gen);
 }
+EXPORT_SYMBOL_IF_KUNIT(dlm_lc_rel_close_begin);
 
 int dlm_lc_rel_send_fin(struct dlm_lc_rel *r)
 {
@@ -914,6 +915,7 @@ int dlm_lc_rel_send_fin(struct dlm_lc_rel *r)
 	spin_unlock_bh(&r->lock);
 	return 0;
 }
+EXPORT_SYMBOL_IF_KUNIT(dlm_lc_rel_send_fin);
 
 void dlm_lc_rel_open(struct dlm_lc_rel *r)
 {
@@ -927,6 +929,7 @@ void dlm_lc_rel_open(struct dlm_lc_rel *r)
 	/* writers that waited since our FIN */
 	wake_up_all(&r->wait);
 }
+EXPORT_SYMBOL_IF_KUNIT(dlm_lc_rel_open);
 
 void dlm_lc_rel_forget(struct dlm_lc_rel *r)
 {

@@ -581,6 +581,63 @@ static void rel_fake_ack(struct dlm_lc_rel *r, u32 seq)
 	dlm_lc_rel_rx_ack(r, &hdr);
 }
 
+/*
+ * A stock node with no lockspace says nothing but its FIN, numbered 0.
+ * Both FINs go through and we start again; then its FIN 0 comes once
+ * more (our ACK of it was lost with its socket). We take and acknowledge
+ * it, and once that ACK is built its next 0, a new message after its
+ * reset, starts our count again: it must be delivered, not taken for a
+ * duplicate of the FIN. A number other than 0 before then is refused.
+ */
+static void rel_stock_old_fin_again(struct kunit *test)
+{
+	struct ctx *c = test->priv;
+	struct dlm_lc_rel_stats st;
+	u8 buf[128], ack[DLM_LC_HDR_LEN];
+	struct dlm_lc_rel *r;
+
+	r = lone_rel(test, c);
+	dlm_lc_rel_close_begin(r);
+	KUNIT_ASSERT_EQ(test, dlm_lc_rel_send_fin(r), 0);
+	rel_fake_ack(r, 1);
+	opts_frame(buf, 2, 0, 0, DLM_LC_CMD_FIN, 0);
+	KUNIT_EXPECT_FALSE(test, dlm_lc_rel_rx(r, buf, DLM_LC_CMD_FIN, 7));
+	KUNIT_ASSERT_EQ(test, dlm_lc_rel_fill_ack(r, 7, ack, sizeof(ack)),
+			DLM_LC_HDR_LEN);
+	KUNIT_EXPECT_EQ(test, le32_to_cpu(((struct dlm_lc_hdr *)ack)->lockspace),
+			1U);
+	dlm_lc_rel_open(r);
+	dlm_lc_rel_get_stats(r, &st);
+	KUNIT_ASSERT_EQ(test, st.fin_resets, 1ULL);
+
+	/* its old FIN again: taken, acknowledged as before */
+	KUNIT_EXPECT_FALSE(test, dlm_lc_rel_rx(r, buf, DLM_LC_CMD_FIN, 8));
+	dlm_lc_rel_get_stats(r, &st);
+	KUNIT_EXPECT_EQ(test, st.fin_rx, 2ULL);
+	KUNIT_ASSERT_EQ(test, dlm_lc_rel_fill_ack(r, 8, ack, sizeof(ack)),
+			DLM_LC_HDR_LEN);
+	KUNIT_EXPECT_EQ(test, le32_to_cpu(((struct dlm_lc_hdr *)ack)->lockspace),
+			1U);
+
+	/* before its new 0, nothing else */
+	opts_frame(buf, 2, 0, 1, DLM_LC_CMD_MSG, 1);
+	KUNIT_EXPECT_FALSE(test, dlm_lc_rel_rx(r, buf, DLM_LC_CMD_MSG, 8));
+	dlm_lc_rel_get_stats(r, &st);
+	KUNIT_EXPECT_EQ(test, st.rx_future, 1ULL);
+
+	/* it started over after our ACK: 0 and 1 are new */
+	opts_frame(buf, 2, 0, 0, DLM_LC_CMD_MSG, 0);
+	KUNIT_EXPECT_TRUE(test, dlm_lc_rel_rx(r, buf, DLM_LC_CMD_MSG, 8));
+	opts_frame(buf, 2, 0, 1, DLM_LC_CMD_MSG, 1);
+	KUNIT_EXPECT_TRUE(test, dlm_lc_rel_rx(r, buf, DLM_LC_CMD_MSG, 8));
+	dlm_lc_rel_get_stats(r, &st);
+	KUNIT_EXPECT_EQ(test, st.rx_msgs, 2ULL);
+	KUNIT_EXPECT_EQ(test, st.rx_next, 2U);
+	KUNIT_EXPECT_EQ(test, st.rx_dups, 0ULL);
+	KUNIT_EXPECT_EQ(test, st.peer_closed, 0U);
+	dlm_lc_rel_release(r);
+}
+
 /* one 4000-byte message to a lone node, written in a work of its own */
 struct rel_writer {
 	struct work_struct work;
@@ -1267,6 +1324,7 @@ static struct kunit_case reliable_cases[] = {
 	KUNIT_CASE(rel_stock_ack_frees_copies),
 	KUNIT_CASE(rel_ack_only_on_its_socket),
 	KUNIT_CASE(rel_fallback_races_writer),
+	KUNIT_CASE(rel_stock_old_fin_again),
 	KUNIT_CASE(rel_kept_pages_charged_once),
 	KUNIT_CASE(rel_backlog_waiter_charged_once),
 	KUNIT_CASE(rel_removed_node_stays_gone),
