@@ -66,6 +66,8 @@ struct adapter_cb {
 };
 
 static DEFINE_MUTEX(adapter_mutex);	/* making and freeing the instance */
+/* start and stop against the local node's removal (dlm_lowcomms_close()) */
+static DEFINE_MUTEX(adapter_run_mutex);
 static struct dlm_lc_cluster *adapter_cl;
 static bool adapter_wq_up;
 /* lost sockets so far: a message gets one copy queued per loss */
@@ -220,7 +222,7 @@ int dlm_lowcomms_addr(int nodeid, struct sockaddr_storage *addr)
 			return ret;
 	}
 	ret = dlm_lc_node_add_addr(cl, nodeid, addr);
-	/* the local node outlives its comm (dlm_lowcomms_close()) */
+	/* a running local node outlives its comm (dlm_lowcomms_close()) */
 	return ret == -EEXIST ? 0 : ret;
 }
 
@@ -284,8 +286,10 @@ int dlm_lowcomms_start(void)
 
 	if (IS_ERR(cl))
 		return PTR_ERR(cl);
+	mutex_lock(&adapter_run_mutex);
+	ret = 0;
 	if (dlm_lc_cluster_running(cl))
-		return 0;
+		goto out_unlock;
 	ret = settings_apply(cl);
 	if (ret)
 		goto out_err;
@@ -299,10 +303,13 @@ int dlm_lowcomms_start(void)
 		goto out_err;
 	log_print("using TCP for communications (dlm_lowcomms %s)",
 		  DLM_LC_VERSION);
+	mutex_unlock(&adapter_run_mutex);
 	return 0;
 
 out_err:
 	log_print("start failed: %d", ret);
+out_unlock:
+	mutex_unlock(&adapter_run_mutex);
 	return ret;
 }
 
@@ -313,9 +320,11 @@ static void adapter_stop(void)
 
 	if (!cl)
 		return;
+	mutex_lock(&adapter_run_mutex);
 	dlm_lc_cluster_stop(cl);
 	/* as the kernel's own lowcomms: no message outlives the stop */
 	dlm_lc_cluster_discard_queued(cl);
+	mutex_unlock(&adapter_run_mutex);
 }
 
 #ifdef DLM_LC_DLM_SHUTDOWN_NODE
@@ -372,18 +381,25 @@ void dlm_lowcomms_exit(void)
 /*
  * The node left the cluster's configuration (its comm was removed; it may
  * have been fenced): its connection goes at once, with what is queued for
- * it. Not the local node's: the instance keeps running, as the kernel's
- * own lowcomms does, until the last lockspace stops it.
+ * it. The local node goes too once no lockspace runs, so that the next
+ * start takes the addresses configured by then (the kernel's own lowcomms
+ * reads them at each start) rather than adding them behind the old ones;
+ * while running it stays, as the instance listens on its address until
+ * the last lockspace stops it.
  */
 int dlm_lowcomms_close(int nodeid)
 {
 	struct dlm_lc_cluster *cl = cl_get();
+	int ret = 0;
 
 	if (!cl)
 		return -ENOENT;
-	if (nodeid == dlm_lc_cluster_local_nodeid(cl))
-		return 0;
-	return dlm_lc_node_remove_now(cl, nodeid);
+	mutex_lock(&adapter_run_mutex);
+	if (nodeid != dlm_lc_cluster_local_nodeid(cl) ||
+	    !dlm_lc_cluster_running(cl))
+		ret = dlm_lc_node_remove_now(cl, nodeid);
+	mutex_unlock(&adapter_run_mutex);
+	return ret;
 }
 
 /* connections come up on the first message; the node must be known */

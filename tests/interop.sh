@@ -45,6 +45,9 @@
 #               (node2_swap between rounds); INTEROP_FLOOD_NODE2=0 leaves
 #               node 2 out (c1's rounds only)
 #   unload      stop, rmdir, rmmod dlm_lowcomms (dlm.ko stays), no splat
+#   local-moves only with INTEROP_DLM_KO: node 2's comms removed with no
+#               lockspace left, node 2 configured again on 192.0.2.12: the
+#               next lockspace must listen there and not on 192.0.2.2
 #   dlm-unload  only with INTEROP_DLM_KO: the lockspace started (node 2 its
 #               only member) and removed, configfs emptied, rmmod dlm
 # Environment: INTEROP_DLM_KO (a dlm.ko to load as node 2 instead of the
@@ -209,6 +212,11 @@ node2_config() {
 			{ echo "comms/$n/addr: $(errtxt)" >"$ERR"; return 1; }
 	done
 	wr "$C/comms/2/local" 1 || { echo "comms/2/local: $(errtxt)" >"$ERR"; return 1; }
+	node2_ls_up
+}
+
+# node2_ls_up: the lockspace (HELPER_PID), as node2_config says
+node2_ls_up() {
 	[ -x "$HELPER" ] || { echo "no $HELPER" >"$ERR"; return 1; }
 	# devtmpfs normally gives us the node; the helper mknods it otherwise
 	grep -q ' /dev devtmpfs' /proc/mounts || mount -t devtmpfs devtmpfs /dev 2>/dev/null
@@ -948,6 +956,23 @@ case_unload() {
 # node2_down: dlm_controld's part to the end (above) and rmmod dlm; what
 # failed is in $down_bad, empty on success
 node2_down() {
+	node2_ls_down || return 1
+	node2_unload
+}
+
+# node2_unload: configfs emptied, rmmod dlm; failures added to $down_bad
+node2_unload() {
+	for c in "$SCFG"/cluster/comms/*; do
+		[ -d "$c" ] && rmdir "$c"
+	done
+	rmdir "$SCFG/cluster" 2>"$ERR" || down_bad="$down_bad rmdir cluster: $(errtxt)"
+	rmmod dlm 2>"$ERR" || down_bad="$down_bad rmmod dlm: $(errtxt)"
+	[ -z "$down_bad" ]
+}
+
+# node2_ls_down: node2_down up to the lockspace's removal (the transport
+# stopped); what failed is in $down_bad
+node2_ls_down() {
 	down_bad=
 	S=$SCFG/cluster/spaces/$LSNAME
 	ls_sys=/sys/kernel/dlm/$LSNAME
@@ -978,17 +1003,56 @@ node2_down() {
 		down_bad="$down_bad remove: $(tr '\n' ' ' <"$T/helper.out")"
 	[ -d "$ls_sys" ] && down_bad="$down_bad $ls_sys still there"
 	rmdir "$S/nodes/2" "$S" 2>/dev/null
-	for c in "$SCFG"/cluster/comms/*; do
+	[ -z "$down_bad" ]
+}
+
+# --- local-moves (with INTEROP_DLM_KO) ------------------------------------------
+# dlm_controld stopped with no lockspace left (its comms removed) and came
+# back with another address for this node: the next lockspace must listen
+# there, as the kernel's own lowcomms does (it reads the local addresses
+# at each start), not on the old one. Node 2's lockspace is already gone
+# (node2_ls_down), and so is 192.0.2.2 (with the veth, in case_unload);
+# the new address goes on lo. The lockspace leaves again at the end.
+LISTEN_OLD=020200C0:5248	# 192.0.2.2:21064 as /proc/net/tcp shows it
+LISTEN_NEW=0C0200C0:5248	# 192.0.2.12:21064
+listening_on() {
+	awk -v a="$1" '$2 == a && $4 == "0A" { f = 1 } END { exit !f }' /proc/net/tcp
+}
+
+case_local_moves() {
+	bad=
+	C=$SCFG/cluster
+	for c in "$C"/comms/*; do
 		[ -d "$c" ] && rmdir "$c"
 	done
-	rmdir "$SCFG/cluster" 2>"$ERR" || down_bad="$down_bad rmdir cluster: $(errtxt)"
-	rmmod dlm 2>"$ERR" || down_bad="$down_bad rmmod dlm: $(errtxt)"
-	[ -z "$down_bad" ]
+	if ! "$IP" addr add 192.0.2.12/32 dev lo 2>"$ERR" ||
+	   ! mkdir "$C/comms/2" 2>"$ERR" || ! wr "$C/comms/2/nodeid" 2 ||
+	   ! write_ss 192.0.2.12 "$C/comms/2/addr" ||
+	   ! wr "$C/comms/2/local" 1; then
+		fail local-moves "configure: $(errtxt)"
+		return 1
+	fi
+	if ! node2_ls_up; then
+		fail local-moves "lockspace: $(errtxt)"
+		return 1
+	fi
+	listening_on $LISTEN_NEW || bad="$bad nothing listens on 192.0.2.12:21064"
+	listening_on $LISTEN_OLD && bad="$bad still listening on 192.0.2.2:21064"
+	info "local-moves: listening: $(awk '$2 ~ /:5248$/ && $4 == "0A" {print $2}' /proc/net/tcp)"
+	node2_ls_down || bad="$bad leave: $down_bad"
+	[ -z "$bad" ] && pass local-moves || fail local-moves "$bad"
 }
 
 case_dlm_unload() {
 	bad=
-	node2_down || bad=$down_bad
+	if node2_ls_down; then
+		case_local_moves
+	else
+		bad=$down_bad
+		skip local-moves dlm-unload
+	fi
+	down_bad=
+	node2_unload || bad="$bad $down_bad"
 	s=$(dmesg | grep -E 'WARNING:|BUG:|Call Trace|general protection|Oops|refcount_t:|UBSAN:|KASAN:' | head -n 3)
 	[ -n "$s" ] && bad="$bad splat: $s"
 	[ -z "$bad" ] && pass dlm-unload || fail dlm-unload "$bad"
@@ -1021,6 +1085,7 @@ if case_load; then
 			case_dlm_unload
 		else
 			skip dlm-unload stock-node
+			skip local-moves stock-node
 		fi
 	fi
 else
