@@ -17,7 +17,8 @@
  * - messages are sent from process and softirq context (6.12's rsb scan
  *   timer), so the transport's write queue is bottom-half safe;
  * - a 3.2 node keeps every message until it is acknowledged and may send
- *   it again: the message pins its write-queue page at commit, which the
+ *   it again: the message pins its write-queue page from its allocation
+ *   (midcomms may ask for a resend before it calls the commit), which the
  *   transport never writes again (lowcomms.h), and a resend copies from
  *   there; resends are asked for when an established socket is lost to
  *   an error, as its own lowcomms asked from its error report, so that
@@ -53,7 +54,7 @@
 struct dlm_msg {
 	struct kref ref;
 	struct dlm_lc_msg lc;
-	struct page *page;	/* pinned at commit */
+	struct page *page;	/* pinned from the allocation on */
 	char *ppc;
 	int len;
 	int nodeid;
@@ -468,7 +469,13 @@ static struct dlm_msg *msg_new(int nodeid, int len, gfp_t gfp, char **ppc,
 		return NULL;
 	}
 	kref_init(&msg->ref);
-	msg->page = NULL;
+	/*
+	 * Pinned now, while the entry is uncommitted and its page the
+	 * queue's: midcomms marks a message committed before it calls the
+	 * commit, and a socket lost in between asks for a resend of it.
+	 */
+	msg->page = virt_to_page(msg->lc.buf);
+	get_page(msg->page);
 	msg->resent = 0;
 	msg->ppc = msg->lc.buf;
 	msg->len = len;
@@ -496,9 +503,6 @@ struct dlm_msg *dlm_lowcomms_new_msg(int nodeid, int len, char **ppc,
 
 void dlm_lowcomms_commit_msg(struct dlm_msg *msg)
 {
-	/* before the commit: the send worker may free its page after it */
-	msg->page = virt_to_page(msg->ppc);
-	get_page(msg->page);
 	dlm_lc_msg_commit(&msg->lc);
 	kref_put(&msg->ref, msg_release);
 }
@@ -522,7 +526,7 @@ int dlm_lowcomms_resend_msg(struct dlm_msg *msg)
 	struct dlm_lc_msg lc;
 	int ret;
 
-	if (!cl || !msg->page)
+	if (!cl)
 		return -ENOENT;
 	if (READ_ONCE(msg->resent) == loss)
 		return 1;
