@@ -43,6 +43,7 @@
 #include "memory.h"
 #include "midcomms.h"
 
+#include "lc/addr.h"
 #include "lc/lowcomms.h"
 #include "lc/wire.h"
 
@@ -227,30 +228,62 @@ int dlm_lowcomms_addr(int nodeid, struct sockaddr_storage *addr)
 	return ret == -EEXIST ? 0 : ret;
 }
 
-/* the local node's addresses, as the kernel's configfs gave them */
+static bool addrs_same(const struct sockaddr_storage *a, int na,
+		       const struct sockaddr_storage *b, int nb)
+{
+	int i;
+
+	if (na != nb)
+		return false;
+	for (i = 0; i < na; i++) {
+		if (!dlm_lc_addr_equal(&a[i], &b[i]))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The local node with the addresses the kernel's configfs gives now, as
+ * its own lowcomms reads them at each start: a node kept from before
+ * (its comm was removed while running, and came back) is made again if
+ * they changed, since the first one is what we listen and dial from.
+ */
 static int local_setup(struct dlm_lc_cluster *cl)
 {
-	struct sockaddr_storage ss;
-	int nodeid, i, ret, count = 0;
+	struct sockaddr_storage *want, *have;
+	int nodeid, i, ret, count, had;
 
+	want = kcalloc(2 * DLM_LC_MAX_ADDRS, sizeof(*want), GFP_KERNEL);
+	if (!want)
+		return -ENOMEM;
+	have = want + DLM_LC_MAX_ADDRS;
 	/* 6.12's dlm_our_nodeid() needs a local comm: ask for its address first */
-	if (dlm_our_addr(&ss, 0))
-		return -ENOTCONN;
+	for (count = 0; count < DLM_LC_MAX_ADDRS; count++) {
+		if (dlm_our_addr(&want[count], count))
+			break;
+	}
+	ret = -ENOTCONN;
+	if (!count)
+		goto out_free;
 	nodeid = dlm_our_nodeid();
+	had = dlm_lc_node_get_addrs(cl, nodeid, have, DLM_LC_MAX_ADDRS);
+	if (had >= 0 && !addrs_same(want, count, have, had)) {
+		ret = dlm_lc_node_remove_now(cl, nodeid);
+		if (ret)
+			goto out_free;
+	}
 	ret = node_need(cl, nodeid);
 	if (ret < 0)
-		return ret;
-	for (i = 0; i < DLM_LC_MAX_ADDRS; i++) {
-		if (dlm_our_addr(&ss, i))
-			break;
-		ret = dlm_lc_node_add_addr(cl, nodeid, &ss);
+		goto out_free;
+	for (i = 0; i < count; i++) {
+		ret = dlm_lc_node_add_addr(cl, nodeid, &want[i]);
 		if (ret && ret != -EEXIST)
-			return ret;
-		count++;
+			goto out_free;
 	}
-	if (!count)
-		return -ENOTCONN;
-	return dlm_lc_node_set_local(cl, nodeid, true);
+	ret = dlm_lc_node_set_local(cl, nodeid, true);
+out_free:
+	kfree(want);
+	return ret;
 }
 
 static int settings_apply(struct dlm_lc_cluster *cl)
@@ -382,11 +415,9 @@ void dlm_lowcomms_exit(void)
 /*
  * The node left the cluster's configuration (its comm was removed; it may
  * have been fenced): its connection goes at once, with what is queued for
- * it. The local node goes too once no lockspace runs, so that the next
- * start takes the addresses configured by then (the kernel's own lowcomms
- * reads them at each start) rather than adding them behind the old ones;
- * while running it stays, as the instance listens on its address until
- * the last lockspace stops it.
+ * it. The local node goes too once no lockspace runs; while running it
+ * stays, as the instance listens on its address until the last lockspace
+ * stops it (the next start checks its addresses: local_setup()).
  */
 int dlm_lowcomms_close(int nodeid)
 {

@@ -47,7 +47,9 @@
 #   unload      stop, rmdir, rmmod dlm_lowcomms (dlm.ko stays), no splat
 #   local-moves only with INTEROP_DLM_KO: node 2's comms removed with no
 #               lockspace left, node 2 configured again on 192.0.2.12: the
-#               next lockspace must listen there and not on 192.0.2.2
+#               next lockspace must listen there and not on 192.0.2.2;
+#               then its comm made again on 192.0.2.22 while that runs:
+#               still listening on .12, and the next lockspace on .22
 #   dlm-unload  only with INTEROP_DLM_KO: the lockspace started (node 2 its
 #               only member) and removed, configfs emptied, rmmod dlm
 # Environment: INTEROP_DLM_KO (a dlm.ko to load as node 2 instead of the
@@ -956,7 +958,8 @@ case_unload() {
 # node2_down: dlm_controld's part to the end (above) and rmmod dlm; what
 # failed is in $down_bad, empty on success
 node2_down() {
-	node2_ls_down || return 1
+	node2_ls_down
+	[ $? = 2 ] && return 1
 	node2_unload
 }
 
@@ -971,7 +974,8 @@ node2_unload() {
 }
 
 # node2_ls_down: node2_down up to the lockspace's removal (the transport
-# stopped); what failed is in $down_bad
+# stopped); what failed is in $down_bad; 2 if the members and start
+# failed (the lockspace is left as it was)
 node2_ls_down() {
 	down_bad=
 	S=$SCFG/cluster/spaces/$LSNAME
@@ -980,7 +984,7 @@ node2_ls_down() {
 	   ! wr "$S/nodes/2/nodeid" 2 || ! wr "$S/nodes/2/weight" 1 ||
 	   ! wr "$ls_sys/control" 1; then
 		down_bad="members and start: $(errtxt)"
-		return 1
+		return 2
 	fi
 	until_t 60 grep -q ' created' "$T/helper.out" ||
 		down_bad="$down_bad join never completed: $(tr '\n' ' ' <"$T/helper.out")"
@@ -1010,49 +1014,88 @@ node2_ls_down() {
 # dlm_controld stopped with no lockspace left (its comms removed) and came
 # back with another address for this node: the next lockspace must listen
 # there, as the kernel's own lowcomms does (it reads the local addresses
-# at each start), not on the old one. Node 2's lockspace is already gone
-# (node2_ls_down), and so is 192.0.2.2 (with the veth, in case_unload);
-# the new address goes on lo. The lockspace leaves again at the end.
-LISTEN_OLD=020200C0:5248	# 192.0.2.2:21064 as /proc/net/tcp shows it
-LISTEN_NEW=0C0200C0:5248	# 192.0.2.12:21064
+# at each start), not on the old one. Then the local comm is removed and
+# made again, with a third address, while a lockspace runs: the running
+# transport keeps listening where it did, and the next lockspace listens
+# on the third. Node 2's lockspace is already gone (node2_ls_down), and so
+# is 192.0.2.2 (with the veth, in case_unload); the new addresses go on
+# lo. The lockspace leaves again at the end.
+LISTEN_12=0C0200C0:5248	# 192.0.2.12:21064 as /proc/net/tcp shows it
+LISTEN_22=160200C0:5248	# 192.0.2.22:21064
 listening_on() {
 	awk -v a="$1" '$2 == a && $4 == "0A" { f = 1 } END { exit !f }' /proc/net/tcp
 }
+listeners() {
+	awk '$2 ~ /:5248$/ && $4 == "0A" {printf "%s ", $2}' /proc/net/tcp
+}
 
-case_local_moves() {
-	bad=
+# node2_comm ADDR: node 2's comm made again on ADDR, as its local node
+node2_comm() {
 	C=$SCFG/cluster
 	for c in "$C"/comms/*; do
 		[ -d "$c" ] && rmdir "$c"
 	done
+	mkdir "$C/comms/2" 2>"$ERR" && wr "$C/comms/2/nodeid" 2 &&
+		write_ss "$1" "$C/comms/2/addr" && wr "$C/comms/2/local" 1
+}
+
+# local_moves_ls: node 2's lockspace up, listening on $1 only; else $lm_bad
+local_moves_ls() {
+	if ! node2_ls_up; then
+		lm_bad="$lm_bad lockspace on $2: $(errtxt)"
+		# its helper may still be waiting to remove it
+		: >"$T/ls.remove"
+		until_t 30 sh -c "! kill -0 $HELPER_PID 2>/dev/null"
+		return 1
+	fi
+	info "local-moves: listening on $(listeners)(want $2)"
+	for l in $LISTEN_12 $LISTEN_22; do
+		if [ "$l" = "$1" ]; then
+			listening_on "$l" || lm_bad="$lm_bad nothing listens on $2"
+		else
+			listening_on "$l" && lm_bad="$lm_bad still listening on $l"
+		fi
+	done
+	return 0
+}
+
+case_local_moves() {
+	lm_bad=
 	if ! "$IP" addr add 192.0.2.12/32 dev lo 2>"$ERR" ||
-	   ! mkdir "$C/comms/2" 2>"$ERR" || ! wr "$C/comms/2/nodeid" 2 ||
-	   ! write_ss 192.0.2.12 "$C/comms/2/addr" ||
-	   ! wr "$C/comms/2/local" 1; then
+	   ! "$IP" addr add 192.0.2.22/32 dev lo 2>"$ERR" ||
+	   ! node2_comm 192.0.2.12; then
 		fail local-moves "configure: $(errtxt)"
 		return 1
 	fi
-	if ! node2_ls_up; then
-		fail local-moves "lockspace: $(errtxt)"
-		return 1
+	if local_moves_ls $LISTEN_12 192.0.2.12; then
+		# removed and made again while running: the transport stays
+		node2_comm 192.0.2.22 || lm_bad="$lm_bad configure .22: $(errtxt)"
+		sleep 0.5
+		listening_on $LISTEN_12 ||
+			lm_bad="$lm_bad not listening on 192.0.2.12 after the comm came back while running"
+		node2_ls_down || lm_bad="$lm_bad leave: $down_bad"
+		local_moves_ls $LISTEN_22 192.0.2.22 && {
+			node2_ls_down || lm_bad="$lm_bad leave: $down_bad"
+		}
 	fi
-	listening_on $LISTEN_NEW || bad="$bad nothing listens on 192.0.2.12:21064"
-	listening_on $LISTEN_OLD && bad="$bad still listening on 192.0.2.2:21064"
-	info "local-moves: listening: $(awk '$2 ~ /:5248$/ && $4 == "0A" {print $2}' /proc/net/tcp)"
-	node2_ls_down || bad="$bad leave: $down_bad"
-	[ -z "$bad" ] && pass local-moves || fail local-moves "$bad"
+	"$IP" addr del 192.0.2.12/32 dev lo 2>/dev/null
+	"$IP" addr del 192.0.2.22/32 dev lo 2>/dev/null
+	[ -z "$lm_bad" ] && pass local-moves || fail local-moves "$lm_bad"
 }
 
 case_dlm_unload() {
 	bad=
-	if node2_ls_down; then
+	node2_ls_down
+	r=$?
+	first_bad=$down_bad
+	if [ $r = 0 ]; then
 		case_local_moves
 	else
-		bad=$down_bad
 		skip local-moves dlm-unload
 	fi
-	down_bad=
-	node2_unload || bad="$bad $down_bad"
+	down_bad=$first_bad
+	[ $r = 2 ] || node2_unload
+	bad=$down_bad
 	s=$(dmesg | grep -E 'WARNING:|BUG:|Call Trace|general protection|Oops|refcount_t:|UBSAN:|KASAN:' | head -n 3)
 	[ -n "$s" ] && bad="$bad splat: $s"
 	[ -z "$bad" ] && pass dlm-unload || fail dlm-unload "$bad"
