@@ -228,6 +228,18 @@ int dlm_lowcomms_addr(int nodeid, struct sockaddr_storage *addr)
 	return ret == -EEXIST ? 0 : ret;
 }
 
+static bool addr_listed(const struct sockaddr_storage *list, int n,
+			const struct sockaddr_storage *addr)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (dlm_lc_addr_equal(&list[i], addr))
+			return true;
+	}
+	return false;
+}
+
 static bool addrs_same(const struct sockaddr_storage *a, int na,
 		       const struct sockaddr_storage *b, int nb)
 {
@@ -257,10 +269,15 @@ static int local_setup(struct dlm_lc_cluster *cl)
 	if (!want)
 		return -ENOMEM;
 	have = want + DLM_LC_MAX_ADDRS;
-	/* 6.12's dlm_our_nodeid() needs a local comm: ask for its address first */
-	for (count = 0; count < DLM_LC_MAX_ADDRS; count++) {
-		if (dlm_our_addr(&want[count], count))
+	/*
+	 * 6.12's dlm_our_nodeid() needs a local comm: ask for its addresses
+	 * first. One given twice is kept once, as the transport keeps it.
+	 */
+	for (i = 0, count = 0; i < DLM_LC_MAX_ADDRS; i++) {
+		if (dlm_our_addr(&want[count], i))
 			break;
+		if (!addr_listed(want, count, &want[count]))
+			count++;
 	}
 	ret = -ENOTCONN;
 	if (!count)
@@ -329,7 +346,8 @@ int dlm_lowcomms_start(void)
 		goto out_err;
 	ret = local_setup(cl);
 	if (ret) {
-		log_print("no local IP address has been set");
+		if (ret == -ENOTCONN)
+			log_print("no local IP address has been set");
 		goto out_err;
 	}
 	ret = dlm_lc_cluster_start(cl);
