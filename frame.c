@@ -10,12 +10,6 @@
 #include "lowcomms.h"
 #include "wire.h"
 
-static bool version_ok(u32 version)
-{
-	return (version & DLM_LC_VERSION_MAJOR) ==
-	       (DLM_LC_VERSION_3_1 & DLM_LC_VERSION_MAJOR);
-}
-
 /*
  * A 3.2 envelope must be exactly filled by one message of a kind that
  * may be wrapped: the kernel's DLM (under the drop-in) copies the inner
@@ -55,7 +49,7 @@ int dlm_lc_frame_check(const void *buf, size_t avail, int nodeid)
 
 	/* reject garbage as early as the bytes allow */
 	if (avail >= sizeof(hdr->version) &&
-	    !version_ok(le32_to_cpu(hdr->version)))
+	    !dlm_lc_version_ok(le32_to_cpu(hdr->version)))
 		return -EPROTO;
 	if (avail < DLM_LC_HDR_LEN)
 		return 0;

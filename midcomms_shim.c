@@ -749,8 +749,7 @@ int dlm_lc_shim_send(struct dlm_lc_cluster *cl, int nodeid, const void *buf,
 	if (!local)
 		return -EADDRNOTAVAIL;
 	if (le32_to_cpu(hdr->nodeid) != local ||
-	    (le32_to_cpu(hdr->version) & DLM_LC_VERSION_MAJOR) !=
-	    (DLM_LC_VERSION_3_2 & DLM_LC_VERSION_MAJOR))
+	    !dlm_lc_version_ok(le32_to_cpu(hdr->version)))
 		return -EINVAL;
 	/*
 	 * A peer's state is made (allocated, its version asked for) only by

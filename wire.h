@@ -18,6 +18,13 @@
 #define DLM_LC_VERSION_3_2	0x00030002
 #define DLM_LC_VERSION_MAJOR	0xffff0000
 
+/* Any 3.x: a receiver frames it; the minor is the sender's business. */
+static inline bool dlm_lc_version_ok(u32 version)
+{
+	return (version & DLM_LC_VERSION_MAJOR) ==
+	       (DLM_LC_VERSION_3_1 & DLM_LC_VERSION_MAJOR);
+}
+
 enum {
 	DLM_LC_CMD_MSG = 1,
 	DLM_LC_CMD_RCOM = 2,
